@@ -1,0 +1,268 @@
+"""Typed settings for MSS: one model, read from a TOML file and `MSS_*` variables.
+
+Every field carries its documentation in its metadata so that `mss config example`
+prints a commented file generated from this very model (STYLE §6), and loading reports
+every problem at once, each with the file and key, instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path("./mss-data")
+PORT_OFFSET = 10000  # DESIGN §7: embedded listeners sit at 10000 + the standard port
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass
+class ListenerSettings:
+    enabled: bool = _doc("Start this listener.", default=True)
+    host: str = _doc("Address to bind.", default="127.0.0.1")
+    port: int = _doc("TCP port to bind (0 picks a free port).", default=0)
+
+
+def _listener(port: int, doc: str) -> Any:
+    return field(
+        default_factory=lambda: ListenerSettings(port=PORT_OFFSET + port),
+        metadata={"doc": doc},
+    )
+
+
+@dataclass
+class ListenersSettings:
+    mx: ListenerSettings = _listener(25, "Inbound MX between operators (mutual TLS).")
+    submission: ListenerSettings = _listener(587, "Message submission with STARTTLS.")
+    submissions: ListenerSettings = _listener(465, "Message submission over implicit TLS.")
+    imap: ListenerSettings = _listener(143, "IMAP with STARTTLS.")
+    imaps: ListenerSettings = _listener(993, "IMAP over implicit TLS.")
+    http: ListenerSettings = _listener(80, "Webmail, HTTP API, autoconfig and /metrics.")
+
+
+@dataclass
+class ServerSettings:
+    hostname: str = _doc(
+        "Host name of this operator's servers: in its certificate, banners and Received.",
+        default="mss.localhost",
+    )
+    domain: str = _doc("Mail domain of professional mailboxes.", default="mss.localhost")
+    patient_domain: str = _doc(
+        "Mail domain of patient mailboxes (`<INS>@patient.<domain>` in the real space).",
+        default="patient.mss.localhost",
+    )
+    node_id: str = _doc("Name of this node in logs and metrics (empty: host name).", default="")
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = _doc(
+        "SQLAlchemy async URL. Empty: SQLite file `mss.db` in the data folder. "
+        "Several nodes: postgresql+asyncpg://user@host/db.",
+        default="",
+    )
+    sqlite_synchronous: str = _doc(
+        "SQLite `PRAGMA synchronous` (FULL keeps a 250 durable across power loss).",
+        default="FULL",
+    )
+
+
+@dataclass
+class StoreSettings:
+    blob_dir: str = _doc(
+        "Folder of encrypted blobs. Empty: `blobs/` in the data folder.", default=""
+    )
+    master_key_file: str = _doc(
+        "Operator master key (32 random bytes, hex). Empty: `master.key` in the data folder.",
+        default="",
+    )
+
+
+@dataclass
+class LimitSettings:
+    max_message_bytes: int = _doc("Largest message accepted (bytes).", default=50 * 1024 * 1024)
+    max_patient_message_bytes: int = _doc(
+        "Largest message accepted towards a patient (bytes, MSS policy S1).",
+        default=25 * 1024 * 1024,
+    )
+    max_recipients: int = _doc("Recipients per message.", default=100)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = _doc(
+        "Data folder: database, blobs, keys, certificates.", default=DEFAULT_DATA_DIR
+    )
+    server: ServerSettings = _doc("Identity of this operator.", default_factory=ServerSettings)
+    database: DatabaseSettings = _doc("Database.", default_factory=DatabaseSettings)
+    store: StoreSettings = _doc("Message store.", default_factory=StoreSettings)
+    listeners: ListenersSettings = _doc("Network listeners.", default_factory=ListenersSettings)
+    limits: LimitSettings = _doc("Size and count limits.", default_factory=LimitSettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{(self.data_dir / 'mss.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return Path(self.store.blob_dir) if self.store.blob_dir else self.data_dir / "blobs"
+
+    @property
+    def master_key_path(self) -> Path:
+        if self.store.master_key_file:
+            return Path(self.store.master_key_file)
+        return self.data_dir / "master.key"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class ConfigError(Exception):
+    """All the problems found while loading settings, reported together."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _coerce(value: Any, kind: Any, where: str, problems: list[str]) -> Any:
+    """Convert a TOML or environment value to the field's type, or record why not."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif kind is Path and isinstance(value, str | Path):
+        return Path(value)
+    problems.append(f"{where}: expected {kind.__name__}, got {value!r}")
+    return None
+
+
+def _apply(obj: Any, data: dict[str, Any], prefix: str, source: str, problems: list[str]) -> None:
+    hints = typing.get_type_hints(type(obj))
+    known = {f.name: f for f in dataclasses.fields(obj)}
+    for key, value in data.items():
+        where = f"{source}: {prefix}{key}"
+        if key not in known:
+            problems.append(f"{where}: unknown setting")
+            continue
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                problems.append(f"{where}: expected a table")
+                continue
+            _apply(getattr(obj, key), value, f"{prefix}{key}.", source, problems)
+            continue
+        converted = _coerce(value, kind, where, problems)
+        if converted is not None:
+            setattr(obj, key, converted)
+
+
+def _env_tree(environ: typing.Mapping[str, str]) -> dict[str, Any]:
+    """`MSS_DATA_DIR` → data_dir; `MSS_DATABASE__URL` → database.url (double underscore nests)."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("MSS_") or name.startswith("MSS_TEST_"):
+            continue
+        path = name[4:].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Defaults, then the TOML file, then `MSS_*` variables, then explicit overrides."""
+    settings = Settings()
+    problems: list[str] = []
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+        _apply(settings, data, "", str(path), problems)
+    env = _env_tree(os.environ if environ is None else environ)
+    if env:
+        _apply(settings, env, "", "environment MSS_*", problems)
+    if overrides:
+        _apply(settings, overrides, "", "command line", problems)
+    _validate(settings, problems)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _validate(settings: Settings, problems: list[str]) -> None:
+    for f in dataclasses.fields(settings.listeners):
+        listener: ListenerSettings = getattr(settings.listeners, f.name)
+        if not 0 <= listener.port <= 65535:
+            problems.append(f"listeners.{f.name}.port: {listener.port} is not a TCP port")
+    if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        problems.append("database.sqlite_synchronous: one of OFF, NORMAL, FULL, EXTRA")
+    for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):
+        if getattr(settings.limits, name) <= 0:
+            problems.append(f"limits.{name}: must be positive")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def example_toml() -> str:
+    """A documented settings file generated from the model itself."""
+    lines = ["# MSS settings. Every key is optional; shown with its default.",
+             "# Environment: MSS_<KEY>, nested with a double underscore "
+             "(MSS_DATABASE__URL).", ""]
+
+    def emit(obj: Any, prefix: str) -> None:
+        tables = []
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                tables.append((f, value))
+                continue
+            lines.append(f"# {f.metadata.get('doc', '')}")
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        for f, value in tables:
+            lines.append("")
+            lines.append(f"# {f.metadata.get('doc', '')}")
+            lines.append(f"[{prefix}{f.name}]")
+            emit(value, f"{prefix}{f.name}.")
+
+    emit(Settings(), "")
+    return "\n".join(lines) + "\n"
+
