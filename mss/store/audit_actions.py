@@ -1,0 +1,65 @@
+"""The one event vocabulary (STYLE §10): audit rows, logs and metrics all use it."""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditAction(enum.StrEnum):
+    # store and mailboxes
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_APPENDED = "message.appended"
+    MESSAGE_READ = "message.read"
+    MESSAGE_FLAGS_CHANGED = "message.flags_changed"
+    MESSAGE_COPIED = "message.copied"
+    MESSAGE_MOVED = "message.moved"
+    MESSAGE_EXPUNGED = "message.expunged"
+    FOLDER_CREATED = "folder.created"
+    FOLDER_RENAMED = "folder.renamed"
+    FOLDER_DELETED = "folder.deleted"
+    # submission and policy
+    MESSAGE_ACCEPTED = "message.accepted"
+    MESSAGE_REFUSED = "message.refused"
+    MESSAGE_QUEUED = "message.queued"
+    MESSAGE_RELAYED = "message.relayed"
+    MESSAGE_BOUNCED = "message.bounced"
+    CONVERSATION_OPENED = "conversation.opened"
+    CONVERSATION_ENDED = "conversation.ended"
+    CONVERSATION_CONTACT_SET = "conversation.contact_set"
+    # identities and access
+    AUTH_SUCCEEDED = "auth.succeeded"
+    AUTH_FAILED = "auth.failed"
+    AUTH_RATE_LIMITED = "auth.rate_limited"
+    PEER_REFUSED = "peer.refused"
+    CERT_REFUSED = "cert.refused"
+    CERT_ISSUED = "cert.issued"
+    CERT_REVOKED = "cert.revoked"
+    MAILBOX_CREATED = "mailbox.created"
+    MAILBOX_DISABLED = "mailbox.disabled"
+    MEMBER_ADDED = "member.added"
+    MEMBER_REMOVED = "member.removed"
+    PASSWORD_SET = "password.set"
+    PATIENT_STATE_CHANGED = "patient.state_changed"
+    TRUST_LIST_IMPORTED = "trust_list.imported"
+    TRUST_LIST_REFUSED = "trust_list.refused"
+    DIRECTORY_IMPORTED = "directory.imported"
+    # vault
+    DOCUMENT_DEPOSITED = "document.deposited"
+    DOCUMENT_REJECTED = "document.rejected"
+    DOCUMENT_LISTED = "document.listed"
+    DOCUMENT_READ = "document.read"
+    DOCUMENT_DOWNLOADED = "document.downloaded"
+    DOCUMENT_UPLOADED = "document.uploaded"
+    DOCUMENT_HIDDEN = "document.hidden"
+    DOCUMENT_DELETED = "document.deleted"
+    BREAK_GLASS = "document.break_glass"
+    # operations
+    SERVER_STARTED = "server.started"
+    SERVER_STOPPED = "server.stopped"
+    BACKUP_TAKEN = "backup.taken"
+
+
+class AuditOutcome(enum.StrEnum):
+    OK = "ok"
+    REFUSED = "refused"
+    ERROR = "error"
