@@ -41,7 +41,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mss", description="MSS health-messaging operator")
     parser.add_argument("--config", type=Path, help="settings file (TOML)")
-    parser.add_argument("--data", type=Path, help="data folder (default ./mss-data or $MSS_DATA_DIR)")
+    parser.add_argument("--data", type=Path, help="data folder ($MSS_DATA_DIR, default ./mss-data)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
