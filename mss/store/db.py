@@ -36,8 +36,15 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kw: Any) -> AsyncEngine:
-    """An async engine with the durability settings DESIGN §5 asks for."""
+def create_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", for_writing: bool = True, **kw: Any
+) -> AsyncEngine:
+    """An async engine with the durability settings DESIGN §5 asks for.
+
+    On SQLite, writing transactions start with BEGIN IMMEDIATE (writers queue on the
+    lock up front instead of failing when a read lock must be upgraded); reading ones
+    start deferred and see a WAL snapshot without blocking writers.
+    """
     if is_sqlite(url):
         engine = create_async_engine(
             url, connect_args={"timeout": 30, "isolation_level": None}, **kw
@@ -52,10 +59,11 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kw: Any) -> A
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        begin = "BEGIN IMMEDIATE" if for_writing else "BEGIN"
+
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Writers queue on the database lock up front instead of failing on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)

@@ -1,0 +1,141 @@
+"""The audit trail: append-only rows chained by hash (DESIGN §5, tamper evident).
+
+Rows name principal, action, target and outcome, never message content. The chain head
+row is locked by each writing transaction so that concurrent writers, on one node or
+several, never fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.identity import Principal
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.tables import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def row_hash(
+    *, seq: int, at: datetime, principal: str, action: str, target: str, outcome: str,
+    subject: str, detail: str, prev_hash: str,
+) -> str:
+    canonical = json.dumps(
+        [seq, at.isoformat(), principal, action, target, outcome, subject, detail, prev_hash],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AuditChain:
+    """The chain head as held by one writing transaction."""
+
+    def __init__(self, seq: int, head_hash: str) -> None:
+        self.seq = seq
+        self.hash = head_hash
+        self._dirty = False
+
+    @classmethod
+    async def lock(cls, session: AsyncSession) -> AuditChain:
+        head = (
+            await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+        ).scalar_one_or_none()
+        if head is None:
+            head = AuditHead(id=1, seq=0, hash=GENESIS)
+            session.add(head)
+            await session.flush()
+        return cls(head.seq, head.hash)
+
+    def snapshot(self) -> tuple[int, str]:
+        return self.seq, self.hash
+
+    def restore(self, snap: tuple[int, str]) -> None:
+        self.seq, self.hash = snap
+
+    def append(
+        self, session: AsyncSession, *, at: datetime, principal: Principal | str,
+        action: AuditAction, target: str = "", outcome: AuditOutcome = AuditOutcome.OK,
+        subject: str = "", detail: str = "",
+    ) -> None:
+        who = principal if isinstance(principal, str) else principal.label()
+        seq = self.seq + 1
+        digest = row_hash(
+            seq=seq, at=at, principal=who, action=action.value, target=target,
+            outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
+        )
+        session.add(AuditEvent(
+            seq=seq, at=at, principal=who, action=action.value, target=target,
+            outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
+            hash=digest,
+        ))
+        self.seq, self.hash, self._dirty = seq, digest, True
+
+    async def save(self, session: AsyncSession) -> None:
+        if not self._dirty:
+            return
+        head = await session.get(AuditHead, 1)
+        assert head is not None
+        head.seq, head.hash = self.seq, self.hash
+
+
+@dataclass(frozen=True)
+class ChainFault:
+    seq: int
+    problem: str
+
+
+async def verify_chain(session: AsyncSession, batch: int = 5000) -> list[ChainFault]:
+    """Recompute every hash in order; report gaps, edits and a head that disagrees."""
+    faults: list[ChainFault] = []
+    prev, expected_seq, last_seq = GENESIS, 1, 0
+    async for row in _rows_in_order(session, batch):
+        if row.seq != expected_seq:
+            faults.append(ChainFault(row.seq, f"sequence gap: expected {expected_seq}"))
+        if row.prev_hash != prev:
+            faults.append(ChainFault(row.seq, "previous hash does not match"))
+        digest = row_hash(
+            seq=row.seq, at=row.at, principal=row.principal, action=row.action,
+            target=row.target, outcome=row.outcome, subject=row.subject, detail=row.detail,
+            prev_hash=row.prev_hash,
+        )
+        if digest != row.hash:
+            faults.append(ChainFault(row.seq, "row content does not match its hash"))
+        prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
+    head = await session.get(AuditHead, 1)
+    if head is not None and (head.seq != last_seq or head.hash != prev):
+        faults.append(ChainFault(head.seq, "chain head does not match the last row"))
+    return faults
+
+
+async def _rows_in_order(session: AsyncSession, batch: int) -> AsyncIterator[AuditEvent]:
+    after = 0
+    while True:
+        rows: Sequence[AuditEvent] = (
+            await session.execute(
+                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+        ).scalars().all()
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        after = rows[-1].seq
+
+
+async def events_for_subject(
+    session: AsyncSession, subject: str, *, before_id: int | None = None, limit: int = 50,
+) -> list[AuditEvent]:
+    """A patient's traces, newest first, paged by id."""
+    query = select(AuditEvent).where(AuditEvent.subject == subject)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars().all())

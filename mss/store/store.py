@@ -1,0 +1,94 @@
+"""The store as one object: engines, blob folder, keys, group commit and change events.
+
+Open it once per process (`await Store.open(settings)`); every package reaches the
+database through it: `await store.write(job)` for changes (group commit, audit, events
+after commit), `async with store.reading() as session` for reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from mss.clock import Clock, SystemClock
+from mss.config import Settings
+from mss.store import schema
+from mss.store.blobs import BlobStore
+from mss.store.db import create_engine, is_sqlite, session_factory
+from mss.store.events import EventBus
+from mss.store.keys import Keyring, create_master_key, load_master_key
+from mss.store.unit_of_work import UnitOfWork, WriteBatcher
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(
+        self, settings: Settings, *, write_engine: AsyncEngine, read_engine: AsyncEngine,
+        keyring: Keyring, clock: Clock, bus: EventBus | None = None,
+    ) -> None:
+        self.settings = settings
+        self.write_engine = write_engine
+        self.read_engine = read_engine
+        self.keyring = keyring
+        self.clock = clock
+        self.bus = bus or EventBus()
+        self.blobs = BlobStore(settings.blob_dir)
+        self._read_sessions = session_factory(read_engine)
+        self.batcher = WriteBatcher(session_factory(write_engine), clock, self.bus)
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, clock: Clock | None = None, create: bool = False,
+        bus: EventBus | None = None,
+    ) -> Store:
+        """Open an existing store; with `create`, make the data folder, key and schema."""
+        if create:
+            prepare_data_dir(settings)
+        keyring = Keyring(load_master_key(settings.master_key_path))
+        url = settings.database_url
+        sync = settings.database.sqlite_synchronous
+        write_engine = create_engine(url, sqlite_synchronous=sync, for_writing=True)
+        read_engine = (
+            create_engine(url, sqlite_synchronous=sync, for_writing=False)
+            if is_sqlite(url) else write_engine
+        )
+        try:
+            if create:
+                await schema.upgrade(write_engine)
+            else:
+                await schema.check(write_engine)
+        except BaseException:
+            await write_engine.dispose()
+            if read_engine is not write_engine:
+                await read_engine.dispose()
+            raise
+        return cls(settings, write_engine=write_engine, read_engine=read_engine,
+                   keyring=keyring, clock=clock or SystemClock(), bus=bus)
+
+    async def write(self, job: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        return await self.batcher.submit(job)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.batcher.close()
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """The data folder, blob folder and master key, created once and never replaced."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.blob_dir.mkdir(parents=True, exist_ok=True)
+    key_path: Path = settings.master_key_path
+    if not key_path.exists():
+        create_master_key(key_path)

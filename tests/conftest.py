@@ -1,0 +1,114 @@
+"""Shared fixtures: settings in a temporary data folder and an open store.
+
+The database is SQLite by default; when MSS_TEST_DATABASE_URL names a PostgreSQL
+server (postgresql+asyncpg://user@host/db), each test gets its own database, cloned
+from a template upgraded once per run, so the same tests run on both engines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from mss.clock import ManualClock
+from mss.config import Settings, load_settings
+from mss.store.store import Store, prepare_data_dir
+
+PG_URL = os.environ.get("MSS_TEST_DATABASE_URL", "")
+
+
+def engine_name() -> str:
+    return "postgresql" if PG_URL else "sqlite"
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg  # only with PostgreSQL
+
+    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url_for(db: str) -> str:
+    head, _, _ = PG_URL.rpartition("/")
+    return f"{head}/{db}"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database upgraded to head once; tests start from a copy of it."""
+    import asyncio
+
+    from mss.store import schema
+    from mss.store.db import create_engine
+
+    if PG_URL:
+        name = f"mss_tpl_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = _pg_url_for(name)
+    else:
+        path = tmp_path_factory.mktemp("template") / "mss.db"
+        url = f"sqlite+aiosqlite:///{path}"
+
+    async def build() -> None:
+        engine = create_engine(url)
+        await schema.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    yield name if PG_URL else str(path)
+    if PG_URL:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, template_db: str) -> Iterator:
+    """Build settings for a fresh data folder whose database is a copy of the template."""
+    created: list[str] = []
+
+    def build(name: str = "node", **overrides: object) -> Settings:
+        data = tmp_path / name
+        data.mkdir(parents=True, exist_ok=True)
+        values: dict[str, object] = {"data_dir": str(data)}
+        if PG_URL:
+            import asyncio
+
+            db = f"mss_t_{uuid.uuid4().hex[:12]}"
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{template_db}"'))
+            created.append(db)
+            values["database"] = {"url": _pg_url_for(db)}
+        else:
+            shutil.copy(template_db, data / "mss.db")
+        values.update(overrides)
+        settings = load_settings(environ={}, overrides=values)
+        prepare_data_dir(settings)
+        return settings
+
+    yield build
+    if PG_URL:
+        import asyncio
+
+        for db in created:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def store(make_settings, clock: ManualClock) -> AsyncIterator[Store]:
+    s = await Store.open(make_settings(), clock=clock)
+    try:
+        yield s
+    finally:
+        await s.close()
