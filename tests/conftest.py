@@ -26,15 +26,22 @@ def engine_name() -> str:
     return "postgresql" if PG_URL else "sqlite"
 
 
-async def _pg_admin(sql: str) -> None:
+def pg_admin(sql: str) -> None:
+    """Run one administrative statement (CREATE/DROP DATABASE) from any context."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     import asyncpg  # only with PostgreSQL
 
-    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(base)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:  # works inside a running event loop too
+        pool.submit(asyncio.run, run()).result()
 
 
 def _pg_url_for(db: str) -> str:
@@ -52,7 +59,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     if PG_URL:
         name = f"mss_tpl_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        pg_admin(f'CREATE DATABASE "{name}"')
         url = _pg_url_for(name)
     else:
         path = tmp_path_factory.mktemp("template") / "mss.db"
@@ -66,7 +73,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     asyncio.run(build())
     yield name if PG_URL else str(path)
     if PG_URL:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -79,10 +86,8 @@ def make_settings(tmp_path: Path, template_db: str) -> Iterator:
         data.mkdir(parents=True, exist_ok=True)
         values: dict[str, object] = {"data_dir": str(data)}
         if PG_URL:
-            import asyncio
-
             db = f"mss_t_{uuid.uuid4().hex[:12]}"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{template_db}"'))
+            pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{template_db}"')
             created.append(db)
             values["database"] = {"url": _pg_url_for(db)}
         else:
@@ -94,10 +99,8 @@ def make_settings(tmp_path: Path, template_db: str) -> Iterator:
 
     yield build
     if PG_URL:
-        import asyncio
-
         for db in created:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+            pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture

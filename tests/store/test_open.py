@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mss.store.tables import Mailbox
 from mss.identity import MailboxKind
 from mss.store.mailboxes import create_mailbox, find_mailbox
+from mss.store.tables import Mailbox
 
 
 async def test_create_mailbox_with_default_folders(store) -> None:
