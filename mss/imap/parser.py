@@ -1,0 +1,452 @@
+"""IMAP command parser, sans-IO (RFC 3501 §9 and the extensions listed in `COMMANDS`).
+
+``parse_command(buf)`` returns ``(command, rest)`` or raises `IncompleteCommand` (more
+bytes needed, maybe after a ``+`` continuation) or `ImapParseError` (reply ``BAD``).
+No other exception escapes for any input.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from typing import ClassVar
+
+from mss.imap.commands import (
+    AclCommand,
+    AppendCommand,
+    AuthenticateCommand,
+    Command,
+    CopyCommand,
+    EnableCommand,
+    FetchCommand,
+    IdCommand,
+    ListCommand,
+    LoginCommand,
+    MailboxCommand,
+    QuotaRootCommand,
+    RenameCommand,
+    SearchCommand,
+    SelectCommand,
+    SetQuotaCommand,
+    StatusCommand,
+    StoreCommand,
+    UidExpungeCommand,
+)
+from mss.imap.errors import BadCharset, ImapParseError
+from mss.imap.fetch_attributes import FetchAttribute
+from mss.imap.fetch_parser import parse_fetch_items
+from mss.imap.mutf7 import InvalidModifiedUtf7, decode_mailbox_name
+from mss.imap.search_parser import SearchKeyParser
+from mss.imap.wire_cursor import (
+    DEFAULT_MAX_LINE,
+    DEFAULT_MAX_LITERAL,
+    WireCursor,
+    WireSyntaxError,
+    command_tag,
+    frame_command,
+)
+
+NO_ARGUMENT_COMMANDS = frozenset(
+    {
+        "CAPABILITY",
+        "NOOP",
+        "LOGOUT",
+        "STARTTLS",
+        "CHECK",
+        "CLOSE",
+        "EXPUNGE",
+        "UNSELECT",  # RFC 3691
+        "NAMESPACE",  # RFC 2342
+        "IDLE",  # RFC 2177
+    }
+)
+ONE_MAILBOX_COMMANDS = frozenset(
+    {"CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE", "GETQUOTAROOT", "GETACL", "MYRIGHTS"}
+)
+STATUS_ITEMS = frozenset(
+    {
+        "MESSAGES",
+        "RECENT",
+        "UIDNEXT",
+        "UIDVALIDITY",
+        "UNSEEN",
+        "HIGHESTMODSEQ",  # RFC 7162 §3.1.6
+        "SIZE",  # RFC 8438
+        "DELETED",  # RFC 9051
+    }
+)
+SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
+"""Charsets that SEARCH accepts; others get ``NO [BADCHARSET (...)]`` (RFC 3501 §6.4.4)."""
+
+
+def parse_command(
+    buf: bytes | bytearray,
+    *,
+    max_line: int = DEFAULT_MAX_LINE,
+    max_literal: int = DEFAULT_MAX_LITERAL,
+) -> tuple[Command, bytes]:
+    """Parse the first command of `buf`; return it and the bytes after it."""
+    end = frame_command(buf, max_line, max_literal)
+    data = bytes(buf[:end])
+    rest = bytes(buf[end:])
+    tag = command_tag(data)
+    try:
+        if tag is None:
+            raise WireSyntaxError("missing or invalid tag")
+        cursor = WireCursor(data)
+        cursor.pos = len(tag)
+        cursor.space()
+        command = _CommandParser(cursor, tag).command()
+    except (WireSyntaxError, InvalidModifiedUtf7, UnicodeDecodeError) as exc:
+        raise ImapParseError(tag, str(exc) or "syntax error", consumed=end) from exc
+    except ImapParseError as exc:
+        exc.consumed = end
+        raise
+    except (RecursionError, OverflowError, ValueError) as exc:  # dates out of range
+        raise ImapParseError(tag, f"invalid argument: {exc}", consumed=end) from exc
+    return command, rest
+
+
+def _decode_text(value: bytes) -> str:
+    return value.decode("utf-8")
+
+
+def _mailbox(value: bytes) -> str:
+    """RFC 3501 §5.1: ``INBOX`` is case-insensitive; other names are modified UTF-7."""
+    if value.upper() == b"INBOX":
+        return "INBOX"
+    return decode_mailbox_name(value)
+
+
+class _CommandParser:
+    def __init__(self, cursor: WireCursor, tag: str) -> None:
+        self.cursor = cursor
+        self.tag = tag
+
+    def command(self) -> Command:
+        cursor = self.cursor
+        name = cursor.atom()
+        uid = False
+        if name == "UID":
+            cursor.space()
+            uid = True
+            name = cursor.atom()
+            if name not in ("COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE"):
+                raise WireSyntaxError(f"UID {name} is not a command")
+        if uid and name == "EXPUNGE":
+            cursor.space()
+            command: Command = UidExpungeCommand(self.tag, name, cursor.sequence_set())
+        elif name in NO_ARGUMENT_COMMANDS:
+            command = Command(self.tag, name)
+        elif name in ONE_MAILBOX_COMMANDS:
+            cursor.space()
+            command = MailboxCommand(self.tag, name, self.mailbox())
+        else:
+            method = self._COMMANDS.get(name)
+            if method is None:
+                raise WireSyntaxError(f"unknown command {name}")
+            command = method(self, name, uid)
+        cursor.end()
+        return command
+
+    def mailbox(self) -> str:
+        return _mailbox(self.cursor.astring())
+
+    # -- not authenticated ------------------------------------------------------
+
+    def login(self, name: str, uid: bool) -> Command:
+        self.cursor.space()
+        username = _decode_text(self.cursor.astring())
+        self.cursor.space()
+        return LoginCommand(self.tag, name, username, _decode_text(self.cursor.astring()))
+
+    def authenticate(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.2.2 with RFC 4959 initial response (``=`` is an empty one)."""
+        cursor = self.cursor
+        cursor.space()
+        mechanism = cursor.atom()
+        initial = None
+        if cursor.accept(b" "):
+            initial = cursor.astring().decode("ascii")
+        return AuthenticateCommand(self.tag, name, mechanism, initial)
+
+    # -- authenticated ----------------------------------------------------------
+
+    def select(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.3.1; RFC 4466 select parameters, only CONDSTORE (RFC 7162)."""
+        cursor = self.cursor
+        cursor.space()
+        mailbox = self.mailbox()
+        condstore = False
+        if cursor.accept(b" "):
+            for parameter in cursor.parenthesised_atoms():
+                if parameter != "CONDSTORE":
+                    raise WireSyntaxError(f"unsupported select parameter {parameter}")
+                condstore = True
+        return SelectCommand(self.tag, name, mailbox, condstore)
+
+    def rename(self, name: str, uid: bool) -> Command:
+        self.cursor.space()
+        source = self.mailbox()
+        self.cursor.space()
+        return RenameCommand(self.tag, name, source, self.mailbox())
+
+    def list_mailboxes(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.3.8 and RFC 5258 LIST-EXTENDED (RFC 5819 STATUS return option)."""
+        cursor = self.cursor
+        cursor.space()
+        selection: tuple[str, ...] = ()
+        if name == "LIST" and cursor.peek() == b"(":
+            selection = cursor.parenthesised_atoms()
+            cursor.space()
+        reference = _mailbox(cursor.astring())
+        cursor.space()
+        if name == "LIST" and cursor.accept(b"("):
+            patterns = [cursor.list_mailbox()]
+            while cursor.accept(b" "):
+                patterns.append(cursor.list_mailbox())
+            cursor.expect(b")")
+        else:
+            patterns = [cursor.list_mailbox()]
+        returns: list[str] = []
+        status_items: tuple[str, ...] = ()
+        if name == "LIST" and cursor.accept(b" "):
+            cursor.expect(b"RETURN ")
+            cursor.expect(b"(")
+            while not cursor.accept(b")"):
+                if returns:
+                    cursor.space()
+                option = cursor.atom()
+                returns.append(option)
+                if option == "STATUS":
+                    cursor.space()
+                    status_items = self._status_items()
+        decoded = tuple(_decode_pattern(pattern) for pattern in patterns)
+        return ListCommand(
+            self.tag, name, reference, decoded, selection, tuple(returns), status_items
+        )
+
+    def status(self, name: str, uid: bool) -> Command:
+        cursor = self.cursor
+        cursor.space()
+        mailbox = self.mailbox()
+        cursor.space()
+        return StatusCommand(self.tag, name, mailbox, self._status_items())
+
+    def _status_items(self) -> tuple[str, ...]:
+        items = self.cursor.parenthesised_atoms()
+        unknown = [item for item in items if item not in STATUS_ITEMS]
+        if unknown or not items:
+            raise WireSyntaxError(f"bad status items {' '.join(unknown)}")
+        return items
+
+    def append(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.3.11; RFC 3516 §4.4 literal8 for binary content."""
+        cursor = self.cursor
+        cursor.space()
+        mailbox = self.mailbox()
+        cursor.space()
+        flags: tuple[str, ...] = ()
+        if cursor.peek() == b"(":
+            flags = cursor.flag_list()
+            cursor.space()
+        internal_date = None
+        if cursor.peek() == b'"':
+            internal_date = cursor.date_time()
+            cursor.space()
+        message, binary = cursor.literal(allow_binary=True)
+        return AppendCommand(self.tag, name, mailbox, message, flags, internal_date, binary)
+
+    def identify(self, name: str, uid: bool) -> Command:
+        """RFC 2971 §3.3: ``ID NIL`` or ``ID ("name" "value" ...)``."""
+        cursor = self.cursor
+        cursor.space()
+        if cursor.accept(b"NIL"):
+            return IdCommand(self.tag, name, None)
+        cursor.expect(b"(")
+        pairs: list[tuple[str, str | None]] = []
+        while not cursor.accept(b")"):
+            if pairs:
+                cursor.space()
+            field = cursor.string().decode("utf-8", "replace")
+            cursor.space()
+            value = cursor.nstring()
+            pairs.append((field, None if value is None else value.decode("utf-8", "replace")))
+            if len(pairs) > 30:
+                raise WireSyntaxError("too many ID fields (RFC 2971 §3.3)")
+        return IdCommand(self.tag, name, tuple(pairs))
+
+    def enable(self, name: str, uid: bool) -> Command:
+        cursor = self.cursor
+        capabilities = []
+        while cursor.accept(b" "):
+            capabilities.append(cursor.atom())
+        if not capabilities:
+            raise WireSyntaxError("ENABLE needs at least one capability")
+        return EnableCommand(self.tag, name, tuple(capabilities))
+
+    def getquota(self, name: str, uid: bool) -> Command:
+        self.cursor.space()
+        return QuotaRootCommand(self.tag, name, _decode_text(self.cursor.astring()))
+
+    def setquota(self, name: str, uid: bool) -> Command:
+        """RFC 9208 §4.4: ``SETQUOTA "" (STORAGE 512)``."""
+        cursor = self.cursor
+        cursor.space()
+        root = _decode_text(cursor.astring())
+        cursor.space()
+        cursor.expect(b"(")
+        limits: list[tuple[str, int]] = []
+        while not cursor.accept(b")"):
+            if limits:
+                cursor.space()
+            resource = cursor.atom()
+            cursor.space()
+            limits.append((resource, cursor.number()))
+        return SetQuotaCommand(self.tag, name, root, tuple(limits))
+
+    def acl(self, name: str, uid: bool) -> Command:
+        """RFC 4314 §3.1-3.4: SETACL, DELETEACL, LISTRIGHTS."""
+        cursor = self.cursor
+        cursor.space()
+        mailbox = self.mailbox()
+        cursor.space()
+        identifier = _decode_text(cursor.astring())
+        rights = None
+        if name == "SETACL":
+            cursor.space()
+            rights = cursor.astring().decode("ascii")
+        return AclCommand(self.tag, name, mailbox, identifier, rights)
+
+    # -- selected ---------------------------------------------------------------
+
+    def search(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.4.4; RFC 4731 ``RETURN (...)``."""
+        cursor = self.cursor
+        cursor.space()
+        returns = None
+        if cursor.accept(b"RETURN "):
+            returns = cursor.parenthesised_atoms()
+            cursor.space()
+        charset = None
+        decode: Callable[[bytes], str] = _decode_text
+        if cursor.accept(b"CHARSET "):
+            charset = cursor.astring().decode("ascii").upper()
+            decode = self._charset_decoder(charset)
+            cursor.space()
+        key = SearchKeyParser(cursor, decode).keys()
+        return SearchCommand(self.tag, name, key, uid, charset, returns)
+
+    def _charset_decoder(self, charset: str) -> Callable[[bytes], str]:
+        try:
+            codec = codecs.lookup(charset).name
+        except LookupError:
+            codec = ""
+        if codec not in ("ascii", "utf-8"):
+            raise BadCharset(
+                self.tag,
+                f"charset {charset} not supported",
+                code="BADCHARSET (" + " ".join(SEARCH_CHARSETS) + ")",
+            )
+        return lambda value: value.decode(codec)
+
+    def fetch(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.4.5; RFC 7162 §3.1.4.1 CHANGEDSINCE, RFC 7162 §3.2.6 VANISHED."""
+        cursor = self.cursor
+        cursor.space()
+        sequence_set = cursor.sequence_set()
+        cursor.space()
+        attributes = parse_fetch_items(cursor)
+        changed_since = None
+        vanished = False
+        if cursor.accept(b" "):
+            cursor.expect(b"(")
+            while not cursor.accept(b")"):
+                if changed_since is not None or vanished:
+                    cursor.space()
+                modifier = cursor.atom()
+                if modifier == "CHANGEDSINCE":
+                    cursor.space()
+                    changed_since = cursor.nz_number()
+                elif modifier == "VANISHED" and uid:
+                    vanished = True
+                else:
+                    raise WireSyntaxError(f"unknown fetch modifier {modifier}")
+            if vanished and changed_since is None:
+                raise WireSyntaxError("VANISHED needs CHANGEDSINCE")
+        if uid and not any(attribute.name == "UID" for attribute in attributes):
+            attributes = (*attributes, _UID_ATTRIBUTE)
+        return FetchCommand(
+            self.tag, name, sequence_set, attributes, uid, changed_since, vanished
+        )
+
+    def store(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.4.6; RFC 7162 §3.1.3 UNCHANGEDSINCE."""
+        cursor = self.cursor
+        cursor.space()
+        sequence_set = cursor.sequence_set()
+        cursor.space()
+        unchanged_since = None
+        if cursor.accept(b"("):
+            cursor.expect(b"UNCHANGEDSINCE ")
+            unchanged_since = cursor.number()
+            cursor.expect(b")")
+            cursor.space()
+        mode = "add" if cursor.accept(b"+") else "remove" if cursor.accept(b"-") else "replace"
+        cursor.expect(b"FLAGS")
+        silent = cursor.accept(b".SILENT")
+        cursor.space()
+        if cursor.peek() == b"(":
+            flags = cursor.flag_list()
+        else:
+            flag_items = [cursor.flag()]
+            while cursor.accept(b" "):
+                flag_items.append(cursor.flag())
+            flags = tuple(flag_items)
+        if "\\Recent" in flags or "\\*" in flags:
+            raise WireSyntaxError("\\Recent and \\* cannot be stored")
+        return StoreCommand(
+            self.tag, name, sequence_set, mode, flags, silent, uid, unchanged_since
+        )
+
+    def copy(self, name: str, uid: bool) -> Command:
+        """RFC 3501 §6.4.7 COPY, RFC 6851 MOVE."""
+        cursor = self.cursor
+        cursor.space()
+        sequence_set = cursor.sequence_set()
+        cursor.space()
+        return CopyCommand(self.tag, name, sequence_set, self.mailbox(), uid)
+
+    _COMMANDS: ClassVar[dict[str, Callable[[_CommandParser, str, bool], Command]]] = {
+        "LOGIN": login,
+        "AUTHENTICATE": authenticate,
+        "SELECT": select,
+        "EXAMINE": select,
+        "RENAME": rename,
+        "LIST": list_mailboxes,
+        "LSUB": list_mailboxes,
+        "STATUS": status,
+        "APPEND": append,
+        "ID": identify,
+        "ENABLE": enable,
+        "GETQUOTA": getquota,
+        "SETQUOTA": setquota,
+        "SETACL": acl,
+        "DELETEACL": acl,
+        "LISTRIGHTS": acl,
+        "SEARCH": search,
+        "FETCH": fetch,
+        "STORE": store,
+        "COPY": copy,
+        "MOVE": copy,
+    }
+
+
+def _decode_pattern(pattern: bytes) -> str:
+    if pattern.upper() == b"INBOX":
+        return "INBOX"
+    return decode_mailbox_name(pattern)
+
+
+_UID_ATTRIBUTE = FetchAttribute("UID")
+"""RFC 3501 §6.4.8: UID FETCH always returns the UID."""
