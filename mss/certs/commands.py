@@ -1,0 +1,183 @@
+"""`mss certs ...`: create the dev PKI, issue, revoke and list certificates.
+
+Serials are shown and typed in upper-case hexadecimal (as `openssl x509 -serial`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mss.certs.dev_pki import (
+    DevPki,
+    IssuedCertificate,
+    PkiMissingError,
+    UnknownSerialError,
+    serial_from_text,
+    serial_to_hex,
+)
+from mss.certs.profiles import DEFAULT_VALIDITY_DAYS
+from mss.certs.server_pki import (
+    DEV_DEPARTMENT,
+    DEV_ORGANISATION,
+    DEV_STRUCTURE_ID,
+    ensure_server_pki,
+)
+from mss.cli import UserError, settings_from_args
+
+
+def _load(args: argparse.Namespace) -> DevPki:
+    settings = settings_from_args(args)
+    try:
+        return DevPki.load(settings.pki_dir)
+    except PkiMissingError:
+        raise UserError(f"no PKI in {settings.pki_dir}: run `mss certs init` first") from None
+
+
+def _print_issued(issued: IssuedCertificate) -> None:
+    print(f"serial:      {issued.serial_hex}")
+    print(f"kind:        {issued.kind.value}")
+    print(f"subject:     {issued.subject_dn}")
+    print(f"not after:   {issued.not_after.isoformat()}")
+    print(f"certificate: {issued.cert_path}")
+    print(f"chain:       {issued.chain_path}")
+    print(f"key:         {issued.key_path}")
+
+
+def run_init(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    try:
+        pki = ensure_server_pki(
+            settings,
+            organisation=args.org,
+            structure_id=args.structure_id,
+            department=args.dept,
+        )
+    except FileExistsError as exc:
+        raise UserError(f"half-made PKI in {settings.pki_dir}: {exc.filename} exists") from None
+    paths = pki.paths
+    print(f"PKI folder:     {paths.folder}")
+    print(f"CA bundle:      {paths.ca_bundle}")
+    print(f"CRL:            {paths.crl}")
+    print(f"server chain:   {paths.server_chain}")
+    print(f"server key:     {paths.server_key}")
+    server = pki.server_certificate()
+    if server is not None:
+        print(f"server serial:  {serial_to_hex(server.serial_number)}")
+    return 0
+
+
+def _days(args: argparse.Namespace) -> int:
+    if args.days <= 0:
+        raise UserError("--days must be positive")
+    return int(args.days)
+
+
+def run_issue_operator(args: argparse.Namespace) -> int:
+    issued = _load(args).issue_operator(
+        args.host, args.structure_id, args.org, args.dept, days=_days(args)
+    )
+    _print_issued(issued)
+    return 0
+
+
+def run_issue_application(args: argparse.Namespace) -> int:
+    issued = _load(args).issue_application(args.name, args.structure_id, args.org, days=_days(args))
+    _print_issued(issued)
+    return 0
+
+
+def run_issue_professional(args: argparse.Namespace) -> int:
+    try:
+        issued = _load(args).issue_professional(
+            args.rpps,
+            args.name,
+            organisation=args.org,
+            structure_id=args.structure_id,
+            days=_days(args),
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    _print_issued(issued)
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    pki = _load(args)
+    try:
+        serial = serial_from_text(args.serial)
+    except ValueError:
+        raise UserError(f"not a hexadecimal serial: {args.serial!r}") from None
+    try:
+        changed = pki.revoke(serial)
+    except UnknownSerialError:
+        raise UserError(f"no certificate with serial {serial_to_hex(serial)}") from None
+    state = "revoked" if changed else "was already revoked"
+    print(f"{serial_to_hex(serial)} {state}; CRL written to {pki.paths.crl}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    pki = _load(args)
+    for issued in pki.issued():
+        if issued.revoked_at is not None:
+            status = "revoked"
+        elif issued.not_after < pki.clock():
+            status = "expired"
+        else:
+            status = "valid"
+        print(
+            f"{issued.serial_hex}\t{issued.kind.value}\t{status}\t"
+            f"{issued.not_after.date().isoformat()}\t{issued.subject_dn}"
+        )
+    return 0
+
+
+def _add_days(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--days", type=int, default=DEFAULT_VALIDITY_DAYS, help="validity (default 3 years)"
+    )
+
+
+def add_commands(sub: Any) -> None:
+    certs = sub.add_parser("certs", help="dev PKI: CA, certificates, CRL")
+    certs_sub = certs.add_subparsers(dest="certs_command", metavar="ACTION", required=True)
+
+    init = certs_sub.add_parser("init", help="create the PKI and server certificate (idempotent)")
+    init.add_argument("--org", default=DEV_ORGANISATION, help="organisation of the server cert")
+    init.add_argument("--structure-id", default=DEV_STRUCTURE_ID, help="structure id (OU)")
+    init.add_argument("--dept", default=DEV_DEPARTMENT, help="département (ST)")
+    init.set_defaults(handler=run_init)
+
+    issue = certs_sub.add_parser("issue", help="issue a certificate")
+    issue_sub = issue.add_subparsers(dest="issue_kind", metavar="KIND", required=True)
+
+    operator = issue_sub.add_parser("operator", help="another operator's server certificate")
+    operator.add_argument("--host", required=True)
+    operator.add_argument("--structure-id", required=True)
+    operator.add_argument("--org", required=True)
+    operator.add_argument("--dept", required=True, help="e.g. 'Paris (75)'")
+    _add_days(operator)
+    operator.set_defaults(handler=run_issue_operator)
+
+    application = issue_sub.add_parser("application", help="certificate of an APP mailbox")
+    application.add_argument("--name", required=True, help="application name (CN)")
+    application.add_argument("--structure-id", required=True)
+    application.add_argument("--org", required=True)
+    _add_days(application)
+    application.set_defaults(handler=run_issue_application)
+
+    professional = issue_sub.add_parser("professional", help="CPS-like professional certificate")
+    professional.add_argument("--rpps", required=True, help="11-digit RPPS number")
+    professional.add_argument("--name", required=True, help="professional's name (CN)")
+    professional.add_argument("--org", default="")
+    professional.add_argument("--structure-id", default="")
+    _add_days(professional)
+    professional.set_defaults(handler=run_issue_professional)
+
+    revoke = certs_sub.add_parser("revoke", help="revoke a certificate and rewrite the CRL")
+    revoke.add_argument("serial", help="serial in hexadecimal, as `mss certs list` shows it")
+    revoke.set_defaults(handler=run_revoke)
+
+    listing = certs_sub.add_parser("list", help="issued certificates and their status")
+    listing.set_defaults(handler=run_list)
