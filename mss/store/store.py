@@ -21,6 +21,7 @@ from mss.store.blobs import BlobStore
 from mss.store.db import create_engine, is_sqlite, session_factory
 from mss.store.events import EventBus
 from mss.store.keys import Keyring, create_master_key, load_master_key
+from mss.store.mailstore import MailStore
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class Store:
         self.clock = clock
         self.bus = bus or EventBus()
         self.blobs = BlobStore(settings.blob_dir)
+        self.mail = MailStore(self.blobs, keyring)
         self._read_sessions = session_factory(read_engine)
         self.batcher = WriteBatcher(session_factory(write_engine), clock, self.bus)
 

@@ -1,0 +1,541 @@
+"""The mail store API: the only way other packages read or change mail.
+
+Invariants:
+- blobs are written (and fsynced) by `prepare_blob` before the job that references them
+  runs, so a committed row never points at a missing file;
+- UIDs and MODSEQs come from one atomic `UPDATE folders ... RETURNING`, which holds the
+  folder row until commit on PostgreSQL: UIDs are strictly increasing in commit order
+  across nodes (RFC 3501 §2.3.1.1, RFC 7162 §3.1);
+- every change publishes a change event, delivered after commit.
+
+Shared (ORG) mailboxes keep `\\Seen` per reader (RFC 4314 §5.3-style private flags):
+pass `reader=` and that flag is read and written in `private_flags` for that reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.store.blobs import BlobStore
+from mss.store.events import ChangeEvent
+from mss.store.header_summary import summarise_headers
+from mss.store.keys import Keyring, blob_key_for
+from mss.store.mailboxes import INBOX, new_uidvalidity
+from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredMessage
+from mss.store.unit_of_work import UnitOfWork
+
+SEEN = "\\Seen"
+DELETED = "\\Deleted"
+PRIVATE = frozenset({SEEN})
+SYSTEM_FLAGS = frozenset({"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"})
+
+
+class MailStoreError(Exception):
+    """A request the store refuses (unknown folder, name taken, ...); nothing changed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # NONEXISTENT | ALREADYEXISTS | CANNOT | INUSE
+
+
+class FlagMode(Enum):
+    REPLACE = "replace"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBlob:
+    mailbox_id: int
+    blob_key: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FolderInfo:
+    id: int
+    mailbox_id: int
+    name: str
+    special_use: str | None
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """A message as a folder shows it to one reader."""
+
+    uid: int
+    modseq: int
+    flags: frozenset[str]
+    message_id: int
+    mailbox_id: int
+    blob_key: str
+    size: int
+    internal_date: datetime
+    subject: str = ""
+    from_addr: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    folder_id: int
+    uid: int
+    modseq: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    messages: int
+    unseen: int
+    uidnext: int
+    uidvalidity: int
+    highestmodseq: int
+    size: int
+
+
+@dataclass
+class FlagChange:
+    changed: list[tuple[int, int, frozenset[str]]] = field(default_factory=list)  # uid, modseq
+    conflicts: list[int] = field(default_factory=list)  # UNCHANGEDSINCE failures (RFC 7162)
+
+
+def _flags_text(flags: Iterable[str]) -> str:
+    return " ".join(sorted(set(flags)))
+
+
+def _flags_set(text: str) -> frozenset[str]:
+    return frozenset(text.split()) if text else frozenset()
+
+
+class MailStore:
+    def __init__(self, blobs: BlobStore, keyring: Keyring) -> None:
+        self.blobs = blobs
+        self.keyring = keyring
+        self._data_keys: dict[int, bytes] = {}
+
+    # -- keys and blobs ---------------------------------------------------------------
+
+    async def data_key(self, session: AsyncSession, mailbox_id: int) -> bytes:
+        key = self._data_keys.get(mailbox_id)
+        if key is None:
+            wrapped = (
+                await session.execute(select(Mailbox.data_key).where(Mailbox.id == mailbox_id))
+            ).scalar_one()
+            key = self.keyring.unwrap(wrapped)
+            self._data_keys[mailbox_id] = key
+        return key
+
+    async def prepare_blob(
+        self, session: AsyncSession, mailbox_id: int, raw: bytes
+    ) -> PreparedBlob:
+        """Encrypt and durably write the message for one mailbox, before any row names it."""
+        key = await self.data_key(session, mailbox_id)
+        sha = hashlib.sha256(raw).hexdigest()
+        blob_key = blob_key_for(key, sha)
+        await asyncio.to_thread(self.blobs.write, mailbox_id, blob_key, key, raw)
+        return PreparedBlob(mailbox_id, blob_key, sha, len(raw))
+
+    async def read_raw(self, session: AsyncSession, mailbox_id: int, blob_key: str) -> bytes:
+        key = await self.data_key(session, mailbox_id)
+        return await asyncio.to_thread(self.blobs.read, mailbox_id, blob_key, key)
+
+    # -- folders ----------------------------------------------------------------------
+
+    async def folders(self, session: AsyncSession, mailbox_id: int) -> list[FolderInfo]:
+        rows = (
+            await session.execute(
+                select(Folder).where(Folder.mailbox_id == mailbox_id).order_by(Folder.name)
+            )
+        ).scalars().all()
+        return [_folder_info(f) for f in rows]
+
+    async def folder(self, session: AsyncSession, mailbox_id: int, name: str) -> FolderInfo:
+        row = await self._folder_row(session, mailbox_id, name)
+        return _folder_info(row)
+
+    async def _folder_row(self, session: AsyncSession, mailbox_id: int, name: str) -> Folder:
+        if name.upper() == INBOX:
+            name = INBOX  # RFC 3501 §5.1: INBOX is case-insensitive
+        row = (
+            await session.execute(
+                select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise MailStoreError("NONEXISTENT", f"no folder named {name!r}")
+        return row
+
+    async def create_folder(
+        self, uow: UnitOfWork, mailbox_id: int, name: str, special_use: str | None = None
+    ) -> FolderInfo:
+        if name.upper() == INBOX:
+            raise MailStoreError("ALREADYEXISTS", "INBOX always exists")
+        exists = (
+            await uow.session.execute(
+                select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
+            )
+        ).scalar_one_or_none()
+        if exists is not None:
+            raise MailStoreError("ALREADYEXISTS", f"folder {name!r} already exists")
+        row = Folder(
+            mailbox_id=mailbox_id, name=name, special_use=special_use,
+            uidvalidity=new_uidvalidity(), uidnext=1, highestmodseq=1, subscribed=True,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        uow.publish(ChangeEvent("folder", mailbox_id, row.id))
+        return _folder_info(row)
+
+    async def rename_folder(
+        self, uow: UnitOfWork, mailbox_id: int, old: str, new: str, separator: str = "/"
+    ) -> None:
+        """RFC 3501 §6.3.5: children move with their parent; INBOX renames move its mail."""
+        if new.upper() == INBOX:
+            raise MailStoreError("ALREADYEXISTS", "cannot rename to INBOX")
+        session = uow.session
+        source = await self._folder_row(session, mailbox_id, old)
+        taken = (
+            await session.execute(
+                select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == new)
+            )
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise MailStoreError("ALREADYEXISTS", f"folder {new!r} already exists")
+        if source.name == INBOX:
+            target = await self.create_folder(uow, mailbox_id, new)
+            uids = [e.uid for e in await self.entries(session, source.id)]
+            await self.move(uow, source.id, uids, target.id)
+            return
+        children = (
+            await session.execute(
+                select(Folder).where(
+                    Folder.mailbox_id == mailbox_id, Folder.name.startswith(old + separator)
+                )
+            )
+        ).scalars().all()
+        source.name = new
+        source.uidvalidity = new_uidvalidity()
+        for child in children:
+            child.name = new + child.name[len(old):]
+        await session.flush()
+        uow.publish(ChangeEvent("folder", mailbox_id, source.id))
+
+    async def delete_folder(self, uow: UnitOfWork, mailbox_id: int, name: str) -> None:
+        row = await self._folder_row(uow.session, mailbox_id, name)
+        if row.name == INBOX:
+            raise MailStoreError("CANNOT", "INBOX cannot be deleted")
+        await uow.session.execute(delete(FolderEntry).where(FolderEntry.folder_id == row.id))
+        await uow.session.delete(row)
+        await uow.session.flush()
+        uow.publish(ChangeEvent("folder", mailbox_id, row.id))
+
+    async def set_subscribed(
+        self, uow: UnitOfWork, mailbox_id: int, name: str, subscribed: bool
+    ) -> None:
+        row = await self._folder_row(uow.session, mailbox_id, name)
+        row.subscribed = subscribed
+
+    async def status(
+        self, session: AsyncSession, folder_id: int, reader: str | None = None
+    ) -> FolderStatus:
+        folder = await session.get(Folder, folder_id)
+        if folder is None:
+            raise MailStoreError("NONEXISTENT", "folder vanished")
+        entries = await self.entries(session, folder_id, reader=reader)
+        return FolderStatus(
+            messages=len(entries),
+            unseen=sum(1 for e in entries if SEEN not in e.flags),
+            uidnext=folder.uidnext, uidvalidity=folder.uidvalidity,
+            highestmodseq=folder.highestmodseq, size=sum(e.size for e in entries),
+        )
+
+    async def mailbox_usage(self, session: AsyncSession, mailbox_id: int) -> int:
+        """Bytes stored for a mailbox (RFC 9208 STORAGE resource)."""
+        total = (
+            await session.execute(
+                select(func.coalesce(func.sum(StoredMessage.size), 0)).where(
+                    StoredMessage.mailbox_id == mailbox_id
+                )
+            )
+        ).scalar_one()
+        return int(total)
+
+    # -- delivery ---------------------------------------------------------------------
+
+    async def _allocate(self, session: AsyncSession, folder_id: int, count: int) -> tuple[int, int]:
+        """Reserve `count` UIDs and one MODSEQ atomically; returns (first uid, modseq)."""
+        row = (
+            await session.execute(
+                update(Folder)
+                .where(Folder.id == folder_id)
+                .values(uidnext=Folder.uidnext + count, highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.uidnext, Folder.highestmodseq)
+            )
+        ).one()
+        return row[0] - count, row[1]
+
+    async def _bump_modseq(self, session: AsyncSession, folder_id: int) -> int:
+        _, modseq = await self._allocate(session, folder_id, 0)
+        return modseq
+
+    async def deliver(
+        self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
+        *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+    ) -> Delivered:
+        """Add a message to a folder (delivery, APPEND, Sent copy)."""
+        session = uow.session
+        folder = await session.get(Folder, folder_id)
+        if folder is None:
+            raise MailStoreError("NONEXISTENT", "folder vanished")
+        if folder.mailbox_id != blob.mailbox_id:
+            raise MailStoreError("CANNOT", "blob prepared for another mailbox")
+        summary = summarise_headers(raw_headers)
+        message = StoredMessage(
+            mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, sha256=blob.sha256,
+            size=blob.size, internal_date=internal_date or uow.now(),
+            message_id=summary.message_id, subject=summary.subject,
+            from_addr=summary.from_addr, to_addrs=summary.to_addrs, sent_date=summary.date,
+        )
+        session.add(message)
+        await session.flush()
+        uid, modseq = await self._allocate(session, folder_id, 1)
+        session.add(FolderEntry(
+            folder_id=folder_id, message_id=message.id, uid=uid, modseq=modseq,
+            flags=_flags_text(flags),
+        ))
+        await session.flush()
+        uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
+        return Delivered(folder_id, uid, modseq, message.id)
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def entries(
+        self, session: AsyncSession, folder_id: int, *, uids: Sequence[int] | None = None,
+        uid_min: int | None = None, uid_max: int | None = None,
+        changed_since: int | None = None, reader: str | None = None,
+    ) -> list[EntryInfo]:
+        """Entries in UID order; optionally only some UIDs, a range or CHANGEDSINCE."""
+        query = (
+            select(FolderEntry, StoredMessage)
+            .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+            .where(FolderEntry.folder_id == folder_id)
+        )
+        if uids is not None:
+            query = query.where(FolderEntry.uid.in_(list(uids)))
+        if uid_min is not None:
+            query = query.where(FolderEntry.uid >= uid_min)
+        if uid_max is not None:
+            query = query.where(FolderEntry.uid <= uid_max)
+        rows = (await session.execute(query.order_by(FolderEntry.uid))).all()
+        private: dict[int, PrivateFlags] = {}
+        if reader is not None and rows:
+            private = await self._private_rows(session, [e.id for e, _ in rows], reader)
+        result = []
+        for entry, msg in rows:
+            flags = _flags_set(entry.flags)
+            modseq = entry.modseq
+            if reader is not None:
+                flags = flags - PRIVATE
+                mine = private.get(entry.id)
+                if mine is not None:
+                    flags = flags | _flags_set(mine.flags)
+                    modseq = max(modseq, mine.modseq)
+            if changed_since is not None and modseq <= changed_since:
+                continue
+            result.append(EntryInfo(
+                uid=entry.uid, modseq=modseq, flags=flags, message_id=msg.id,
+                mailbox_id=msg.mailbox_id, blob_key=msg.blob_key, size=msg.size,
+                internal_date=msg.internal_date, subject=msg.subject, from_addr=msg.from_addr,
+            ))
+        return result
+
+    async def _private_rows(
+        self, session: AsyncSession, entry_ids: list[int], reader: str
+    ) -> dict[int, PrivateFlags]:
+        found: dict[int, PrivateFlags] = {}
+        for start in range(0, len(entry_ids), 500):
+            chunk = entry_ids[start : start + 500]
+            rows = (
+                await session.execute(
+                    select(PrivateFlags).where(
+                        PrivateFlags.reader == reader, PrivateFlags.entry_id.in_(chunk)
+                    )
+                )
+            ).scalars().all()
+            found.update({r.entry_id: r for r in rows})
+        return found
+
+    # -- flags ------------------------------------------------------------------------
+
+    async def store_flags(
+        self, uow: UnitOfWork, folder_id: int, uids: Sequence[int], flags: Iterable[str],
+        mode: FlagMode, *, reader: str | None = None, unchanged_since: int | None = None,
+    ) -> FlagChange:
+        """STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3)."""
+        session = uow.session
+        wanted = frozenset(flags)
+        rows = (
+            await session.execute(
+                select(FolderEntry).where(
+                    FolderEntry.folder_id == folder_id, FolderEntry.uid.in_(list(uids))
+                ).order_by(FolderEntry.uid)
+            )
+        ).scalars().all()
+        change = FlagChange()
+        if not rows:
+            return change
+        private = (
+            await self._private_rows(session, [r.id for r in rows], reader)
+            if reader is not None else {}
+        )
+        modseq: int | None = None
+        mailbox_id = (await session.get(Folder, folder_id)).mailbox_id  # type: ignore[union-attr]
+        for entry in rows:
+            shared = _flags_set(entry.flags)
+            mine = private.get(entry.id)
+            current_modseq = max(entry.modseq, mine.modseq if mine else 0)
+            current = shared
+            if reader is not None:
+                current = (shared - PRIVATE) | _flags_set(mine.flags if mine else "")
+            if unchanged_since is not None and current_modseq > unchanged_since:
+                change.conflicts.append(entry.uid)
+                continue
+            if mode is FlagMode.REPLACE:
+                new = wanted
+            elif mode is FlagMode.ADD:
+                new = current | wanted
+            else:
+                new = current - wanted
+            if new == current:
+                continue
+            if modseq is None:
+                modseq = await self._bump_modseq(session, folder_id)
+            if reader is not None:
+                new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
+                if mine is None:
+                    mine = PrivateFlags(entry_id=entry.id, reader=reader, flags="", modseq=0)
+                    session.add(mine)
+                mine.flags, mine.modseq = _flags_text(new_private), modseq
+                if new_shared != shared:
+                    entry.flags, entry.modseq = _flags_text(new_shared), modseq
+            else:
+                entry.flags, entry.modseq = _flags_text(new), modseq
+            change.changed.append((entry.uid, modseq, new))
+            uow.publish(ChangeEvent("flags", mailbox_id, folder_id, entry.uid, modseq))
+        await session.flush()
+        return change
+
+    # -- expunge, copy, move ----------------------------------------------------------
+
+    async def expunge(
+        self, uow: UnitOfWork, folder_id: int, uids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Remove `\\Deleted` entries (all, or only those UIDs: RFC 4315 UID EXPUNGE)."""
+        session = uow.session
+        query = select(FolderEntry).where(FolderEntry.folder_id == folder_id)
+        if uids is not None:
+            query = query.where(FolderEntry.uid.in_(list(uids)))
+        rows = [
+            r for r in (await session.execute(query.order_by(FolderEntry.uid))).scalars().all()
+            if DELETED in _flags_set(r.flags)
+        ]
+        return await self._remove_entries(uow, folder_id, rows)
+
+    async def _remove_entries(
+        self, uow: UnitOfWork, folder_id: int, rows: Sequence[FolderEntry]
+    ) -> list[int]:
+        if not rows:
+            return []
+        session = uow.session
+        modseq = await self._bump_modseq(session, folder_id)
+        mailbox_id = (await session.get(Folder, folder_id)).mailbox_id  # type: ignore[union-attr]
+        removed = []
+        for row in rows:
+            await session.delete(row)
+            removed.append(row.uid)
+            uow.publish(ChangeEvent("expunge", mailbox_id, folder_id, row.uid, modseq))
+        await session.flush()
+        return removed
+
+    async def copy(
+        self, uow: UnitOfWork, source_id: int, uids: Sequence[int], target_id: int,
+        *, reader: str | None = None,
+    ) -> list[tuple[int, int]]:
+        """COPY (RFC 3501 §6.4.7) keeping flags; returns (source uid, new uid) pairs."""
+        session = uow.session
+        source = await session.get(Folder, source_id)
+        target = await session.get(Folder, target_id)
+        if source is None or target is None:
+            raise MailStoreError("NONEXISTENT", "folder vanished")
+        entries = await self.entries(session, source_id, uids=uids, reader=reader)
+        if not entries:
+            return []
+        first_uid, modseq = await self._allocate(session, target_id, len(entries))
+        pairs = []
+        for offset, entry in enumerate(entries):
+            message_id = entry.message_id
+            if target.mailbox_id != source.mailbox_id:
+                message_id = await self._copy_message_to(uow, entry, target.mailbox_id)
+            new_uid = first_uid + offset
+            session.add(FolderEntry(
+                folder_id=target_id, message_id=message_id, uid=new_uid, modseq=modseq,
+                flags=_flags_text(entry.flags),
+            ))
+            pairs.append((entry.uid, new_uid))
+            uow.publish(ChangeEvent("exists", target.mailbox_id, target_id, new_uid, modseq))
+        await session.flush()
+        return pairs
+
+    async def _copy_message_to(self, uow: UnitOfWork, entry: EntryInfo, mailbox_id: int) -> int:
+        """Another mailbox has another data key: re-encrypt the content for it."""
+        raw = await self.read_raw(uow.session, entry.mailbox_id, entry.blob_key)
+        blob = await self.prepare_blob(uow.session, mailbox_id, raw)
+        original = await uow.session.get(StoredMessage, entry.message_id)
+        assert original is not None
+        message = StoredMessage(
+            mailbox_id=mailbox_id, blob_key=blob.blob_key, sha256=blob.sha256, size=blob.size,
+            internal_date=original.internal_date, message_id=original.message_id,
+            subject=original.subject, from_addr=original.from_addr,
+            to_addrs=original.to_addrs, sent_date=original.sent_date,
+        )
+        uow.session.add(message)
+        await uow.session.flush()
+        return message.id
+
+    async def move(
+        self, uow: UnitOfWork, source_id: int, uids: Sequence[int], target_id: int,
+        *, reader: str | None = None,
+    ) -> list[tuple[int, int]]:
+        """MOVE (RFC 6851): copy then expunge the sources, in the same transaction."""
+        pairs = await self.copy(uow, source_id, uids, target_id, reader=reader)
+        moved = {src for src, _ in pairs}
+        rows = (
+            await uow.session.execute(
+                select(FolderEntry).where(
+                    FolderEntry.folder_id == source_id, FolderEntry.uid.in_(list(moved))
+                ).order_by(FolderEntry.uid)
+            )
+        ).scalars().all()
+        await self._remove_entries(uow, source_id, rows)
+        return pairs
+
+
+def _folder_info(row: Folder) -> FolderInfo:
+    return FolderInfo(
+        id=row.id, mailbox_id=row.mailbox_id, name=row.name, special_use=row.special_use,
+        uidvalidity=row.uidvalidity, uidnext=row.uidnext, highestmodseq=row.highestmodseq,
+        subscribed=row.subscribed,
+    )
