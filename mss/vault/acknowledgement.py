@@ -1,0 +1,134 @@
+"""Processing acknowledgement of a message deposited in a patient space: an MDN (RFC 8098).
+
+MSSanté form (mssante-facts, read receipts): `Disposition:
+automatic-action/MDN-sent-automatically; processed` or `...; processed/Error: <code>^<label>`.
+The same `<code>^<label>` is repeated in an RFC 8098 §3.2.7 `Error` field, so that
+readers that only know the RFC find it too (MSS choice). The report carries no document
+content, and no third part with the original headers (RFC 8098 §3: optional).
+Pure: the caller passes the time and the Message-ID (STYLE §8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, Message, MIMEPart
+from email.utils import format_datetime, getaddresses
+
+from mss.vault.errors import ProcessingErrorCode
+
+DISPOSITION_PROCESSED = "automatic-action/MDN-sent-automatically; processed"
+REPORTING_UA_PRODUCT = "MSS"
+_FIELD_POLICY = policy.SMTP.clone(max_line_length=998)
+_UNSAFE_LABEL = re.compile(r"[^\x20-\x7e]|\^")
+_MAX_LABEL = 200
+
+
+def disposition_value(error: ProcessingErrorCode | None, label: str | None = None) -> str:
+    """`...; processed` or `...; processed/Error: 904^INS non concordant`."""
+    if error is None:
+        return DISPOSITION_PROCESSED
+    return f"{DISPOSITION_PROCESSED}/Error: {error_text(error, label)}"
+
+
+def error_text(error: ProcessingErrorCode, label: str | None = None) -> str:
+    """`<code>^<label>`, the label reduced to printable ASCII without `^` or line breaks."""
+    shown = _UNSAFE_LABEL.sub(" ", label if label is not None else error.label)
+    return f"{int(error)}^{' '.join(shown.split())[:_MAX_LABEL]}"
+
+
+def notification_addresses(original: Message) -> list[str]:
+    """Addresses of `Disposition-Notification-To` (RFC 8098 §2.1); empty when not asked."""
+    value = original.get("Disposition-Notification-To")
+    if value is None:
+        return []
+    return [address for _, address in getaddresses([str(value)]) if "@" in address]
+
+
+def _human_text(error: ProcessingErrorCode | None, label: str | None) -> str:
+    if error is None:
+        return (
+            "Votre message a été traité : les documents ont été déposés dans l'espace "
+            "santé du patient.\n\n"
+            "Your message was processed: the documents were filed in the patient's "
+            "health space.\n"
+        )
+    code = error_text(error, label)
+    return (
+        f"Votre message a été traité avec une erreur ({code}) : les documents concernés "
+        "n'ont pas été déposés. Vérifiez l'identité (INS) du patient et renvoyez-les.\n\n"
+        f"Your message was processed with an error ({code}): the documents concerned were "
+        "not filed. Check the patient's identity (INS) and send them again.\n"
+    )
+
+
+def _notification_fields(
+    original: Message,
+    reporting_host: str,
+    final_recipient: str,
+    error: ProcessingErrorCode | None,
+    label: str | None,
+) -> Message:
+    fields = Message(policy=_FIELD_POLICY)
+    fields["Reporting-UA"] = f"{reporting_host}; {REPORTING_UA_PRODUCT}"
+    original_recipient = original.get("Original-Recipient")
+    if original_recipient is not None:
+        value = " ".join(str(original_recipient).split())
+        fields["Original-Recipient"] = value if ";" in value else f"rfc822;{value}"
+    fields["Final-Recipient"] = f"rfc822;{final_recipient}"
+    original_id = original.get("Message-ID")
+    if original_id is not None:
+        fields["Original-Message-ID"] = " ".join(str(original_id).split())
+    fields["Disposition"] = disposition_value(error, label)
+    if error is not None:
+        fields["Error"] = error_text(error, label)
+    return fields
+
+
+def build_processing_acknowledgement(
+    original: Message,
+    *,
+    reporting_host: str,
+    final_recipient: str,
+    message_id: str,
+    now: datetime,
+    error: ProcessingErrorCode | None = None,
+    label: str | None = None,
+) -> EmailMessage | None:
+    """The MDN for `original`, or None when it asked for none (no Disposition-Notification-To).
+
+    `final_recipient` is the patient mailbox; it is also the From of the report (RFC 8098
+    §2.1: the MDN is sent on behalf of the recipient). `label` overrides the code's label.
+    """
+    addresses = notification_addresses(original)
+    if not addresses:
+        return None
+    report = EmailMessage()
+    report["From"] = final_recipient
+    report["To"] = ", ".join(addresses)
+    report["Subject"] = "Accusé de traitement / Processing acknowledgement"
+    report["Date"] = format_datetime(now)
+    report["Message-ID"] = message_id
+    original_id = original.get("Message-ID")
+    if original_id is not None:
+        report["In-Reply-To"] = " ".join(str(original_id).split())
+        report["References"] = " ".join(str(original_id).split())
+    report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
+    report["MIME-Version"] = "1.0"
+    human = MIMEPart()
+    human.set_content(_human_text(error, label), cte="quoted-printable")
+    notification = MIMEPart()
+    notification["Content-Type"] = "message/disposition-notification"
+    notification.set_payload(
+        [_notification_fields(original, reporting_host, final_recipient, error, label)]
+    )
+    report.make_mixed()
+    report.attach(human)
+    report.attach(notification)
+    report.replace_header(
+        "Content-Type", 'multipart/report; report-type="disposition-notification"'
+    )
+    report.set_boundary("=_mdn_" + hashlib.sha256(message_id.encode()).hexdigest()[:32])
+    return report
