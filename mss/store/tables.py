@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mss.store.db import Base
+from mss.store.db import Base, UtcDateTime
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,7 +40,7 @@ class Mailbox(Base):
     liste_rouge: Mapped[bool] = mapped_column(Boolean, default=False)
     quota_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # 0: no quota
     data_key: Mapped[bytes] = mapped_column(LargeBinary)  # wrapped by the master key
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Folder(Base):
@@ -73,12 +72,12 @@ class StoredMessage(Base):
     blob_key: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    internal_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    internal_date: Mapped[datetime] = mapped_column(UtcDateTime)
     message_id: Mapped[str] = mapped_column(String(998), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     from_addr: Mapped[str] = mapped_column(Text, default="")
     to_addrs: Mapped[str] = mapped_column(Text, default="")
-    sent_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class FolderEntry(Base):
@@ -119,7 +118,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     principal: Mapped[str] = mapped_column(String(400))
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(400), default="")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from mss.store.db import UtcDateTime
 from mss.store.schema import all_metadata
 
 config = context.config
@@ -11,7 +12,17 @@ connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only through mss.store.schema
     raise RuntimeError("run migrations through `mss db upgrade`")
 
+
+
+def render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations stay free of MSS imports: UTC columns are plain timezone datetimes."""
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 context.configure(
+    render_item=render_item,
     connection=connection,
     target_metadata=all_metadata(),
     render_as_batch=connection.dialect.name == "sqlite",

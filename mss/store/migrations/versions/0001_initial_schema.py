@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:42:11.904562
+Create Date: 2026-11-27 13:44:37.430348
 """
 
 from __future__ import annotations
