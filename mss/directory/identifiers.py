@@ -1,0 +1,116 @@
+"""Identifiers of the trust space: INS (NIR + key), RPPS, ADELI, mail addresses.
+
+Pure functions, no I/O: the CLI, the directory import and the services share them so a
+value refused at one door is refused at every door.
+"""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+_NIR_SHAPE = re.compile(r"^[1-478][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}$")
+_DIGITS = re.compile(r"^[0-9]+$")
+INS_LENGTH = 15
+RPPS_LENGTH = 11
+ADELI_LENGTH = 9
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier or address that does not follow its published rule."""
+
+
+def nir_key(nir: str) -> int:
+    """The 2-digit key of a 13-character NIR: 97 - (NIR mod 97).
+
+    INSEE rule: Corsica's departments `2A` and `2B` count as 19 and 18 for the computation.
+    """
+    if not _NIR_SHAPE.match(nir):
+        raise InvalidIdentifier(f"not a 13-character NIR: {nir!r}")
+    numeric = nir.replace("2A", "19", 1) if nir[5:7] == "2A" else nir
+    numeric = numeric.replace("2B", "18", 1) if nir[5:7] == "2B" else numeric
+    return 97 - int(numeric) % 97
+
+
+def is_valid_ins(ins: str) -> bool:
+    """INS (NIR form): 13-character NIR followed by its 2-digit key (mssante-facts)."""
+    if len(ins) != INS_LENGTH or not _NIR_SHAPE.match(ins[:13]) or not ins[13:].isdigit():
+        return False
+    return int(ins[13:]) == nir_key(ins[:13])
+
+
+def check_ins(ins: str) -> str:
+    """The INS, upper-cased (`2a` → `2A`), or InvalidIdentifier saying why it is refused."""
+    value = ins.strip().upper()
+    if len(value) != INS_LENGTH:
+        raise InvalidIdentifier(f"INS must have {INS_LENGTH} characters: {ins!r}")
+    if not _NIR_SHAPE.match(value[:13]) or not value[13:].isdigit():
+        raise InvalidIdentifier(f"INS is not a NIR followed by a 2-digit key: {ins!r}")
+    if int(value[13:]) != nir_key(value[:13]):
+        raise InvalidIdentifier(f"INS key is wrong: {ins!r}")
+    return value
+
+
+def luhn_is_valid(digits: str) -> bool:
+    """Luhn (mod 10) check over a string of digits, check digit last."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def is_valid_rpps(rpps: str) -> bool:
+    """RPPS: 11 digits, the last a Luhn check digit (ANS, répertoire partagé)."""
+    return len(rpps) == RPPS_LENGTH and bool(_DIGITS.match(rpps)) and luhn_is_valid(rpps)
+
+
+def is_valid_adeli(adeli: str) -> bool:
+    """ADELI: 9 digits (the older registry, still used by some professions)."""
+    return len(adeli) == ADELI_LENGTH and bool(_DIGITS.match(adeli))
+
+
+def check_professional_id(ident: str) -> str:
+    """An RPPS or ADELI identifier, or InvalidIdentifier."""
+    value = ident.strip()
+    if is_valid_rpps(value) or is_valid_adeli(value):
+        return value
+    raise InvalidIdentifier(f"not an RPPS (11 digits, Luhn) nor an ADELI (9 digits): {ident!r}")
+
+
+def professional_id_type(ident: str) -> str:
+    """`RPPS` or `ADELI`, from the length of a checked identifier."""
+    return "RPPS" if len(ident) == RPPS_LENGTH else "ADELI"
+
+
+def check_address(address: str) -> str:
+    """A mail address checked by email-validator (syntax only, no DNS), lower-cased.
+
+    MSS compares addresses case-insensitively as a whole (see mss.policy.addresses).
+    """
+    try:
+        checked = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidIdentifier(f"not a valid address: {address!r}: {exc}") from None
+    return checked.normalized.lower()
+
+
+def patient_address(ins: str, patient_domain: str) -> str:
+    """`<INS>@<patient domain>` (mssante-facts: patient mailboxes)."""
+    return f"{check_ins(ins)}@{patient_domain.lower()}"
+
+
+def ins_of_patient_address(address: str, patient_domain: str) -> str | None:
+    """The INS of a patient address of this operator, or None if it is not one."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or domain.lower() != patient_domain.lower():
+        return None
+    try:
+        return check_ins(local)
+    except InvalidIdentifier:
+        return None
