@@ -122,7 +122,7 @@ def run_list(args: argparse.Namespace) -> int:
     for issued in pki.issued():
         if issued.revoked_at is not None:
             status = "revoked"
-        elif issued.not_after < pki.clock():
+        elif issued.not_after < pki.clock.now():
             status = "expired"
         else:
             status = "valid"

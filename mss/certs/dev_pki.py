@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +45,9 @@ from mss.certs.key_files import (
     write_public_file,
 )
 from mss.certs.profiles import DEFAULT_VALIDITY_DAYS, CertificateKind
+from mss.clock import Clock, SystemClock
 
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+SYSTEM_CLOCK = SystemClock()
 
 
 class PkiMissingError(FileNotFoundError):
@@ -166,7 +163,7 @@ def _load_ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
 class DevPki:
     """A loaded dev PKI: issues, revokes and lists certificates in its folder."""
 
-    def __init__(self, paths: PkiPaths, clock: Clock = utc_now) -> None:
+    def __init__(self, paths: PkiPaths, clock: Clock = SYSTEM_CLOCK) -> None:
         self.paths = paths
         self.clock = clock
         self.root = _load_cert(paths.root_cert)
@@ -175,7 +172,7 @@ class DevPki:
     # -- creation ---------------------------------------------------------------------
 
     @classmethod
-    def load(cls, folder: Path, clock: Clock = utc_now) -> DevPki:
+    def load(cls, folder: Path, clock: Clock = SYSTEM_CLOCK) -> DevPki:
         paths = PkiPaths(Path(folder))
         if not (paths.root_cert.exists() and paths.intermediate_cert.exists()):
             raise PkiMissingError(f"no PKI in {folder}")
@@ -183,7 +180,7 @@ class DevPki:
 
     @classmethod
     def init(
-        cls, folder: Path, names: CaNames = IGC_SANTE_TEST_NAMES, clock: Clock = utc_now
+        cls, folder: Path, names: CaNames = IGC_SANTE_TEST_NAMES, clock: Clock = SYSTEM_CLOCK
     ) -> DevPki:
         """Create the root, intermediate, bundle and an empty CRL; load them if present."""
         paths = PkiPaths(Path(folder))
@@ -191,7 +188,7 @@ class DevPki:
             return cls.load(folder, clock)
         paths.folder.mkdir(parents=True, exist_ok=True)
         paths.private_dir.mkdir(mode=0o700, exist_ok=True)
-        now = clock()
+        now = clock.now()
         root_key = new_private_key()
         root = build_root(names, root_key, now)
         intermediate_key = new_private_key()
@@ -253,7 +250,7 @@ class DevPki:
     ) -> IssuedCertificate:
         if days <= 0:
             raise ValueError("validity must be at least one day")
-        start = not_before if not_before is not None else self.clock() - dt.timedelta(minutes=5)
+        start = not_before if not_before is not None else self.clock.now() - dt.timedelta(minutes=5)
         end = start + dt.timedelta(days=days)
         key = new_private_key()
         certificate = build_leaf(
@@ -365,7 +362,7 @@ class DevPki:
             raise UnknownSerialError(wanted)
         if matches[0]["revoked_at"]:
             return False
-        matches[0]["revoked_at"] = self.clock().isoformat()
+        matches[0]["revoked_at"] = self.clock.now().isoformat()
         self._write_index(index)
         self.write_crl()
         return True
@@ -385,7 +382,7 @@ class DevPki:
             self.intermediate,
             _load_ec_key(self.paths.intermediate_key),
             revoked,
-            self.clock(),
+            self.clock.now(),
             number,
         )
         write_public_file(self.paths.crl, crl.public_bytes(serialization.Encoding.PEM))
@@ -397,12 +394,12 @@ class DevPki:
     def refresh_crl_if_stale(self) -> bool:
         """Re-sign the CRL when less than half its lifetime is left (else TLS refuses all)."""
         next_update = self.crl().next_update_utc
-        if next_update is not None and next_update - self.clock() > CRL_LIFETIME / 2:
+        if next_update is not None and next_update - self.clock.now() > CRL_LIFETIME / 2:
             return False
         self.write_crl()
         return True
 
 
-def create_foreign_pki(folder: Path, clock: Clock = utc_now) -> DevPki:
+def create_foreign_pki(folder: Path, clock: Clock = SYSTEM_CLOCK) -> DevPki:
     """A second, unrelated PKI with other names: certificates no MSS peer may accept."""
     return DevPki.init(folder, FOREIGN_TEST_NAMES, clock)

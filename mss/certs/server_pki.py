@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from mss.certs.dev_pki import Clock, DevPki, utc_now
+from mss.certs.dev_pki import SYSTEM_CLOCK, DevPki
+from mss.clock import Clock
 from mss.config import Settings
 
 DEV_ORGANISATION = "MSS DEV OPERATOR"
@@ -31,7 +32,7 @@ def ensure_server_pki(
     organisation: str = DEV_ORGANISATION,
     structure_id: str = DEV_STRUCTURE_ID,
     department: str = DEV_DEPARTMENT,
-    clock: Clock = utc_now,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> DevPki:
     """Create the dev PKI and this operator's certificate if missing, else load them."""
     pki = DevPki.init(settings.pki_dir, clock=clock)

@@ -65,33 +65,50 @@ def _trust(context: ssl.SSLContext, ca_bundle: Path, crl: Path | None) -> None:
 
 
 def server_context(
-    paths: PkiPaths, client_cert: ClientCertMode = "none", *, check_crl: bool = True
+    paths: PkiPaths,
+    client_cert: ClientCertMode = "none",
+    *,
+    check_crl: bool = True,
+    cert_chain: Path | None = None,
+    key: Path | None = None,
 ) -> ssl.SSLContext:
     """Context of a listener: our chain, and client certificates checked per `client_cert`.
 
     MX between operators uses "required" (MSS policy T1); submission and IMAP use
     "optional" (applications authenticate by certificate, people by token or password).
-    A revocation made after this call is seen by building a new context.
+    `cert_chain`/`key` replace the installed server certificate (a second operator run
+    from the same dev PKI). A revocation made after this call is seen by a new context.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _harden(context)
     context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
-    context.load_cert_chain(certfile=str(paths.server_chain), keyfile=str(paths.server_key))
+    context.load_cert_chain(
+        certfile=str(cert_chain or paths.server_chain), keyfile=str(key or paths.server_key)
+    )
     context.verify_mode = _VERIFY_MODES[client_cert]
     if client_cert != "none":
         _trust(context, paths.ca_bundle, paths.crl if check_crl else None)
     return context
 
 
-def client_context(paths: PkiPaths, *, check_crl: bool = True) -> ssl.SSLContext:
-    """Context for connecting to a peer operator: verify its name and chain, present ours."""
-    context = ca_client_context(
+def client_context(
+    paths: PkiPaths,
+    *,
+    check_crl: bool = True,
+    cert_chain: Path | None = None,
+    key: Path | None = None,
+) -> ssl.SSLContext:
+    """Context for connecting to a peer operator: verify its name and chain, present ours.
+
+    Connect with `server_hostname=<peer MX host>`; `cert_chain`/`key` as in
+    `server_context`.
+    """
+    return ca_client_context(
         paths.ca_bundle,
-        cert_chain=paths.server_chain,
-        key=paths.server_key,
+        cert_chain=cert_chain or paths.server_chain,
+        key=key or paths.server_key,
         crl=paths.crl if check_crl else None,
     )
-    return context
 
 
 def ca_client_context(
