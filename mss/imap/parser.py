@@ -376,9 +376,7 @@ class _CommandParser:
                 raise WireSyntaxError("VANISHED needs CHANGEDSINCE")
         if uid and not any(attribute.name == "UID" for attribute in attributes):
             attributes = (*attributes, _UID_ATTRIBUTE)
-        return FetchCommand(
-            self.tag, name, sequence_set, attributes, uid, changed_since, vanished
-        )
+        return FetchCommand(self.tag, name, sequence_set, attributes, uid, changed_since, vanished)
 
     def store(self, name: str, uid: bool) -> Command:
         """RFC 3501 §6.4.6; RFC 7162 §3.1.3 UNCHANGEDSINCE."""
@@ -405,9 +403,7 @@ class _CommandParser:
             flags = tuple(flag_items)
         if "\\Recent" in flags or "\\*" in flags:
             raise WireSyntaxError("\\Recent and \\* cannot be stored")
-        return StoreCommand(
-            self.tag, name, sequence_set, mode, flags, silent, uid, unchanged_since
-        )
+        return StoreCommand(self.tag, name, sequence_set, mode, flags, silent, uid, unchanged_since)
 
     def copy(self, name: str, uid: bool) -> Command:
         """RFC 3501 §6.4.7 COPY, RFC 6851 MOVE."""
