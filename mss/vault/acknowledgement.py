@@ -21,7 +21,8 @@ from mss.vault.errors import ProcessingErrorCode
 
 DISPOSITION_PROCESSED = "automatic-action/MDN-sent-automatically; processed"
 REPORTING_UA_PRODUCT = "MSS"
-_FIELD_POLICY = policy.SMTP.clone(max_line_length=998)
+_REPORT_POLICY = policy.default.clone(max_line_length=998)
+"""No folding: the Disposition line stays whole as MSSanté readers expect (RFC 5322 §2.1.1)."""
 _UNSAFE_LABEL = re.compile(r"[^\x20-\x7e]|\^")
 _MAX_LABEL = 200
 
@@ -71,7 +72,7 @@ def _notification_fields(
     error: ProcessingErrorCode | None,
     label: str | None,
 ) -> Message:
-    fields = Message(policy=_FIELD_POLICY)
+    fields = Message(policy=_REPORT_POLICY)
     fields["Reporting-UA"] = f"{reporting_host}; {REPORTING_UA_PRODUCT}"
     original_recipient = original.get("Original-Recipient")
     if original_recipient is not None:
@@ -105,7 +106,7 @@ def build_processing_acknowledgement(
     addresses = notification_addresses(original)
     if not addresses:
         return None
-    report = EmailMessage()
+    report = EmailMessage(policy=_REPORT_POLICY)
     report["From"] = final_recipient
     report["To"] = ", ".join(addresses)
     report["Subject"] = "Accusé de traitement / Processing acknowledgement"
@@ -117,9 +118,9 @@ def build_processing_acknowledgement(
         report["References"] = " ".join(str(original_id).split())
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     report["MIME-Version"] = "1.0"
-    human = MIMEPart()
+    human = MIMEPart(policy=_REPORT_POLICY)
     human.set_content(_human_text(error, label), cte="quoted-printable")
-    notification = MIMEPart()
+    notification = MIMEPart(policy=_REPORT_POLICY)
     notification["Content-Type"] = "message/disposition-notification"
     notification.set_payload(
         [_notification_fields(original, reporting_host, final_recipient, error, label)]

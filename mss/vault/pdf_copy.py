@@ -46,6 +46,8 @@ def as_copy(pdf: VaultDocument, original: VaultDocument) -> VaultDocument:
         class_code=original.class_code,
         confidentiality_codes=original.confidentiality_codes,
         patient_id=original.patient_id,
+        author=original.author,
+        created_at=original.created_at,
     )
 
 
