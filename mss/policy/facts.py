@@ -127,9 +127,7 @@ class Correspondent:
     @property
     def is_pharmacy_org(self) -> bool:
         return (
-            self.entry is not None
-            and self.entry.kind is MailboxKind.ORG
-            and self.entry.is_pharmacy
+            self.entry is not None and self.entry.kind is MailboxKind.ORG and self.entry.is_pharmacy
         )
 
 

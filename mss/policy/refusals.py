@@ -136,8 +136,7 @@ _CATALOGUE: dict[Cause, _Entry] = {
         *_POLICY,
         "Le professionnel a clos cet échange : vous pourrez répondre quand il vous "
         "écrira de nouveau.",
-        "The professional has ended this conversation: you can reply when they write "
-        "to you again.",
+        "The professional has ended this conversation: you can reply when they write to you again.",
     ),
     Cause.TOO_LARGE_FOR_PATIENT: _Entry(
         Rule.S1,
