@@ -149,9 +149,13 @@ def dn_key(dn: str) -> DnKey:
     return tuple(rdns)
 
 
+def _escape(value: str) -> str:
+    return "".join("\\" + char if char in ',+\\=;"<>#' else char for char in value)
+
+
 def comparable_dn(dn: str) -> str:
     """`dn_key` as one string: a stable dictionary or database key for a trust-list DN."""
-    return ",".join("+".join(f"{t}={v}" for t, v in rdn) for rdn in dn_key(dn))
+    return ",".join("+".join(f"{t}={_escape(v)}" for t, v in rdn) for rdn in dn_key(dn))
 
 
 def same_dn(first: str, second: str) -> bool:

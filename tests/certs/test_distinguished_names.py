@@ -88,3 +88,9 @@ def test_certificate_subject_string_matches_itself_after_respacing(
     written = name_to_dn(name)
     assert same_dn(written, written.replace(",", ", ").replace("\\, ", "\\,"))
     assert len(dn_key(written)) == 5
+
+
+def test_comparable_form_keeps_an_escaped_comma_apart_from_an_rdn_boundary() -> None:
+    one_value = "CN=x.fr,O=A\\,OU=B,C=FR"
+    two_rdns = "CN=x.fr,O=A,OU=B,C=FR"
+    assert comparable_dn(one_value) != comparable_dn(two_rdns)
