@@ -1,0 +1,122 @@
+"""One asyncio process running every service of MSS (DESIGN §7).
+
+Invariants: the store opens before any listener starts and closes after every listener
+has stopped; on SIGTERM/SIGINT listeners stop accepting first, in-flight work finishes
+(the write batcher drains), then the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from mss.clock import Clock, SystemClock
+from mss.config import Settings
+from mss.store.audit_actions import AuditAction
+from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Each names a `build(app) -> list[Service]`; a package not yet present is skipped.
+SERVICE_FACTORIES = (
+    "mss.smtp.service",
+    "mss.imap.service",
+    "mss.webmail.service",
+)
+
+
+class Service(Protocol):
+    name: str
+
+    async def start(self) -> list[str]:
+        """Start; return one line per listener for the operator ("MX on 127.0.0.1:10025")."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class App:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.node_id = settings.server.node_id or socket.gethostname()
+        self.store: Store | None = None
+        self.services: list[Service] = []
+        self.context: dict[str, Any] = {}  # shared objects services publish for each other
+
+    async def start(self, extra: Sequence[ServiceFactory] = ()) -> list[str]:
+        self.store = await Store.open(self.settings, clock=self.clock, create=True)
+        lines: list[str] = []
+        try:
+            for build in [*_factories(), *extra]:
+                for service in build(self):
+                    lines.extend(await service.start())
+                    self.services.append(service)
+        except BaseException:
+            await self.stop()
+            raise
+        await self.store.write(_audit_start(self.node_id))
+        return lines
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("stopping %s failed", service.name)
+        self.services.clear()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.write(_audit_stop(self.node_id))
+            await self.store.close()
+            self.store = None
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        log.info("stopping")
+        await self.stop()
+
+
+ServiceFactory = Callable[[App], list[Service]]
+
+
+def _factories() -> list[ServiceFactory]:
+    found = []
+    for name in SERVICE_FACTORIES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.build)
+    return found
+
+
+def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.SERVER_STARTED, "system:mss", target=node)
+
+    return job
+
+
+def _audit_stop(node: str) -> Callable[[UnitOfWork], Any]:
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.SERVER_STOPPED, "system:mss", target=node)
+
+    return job

@@ -1,0 +1,182 @@
+"""Core sub-commands: init, serve, db upgrade, verify, backup, config example."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from mss.app import App
+from mss.cli import UserError, settings_from_args
+from mss.config import Settings, example_toml
+from mss.store import schema
+from mss.store.backup import BackupError, backup
+from mss.store.blobs import BlobError
+from mss.store.db import create_engine
+from mss.store.keys import MasterKeyError
+from mss.store.store import Store, prepare_data_dir
+from mss.store.verify import verify_store
+
+log = logging.getLogger("mss")
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("init", help="create the data folder, master key, database and dev PKI")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("serve", help="run every listener in one process")
+    p.add_argument("--demo", action="store_true", help="seed demo mailboxes on first start")
+    p.set_defaults(handler=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command")
+    p = db.add_parser("upgrade", help="upgrade the database schema to this version")
+    p.set_defaults(handler=cmd_db_upgrade)
+    p = db.add_parser("current", help="print the schema revision")
+    p.set_defaults(handler=cmd_db_current)
+
+    p = sub.add_parser("verify", help="re-hash every blob, check references and audit chain")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("backup", help="consistent copy of database and blobs while running")
+    p.add_argument("dest", type=Path)
+    p.add_argument("--with-key", action="store_true", help="also copy the master key")
+    p.set_defaults(handler=cmd_backup)
+
+    config = sub.add_parser("config", help="settings").add_subparsers(dest="config_command")
+    p = config.add_parser("example", help="print a documented settings file")
+    p.set_defaults(handler=cmd_config_example)
+    p = config.add_parser("check", help="load the settings and report every problem")
+    p.set_defaults(handler=cmd_config_check)
+
+
+def run_store_task(coro: Any) -> Any:
+    """Run a store coroutine, turning store faults into one-line user errors."""
+    try:
+        return asyncio.run(coro)
+    except (MasterKeyError, BlobError, schema.SchemaError, BackupError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{exc.filename or ''}: {exc.strerror}") from None
+
+
+def _prepare_pki(settings: Settings) -> list[str]:
+    try:
+        certs = importlib.import_module("mss.certs.dev_pki")
+    except ModuleNotFoundError:
+        return []
+    pki = certs.ensure_server_pki(settings)
+    return [f"PKI: CA bundle {getattr(pki, 'ca_bundle', settings.pki_dir)}"]
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+
+    async def run() -> None:
+        store = await Store.open(settings, create=True)
+        await store.close()
+
+    run_store_task(run())
+    for line in _prepare_pki(settings):
+        print(line)
+    print(f"data folder: {settings.data_dir.resolve()}")
+    print(f"database:    {settings.database_url}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+
+    async def run() -> None:
+        prepare_data_dir(settings)
+        _prepare_pki(settings)
+        app = App(settings)
+        lines = await app.start()
+        if args.demo:
+            demo = importlib.import_module("mss.demo")
+            lines.extend(await demo.seed(app))
+        print(f"MSS node {app.node_id}: data {settings.data_dir.resolve()}", flush=True)
+        for line in lines:
+            print("  " + line, flush=True)
+        print("ready (Ctrl-C to stop)", flush=True)
+        await app.run_until_signalled()
+
+    run_store_task(run())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+
+    async def run() -> str | None:
+        prepare_data_dir(settings)
+        engine = create_engine(settings.database_url)
+        try:
+            await schema.upgrade(engine)
+            return await schema.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"database schema at {run_store_task(run())}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await schema.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"current {run_store_task(run()) or 'empty'}, head {schema.head_revision()}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if not settings.master_key_path.exists():
+        raise UserError(f"{settings.master_key_path}: master key file is missing")
+
+    async def run() -> Any:
+        store = await Store.open(settings)
+        try:
+            return await verify_store(store)
+        finally:
+            await store.close()
+
+    report = run_store_task(run())
+    print(f"blobs checked: {report.blobs_checked}, folder entries: {report.entries_checked}, "
+          f"audit rows: {report.audit_rows}, unreferenced blob files: {report.orphan_blobs}")
+    for fault in report.faults:
+        print(f"FAULT {fault}")
+    print("verify: OK" if report.ok else f"verify: {len(report.faults)} fault(s)")
+    return 0 if report.ok else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    try:
+        report = backup(settings, args.dest, with_key=args.with_key)
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    print(f"database: {report.database}")
+    print(f"blobs copied: {report.blobs_copied}")
+    if not report.key_copied:
+        print(f"master key NOT copied: keep {settings.master_key_path} safe, apart from backups")
+    return 0
+
+
+def cmd_config_example(args: argparse.Namespace) -> int:
+    print(example_toml(), end="")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    print(f"settings OK (data folder {settings.data_dir})")
+    return 0
