@@ -305,3 +305,13 @@ def xdm_message(archive: bytes, *, pdf_copy: tuple[str, bytes] | None = None,
     if pdf_copy is not None:
         attachments.append(AttachmentSpec(pdf_copy[0], pdf_copy[1], "application/pdf"))
     return patient_message(attachments, **kwargs)  # type: ignore[arg-type]
+
+
+def pdf_entry(**overrides: object) -> EntrySpec:
+    """A PDF document entry of an XDM subset (CR de consultation unless overridden)."""
+    values: dict[str, object] = dict(
+        uri="DOC0001.PDF", content=pdf_bytes("consultation"), mime_type="application/pdf",
+        type_code=None, class_code=None, title="Compte rendu de consultation",
+    )
+    values.update(overrides)
+    return EntrySpec(**values)  # type: ignore[arg-type]
