@@ -1,0 +1,1 @@
+"""Tests of the protocol-only IMAP core (mss.imap)."""
