@@ -32,9 +32,11 @@ from typing import Literal
 from mss.smtp.dsn_parameters import Notify, OriginalRecipient, Ret, xtext_encode
 
 DsnAction = Literal["failed", "delayed", "delivered", "relayed", "expanded"]
-# RFC 3464 §2.3.3 / §2.3.4: the status class each action goes with.
-STATUS_CLASS_OF_ACTION: dict[str, str] = {
-    "failed": "5", "delayed": "4", "delivered": "2", "relayed": "2", "expanded": "2",
+# RFC 3464 §2.3.3 / §2.3.4: the status classes each action goes with. "failed" takes 4
+# too: a message that expired after transient failures reports its last status (e.g.
+# 4.4.7 delivery time expired, RFC 3463), as Postfix does.
+STATUS_CLASSES_OF_ACTION: dict[str, str] = {
+    "failed": "45", "delayed": "4", "delivered": "2", "relayed": "2", "expanded": "2",
 }
 DEFAULT_FULL_SIZE_LIMIT = 50_000  # octets; Postfix bounce_size_limit default
 NULL_REVERSE_PATHS = frozenset({"", "<>"})
@@ -56,7 +58,7 @@ class RecipientStatus:
     def __post_init__(self) -> None:
         parts = self.status.split(".")
         valid = len(parts) == 3 and all(part.isdigit() and len(part) <= 3 for part in parts)
-        if not valid or parts[0] != STATUS_CLASS_OF_ACTION.get(self.action):
+        if not valid or parts[0] not in STATUS_CLASSES_OF_ACTION.get(self.action, ""):
             raise ValueError(f"status {self.status!r} does not fit action {self.action!r}")
 
 

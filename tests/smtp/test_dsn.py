@@ -152,6 +152,14 @@ def test_dsn_is_all_crlf_with_short_lines() -> None:
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
 
 
+def test_expired_message_fails_with_its_transient_status() -> None:
+    expired = RecipientStatus("b@x.fr", "failed", "4.4.7", "smtp; 421 4.4.2 timeout")
+    raw = build_dsn(original=ORIGINAL, envelope_from="a@hopital-a.mssante.fr",
+                    reporting_mta="mx.mss.example", recipients=[expired], now=NOW)
+    _, parts = dsn_parts(raw)
+    assert status_blocks(parts[1])[1]["Status"] == "4.4.7"
+
+
 def test_delay_dsn_reports_will_retry_until() -> None:
     delayed = RecipientStatus(
         "b@clinique-b.mssante.fr", "delayed", "4.4.1", "smtp; 421 4.4.1 busy",
@@ -183,8 +191,9 @@ def test_no_dsn_is_built_for_the_null_reverse_path() -> None:
                   recipients=[FAILED], now=NOW)
 
 
-@pytest.mark.parametrize(("action", "status"), [("failed", "4.4.1"), ("delayed", "5.1.1"),
-                                                ("delivered", "5.0.0"), ("failed", "5.1")])
+@pytest.mark.parametrize(("action", "status"), [("failed", "2.0.0"), ("delayed", "5.1.1"),
+                                                ("delivered", "5.0.0"), ("failed", "5.1"),
+                                                ("bounced", "5.0.0")])
 def test_status_must_fit_the_action(action: str, status: str) -> None:
     with pytest.raises(ValueError):
         RecipientStatus("b@x.fr", action, status)  # type: ignore[arg-type]
