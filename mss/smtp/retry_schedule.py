@@ -64,7 +64,7 @@ def retry_delay(
         raise ValueError("attempts are counted from 1")
     if attempt_number > 32:  # far past the cap; avoids huge powers
         return max_delay
-    return min(first_delay * 2 ** (attempt_number - 1), max_delay)
+    return min(first_delay * (1 << (attempt_number - 1)), max_delay)
 
 
 def next_attempt(
