@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mss.certs.distinguished_names import name_to_dn
+from mss.certs.folder_lock import FolderLock
 from mss.certs.issuing import (
     CRL_LIFETIME,
     FOREIGN_TEST_NAMES,
@@ -48,6 +49,8 @@ from mss.certs.profiles import DEFAULT_VALIDITY_DAYS, CertificateKind
 from mss.clock import Clock, SystemClock
 
 SYSTEM_CLOCK = SystemClock()
+LOCK_FILE = ".lock"
+CLOCK_SKEW = dt.timedelta(minutes=5)  # leaves start a little early: peers' clocks differ
 
 
 class PkiMissingError(FileNotFoundError):
@@ -168,6 +171,7 @@ class DevPki:
         self.clock = clock
         self.root = _load_cert(paths.root_cert)
         self.intermediate = _load_cert(paths.intermediate_cert)
+        self._lock = FolderLock(paths.folder / LOCK_FILE)
 
     # -- creation ---------------------------------------------------------------------
 
@@ -184,24 +188,29 @@ class DevPki:
     ) -> DevPki:
         """Create the root, intermediate, bundle and an empty CRL; load them if present."""
         paths = PkiPaths(Path(folder))
-        if paths.root_cert.exists():
-            return cls.load(folder, clock)
-        paths.folder.mkdir(parents=True, exist_ok=True)
-        paths.private_dir.mkdir(mode=0o700, exist_ok=True)
-        now = clock.now()
-        root_key = new_private_key()
-        root = build_root(names, root_key, now)
-        intermediate_key = new_private_key()
-        intermediate = build_intermediate(names, intermediate_key, root, root_key, now)
-        write_private_key(paths.root_key, root_key)
-        write_private_key(paths.intermediate_key, intermediate_key)
-        write_public_file(paths.ca_bundle, _pem(intermediate) + _pem(root))
-        crl = build_crl(intermediate, intermediate_key, [], now, number=1)
-        write_public_file(paths.crl, crl.public_bytes(serialization.Encoding.PEM))
-        write_public_file(paths.index, json.dumps({"crl_number": 1, "issued": []}).encode())
-        write_public_file(paths.intermediate_cert, _pem(intermediate))
-        write_public_file(paths.root_cert, _pem(root))  # written last: marks a complete PKI
-        return cls(paths, clock)
+        with FolderLock(paths.folder / LOCK_FILE):
+            if paths.root_cert.exists():
+                return cls.load(folder, clock)
+            paths.folder.mkdir(parents=True, exist_ok=True)
+            paths.private_dir.mkdir(mode=0o700, exist_ok=True)
+            now = clock.now()
+            root_key = new_private_key()
+            root = build_root(names, root_key, now)
+            intermediate_key = new_private_key()
+            intermediate = build_intermediate(names, intermediate_key, root, root_key, now)
+            write_private_key(paths.root_key, root_key)
+            write_private_key(paths.intermediate_key, intermediate_key)
+            write_public_file(paths.ca_bundle, _pem(intermediate) + _pem(root))
+            crl = build_crl(intermediate, intermediate_key, [], now, number=1)
+            write_public_file(paths.crl, crl.public_bytes(serialization.Encoding.PEM))
+            write_public_file(paths.index, json.dumps({"crl_number": 1, "issued": []}).encode())
+            write_public_file(paths.intermediate_cert, _pem(intermediate))
+            write_public_file(paths.root_cert, _pem(root))  # written last: marks a complete PKI
+            return cls(paths, clock)
+
+    def locked(self) -> FolderLock:
+        """Hold the folder's writer lock across several steps (re-entrant)."""
+        return self._lock
 
     # -- index ------------------------------------------------------------------------
 
@@ -248,46 +257,49 @@ class DevPki:
         not_before: dt.datetime | None,
         dns_names: Sequence[str] = (),
     ) -> IssuedCertificate:
-        if days <= 0:
-            raise ValueError("validity must be at least one day")
-        start = not_before if not_before is not None else self.clock.now() - dt.timedelta(minutes=5)
-        end = start + dt.timedelta(days=days)
-        key = new_private_key()
-        certificate = build_leaf(
-            kind,
-            subject,
-            key.public_key(),
-            self.intermediate,
-            _load_ec_key(self.paths.intermediate_key),
-            start,
-            end,
-            dns_names,
-        )
-        serial = serial_to_hex(certificate.serial_number)
-        cert_path = self.paths.issued_dir / f"{serial}.pem"
-        chain_path = self.paths.issued_dir / f"{serial}-chain.pem"
-        key_path = self.paths.private_dir / f"{serial}.key"
-        write_private_key(key_path, key)
-        write_public_file(cert_path, _pem(certificate))
-        write_public_file(chain_path, _pem(certificate) + _pem(self.intermediate))
-        index = self._read_index()
-        entries = index["issued"]
-        assert isinstance(entries, list)
-        entries.append(
-            {
-                "serial": serial,
-                "kind": kind.value,
-                "subject": name_to_dn(subject),
-                "not_before": certificate.not_valid_before_utc.isoformat(),
-                "not_after": certificate.not_valid_after_utc.isoformat(),
-                "cert": str(cert_path.relative_to(self.paths.folder)),
-                "chain": str(chain_path.relative_to(self.paths.folder)),
-                "key": str(key_path.relative_to(self.paths.folder)),
-                "revoked_at": None,
-            }
-        )
-        self._write_index(index)
-        return self.find(certificate.serial_number)
+        with self.locked():
+            if days <= 0:
+                raise ValueError("validity must be at least one day")
+            start = (
+                not_before if not_before is not None else self.clock.now() - dt.timedelta(minutes=5)
+            )
+            end = start + dt.timedelta(days=days)
+            key = new_private_key()
+            certificate = build_leaf(
+                kind,
+                subject,
+                key.public_key(),
+                self.intermediate,
+                _load_ec_key(self.paths.intermediate_key),
+                start,
+                end,
+                dns_names,
+            )
+            serial = serial_to_hex(certificate.serial_number)
+            cert_path = self.paths.issued_dir / f"{serial}.pem"
+            chain_path = self.paths.issued_dir / f"{serial}-chain.pem"
+            key_path = self.paths.private_dir / f"{serial}.key"
+            write_private_key(key_path, key)
+            write_public_file(cert_path, _pem(certificate))
+            write_public_file(chain_path, _pem(certificate) + _pem(self.intermediate))
+            index = self._read_index()
+            entries = index["issued"]
+            assert isinstance(entries, list)
+            entries.append(
+                {
+                    "serial": serial,
+                    "kind": kind.value,
+                    "subject": name_to_dn(subject),
+                    "not_before": certificate.not_valid_before_utc.isoformat(),
+                    "not_after": certificate.not_valid_after_utc.isoformat(),
+                    "cert": str(cert_path.relative_to(self.paths.folder)),
+                    "chain": str(chain_path.relative_to(self.paths.folder)),
+                    "key": str(key_path.relative_to(self.paths.folder)),
+                    "revoked_at": None,
+                }
+            )
+            self._write_index(index)
+            return self.find(certificate.serial_number)
 
     def issue_operator(
         self,
@@ -338,10 +350,11 @@ class DevPki:
 
     def install_server_certificate(self, issued: IssuedCertificate) -> None:
         """Make an issued operator certificate this operator's server (and client) identity."""
-        if issued.kind is not CertificateKind.OPERATOR:
-            raise ValueError("the server certificate must be an operator certificate")
-        replace_private_file(self.paths.server_key, issued.key_path.read_bytes())
-        write_public_file(self.paths.server_chain, issued.chain_path.read_bytes())
+        with self.locked():
+            if issued.kind is not CertificateKind.OPERATOR:
+                raise ValueError("the server certificate must be an operator certificate")
+            replace_private_file(self.paths.server_key, issued.key_path.read_bytes())
+            write_public_file(self.paths.server_chain, issued.chain_path.read_bytes())
 
     def server_certificate(self) -> x509.Certificate | None:
         """This operator's installed certificate, or None before the first `init`."""
@@ -353,51 +366,54 @@ class DevPki:
 
     def revoke(self, serial: int) -> bool:
         """Revoke a certificate and re-sign the CRL; False if it was already revoked."""
-        index = self._read_index()
-        entries = index["issued"]
-        assert isinstance(entries, list)
-        wanted = serial_to_hex(serial)
-        matches = [entry for entry in entries if entry["serial"] == wanted]
-        if not matches:
-            raise UnknownSerialError(wanted)
-        if matches[0]["revoked_at"]:
-            return False
-        matches[0]["revoked_at"] = self.clock.now().isoformat()
-        self._write_index(index)
-        self.write_crl()
-        return True
+        with self.locked():
+            index = self._read_index()
+            entries = index["issued"]
+            assert isinstance(entries, list)
+            wanted = serial_to_hex(serial)
+            matches = [entry for entry in entries if entry["serial"] == wanted]
+            if not matches:
+                raise UnknownSerialError(wanted)
+            if matches[0]["revoked_at"]:
+                return False
+            matches[0]["revoked_at"] = self.clock.now().isoformat()
+            self._write_index(index)
+            self.write_crl()
+            return True
 
     def write_crl(self) -> x509.CertificateRevocationList:
         """Sign a fresh CRL with the next CRL number (RFC 5280 §5.2.3) and write it."""
-        index = self._read_index()
-        number = int(str(index["crl_number"])) + 1
-        index["crl_number"] = number
-        self._write_index(index)
-        revoked = [
-            (issued.serial, issued.revoked_at)
-            for issued in self.issued()
-            if issued.revoked_at is not None
-        ]
-        crl = build_crl(
-            self.intermediate,
-            _load_ec_key(self.paths.intermediate_key),
-            revoked,
-            self.clock.now(),
-            number,
-        )
-        write_public_file(self.paths.crl, crl.public_bytes(serialization.Encoding.PEM))
-        return crl
+        with self.locked():
+            index = self._read_index()
+            number = int(str(index["crl_number"])) + 1
+            index["crl_number"] = number
+            self._write_index(index)
+            revoked = [
+                (issued.serial, issued.revoked_at)
+                for issued in self.issued()
+                if issued.revoked_at is not None
+            ]
+            crl = build_crl(
+                self.intermediate,
+                _load_ec_key(self.paths.intermediate_key),
+                revoked,
+                self.clock.now(),
+                number,
+            )
+            write_public_file(self.paths.crl, crl.public_bytes(serialization.Encoding.PEM))
+            return crl
 
     def crl(self) -> x509.CertificateRevocationList:
         return x509.load_pem_x509_crl(self.paths.crl.read_bytes())
 
     def refresh_crl_if_stale(self) -> bool:
         """Re-sign the CRL when less than half its lifetime is left (else TLS refuses all)."""
-        next_update = self.crl().next_update_utc
-        if next_update is not None and next_update - self.clock.now() > CRL_LIFETIME / 2:
-            return False
-        self.write_crl()
-        return True
+        with self.locked():
+            next_update = self.crl().next_update_utc
+            if next_update is not None and next_update - self.clock.now() > CRL_LIFETIME / 2:
+                return False
+            self.write_crl()
+            return True
 
 
 def create_foreign_pki(folder: Path, clock: Clock = SYSTEM_CLOCK) -> DevPki:

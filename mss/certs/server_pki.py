@@ -37,9 +37,10 @@ def ensure_server_pki(
     """Create the dev PKI and this operator's certificate if missing, else load them."""
     pki = DevPki.init(settings.pki_dir, clock=clock)
     host = settings.server.hostname
-    current = pki.server_certificate()
-    if current is None or host not in certificate_dns_names(current):
-        issued = pki.issue_operator(host, structure_id, organisation, department)
-        pki.install_server_certificate(issued)
-    pki.refresh_crl_if_stale()
+    with pki.locked():  # several processes may start at once on one data folder
+        current = pki.server_certificate()
+        if current is None or host not in certificate_dns_names(current):
+            issued = pki.issue_operator(host, structure_id, organisation, department)
+            pki.install_server_certificate(issued)
+        pki.refresh_crl_if_stale()
     return pki

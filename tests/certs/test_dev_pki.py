@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from operator_pki import HOST_A, SessionPki
 
@@ -183,3 +185,13 @@ def test_crl_is_resigned_before_it_expires(tmp_path: Path) -> None:
 def test_foreign_pki_init_is_idempotent_too(tmp_path: Path) -> None:
     first = create_foreign_pki(tmp_path / "foreign")
     assert create_foreign_pki(tmp_path / "foreign").root == first.root
+
+
+def test_concurrent_first_starts_make_one_pki(tmp_path: Path) -> None:
+    """Several processes may start on one data folder: the folder lock keeps one writer."""
+    settings = Settings(data_dir=tmp_path)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: ensure_server_pki(settings), range(4)))
+    roots = {pki.root.fingerprint(hashes.SHA256()) for pki in results}
+    assert len(roots) == 1
+    assert len(results[0].issued()) == 1
