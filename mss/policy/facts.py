@@ -32,23 +32,25 @@ class TrustList:
     """
 
     domains: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _index: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
-    def is_trusted(self, domain: str) -> bool:
-        return domain.lower() in self._canonical()
-
-    def lists(self, domain: str, subject_dn: str) -> bool:
-        """True when `subject_dn` is a listed server DN for `domain` (MSS policy T1)."""
-        return canonical_dn(subject_dn) in self._canonical().get(domain.lower(), frozenset())
-
-    def lists_anywhere(self, subject_dn: str) -> bool:
-        wanted = canonical_dn(subject_dn)
-        return any(wanted in dns for dns in self._canonical().values())
-
-    def _canonical(self) -> dict[str, frozenset[str]]:
-        return {
+    def __post_init__(self) -> None:
+        index = {
             domain.lower(): frozenset(canonical_dn(dn) for dn in dns)
             for domain, dns in self.domains.items()
         }
+        object.__setattr__(self, "_index", index)  # built once: the list is read per RCPT
+
+    def is_trusted(self, domain: str) -> bool:
+        return domain.lower() in self._index
+
+    def lists(self, domain: str, subject_dn: str) -> bool:
+        """True when `subject_dn` is a listed server DN for `domain` (MSS policy T1)."""
+        return canonical_dn(subject_dn) in self._index.get(domain.lower(), frozenset())
+
+    def lists_anywhere(self, subject_dn: str) -> bool:
+        wanted = canonical_dn(subject_dn)
+        return any(wanted in dns for dns in self._index.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,11 @@ class OperatorFacts:
     trust_list: TrustList = field(default_factory=TrustList)
     limits: SizeLimits = field(default_factory=SizeLimits)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "local_domains", frozenset(d.lower() for d in self.local_domains))
+
     def is_local(self, domain: str) -> bool:
-        return domain.lower() in {d.lower() for d in self.local_domains}
+        return domain.lower() in self.local_domains
 
     def in_trust_space(self, domain: str) -> bool:
         return self.is_local(domain) or self.trust_list.is_trusted(domain)
