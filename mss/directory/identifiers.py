@@ -15,6 +15,7 @@ _DIGITS = re.compile(r"^[0-9]+$")
 INS_LENGTH = 15
 RPPS_LENGTH = 11
 ADELI_LENGTH = 9
+_EMBEDDED_SUFFIX = ".localhost"
 
 
 class InvalidIdentifier(ValueError):
@@ -92,12 +93,21 @@ def check_address(address: str) -> str:
     """A mail address checked by email-validator (syntax only, no DNS), lower-cased.
 
     MSS compares addresses case-insensitively as a whole (see mss.policy.addresses).
+    The embedded default domains end in `.localhost` (RFC 6761 §6.3), a special-use name
+    email-validator refuses: such a domain is checked with `.fr` standing in for it.
     """
+    text = address.strip()
+    local, at, domain = text.rpartition("@")
+    embedded = bool(at) and domain.lower().endswith(_EMBEDDED_SUFFIX)
+    candidate = f"{local}@{domain[: -len(_EMBEDDED_SUFFIX)]}.fr" if embedded else text
     try:
-        checked = validate_email(address.strip(), check_deliverability=False)
+        checked = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidIdentifier(f"not a valid address: {address!r}: {exc}") from None
-    return checked.normalized.lower()
+    normalised = checked.normalized.lower()
+    if embedded:
+        normalised = normalised[: -len(".fr")] + _EMBEDDED_SUFFIX
+    return normalised
 
 
 def patient_address(ins: str, patient_domain: str) -> str:

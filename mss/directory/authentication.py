@@ -1,0 +1,175 @@
+"""Password authentication with rate limiting and the ORG authorisation identity.
+
+Invariants:
+- uniform failure: an unknown login, a wrong password, a disabled mailbox or a refused
+  authorisation identity all verify one argon2id hash and record one failure, and the
+  answer is the same None (no user enumeration by time or reply);
+- failures are rows in the database, counted per account and per client address over
+  a sliding window, so several nodes share one count; time comes from the store's
+  clock (STYLE §8);
+- the hash is verified outside the writing transaction: argon2 is slow by design and
+  must not hold the group commit.
+DESIGN §3: a member names an ORG mailbox as authorisation identity (SASL PLAIN
+authzid); the principal then acts on the ORG mailbox only with the read right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.directory.org_members import rights_on_org
+from mss.directory.passwords import DEFAULT_HASHER, dummy_hash
+from mss.directory.principals import principal_for_mailbox
+from mss.directory.tables import AuthFailure, PasswordCredential
+from mss.identity import OrgRight, Principal, PrincipalKind
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.store import Store
+from mss.store.tables import Mailbox
+from mss.store.unit_of_work import UnitOfWork
+
+ACCOUNT = "account"
+CLIENT = "client"
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Failures allowed within `window` before further attempts are refused unverified."""
+
+    window: timedelta = timedelta(minutes=5)
+    per_account: int = 5
+    per_client: int = 20
+
+
+DEFAULT_LIMITS = RateLimits()
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+async def _failures(session: AsyncSession, scope: str, key: str, since: datetime) -> int:
+    query = select(func.count()).select_from(AuthFailure).where(
+        AuthFailure.scope == scope, AuthFailure.key == key, AuthFailure.at > since
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def failure_counts(
+    store: Store, login: str, client_address: str, limits: RateLimits = DEFAULT_LIMITS
+) -> tuple[int, int]:
+    """Failures in the current window: (for this account, from this client address)."""
+    since = store.clock.now() - limits.window
+    async with store.reading() as session:
+        return (
+            await _failures(session, ACCOUNT, _login_key(login), since),
+            await _failures(session, CLIENT, client_address, since),
+        )
+
+
+def _login_key(login: str) -> str:
+    return login.strip().lower()[:320]
+
+
+async def _authorised_as(
+    session: AsyncSession, principal: Principal, authzid: str | None
+) -> Principal | None:
+    """The principal acting on `authzid`: itself, or an ORG mailbox it may read."""
+    if not authzid or authzid.strip().lower() == principal.mailbox:
+        return principal
+    org = authzid.strip().lower()
+    if principal.kind is not PrincipalKind.PROFESSIONAL:
+        return None
+    if OrgRight.READ not in await rights_on_org(session, principal.ident, org):
+        return None
+    return Principal(principal.kind, principal.ident, principal.display_name, org)
+
+
+async def authenticate(
+    store: Store, login: str, password: str, client_address: str, *,
+    authzid: str | None = None, hasher: PasswordHasher = DEFAULT_HASHER,
+    limits: RateLimits = DEFAULT_LIMITS,
+) -> Principal | None:
+    """The principal for `login`/`password` (acting on `authzid` if given), or None."""
+    key = _login_key(login)
+    client = client_address[:320]
+    since = store.clock.now() - limits.window
+    async with store.reading() as session:
+        account_failures = await _failures(session, ACCOUNT, key, since)
+        client_failures = await _failures(session, CLIENT, client, since)
+        credential = await session.get(PasswordCredential, key)
+        stored_hash = credential.password_hash if credential is not None else None
+        mailbox_id = credential.mailbox_id if credential is not None else None
+
+    if account_failures >= limits.per_account or client_failures >= limits.per_client:
+        async def refuse(uow: UnitOfWork) -> None:
+            uow.audit(AuditAction.AUTH_RATE_LIMITED, ANONYMOUS, target=key,
+                      outcome=AuditOutcome.REFUSED, detail=f"client={client}")
+
+        await store.write(refuse)
+        return None
+
+    verified = await asyncio.to_thread(
+        _verify, hasher, stored_hash or dummy_hash(hasher), password
+    )
+    verified = verified and stored_hash is not None
+    new_hash = None
+    if verified and stored_hash is not None and hasher.check_needs_rehash(stored_hash):
+        new_hash = await asyncio.to_thread(hasher.hash, password)
+
+    async def settle(uow: UnitOfWork) -> Principal | None:
+        principal = None
+        if verified and mailbox_id is not None:
+            mailbox = await uow.session.get(Mailbox, mailbox_id)
+            own = await principal_for_mailbox(uow.session, mailbox) if mailbox else None
+            principal = await _authorised_as(uow.session, own, authzid) if own else None
+        if principal is None:
+            now = uow.now()
+            uow.session.add_all([AuthFailure(scope=ACCOUNT, key=key, at=now),
+                                 AuthFailure(scope=CLIENT, key=client, at=now)])
+            for scope, value in ((ACCOUNT, key), (CLIENT, client)):
+                await uow.session.execute(delete(AuthFailure).where(
+                    AuthFailure.scope == scope, AuthFailure.key == value,
+                    AuthFailure.at <= now - limits.window,
+                ))
+            await uow.session.flush()
+            uow.audit(AuditAction.AUTH_FAILED, ANONYMOUS, target=key,
+                      outcome=AuditOutcome.REFUSED, detail=f"client={client}")
+            return None
+        await uow.session.execute(delete(AuthFailure).where(
+            AuthFailure.scope == ACCOUNT, AuthFailure.key == key
+        ))
+        if new_hash is not None:
+            credential_row = await uow.session.get(PasswordCredential, key)
+            if credential_row is not None and credential_row.password_hash == stored_hash:
+                credential_row.password_hash = new_hash
+                credential_row.updated_at = uow.now()
+        await uow.session.flush()
+        subject = principal.ident if principal.kind is PrincipalKind.PATIENT else ""
+        uow.audit(AuditAction.AUTH_SUCCEEDED, principal, target=principal.mailbox or key,
+                  subject=subject, detail=f"client={client}")
+        return principal
+
+    return await store.write(settle)
+
+
+async def purge_expired_failures(store: Store, limits: RateLimits = DEFAULT_LIMITS) -> int:
+    """Drop failure rows older than the window (maintenance; counts ignore them anyway)."""
+
+    async def job(uow: UnitOfWork) -> int:
+        result = await uow.session.execute(
+            delete(AuthFailure).where(AuthFailure.at <= uow.now() - limits.window)
+        )
+        return int(result.rowcount or 0)
+
+    return await store.write(job)

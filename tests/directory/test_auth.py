@@ -1,0 +1,155 @@
+"""Password authentication: success, uniform failure, rate limits, ORG authzid, rehash."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from argon2 import PasswordHasher, Type
+from sqlalchemy import select
+
+from mss.directory.authentication import RateLimits, authenticate, failure_counts
+from mss.directory.errors import DirectoryError, MailboxKindRule
+from mss.directory.mailbox_accounts import (
+    create_org_mailbox,
+    create_patient_mailbox,
+    create_per_mailbox,
+    disable_mailbox,
+)
+from mss.directory.org_members import parse_rights, set_org_member
+from mss.directory.passwords import set_password
+from mss.directory.patients import set_patient_state
+from mss.directory.send_rights import may_send_as
+from mss.directory.tables import PasswordCredential
+from mss.identity import PatientSpaceState, Principal, PrincipalKind
+from mss.store.tables import AuditEvent
+
+from .conftest import INS_PATIENT, RPPS_ALICE, RPPS_BOB, identity
+
+PASSWORD = "correct horse battery"
+CLIENT = "192.0.2.10"
+
+
+@pytest.fixture
+async def alice(store, hasher) -> str:
+    await create_per_mailbox(store, address="alice@mss.localhost",
+                             professional=identity(RPPS_ALICE, "Martin", "Alice"))
+    await set_password(store, "alice@mss.localhost", PASSWORD, hasher=hasher)
+    return "alice@mss.localhost"
+
+
+async def test_right_password_gives_the_owner(store, hasher, alice) -> None:
+    found = await authenticate(store, "Alice@MSS.localhost", PASSWORD, CLIENT, hasher=hasher)
+    assert found == Principal(PrincipalKind.PROFESSIONAL, RPPS_ALICE, "Alice Martin", alice)
+    async with store.reading() as session:
+        last = (await session.execute(
+            select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+        )).scalar_one()
+    assert (last.action, last.principal) == ("auth.succeeded", f"professional:{RPPS_ALICE}")
+
+
+async def test_wrong_password_and_unknown_login_fail_alike(store, hasher, alice) -> None:
+    assert await authenticate(store, alice, "wrong password!!", CLIENT, hasher=hasher) is None
+    assert await authenticate(store, "nobody@mss.localhost", PASSWORD, CLIENT,
+                              hasher=hasher) is None
+    async with store.reading() as session:
+        rows = (await session.execute(
+            select(AuditEvent.action, AuditEvent.outcome, AuditEvent.principal)
+            .where(AuditEvent.action.like("auth.%")).order_by(AuditEvent.seq)
+        )).all()
+    assert [tuple(r) for r in rows] == [("auth.failed", "refused", "anonymous")] * 2
+    assert await failure_counts(store, alice, CLIENT) == (1, 2)
+    assert await failure_counts(store, "nobody@mss.localhost", CLIENT) == (1, 2)
+
+
+async def test_account_locked_after_five_failures_until_the_window_passes(
+    store, hasher, alice, clock
+) -> None:
+    for n in range(5):
+        assert await authenticate(store, alice, f"wrong {n} password", f"198.51.100.{n}",
+                                  hasher=hasher) is None
+    # the right password is refused while the account is over its limit
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is None
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
+    async with store.reading() as session:
+        limited = (await session.execute(
+            select(AuditEvent.id).where(AuditEvent.action == "auth.rate_limited")
+        )).all()
+    assert len(limited) == 1
+
+
+async def test_client_address_locked_after_twenty_failures(store, hasher, alice, clock) -> None:
+    limits = RateLimits()
+    for n in range(limits.per_client):
+        await authenticate(store, f"user{n}@mss.localhost", "whatever password", CLIENT,
+                           hasher=hasher)
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is None
+    assert await authenticate(store, alice, PASSWORD, "192.0.2.99", hasher=hasher) is not None
+    clock.advance(limits.window)
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
+
+
+async def test_success_resets_the_account_count(store, hasher, alice) -> None:
+    for _ in range(4):
+        await authenticate(store, alice, "wrong password..", CLIENT, hasher=hasher)
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
+    assert (await failure_counts(store, alice, CLIENT))[0] == 0
+    assert await authenticate(store, alice, "wrong password..", CLIENT, hasher=hasher) is None
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
+
+
+async def test_org_authorisation_identity_needs_the_read_right(store, hasher, alice) -> None:
+    await create_per_mailbox(store, address="bob@mss.localhost",
+                             professional=identity(RPPS_BOB, "Durand", "Bob"))
+    await set_password(store, "bob@mss.localhost", PASSWORD, hasher=hasher)
+    await create_org_mailbox(store, address="cardio@mss.localhost", display_name="Cardio")
+    await set_org_member(store, "cardio@mss.localhost", RPPS_ALICE, parse_rights("read"))
+    await set_org_member(store, "cardio@mss.localhost", RPPS_BOB, parse_rights("send_as"))
+
+    acting = await authenticate(store, alice, PASSWORD, CLIENT, authzid="cardio@mss.localhost",
+                                hasher=hasher)
+    assert acting == Principal(PrincipalKind.PROFESSIONAL, RPPS_ALICE, "Alice Martin",
+                               "cardio@mss.localhost")
+    # read without send_as: may read the ORG mailbox, may not send as it
+    assert not await may_send_as(store, acting, "cardio@mss.localhost")
+    # bob holds send_as but not read: he cannot log in to the ORG mailbox
+    assert await authenticate(store, "bob@mss.localhost", PASSWORD, CLIENT,
+                              authzid="cardio@mss.localhost", hasher=hasher) is None
+    # nobody may name another person's mailbox
+    assert await authenticate(store, alice, PASSWORD, CLIENT, authzid="bob@mss.localhost",
+                              hasher=hasher) is None
+
+
+async def test_org_mailbox_has_no_password(store, hasher) -> None:
+    await create_org_mailbox(store, address="org@mss.localhost", display_name="Org")
+    with pytest.raises(MailboxKindRule):
+        await set_password(store, "org@mss.localhost", PASSWORD, hasher=hasher)
+    with pytest.raises(DirectoryError):
+        await set_password(store, "org@mss.localhost", "short", hasher=hasher)
+
+
+async def test_disabled_mailbox_and_closed_patient_cannot_log_in(store, hasher, alice) -> None:
+    await create_patient_mailbox(store, ins=INS_PATIENT, first_name="Marie", last_name="Curie",
+                                 birth_date=date(1979, 3, 5), notice_email="m@example.org")
+    patient_login = f"{INS_PATIENT}@patient.mss.localhost"
+    await set_password(store, patient_login, PASSWORD, hasher=hasher)
+    found = await authenticate(store, patient_login, PASSWORD, CLIENT, hasher=hasher)
+    assert found is not None and found.kind is PrincipalKind.PATIENT
+    assert found.ident == INS_PATIENT
+    await set_patient_state(store, INS_PATIENT, PatientSpaceState.CLOSED)
+    assert await authenticate(store, patient_login, PASSWORD, CLIENT, hasher=hasher) is None
+    await disable_mailbox(store, alice)
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is None
+
+
+async def test_hash_is_renewed_when_parameters_change(store, hasher, alice) -> None:
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1, type=Type.ID)
+    async with store.reading() as session:
+        before = (await session.get(PasswordCredential, alice)).password_hash
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=stronger) is not None
+    async with store.reading() as session:
+        after = (await session.get(PasswordCredential, alice)).password_hash
+    assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert after.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=stronger) is not None
