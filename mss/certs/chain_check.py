@@ -181,7 +181,10 @@ def verify_certificate_chain(
     """Is `certificate` chained to the bundle, valid at `now` and not revoked?
 
     `crl=None` skips the revocation check (say so in logs: T1 requires it for peers).
+    A naive `now` is taken as UTC.
     """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)  # certificate times are UTC (RFC 5280 §4.1.2.5)
     try:
         leaf = as_certificate(certificate)
     except ValueError as exc:

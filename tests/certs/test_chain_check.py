@@ -138,3 +138,14 @@ def test_unreadable_bytes_are_named_invalid(session_pki: SessionPki) -> None:
         b"not a certificate", _now(), session_pki.pki.paths.ca_bundle, None
     )
     assert check.reason == ChainProblem.INVALID
+
+
+def test_naive_time_is_taken_as_utc(session_pki: SessionPki) -> None:
+    naive_later = (_now() + dt.timedelta(days=4 * 365)).replace(tzinfo=None)
+    check = verify_certificate_chain(
+        session_pki.operator_b.load_certificate(),
+        naive_later,
+        session_pki.pki.paths.ca_bundle,
+        None,
+    )
+    assert check.reason == ChainProblem.EXPIRED
