@@ -36,8 +36,10 @@ PER = DirectoryEntry(MailboxKind.PER)
 PHARMACY_ENTRY = DirectoryEntry(MailboxKind.ORG, is_pharmacy=True)
 
 
-def relations(*conversations: Conversation, dispensed_days_ago: float | None = None):
-    dispensations = ()
+def relations(
+    *conversations: Conversation, dispensed_days_ago: float | None = None
+) -> PatientRelations:
+    dispensations: tuple[Dispensation, ...] = ()
     if dispensed_days_ago is not None:
         dispensations = (Dispensation(PHARMACY, NOW - timedelta(days=dispensed_days_ago)),)
     return PatientRelations(PATIENT, conversations, dispensations)
