@@ -113,9 +113,9 @@ FORWARDED = (
         "\n"
     )
     + FORWARD_NOTE
-    + crlf("--fwd\nContent-Type: message/rfc822\nContent-Description: forwarded\n\n")
+    + crlf("\n--fwd\nContent-Type: message/rfc822\nContent-Description: forwarded\n\n")
     + INNER_MESSAGE
-    + crlf("--fwd--\n")
+    + crlf("\n--fwd--\n")
 )
 
 # -- 4. an IHE XDM archive with a PDF -------------------------------------------------------
@@ -148,7 +148,7 @@ XDM = (
     )
     + XDM_NOTE
     + crlf(
-        "--xdm-b\n"
+        "\n--xdm-b\n"
         "Content-Type: application/zip; name=IHE_XDM.zip\n"
         "Content-Transfer-Encoding: base64\n"
         "Content-Disposition: attachment; filename=IHE_XDM.zip\n"

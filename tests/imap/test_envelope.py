@@ -1,0 +1,96 @@
+"""ENVELOPE (RFC 3501 §7.4.2) of the corpus, as a client library reads it back."""
+
+from __future__ import annotations
+
+from imapclient.response_types import Envelope
+
+from mss.imap.envelope import envelope
+
+from .client_view import client_parse
+from .corpus import FORWARDED, MALFORMED, NESTED, NON_ASCII, RAW_UTF8_NAME, SIMPLE
+
+
+def envelope_fields(raw: bytes) -> tuple[object, ...]:
+    (parsed,) = client_parse(envelope(raw))
+    assert isinstance(parsed, tuple)
+    assert len(parsed) == 10
+    return parsed
+
+
+def test_simple_message_fields_in_rfc_order() -> None:
+    date, subject, from_, sender, reply_to, to, cc, bcc, in_reply_to, message_id = envelope_fields(
+        SIMPLE
+    )
+    assert date == b"Tue, 14 May 2024 09:30:00 +0200"
+    assert subject == b"Compte rendu consultation"
+    assert from_ == ((b"Dr Gregory House", None, b"gregory.house", b"hopital.mssante.fr"),)
+    assert sender == from_  # RFC 3501 §7.4.2: defaults to From
+    assert reply_to == from_
+    assert to == (
+        (None, None, b"jean.dupont", b"cabinet.mssante.fr"),
+        (None, None, b"secretariat", b"hopital.mssante.fr"),
+    )
+    assert cc == ((b"Martin, Paul", None, b"paul.martin", b"labo.mssante.fr"),)
+    assert bcc is None
+    assert in_reply_to is None
+    assert message_id == b"<cr-1@hopital.mssante.fr>"
+
+
+def test_explicit_sender_and_reply_to_are_kept() -> None:
+    fields = envelope_fields(NESTED)
+    assert fields[3] == ((None, None, b"automate", b"labo.mssante.fr"),)
+    assert fields[4] == ((None, None, b"biologiste", b"labo.mssante.fr"),)
+
+
+def test_in_reply_to() -> None:
+    assert envelope_fields(FORWARDED)[8] == b"<sortie-7@clinique.mssante.fr>"
+
+
+def test_non_ascii_headers_pass_as_they_are() -> None:
+    fields = envelope_fields(NON_ASCII)
+    assert fields[1] == b"=?UTF-8?B?UsOpc3VsdGF0cyBkJ2FuYWx5c2Ugw6AgdsOpcmlmaWVy?="
+    assert fields[2] == (
+        (
+            b"=?UTF-8?Q?Fran=C3=A7oise_M=C3=BCller?=",
+            None,
+            b"francoise.muller",
+            b"hopital.mssante.fr",
+        ),
+    )
+    assert fields[5] == ((RAW_UTF8_NAME, None, b"zoe.lefevre", b"cabinet.mssante.fr"),)
+
+
+def test_missing_fields_are_nil() -> None:
+    fields = envelope_fields(MALFORMED)
+    assert fields[0] is None
+    assert fields[5:] == (None, None, None, None, None)
+
+
+def test_groups_are_marked_as_rfc_3501_says() -> None:
+    raw = (
+        b'To: Equipe: a@b.fr, "Doe, J" <j@d.fr>;, solo@x.fr\r\nCc: undisclosed-recipients:;\r\n\r\n'
+    )
+    fields = envelope_fields(raw)
+    assert fields[5] == (
+        (None, None, b"Equipe", None),
+        (None, None, b"a", b"b.fr"),
+        (b"Doe, J", None, b"j", b"d.fr"),
+        (None, None, None, None),
+        (None, None, b"solo", b"x.fr"),
+    )
+    assert fields[6] == ((None, None, b"undisclosed-recipients", None), (None, None, None, None))
+
+
+def test_source_route_goes_to_adl_and_folding_is_undone() -> None:
+    raw = b"From: Old\r\n Style <@relay1,@relay2:user@host.fr>\r\n\r\n"
+    assert envelope_fields(raw)[2] == ((b"Old Style", b"@relay1,@relay2", b"user", b"host.fr"),)
+
+
+def test_imapclient_builds_its_envelope_object() -> None:
+    from imapclient.response_parser import parse_fetch_response
+
+    fetched = parse_fetch_response([b"1 (ENVELOPE " + envelope(SIMPLE) + b")"])
+    parsed = fetched[1][b"ENVELOPE"]
+    assert isinstance(parsed, Envelope)
+    assert parsed.subject == b"Compte rendu consultation"
+    assert str(parsed.from_[0]) == "Dr Gregory House <gregory.house@hopital.mssante.fr>"
