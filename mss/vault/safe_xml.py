@@ -22,7 +22,7 @@ def parse_xml_safely(data: bytes, *, what: str, max_bytes: int) -> Element:
     except defusedxml.DefusedXmlException as exc:
         construct = type(exc).__name__
         raise VaultExtractionError(f"{what}: forbidden XML construct ({construct})") from exc
-    except (ParseError, ValueError, UnicodeError, RecursionError) as exc:
+    except (ParseError, ValueError, LookupError, RecursionError) as exc:
         raise VaultExtractionError(f"{what}: not well-formed XML") from exc
 
 
