@@ -70,6 +70,15 @@ class SequenceSet:
             found.update(mailbox_uids[start:stop])
         return sorted(found)
 
+    def select_uids(self, mailbox_uids: Sequence[int], by_uid: bool) -> list[int]:
+        """UIDs named by the set read as UIDs (``UID FETCH``) or as sequence numbers.
+
+        `mailbox_uids` lists the mailbox's UIDs in sequence order (RFC 3501 §2.3.1.2).
+        """
+        if by_uid:
+            return self.uids(mailbox_uids)
+        return [mailbox_uids[number - 1] for number in self.sequence_numbers(len(mailbox_uids))]
+
 
 def _render_range(low: SequenceNumberEnd, high: SequenceNumberEnd) -> str:
     first = "*" if low is None else str(low)

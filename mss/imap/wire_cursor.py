@@ -58,9 +58,15 @@ def frame_command(buf: bytes | bytearray, max_line: int, max_literal: int) -> in
                 raise LineTooLong(command_tag(buf), "command line too long", must_close=True)
             raise IncompleteCommand()
         line_end = newline + 1
-        if newline - pos > max_line:
-            raise LineTooLong(command_tag(buf), "command line too long", consumed=line_end)
         literal = _LITERAL_AT_END.search(buf, max(pos, line_end - 40), line_end)
+        if newline - pos > max_line:
+            # RFC 7888 §4: the bytes of a non-synchronising literal follow regardless.
+            raise LineTooLong(
+                command_tag(buf),
+                "command line too long",
+                consumed=line_end,
+                must_close=literal is not None and bool(literal.group(2)),
+            )
         if literal is None:
             return line_end
         digits, plus = literal.group(1), bool(literal.group(2))
@@ -73,7 +79,8 @@ def frame_command(buf: bytes | bytearray, max_line: int, max_literal: int) -> in
                 must_close=plus,
                 consumed=line_end,
             )
-        if len(buf) < line_end + size:
+        # A synchronising {0} still waits for "+" before the rest of the line.
+        if len(buf) < line_end + size or (size == 0 and not plus and len(buf) == line_end):
             raise IncompleteCommand(size, not plus, line_end)
         pos = line_end + size
 

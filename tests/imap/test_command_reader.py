@@ -82,3 +82,20 @@ def test_read_line_serves_idle_done_and_sasl() -> None:
     reader.feed(b"NE\r\na2 NOOP\r\n")
     assert reader.read_line() == b"DONE"
     assert drain(reader) == [Command("a2", "NOOP")]
+
+
+def test_empty_synchronising_literal_still_gets_a_continuation() -> None:
+    reader = CommandReader()
+    reader.feed(b"a1 LOGIN joe {0}\r\n")
+    assert drain(reader) == [ContinuationRequest(0)]
+    reader.feed(b"\r\n")
+    assert drain(reader) == [LoginCommand("a1", "LOGIN", "joe", "")]
+
+
+def test_too_long_line_with_non_synchronising_literal_closes() -> None:
+    reader = CommandReader(max_line=20)
+    reader.feed(b"a1 LOGIN " + b"x" * 30 + b" {3+}\r\nabc\r\n")
+    events = drain(reader)
+    assert len(events) == 1
+    assert isinstance(events[0], ImapParseError)
+    assert reader.closed

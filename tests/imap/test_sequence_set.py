@@ -58,3 +58,9 @@ def test_render_round_trips_the_wire_form() -> None:
 
 def test_compact_keeps_order_and_merges_runs() -> None:
     assert str(compact_sequence_set([304, 319, 320, 321, 5])) == "304,319:321,5"
+
+
+def test_select_uids_reads_the_set_as_sequence_numbers_or_uids() -> None:
+    mailbox_uids = [10, 20, 30, 40]
+    assert SequenceSet(((2, 3),)).select_uids(mailbox_uids, by_uid=False) == [20, 30]
+    assert SequenceSet(((15, 35),)).select_uids(mailbox_uids, by_uid=True) == [20, 30]
