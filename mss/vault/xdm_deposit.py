@@ -2,9 +2,10 @@
 
 Per document entry, in this order: the file named by `URI` exists in the subset; its size
 and SHA-1 equal the metadata (mssante-facts: a receiver rejects a mismatch); it is not
-itself an archive; a CDA is parsed safely; the INS of the metadata (and of the CDA
-recordTarget) is the recipient's (903/904/905); it is not INVISIBLE_PATIENT. A rejected
-entry does not stop the others. Entries are kept, rejected or not, so that a PDF copy
+itself an archive; a PDF or image really is one (webmail serves it by that type); a CDA
+is parsed safely; the INS of the metadata (and of the CDA recordTarget) is the
+recipient's (903/904/905); it is not INVISIBLE_PATIENT. A rejected entry does not stop
+the others. Entries are kept, rejected or not, so that a PDF copy
 beside the archive can follow the fate of its original.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from mss.vault.attachments import DOCUMENT_TYPES, sniff_content_type
 from mss.vault.cda import CdaHeader, looks_like_xml, read_cda_header
 from mss.vault.classification import classify
 from mss.vault.confidentiality_codes import INVISIBLE_PATIENT, has_code
@@ -115,6 +117,8 @@ def deposit_entry(
         return rejected(ProblemKind.INTEGRITY, "SHA-1 differs from metadata")
     if content.startswith(_ZIP_MAGIC) or entry.mime_type in _ZIP_TYPES:
         return rejected(ProblemKind.NESTED_ARCHIVE, "archive inside the archive, not opened")
+    if entry.mime_type in DOCUMENT_TYPES and sniff_content_type(content) != entry.mime_type:
+        return rejected(ProblemKind.UNSAFE_DOCUMENT, "content is not the declared mimeType")
     cda: CdaHeader | None = None
     if "xml" in entry.mime_type or looks_like_xml(content):
         try:

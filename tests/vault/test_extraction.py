@@ -296,3 +296,20 @@ def test_message_body_is_not_a_document() -> None:
 
 def test_patient_id_oid_is_the_ins_one_in_the_corpus() -> None:
     assert corpus.cx(corpus.PATIENT_INS).endswith(f"&{INS_NIR_OID}&ISO")
+
+
+def test_xdm_pdf_whose_bytes_are_not_a_pdf_is_refused() -> None:
+    spec = corpus.pdf_entry(content=b"<html><script>alert(1)</script></html>",
+                            patient_id=corpus.cx(corpus.PATIENT_INS))
+    plan = extract_documents(corpus.xdm_message(corpus.xdm_archive([spec])), corpus.PATIENT_INS)
+    assert plan.documents == ()
+    assert [p.kind for p in plan.problems] == [ProblemKind.UNSAFE_DOCUMENT]
+
+
+def test_xdm_pdf_document_with_our_ins_is_deposited_by_its_keywords() -> None:
+    spec = corpus.pdf_entry(uri="IRM.PDF", title="IRM du genou")
+    plan = extract_documents(corpus.xdm_message(corpus.xdm_archive([spec])), corpus.PATIENT_INS)
+    (document,) = plan.documents
+    assert (document.content_type, document.space, document.reason) == (
+        "application/pdf", PatientSpace.IMAGERIE_MEDICALE, "file name keyword irm"
+    )
