@@ -14,7 +14,7 @@ import hashlib
 import re
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage, Message, MIMEPart
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
 
 from mss.vault.errors import ProcessingErrorCode
@@ -118,9 +118,10 @@ def build_processing_acknowledgement(
         report["References"] = " ".join(str(original_id).split())
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     report["MIME-Version"] = "1.0"
-    human = MIMEPart(policy=_REPORT_POLICY)
+    human = EmailMessage(policy=_REPORT_POLICY)
     human.set_content(_human_text(error, label), cte="quoted-printable")
-    notification = MIMEPart(policy=_REPORT_POLICY)
+    del human["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
+    notification = EmailMessage(policy=_REPORT_POLICY)
     notification["Content-Type"] = "message/disposition-notification"
     notification.set_payload(
         [_notification_fields(original, reporting_host, final_recipient, error, label)]

@@ -18,8 +18,8 @@ def parse_hl7_time(text: str | None) -> datetime | None:
     if match is None:
         return None
     digits = match["digits"]
-    fields = [int(digits[0:4])] + [int(digits[i : i + 2]) for i in range(4, len(digits), 2)]
-    fields += [1, 1][: max(0, 3 - len(fields))]
+    given = [int(digits[0:4])] + [int(digits[i : i + 2]) for i in range(4, len(digits), 2)]
+    year, month, day, hour, minute, second = given + [1, 1, 0, 0, 0][len(given) - 1 :]
     zone = UTC
     if match["sign"]:
         offset = timedelta(hours=int(match["hh"]), minutes=int(match["mm"]))
@@ -27,6 +27,6 @@ def parse_hl7_time(text: str | None) -> datetime | None:
             return None
         zone = timezone(offset if match["sign"] == "+" else -offset)
     try:
-        return datetime(*fields, tzinfo=zone)  # type: ignore[arg-type]
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
         return None

@@ -151,7 +151,7 @@ def parse_xdm_metadata(
     root = parse_xml_safely(data, what="METADATA.XML", max_bytes=limits.max_metadata_bytes)
     if local_name(root.tag) != "SubmitObjectsRequest":
         raise VaultExtractionError("METADATA.XML: root is not a SubmitObjectsRequest")
-    entries = []
+    entries: list[XdmDocumentEntry] = []
     for element in root.iter(_rim("ExtrinsicObject")):
         if len(entries) >= limits.max_documents:
             raise VaultExtractionError("METADATA.XML: too many documents")
