@@ -102,3 +102,12 @@ def test_report_carries_no_document_content() -> None:
     assert report is not None
     raw = report.as_bytes()
     assert b"ClinicalDocument" not in raw and b"IHE_XDM" not in raw
+
+
+def test_report_lines_stay_within_rfc_limits() -> None:
+    report = _build(_original(), ProcessingErrorCode.INS_MISMATCH)
+    assert report is not None
+    human = next(report.iter_parts())
+    assert human["Content-Transfer-Encoding"] == "quoted-printable"
+    assert all(len(line) <= 76 for line in human.as_string().splitlines()[3:])
+    assert all(len(line) <= 998 for line in report.as_string().splitlines())
