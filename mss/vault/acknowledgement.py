@@ -118,7 +118,7 @@ def build_processing_acknowledgement(
         report["References"] = " ".join(str(original_id).split())
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     report["MIME-Version"] = "1.0"
-    human = EmailMessage(policy=policy.default)  # RFC 2045 §6.7: 76-character QP lines
+    human = EmailMessage(policy=policy.default.clone(max_line_length=76))  # RFC 2045 §6.7
     human.set_content(_human_text(error, label), cte="quoted-printable")
     del human["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
     notification = EmailMessage(policy=_REPORT_POLICY)
