@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mss.store.blobs import BlobStore
 from mss.store.events import ChangeEvent
@@ -121,35 +121,43 @@ def _flags_set(text: str) -> frozenset[str]:
 
 
 class MailStore:
-    def __init__(self, blobs: BlobStore, keyring: Keyring) -> None:
+    def __init__(
+        self, blobs: BlobStore, keyring: Keyring,
+        read_sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
         self.blobs = blobs
         self.keyring = keyring
+        self._read_sessions = read_sessions
         self._data_keys: dict[int, bytes] = {}
 
     # -- keys and blobs ---------------------------------------------------------------
 
-    async def data_key(self, session: AsyncSession, mailbox_id: int) -> bytes:
+    async def data_key(self, mailbox_id: int) -> bytes:
+        """The mailbox's unwrapped data key (cached: keys never change)."""
         key = self._data_keys.get(mailbox_id)
         if key is None:
-            wrapped = (
-                await session.execute(select(Mailbox.data_key).where(Mailbox.id == mailbox_id))
-            ).scalar_one()
+            async with self._read_sessions() as session:
+                wrapped = (
+                    await session.execute(
+                        select(Mailbox.data_key).where(Mailbox.id == mailbox_id)
+                    )
+                ).scalar_one_or_none()
+            if wrapped is None:
+                raise MailStoreError("NONEXISTENT", f"no mailbox {mailbox_id}")
             key = self.keyring.unwrap(wrapped)
             self._data_keys[mailbox_id] = key
         return key
 
-    async def prepare_blob(
-        self, session: AsyncSession, mailbox_id: int, raw: bytes
-    ) -> PreparedBlob:
+    async def prepare_blob(self, mailbox_id: int, raw: bytes) -> PreparedBlob:
         """Encrypt and durably write the message for one mailbox, before any row names it."""
-        key = await self.data_key(session, mailbox_id)
+        key = await self.data_key(mailbox_id)
         sha = hashlib.sha256(raw).hexdigest()
         blob_key = blob_key_for(key, sha)
         await asyncio.to_thread(self.blobs.write, mailbox_id, blob_key, key, raw)
         return PreparedBlob(mailbox_id, blob_key, sha, len(raw))
 
-    async def read_raw(self, session: AsyncSession, mailbox_id: int, blob_key: str) -> bytes:
-        key = await self.data_key(session, mailbox_id)
+    async def read_raw(self, mailbox_id: int, blob_key: str) -> bytes:
+        key = await self.data_key(mailbox_id)
         return await asyncio.to_thread(self.blobs.read, mailbox_id, blob_key, key)
 
     # -- folders ----------------------------------------------------------------------
@@ -295,30 +303,45 @@ class MailStore:
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
-        """Add a message to a folder (delivery, APPEND, Sent copy)."""
+        """Add a message to a folder (delivery, APPEND, Sent copy).
+
+        Three statements on the hot path: allocate UID/MODSEQ, insert the message,
+        insert the entry (Core inserts: the ORM unit of work costs more than the SQL).
+        """
         session = uow.session
-        folder = await session.get(Folder, folder_id)
-        if folder is None:
+        allocated = (
+            await session.execute(
+                update(Folder)
+                .where(Folder.id == folder_id)
+                .values(uidnext=Folder.uidnext + 1, highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.uidnext, Folder.highestmodseq, Folder.mailbox_id)
+            )
+        ).one_or_none()
+        if allocated is None:
             raise MailStoreError("NONEXISTENT", "folder vanished")
-        if folder.mailbox_id != blob.mailbox_id:
+        uid, modseq, mailbox_id = allocated[0] - 1, allocated[1], allocated[2]
+        if mailbox_id != blob.mailbox_id:
             raise MailStoreError("CANNOT", "blob prepared for another mailbox")
         summary = summarise_headers(raw_headers)
-        message = StoredMessage(
-            mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, sha256=blob.sha256,
-            size=blob.size, internal_date=internal_date or uow.now(),
-            message_id=summary.message_id, subject=summary.subject,
-            from_addr=summary.from_addr, to_addrs=summary.to_addrs, sent_date=summary.date,
+        message_id = (
+            await session.execute(
+                insert(StoredMessage).values(
+                    mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, sha256=blob.sha256,
+                    size=blob.size, internal_date=internal_date or uow.now(),
+                    message_id=summary.message_id, subject=summary.subject,
+                    from_addr=summary.from_addr, to_addrs=summary.to_addrs,
+                    sent_date=summary.date,
+                ).returning(StoredMessage.id)
+            )
+        ).scalar_one()
+        await session.execute(
+            insert(FolderEntry).values(
+                folder_id=folder_id, message_id=message_id, uid=uid, modseq=modseq,
+                flags=_flags_text(flags),
+            )
         )
-        session.add(message)
-        await session.flush()
-        uid, modseq = await self._allocate(session, folder_id, 1)
-        session.add(FolderEntry(
-            folder_id=folder_id, message_id=message.id, uid=uid, modseq=modseq,
-            flags=_flags_text(flags),
-        ))
-        await session.flush()
         uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
-        return Delivered(folder_id, uid, modseq, message.id)
+        return Delivered(folder_id, uid, modseq, message_id)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -501,8 +524,8 @@ class MailStore:
 
     async def _copy_message_to(self, uow: UnitOfWork, entry: EntryInfo, mailbox_id: int) -> int:
         """Another mailbox has another data key: re-encrypt the content for it."""
-        raw = await self.read_raw(uow.session, entry.mailbox_id, entry.blob_key)
-        blob = await self.prepare_blob(uow.session, mailbox_id, raw)
+        raw = await self.read_raw(entry.mailbox_id, entry.blob_key)
+        blob = await self.prepare_blob(mailbox_id, raw)
         original = await uow.session.get(StoredMessage, entry.message_id)
         assert original is not None
         message = StoredMessage(

@@ -39,8 +39,8 @@ class Store:
         self.clock = clock
         self.bus = bus or EventBus()
         self.blobs = BlobStore(settings.blob_dir)
-        self.mail = MailStore(self.blobs, keyring)
         self._read_sessions = session_factory(read_engine)
+        self.mail = MailStore(self.blobs, keyring, self._read_sessions)
         self.batcher = WriteBatcher(session_factory(write_engine), clock, self.bus)
 
     @classmethod

@@ -4,8 +4,8 @@ Invariants:
 - a caller's future resolves only after the transaction that holds its work has
   committed (and so, on SQLite with synchronous=FULL, after the WAL fsync): a 250 sent
   on that result is durable;
-- each caller's work runs inside its own SAVEPOINT: one failing caller rolls back only
-  its own rows, the others still commit;
+- a caller whose work fails gets its exception and none of its rows; the others'
+  work is rerun in a fresh transaction and still commits;
 - change events are published only after commit.
 """
 
@@ -114,33 +114,45 @@ class WriteBatcher:
                     self._queue.task_done()
 
     async def _commit(self, batch: list[_Pending]) -> None:
-        outcomes: list[tuple[_Pending, Any, UnitOfWork | None, BaseException | None]] = []
-        try:
-            async with self._sessions() as session, session.begin():
-                chain = await AuditChain.lock(session)
-                for pending in batch:
-                    snapshot = chain.snapshot()
-                    uow = UnitOfWork(session, self._clock, chain)
-                    try:
-                        async with session.begin_nested():
-                            result = await pending.job(uow)
-                        outcomes.append((pending, result, uow, None))
-                    except Exception as exc:  # the caller receives it
-                        chain.restore(snapshot)
-                        outcomes.append((pending, None, None, exc))
-                await chain.save(session)
-        except Exception as exc:
-            log.error("commit of %d job(s) failed", len(batch), exc_info=True)
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
-            return
-        for pending, result, uow, error in outcomes:
-            if error is not None:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
+        """Run the batch in one transaction; a failing job is dropped and the rest rerun.
+
+        Failures are rare (policy refusals are results, not exceptions), so rerunning
+        is cheaper than a SAVEPOINT around every job.
+        """
+        pending = list(batch)
+        while pending:
+            done: list[tuple[_Pending, Any, UnitOfWork]] = []
+            failed: tuple[int, BaseException] | None = None
+            try:
+                async with self._sessions() as session, session.begin():
+                    chain = await AuditChain.lock(session)
+                    for index, item in enumerate(pending):
+                        uow = UnitOfWork(session, self._clock, chain)
+                        try:
+                            result = await item.job(uow)
+                        except Exception as exc:  # the caller receives it
+                            failed = (index, exc)
+                            raise _RollBack from exc
+                        done.append((item, result, uow))
+                    await chain.save(session)
+            except _RollBack:
+                assert failed is not None
+                index, error = failed
+                if not pending[index].future.done():
+                    pending[index].future.set_exception(error)
+                del pending[index]
                 continue
-            assert uow is not None
+            except Exception as exc:
+                log.error("commit of %d job(s) failed", len(pending), exc_info=True)
+                for item in pending:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                return
+            self._after_commit(done)
+            return
+
+    def _after_commit(self, done: list[tuple[_Pending, Any, UnitOfWork]]) -> None:
+        for item, result, uow in done:
             for event in uow.events:
                 self._bus.publish(event)
             for callback in uow.after_commit:
@@ -148,5 +160,9 @@ class WriteBatcher:
                     callback()
                 except Exception:
                     log.exception("after-commit callback failed")
-            if not pending.future.done():
-                pending.future.set_result(result)
+            if not item.future.done():
+                item.future.set_result(result)
+
+
+class _RollBack(Exception):
+    """Internal: abandon the shared transaction because one job failed."""

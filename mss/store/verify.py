@@ -49,7 +49,7 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
                 referenced.add((msg.mailbox_id, msg.blob_key))
                 report.blobs_checked += 1
                 try:
-                    raw = await store.mail.read_raw(session, msg.mailbox_id, msg.blob_key)
+                    raw = await store.mail.read_raw(msg.mailbox_id, msg.blob_key)
                 except (BlobError, MasterKeyError) as exc:
                     report.faults.append(f"message {msg.id}: {exc}")
                     continue

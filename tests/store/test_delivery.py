@@ -15,7 +15,7 @@ async def test_delivered_message_reads_back_identical(store, mailbox) -> None:
     async with store.reading() as session:
         folder = await store.mail.folder(session, mailbox, INBOX)
         entries = await store.mail.entries(session, folder.id)
-        back = await store.mail.read_raw(session, mailbox, entries[0].blob_key)
+        back = await store.mail.read_raw(mailbox, entries[0].blob_key)
     assert back == raw
     assert entries[0].subject == "Compte rendu 1"
     assert entries[0].from_addr == "alice.martin@mss.localhost"

@@ -121,8 +121,7 @@ async def test_copy_to_another_mailbox_reencrypts(store, mailbox) -> None:
         return await store.mail.copy(uow, source.id, [1], target.id)
     await store.write(copy)
     copied = (await _entries(store, target.id))[0]
-    async with store.reading() as session:
-        assert await store.mail.read_raw(session, org, copied.blob_key) == raw
+    assert await store.mail.read_raw(org, copied.blob_key) == raw
 
 
 async def test_folder_create_rename_delete(store, mailbox) -> None:
