@@ -244,7 +244,7 @@ class DirectoryImport(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DirectoryEntry(Base):
+class DirectoryEntryRow(Base):
     """One mailbox of the national directory extract (one row per address)."""
 
     __tablename__ = "directory_entries"
