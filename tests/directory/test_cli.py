@@ -1,0 +1,114 @@
+"""The directory's `mss` sub-commands, end to end through `mss.cli.main`."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from mss.cli import main
+from mss.directory.synthetic_extract import write_synthetic_extract
+
+from .conftest import INS_PATIENT, RPPS_ALICE, RPPS_BOB
+
+TRUST_LIST = Path("/work/shared/samples/listeblanchemssante.xml")
+
+
+@pytest.fixture
+def mss(make_settings, tmp_path, capsys, monkeypatch):
+    """Run `mss --config C --data D ARGS...`; returns (exit code, stdout, stderr)."""
+    settings = make_settings()
+    config = tmp_path / "mss.toml"
+    url = settings.database.url
+    config.write_text(f'[database]\nurl = "{url}"\n' if url else "", encoding="utf-8")
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["--config", str(config), "--data", str(settings.data_dir), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_mailboxes_members_and_passwords(mss) -> None:
+    assert mss("mailbox", "add", "--kind", "PER", "--address", "alice@mss.localhost",
+               "--name", "Dr Alice Martin", "--rpps", RPPS_ALICE, "--first-name", "Alice",
+               "--last-name", "Martin", "--password-stdin",
+               stdin="a long enough password\n")[0] == 0
+    assert mss("mailbox", "add", "--kind", "PER", "--address", "bob@mss.localhost",
+               "--name", "Bob", "--rpps", RPPS_BOB)[0] == 0
+    assert mss("mailbox", "add", "--kind", "ORG", "--address", "cardio@mss.localhost",
+               "--name", "Cardiologie")[0] == 0
+    assert mss("mailbox", "add", "--kind", "APP", "--address", "noreply@mss.localhost",
+               "--name", "Labo", "--certificate-dn", "CN=app,O=CHU,C=FR",
+               "--responsible", "cardio@mss.localhost")[0] == 0
+    code, out, _ = mss("org", "add-member", "cardio@mss.localhost", "alice@mss.localhost",
+                       "--rights", "read,send_as")
+    assert code == 0 and "[read,send_as]" in out
+    code, out, _ = mss("mailbox", "show", "cardio@mss.localhost")
+    assert f"member: {RPPS_ALICE} Alice Martin [read,send_as]" in out
+    code, out, _ = mss("mailbox", "show", "noreply@mss.localhost")
+    assert "responsible: cardio@mss.localhost" in out
+    assert mss("org", "remove-member", "cardio@mss.localhost", RPPS_ALICE)[0] == 0
+    assert mss("org", "remove-member", "cardio@mss.localhost", RPPS_ALICE)[0] == 1
+    assert mss("password", "set", "bob@mss.localhost", stdin="another long password\n")[0] == 0
+    code, _, err = mss("password", "set", "bob@mss.localhost", stdin="short\n")
+    assert code == 1 and "12 characters" in err
+    code, out, _ = mss("mailbox", "list")
+    assert out.splitlines() == [
+        "PER alice@mss.localhost Dr Alice Martin", "PER bob@mss.localhost Bob",
+        "ORG cardio@mss.localhost Cardiologie", "APP noreply@mss.localhost Labo",
+    ]
+    assert mss("mailbox", "disable", "bob@mss.localhost")[1].startswith("disabled")
+
+
+def test_user_errors_are_one_line(mss) -> None:
+    code, _, err = mss("mailbox", "add", "--kind", "PER", "--address", "x@mss.localhost",
+                       "--name", "X", "--rpps", "10000000008")
+    assert code == 1 and err.startswith("mss: ") and "RPPS" in err
+    code, _, err = mss("mailbox", "show", "nobody@mss.localhost")
+    assert code == 1 and "no such mailbox" in err
+
+
+def test_patients(mss) -> None:
+    code, out, _ = mss("patient", "add", "--ins", INS_PATIENT, "--first-name", "Marie",
+                       "--last-name", "Curie", "--birth-date", "1979-03-05",
+                       "--email", "marie@example.org")
+    assert code == 0 and f"{INS_PATIENT}@patient.mss.localhost" in out
+    code, out, _ = mss("patient", "set-state", INS_PATIENT, "opposed")
+    assert out.strip() == f"patient {INS_PATIENT}: active -> opposed"
+    code, _, err = mss("patient", "add", "--ins", "279035121518988", "--first-name", "M",
+                       "--last-name", "C", "--birth-date", "1979-03-05", "--email", "m@x.fr")
+    assert code == 1 and "key" in err
+
+
+def test_trust_list_and_operators(mss) -> None:
+    digest = hashlib.sha256(TRUST_LIST.read_bytes()).hexdigest()
+    code, _, err = mss("trust", "import", str(TRUST_LIST), "--sha256", "0" * 64)
+    assert code == 1 and "checksum" in err
+    code, out, _ = mss("trust", "import", str(TRUST_LIST), "--sha256", digest)
+    assert code == 0 and "6554 entries, 5002 domains" in out
+    assert mss("operator", "set-endpoint", "zenidoc.mssante.fr", "mx.adista.fr:25")[0] == 0
+    assert mss("operator", "add-dkim-key", "zenidoc.mssante.fr", "s1",
+               "v=DKIM1; k=rsa; p=MIIBIjAN")[0] == 0
+    code, out, _ = mss("trust", "show", "zenidoc.mssante.fr")
+    assert code == 0
+    assert out.count("operator DN: ") == 4
+    assert "endpoint: mx.adista.fr:25" in out and "dkim: s1 v=DKIM1; k=rsa; p=MIIBIjAN" in out
+    assert mss("trust", "show", "gmail.com")[0] == 1
+    assert mss("operator", "add-dkim-key", "a.fr", "s1", "v=DKIM1; p=")[0] == 1
+
+
+def test_directory_import_and_search(mss, tmp_path) -> None:
+    extract = write_synthetic_extract(tmp_path / "extract.csv", 50,
+                                      extra_lines=("PER|broken",))
+    code, out, _ = mss("directory", "import", str(extract))
+    assert code == 0
+    assert out.splitlines()[0].startswith("read 51, created 50,")
+    assert out.splitlines()[1] == "line 52: wrong column count: 2 instead of 31"
+    code, out, _ = mss("directory", "search", "--kind", "ORG", "--limit", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    assert all(line.startswith("ORG ") for line in out.splitlines())
