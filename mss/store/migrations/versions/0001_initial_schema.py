@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:45:08.425595
+Create Date: 2026-11-27 13:54:55.315297
 """
 
 from __future__ import annotations
@@ -64,6 +64,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('auth_failures', schema=None) as batch_op:
         batch_op.create_index('ix_auth_failures_scope_key_at', ['scope', 'key', 'at'], unique=False)
+
+    op.create_table('conversations',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('professional', sa.String(length=320), nullable=False),
+    sa.Column('patient', sa.String(length=320), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('contact', sa.String(length=320), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_by', sa.String(length=400), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations')),
+    sa.UniqueConstraint('professional', 'patient', name=op.f('uq_conversations_professional'))
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversations_patient'), ['patient'], unique=False)
 
     op.create_table('directory_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -209,6 +225,20 @@ def upgrade() -> None:
     with op.batch_alter_table('certificate_bindings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificate_bindings_subject_dn'), ['subject_dn'], unique=False)
 
+    op.create_table('conversation_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=400), nullable=False),
+    sa.Column('via', sa.String(length=40), nullable=False),
+    sa.Column('contact', sa.String(length=320), nullable=True),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_conversation_events_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_events'))
+    )
+    with op.batch_alter_table('conversation_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_events_conversation_id'), ['conversation_id'], unique=False)
+
     op.create_table('dispensations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('pharmacy_mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -281,6 +311,18 @@ def upgrade() -> None:
     with op.batch_alter_table('org_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_org_members_professional_id'), ['professional_id'], unique=False)
 
+    op.create_table('outbound_messages',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('blob_key', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('mail_from', sa.String(length=320), nullable=False),
+    sa.Column('envid', sa.String(length=100), nullable=True),
+    sa.Column('ret', sa.String(length=4), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_outbound_messages_mailbox_id_mailboxes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages'))
+    )
     op.create_table('password_credentials',
     sa.Column('login', sa.String(length=320), nullable=False),
     sa.Column('mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -306,6 +348,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_folder_entries_folder_modseq', ['folder_id', 'modseq'], unique=False)
         batch_op.create_index(batch_op.f('ix_folder_entries_message_id'), ['message_id'], unique=False)
 
+    op.create_table('outbound_recipients',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=False),
+    sa.Column('domain', sa.String(length=255), nullable=False),
+    sa.Column('notify', sa.String(length=40), nullable=True),
+    sa.Column('orcpt', sa.String(length=500), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbound_messages.id'], name=op.f('fk_outbound_recipients_message_id_outbound_messages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_recipients'))
+    )
+    with op.batch_alter_table('outbound_recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_outbound_recipients_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_recipients_message_id'), ['message_id'], unique=False)
+
     op.create_table('private_flags',
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reader', sa.String(length=320), nullable=False),
@@ -320,12 +383,18 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('private_flags')
+    with op.batch_alter_table('outbound_recipients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_recipients_message_id'))
+        batch_op.drop_index('ix_outbound_recipients_due')
+
+    op.drop_table('outbound_recipients')
     with op.batch_alter_table('folder_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_folder_entries_message_id'))
         batch_op.drop_index('ix_folder_entries_folder_modseq')
 
     op.drop_table('folder_entries')
     op.drop_table('password_credentials')
+    op.drop_table('outbound_messages')
     with op.batch_alter_table('org_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_members_professional_id'))
 
@@ -341,6 +410,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dispensations_patient_ins'))
 
     op.drop_table('dispensations')
+    with op.batch_alter_table('conversation_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_events_conversation_id'))
+
+    op.drop_table('conversation_events')
     with op.batch_alter_table('certificate_bindings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificate_bindings_subject_dn'))
 
@@ -365,6 +438,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_directory_entries_generation')
 
     op.drop_table('directory_entries')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversations_patient'))
+
+    op.drop_table('conversations')
     with op.batch_alter_table('auth_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_auth_failures_scope_key_at')
 

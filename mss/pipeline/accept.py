@@ -1,0 +1,360 @@
+"""The one pipeline every message goes through (DESIGN §1).
+
+Invariants:
+- the policy decides on facts gathered before the transaction; the transaction then
+  stores blobs' rows, local deliveries, conversation transitions, vault deposits, queue
+  rows and audit events together: all or nothing;
+- blobs are written and fsynced before that transaction (store invariant);
+- a recipient's result says "accepted" only after the commit: an adapter may answer 250;
+- a refused recipient is never dropped silently: its verdict comes back to the adapter
+  and an audit row records it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import format_datetime, make_msgid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.config import Settings
+from mss.identity import SYSTEM, MailboxKind, Principal
+from mss.pipeline.conversations import apply_conversation_transitions, patient_subject
+from mss.pipeline.directory_facts import DirectoryFacts
+from mss.pipeline.message_facts import ParsedMessage, parse_message
+from mss.pipeline.outbound_queue import QueuedRecipient, enqueue
+from mss.policy import (
+    ActingRights,
+    Channel,
+    Content,
+    Correspondent,
+    Decision,
+    Envelope,
+    PeerCertificate,
+    Verdict,
+    decide,
+    decide_peer,
+    decide_recipient,
+    decide_sender,
+)
+from mss.policy.addresses import canonical_address, is_patient_address
+from mss.policy.codes import Cause
+from mss.policy.refusals import refusal
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
+from mss.store.mailstore import PreparedBlob
+from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+SENT = "Sent"
+SEEN = "\\Seen"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientDsn:
+    """RFC 3461 parameters given at RCPT, kept for the outbound queue."""
+
+    notify: str | None = None
+    orcpt: str | None = None
+
+
+@dataclass
+class Submission:
+    """A message entering MSS, whatever the adapter (DESIGN §1)."""
+
+    mail_from: str
+    recipients: Sequence[str]
+    raw: bytes
+    channel: Channel
+    principal: Principal
+    peer: PeerCertificate | None = None  # inbound MX only
+    save_to_sent: bool = True
+    envid: str | None = None
+    ret: str | None = None
+    recipient_dsn: dict[str, RecipientDsn] = field(default_factory=dict)
+    via: str = "smtp"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientResult:
+    address: str
+    verdict: Verdict
+    delivered_to: str | None = None  # local mailbox that received it
+    queued: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict.accepted
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    results: tuple[RecipientResult, ...]
+    message_id: str
+
+    @property
+    def accepted(self) -> tuple[RecipientResult, ...]:
+        return tuple(r for r in self.results if r.accepted)
+
+    @property
+    def refused(self) -> tuple[RecipientResult, ...]:
+        return tuple(r for r in self.results if not r.accepted)
+
+
+# A hook the vault plugs in: called inside the transaction for each local patient
+# recipient of a professional-side message.
+VaultHook = Callable[[UnitOfWork, ParsedMessage, str, Correspondent, str], Awaitable[None]]
+
+
+async def _no_vault(*_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the transaction must do, decided before it starts."""
+
+    local: dict[str, str]  # recipient → mailbox address that receives it
+    remote: list[str]
+    decisions: dict[str, Decision]
+    sender: Correspondent
+    parsed: ParsedMessage
+
+
+class Pipeline:
+    def __init__(self, store: Store, settings: Settings, *,
+                 vault_hook: VaultHook = _no_vault) -> None:
+        self.store = store
+        self.settings = settings
+        self.facts = DirectoryFacts(settings)
+        self.vault_hook = vault_hook
+        # called after commit with (receiving mailbox, sender): patient notices plug in here
+        self.after_delivery: list[Callable[[str, str], None]] = []
+
+    # -- decisions before DATA (SMTP MAIL and RCPT) -----------------------------------
+
+    async def check_peer(self, peer: PeerCertificate, mail_from: str) -> Verdict:
+        """MSS policy T1, at MAIL FROM on the inbound MX."""
+        async with self.store.reading() as session:
+            operator = await self.facts.operator(session)
+        return decide_peer(peer, mail_from, operator.trust_list)
+
+    async def check_sender(self, principal: Principal, mail_from: str) -> Verdict:
+        """MSS policy T2, at MAIL FROM on submission (and for webmail/API sends)."""
+        async with self.store.reading() as session:
+            rights = await self.facts.acting_rights(session, principal)
+        return decide_sender(rights, mail_from)
+
+    async def check_recipient(self, channel: Channel, mail_from: str, rcpt: str) -> Verdict:
+        """T3, R1-R3, P1, P2 at RCPT TO, so SMTP refuses before the body is sent."""
+        async with self.store.reading() as session:
+            operator = await self.facts.operator(session)
+            envelope = await self._envelope(session, channel, mail_from)
+            recipient = await self.facts.correspondent(session, rcpt)
+        return decide_recipient(operator, envelope, recipient)
+
+    async def acting_rights(self, principal: Principal) -> ActingRights:
+        async with self.store.reading() as session:
+            return await self.facts.acting_rights(session, principal)
+
+    async def _envelope(
+        self, session: AsyncSession, channel: Channel, mail_from: str
+    ) -> Envelope:
+        sender = await self.facts.correspondent(session, mail_from)
+        now = self.store.clock.now()
+        relations = None
+        if sender.is_patient:
+            relations = await self.facts.patient_relations(session, sender.address, now)
+        return Envelope(channel, sender, now, relations)
+
+    # -- the whole message ------------------------------------------------------------
+
+    async def accept(self, submission: Submission) -> AcceptResult:
+        raw = self._complete_headers(submission)
+        if len(raw) > self.settings.limits.max_message_bytes:
+            too_big = refusal(Cause.TOO_LARGE, limit=self.settings.limits.max_message_bytes)
+            return await self._all_refused(submission, too_big)
+        plan = await self._decide(submission, raw)
+        blobs = await self._prepare_blobs(submission, plan, raw)
+
+        async def job(uow: UnitOfWork) -> list[RecipientResult]:
+            return await self._commit(uow, submission, plan, blobs, raw)
+
+        results = await self.store.write(job)
+        for result in results:
+            if result.delivered_to:
+                for callback in self.after_delivery:
+                    callback(result.delivered_to, plan.sender.address)
+        return AcceptResult(tuple(results), _message_id(plan.parsed))
+
+    def _complete_headers(self, submission: Submission) -> bytes:
+        """RFC 5322 §3.6: a submission without Message-ID or Date gets them (RFC 6409 §8)."""
+        raw = submission.raw
+        if submission.channel is not Channel.SUBMISSION:
+            return raw
+        head = raw[: raw.find(b"\r\n\r\n") + 2] if b"\r\n\r\n" in raw else raw
+        extra = b""
+        if b"\nmessage-id:" not in b"\n" + head.lower():
+            domain = self.settings.server.domain
+            extra += f"Message-ID: {make_msgid(domain=domain)}\r\n".encode()
+        if b"\ndate:" not in b"\n" + head.lower():
+            extra += f"Date: {format_datetime(self.store.clock.now())}\r\n".encode()
+        return extra + raw
+
+    async def _decide(self, submission: Submission, raw: bytes) -> _Plan:
+        parsed = parse_message(raw)
+        local: dict[str, str] = {}
+        remote: list[str] = []
+        decisions: dict[str, Decision] = {}
+        async with self.store.reading() as session:
+            operator = await self.facts.operator(session)
+            envelope = await self._envelope(session, submission.channel, submission.mail_from)
+            reply_to = tuple([
+                await self.facts.correspondent(session, a) for a in parsed.reply_to
+            ])
+            content = Content(
+                size=len(raw), subject=parsed.subject, x_mss_mes=parsed.x_mss_mes,
+                reply_to=reply_to, attachments=parsed.attachments,
+            )
+            for rcpt in dict.fromkeys(canonical_address(r) for r in submission.recipients):
+                recipient = await self.facts.correspondent(session, rcpt)
+                conversation = None
+                if recipient.is_patient and not envelope.sender.is_patient:
+                    conversation = await self.facts.conversation(
+                        session, envelope.sender.address, recipient.address
+                    )
+                decision = decide(operator, envelope, content, recipient, conversation)
+                decisions[rcpt] = decision
+                if decision.verdict.refused:
+                    continue
+                if self.facts.is_local(rcpt):
+                    local[rcpt] = decision.verdict.redirect_to or rcpt
+                else:
+                    remote.append(rcpt)
+        return _Plan(local, remote, decisions, envelope.sender, parsed)
+
+    async def _prepare_blobs(
+        self, submission: Submission, plan: _Plan, raw: bytes
+    ) -> dict[str, PreparedBlob]:
+        """One sealed blob per receiving mailbox (each has its own key), before commit."""
+        owners = set(plan.local.values())
+        sender_local = self.facts.is_local(plan.sender.address) and (
+            submission.save_to_sent or plan.remote
+        )
+        if sender_local:
+            owners.add(plan.sender.address)
+        if plan.remote and not sender_local:
+            owners.add(self.spool_address)
+        blobs: dict[str, PreparedBlob] = {}
+        async with self.store.reading() as session:
+            ids = {a: await find_mailbox(session, a) for a in owners}
+        for address, mailbox in ids.items():
+            if mailbox is None:
+                continue
+            blobs[address] = await self.store.mail.prepare_blob(mailbox.id, raw)
+        return blobs
+
+    @property
+    def spool_address(self) -> str:
+        return f"mailer-daemon@{self.settings.server.domain}".lower()
+
+    async def _commit(
+        self, uow: UnitOfWork, submission: Submission, plan: _Plan,
+        blobs: dict[str, PreparedBlob], raw: bytes,
+    ) -> list[RecipientResult]:
+        actor = submission.principal
+        ref = _message_id(plan.parsed)
+        results: list[RecipientResult] = []
+        for rcpt, decision in plan.decisions.items():
+            subject = _patient_subject_of(rcpt, plan.sender.address, self.facts)
+            if decision.verdict.refused:
+                uow.audit(AuditAction.MESSAGE_REFUSED, actor, target=rcpt,
+                          outcome=AuditOutcome.REFUSED, subject=subject,
+                          detail=f"rule={decision.verdict.rule} message={ref}")
+                results.append(RecipientResult(rcpt, decision.verdict))
+                continue
+            if rcpt in plan.local:
+                target = plan.local[rcpt]
+                await self._deliver(uow, blobs[target], target, raw)
+                uow.audit(AuditAction.MESSAGE_DELIVERED, actor, target=target,
+                          subject=subject, detail=f"message={ref} via={submission.via}")
+                if decision.transitions:
+                    await apply_conversation_transitions(
+                        uow, decision.transitions, actor, via="message", message_ref=ref
+                    )
+                recipient = await self.facts.correspondent(uow.session, target)
+                if recipient.is_patient and not plan.sender.is_patient:
+                    await self.vault_hook(uow, plan.parsed, target, plan.sender, ref)
+                results.append(RecipientResult(rcpt, decision.verdict, delivered_to=target))
+            else:
+                if decision.transitions:
+                    await apply_conversation_transitions(
+                        uow, decision.transitions, actor, via="message", message_ref=ref
+                    )
+                results.append(RecipientResult(rcpt, decision.verdict, queued=True))
+        if plan.remote:
+            spool = plan.sender.address if plan.sender.address in blobs else self.spool_address
+            queued = [
+                QueuedRecipient(r, submission.recipient_dsn.get(r, RecipientDsn()).notify,
+                                submission.recipient_dsn.get(r, RecipientDsn()).orcpt)
+                for r in plan.remote
+            ]
+            await enqueue(uow, blobs[spool], submission.mail_from, queued,
+                          envid=submission.envid, ret=submission.ret)
+            for rcpt in plan.remote:
+                uow.audit(AuditAction.MESSAGE_QUEUED, actor, target=rcpt,
+                          subject=_patient_subject_of(rcpt, plan.sender.address, self.facts),
+                          detail=f"message={ref}")
+        if (submission.save_to_sent and plan.sender.address in blobs
+                and any(r.accepted for r in results)):
+            await self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw,
+                                folder=SENT, flags=(SEEN,))
+        return results
+
+    async def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
+                       *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
+        target = await self.store.mail.folder(uow.session, blob.mailbox_id, folder)
+        await self.store.mail.deliver(uow, target.id, blob, raw, flags=flags)
+
+    async def _all_refused(self, submission: Submission, verdict: Verdict) -> AcceptResult:
+        results = tuple(RecipientResult(canonical_address(r), verdict)
+                        for r in submission.recipients)
+
+        async def job(uow: UnitOfWork) -> None:
+            for result in results:
+                uow.audit(AuditAction.MESSAGE_REFUSED, submission.principal,
+                          target=result.address, outcome=AuditOutcome.REFUSED,
+                          detail=f"rule={verdict.rule}")
+
+        await self.store.write(job)
+        return AcceptResult(results, "")
+
+    async def ensure_spool_mailbox(self) -> None:
+        """The mailbox whose key seals system messages (DSN, MDN) waiting to be relayed."""
+        async with self.store.reading() as session:
+            if await find_mailbox(session, self.spool_address) is not None:
+                return
+
+        async def job(uow: UnitOfWork) -> None:
+            if await find_mailbox(uow.session, self.spool_address) is None:
+                await create_mailbox(uow, self.store.keyring, address=self.spool_address,
+                                     kind=MailboxKind.APP, display_name="MSS",
+                                     principal=SYSTEM)
+
+        await self.store.write(job)
+
+
+def _message_id(parsed: ParsedMessage) -> str:
+    return str(parsed.message.get("Message-ID", "")).strip()[:300]
+
+
+def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:
+    """The patient a message concerns (recipient or sender), for their trace list."""
+    for address in (rcpt, sender):
+        if is_patient_address(address) and facts.is_local(address):
+            return patient_subject(address)
+    return ""
+

@@ -1,0 +1,221 @@
+"""Facts for the policy, read from the directory and the conversations (DESIGN §1).
+
+One place turns addresses and principals into the plain values `mss.policy` decides on,
+so that SMTP, IMAP, the webmail and the API all ask the same questions the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.config import Settings
+from mss.directory.tables import (
+    Application,
+    MailboxOwner,
+    OrgMember,
+    Patient,
+    Professional,
+    TrustedOperator,
+    TrustListImport,
+)
+from mss.directory.tables import (
+    Dispensation as DispensationRow,
+)
+from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
+from mss.pipeline.tables import ConversationRow
+from mss.policy import (
+    ActingRights,
+    Conversation,
+    ConversationStatus,
+    Correspondent,
+    DirectoryEntry,
+    Dispensation,
+    OperatorFacts,
+    PatientRelations,
+    SizeLimits,
+    TrustList,
+)
+from mss.policy.addresses import canonical_address
+from mss.store.tables import Mailbox
+
+DISPENSATION_WINDOW = timedelta(days=366)  # the policy applies the exact year
+PHARMACIST_PROFESSION = "21"
+
+
+def conversation_of(row: ConversationRow) -> Conversation:
+    return Conversation(row.professional, row.patient, ConversationStatus(row.status), row.contact)
+
+
+class DirectoryFacts:
+    """Builds policy facts; caches the operator facts until the trust list changes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.local_domains = frozenset(
+            {settings.server.domain.lower(), settings.server.patient_domain.lower()}
+        )
+        self.limits = SizeLimits(
+            message_bytes=settings.limits.max_message_bytes,
+            patient_message_bytes=settings.limits.max_patient_message_bytes,
+        )
+        self._operator: OperatorFacts | None = None
+        self._trust_import_id: int | None = -1
+
+    def is_local(self, address: str) -> bool:
+        return canonical_address(address).rpartition("@")[2] in self.local_domains
+
+    async def operator(self, session: AsyncSession) -> OperatorFacts:
+        latest = (
+            await session.execute(select(TrustListImport.id).order_by(TrustListImport.id.desc())
+                                  .limit(1))
+        ).scalar_one_or_none()
+        if self._operator is None or latest != self._trust_import_id:
+            domains: dict[str, set[str]] = {}
+            for domain, dn in (
+                await session.execute(select(TrustedOperator.domain, TrustedOperator.subject_dn))
+            ).all():
+                domains.setdefault(domain, set()).add(dn)
+            self._operator = OperatorFacts(
+                local_domains=self.local_domains,
+                trust_list=TrustList({d: frozenset(v) for d, v in domains.items()}),
+                limits=self.limits,
+            )
+            self._trust_import_id = latest
+        return self._operator
+
+    async def correspondent(self, session: AsyncSession, address: str) -> Correspondent:
+        """The address with its directory entry when the mailbox is local and enabled."""
+        canonical = canonical_address(address)
+        if not self.is_local(canonical):
+            return Correspondent(canonical)
+        mailbox = (
+            await session.execute(select(Mailbox).where(Mailbox.address == canonical))
+        ).scalar_one_or_none()
+        if mailbox is None or mailbox.disabled:
+            return Correspondent(canonical)
+        kind = MailboxKind(mailbox.kind)
+        owner = await session.get(MailboxOwner, mailbox.id)
+        state = None
+        responsible = None
+        if kind is MailboxKind.PAT:
+            patient = None
+            if owner is not None and owner.patient_id is not None:
+                patient = await session.get(Patient, owner.patient_id)
+            state = PatientSpaceState(patient.state) if patient else PatientSpaceState.CLOSED
+        if kind is MailboxKind.APP and owner is not None and owner.responsible_mailbox_id:
+            target = await session.get(Mailbox, owner.responsible_mailbox_id)
+            responsible = target.address if target is not None and not target.disabled else None
+        is_pharmacy = kind is MailboxKind.ORG and await self._is_pharmacy(session, mailbox.id)
+        return Correspondent(canonical, DirectoryEntry(kind, state, responsible, is_pharmacy))
+
+    async def _is_pharmacy(self, session: AsyncSession, mailbox_id: int) -> bool:
+        """An ORG mailbox is a pharmacy's when dispensations are recorded for it or one
+        of its members is a pharmacist (profession 21)."""
+        recorded = (
+            await session.execute(
+                select(DispensationRow.id).where(DispensationRow.pharmacy_mailbox_id == mailbox_id)
+                .limit(1)
+            )
+        ).first()
+        if recorded is not None:
+            return True
+        pharmacist = (
+            await session.execute(
+                select(OrgMember.professional_id)
+                .join(Professional, Professional.id == OrgMember.professional_id)
+                .where(OrgMember.org_mailbox_id == mailbox_id,
+                       Professional.profession_code == PHARMACIST_PROFESSION)
+                .limit(1)
+            )
+        ).first()
+        return pharmacist is not None
+
+    async def acting_rights(self, session: AsyncSession, principal: Principal) -> ActingRights:
+        """What the principal may send as (MSS policy T2)."""
+        own: set[str] = set()
+        orgs: dict[str, frozenset[OrgRight]] = {}
+        if principal.kind is PrincipalKind.PROFESSIONAL:
+            rows = await session.execute(
+                select(Mailbox.address)
+                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+                .join(Professional, Professional.id == MailboxOwner.professional_id)
+                .where(Professional.ident == principal.ident, Mailbox.disabled.is_(False),
+                       Mailbox.kind == MailboxKind.PER.value)
+            )
+            own.update(a for (a,) in rows.all())
+            members = await session.execute(
+                select(Mailbox.address, OrgMember)
+                .join(OrgMember, OrgMember.org_mailbox_id == Mailbox.id)
+                .join(Professional, Professional.id == OrgMember.professional_id)
+                .where(Professional.ident == principal.ident, Mailbox.disabled.is_(False))
+            )
+            for address, member in members.all():
+                rights = {r for r, held in ((OrgRight.READ, member.can_read),
+                                            (OrgRight.SEND_AS, member.can_send_as),
+                                            (OrgRight.MANAGE, member.can_manage)) if held}
+                orgs[address] = frozenset(rights)
+        elif principal.kind is PrincipalKind.APPLICATION:
+            rows = await session.execute(
+                select(Mailbox.address, Application)
+                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+                .join(Application, Application.id == MailboxOwner.application_id)
+                .where(Mailbox.disabled.is_(False))
+            )
+            own.update(
+                address for address, app in rows.all()
+                if principal.ident in {app.certificate_dn, app.name}
+            )
+        elif principal.kind is PrincipalKind.PATIENT:
+            rows = await session.execute(
+                select(Mailbox.address)
+                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+                .join(Patient, Patient.id == MailboxOwner.patient_id)
+                .where(Patient.ins == principal.ident, Mailbox.disabled.is_(False),
+                       Patient.state == PatientSpaceState.ACTIVE.value)
+            )
+            own.update(a for (a,) in rows.all())
+        return ActingRights(principal, frozenset(own), orgs)
+
+    async def conversation(
+        self, session: AsyncSession, professional: str, patient: str
+    ) -> Conversation | None:
+        row = await conversation_row(session, professional, patient)
+        return conversation_of(row) if row is not None else None
+
+    async def patient_relations(
+        self, session: AsyncSession, patient_address: str, at: datetime
+    ) -> PatientRelations:
+        patient = canonical_address(patient_address)
+        rows = (
+            await session.execute(select(ConversationRow).where(ConversationRow.patient == patient))
+        ).scalars().all()
+        ins = patient.partition("@")[0].upper()
+        dispensations = (
+            await session.execute(
+                select(Mailbox.address, DispensationRow.dispensed_on)
+                .join(Mailbox, Mailbox.id == DispensationRow.pharmacy_mailbox_id)
+                .where(DispensationRow.patient_ins == ins,
+                       DispensationRow.dispensed_on >= (at - DISPENSATION_WINDOW).date())
+            )
+        ).all()
+        return PatientRelations(
+            patient,
+            tuple(conversation_of(r) for r in rows),
+            tuple(
+                Dispensation(address, datetime(d.year, d.month, d.day, tzinfo=at.tzinfo))
+                for address, d in dispensations
+            ),
+        )
+
+
+async def conversation_row(
+    session: AsyncSession, professional: str, patient: str
+) -> ConversationRow | None:
+    query = select(ConversationRow).where(
+        ConversationRow.professional == canonical_address(professional),
+        ConversationRow.patient == canonical_address(patient),
+    )
+    return (await session.execute(query)).scalar_one_or_none()

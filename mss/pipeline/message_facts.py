@@ -1,0 +1,104 @@
+"""Parse a message once and read the facts the policy decides on (DESIGN §1).
+
+The parser is the standard library's with `policy.default`; the size is bounded before
+parsing by the caller. Malformed MIME never raises here: a part the parser cannot make
+sense of is judged on what can be read of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from email.utils import getaddresses
+
+from mss.policy import Attachment
+from mss.vault.errors import VaultExtractionError
+from mss.vault.limits import DEFAULT_LIMITS
+from mss.vault.xdm_archive import is_xdm_archive_name, read_xdm_archive
+from mss.vault.xdm_metadata import parse_xdm_metadata
+
+LEADING_BYTES = 512
+MAX_ATTACHMENTS = 200
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    message: EmailMessage
+    subject: str
+    x_mss_mes: tuple[str, ...]
+    reply_to: tuple[str, ...]
+    attachments: tuple[Attachment, ...]
+    has_message_id: bool
+    has_date: bool
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    message = BytesParser(policy=default_policy).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return ParsedMessage(
+        message=message,
+        subject=_header_text(message, "Subject"),
+        x_mss_mes=tuple(_header_values(message, "X-MSS-MES")),
+        reply_to=tuple(_addresses(message, "Reply-To")),
+        attachments=tuple(_attachments(message)),
+        has_message_id=message.get("Message-ID") is not None,
+        has_date=message.get("Date") is not None,
+    )
+
+
+def _header_values(message: Message, name: str) -> list[str]:
+    try:
+        return [str(v) for v in message.get_all(name) or []]
+    except Exception:  # undecodable header: judged as absent
+        return []
+
+
+def _header_text(message: Message, name: str) -> str:
+    values = _header_values(message, name)
+    return values[0] if values else ""
+
+
+def _addresses(message: Message, name: str) -> list[str]:
+    return [addr for _, addr in getaddresses(_header_values(message, name)) if "@" in addr]
+
+
+def _attachments(message: Message) -> list[Attachment]:
+    """Every part with a file name, and every non-text leaf part (MSS policy S2, S3)."""
+    found: list[Attachment] = []
+    for part in message.walk():
+        if part.is_multipart() or len(found) >= MAX_ATTACHMENTS:
+            continue
+        filename = part.get_filename()
+        maintype = part.get_content_maintype()
+        if filename is None and maintype in {"text", "message"}:
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:
+            payload = None
+        content = payload if isinstance(payload, bytes) else b""
+        found.append(_attachment(filename, part.get_content_type(), content))
+    return found
+
+
+def _attachment(filename: str | None, content_type: str, content: bytes) -> Attachment:
+    codes: frozenset[str] = frozenset()
+    if filename is not None and is_xdm_archive_name(filename):
+        try:
+            codes = xdm_confidentiality_codes(content)
+        except VaultExtractionError:
+            # not a readable IHE XDM archive: judged as the ordinary archive it is (S2)
+            return Attachment(None, "application/zip", ZIP_MAGIC + content[:LEADING_BYTES])
+    return Attachment(filename, content_type, content[:LEADING_BYTES], codes)
+
+
+def xdm_confidentiality_codes(content: bytes) -> frozenset[str]:
+    archive = read_xdm_archive(content, DEFAULT_LIMITS)
+    codes: set[str] = set()
+    for path in archive.metadata_paths():
+        for entry in parse_xdm_metadata(archive.files[path], DEFAULT_LIMITS):
+            codes.update(entry.confidentiality_codes)
+    return frozenset(codes)

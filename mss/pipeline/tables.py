@@ -1,0 +1,82 @@
+"""Tables the pipeline owns: conversations with their history, and the outbound queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mss.store.db import Base, UtcDateTime
+from mss.store.tables import Id
+
+
+class ConversationRow(Base):
+    """Professional-side mailbox × patient (DESIGN §4); addresses canonical."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("professional", "patient"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    professional: Mapped[str] = mapped_column(String(320))
+    patient: Mapped[str] = mapped_column(String(320), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # ConversationStatus
+    contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(400), nullable=True)
+
+
+class ConversationEventRow(Base):
+    """The history of a conversation: every transition, who caused it and how."""
+
+    __tablename__ = "conversation_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # TransitionKind
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(400))
+    via: Mapped[str] = mapped_column(String(40))  # message | webmail | api
+    contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
+
+
+class OutboundMessage(Base):
+    """A message waiting to be relayed to other operators; its content is a blob."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))  # whose key seals it
+    blob_key: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    envid: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    ret: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboundRecipient(Base):
+    """One recipient of an outbound message: its own state, attempts and lease."""
+
+    __tablename__ = "outbound_recipients"
+    __table_args__ = (Index("ix_outbound_recipients_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    domain: Mapped[str] = mapped_column(String(255))
+    notify: Mapped[str | None] = mapped_column(String(40), nullable=True)  # RFC 3461
+    orcpt: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # queued | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,83 @@
+"""A professional opens, the patient replies, [FIN] ends, a new message reopens."""
+
+from __future__ import annotations
+
+from mss.policy import Cause, Rule
+from mss.store.audit import events_for_subject
+
+
+async def test_full_conversation_cycle(harness) -> None:
+    w = harness.world
+    alice = harness.professional(w.alice_rpps, w.alice)
+    jeanne = harness.patient(w.jeanne_ins, w.jeanne)
+
+    first = await harness.send(alice, w.alice, [w.jeanne], subject="Vos résultats")
+    assert [r.accepted for r in first.results] == [True]
+    assert await harness.inbox_subjects(w.jeanne) == ["Vos résultats"]
+    assert await harness.inbox_subjects(w.alice, "Sent") == ["Vos résultats"]
+
+    reply = await harness.send(jeanne, w.jeanne, [w.alice], subject="Re: Vos résultats")
+    assert reply.results[0].accepted
+    assert await harness.inbox_subjects(w.alice) == ["Re: Vos résultats"]
+
+    end = await harness.send(alice, w.alice, [w.jeanne], subject="[FIN]")
+    assert end.results[0].accepted  # the ending message itself is delivered
+    assert await harness.inbox_subjects(w.jeanne) == ["Vos résultats", "[FIN]"]
+
+    refused = await harness.send(jeanne, w.jeanne, [w.alice], subject="Encore une question")
+    verdict = refused.results[0].verdict
+    assert not verdict.accepted and verdict.rule is Rule.P2
+    assert verdict.code == 550 and verdict.enhanced == "5.7.1"
+    assert verdict.cause is Cause.CONVERSATION_ENDED
+    assert "clos cet échange" in verdict.reason
+    assert await harness.inbox_subjects(w.alice) == ["Re: Vos résultats"]
+
+    await harness.send(alice, w.alice, [w.jeanne], subject="Nouveau rendez-vous")
+    again = await harness.send(jeanne, w.jeanne, [w.alice], subject="Re: Nouveau rendez-vous")
+    assert again.results[0].accepted
+
+
+async def test_x_mss_mes_fin_ends_and_message_still_delivered(harness) -> None:
+    w = harness.world
+    alice = harness.professional(w.alice_rpps, w.alice)
+    await harness.send(alice, w.alice, [w.jeanne], subject="Compte rendu",
+                       headers="X-MSS-MES: FIN\r\n")
+    assert await harness.inbox_subjects(w.jeanne) == ["Compte rendu"]
+    refused = await harness.send(harness.patient(w.jeanne_ins, w.jeanne), w.jeanne, [w.alice])
+    assert refused.results[0].verdict.rule is Rule.P2
+
+
+async def test_patient_cannot_reach_a_professional_who_never_wrote(harness) -> None:
+    w = harness.world
+    result = await harness.send(harness.patient(w.jeanne_ins, w.jeanne), w.jeanne, [w.bruno])
+    verdict = result.results[0].verdict
+    assert verdict.rule is Rule.P2 and not verdict.accepted
+    assert await harness.inbox_subjects(w.bruno) == []
+
+
+async def test_patient_to_patient_is_refused(harness) -> None:
+    w = harness.world
+    result = await harness.send(harness.patient(w.jeanne_ins, w.jeanne), w.jeanne, [w.paul])
+    assert result.results[0].verdict.rule is Rule.P1
+
+
+async def test_reply_to_from_app_makes_the_professional_the_contact(harness) -> None:
+    w = harness.world
+    app = harness.professional("noreply", w.noreply)
+    await harness.send(app, w.noreply, [w.jeanne], subject="Résultats de biologie",
+                       headers=f"Reply-To: <{w.alice}>\r\n")
+    jeanne = harness.patient(w.jeanne_ins, w.jeanne)
+    to_alice = await harness.send(jeanne, w.jeanne, [w.alice])
+    assert to_alice.results[0].accepted
+    to_noreply = await harness.send(jeanne, w.jeanne, [w.noreply])
+    assert to_noreply.results[0].verdict.rule is Rule.R2
+
+
+async def test_every_step_leaves_a_trace_for_the_patient(harness) -> None:
+    w = harness.world
+    alice = harness.professional(w.alice_rpps, w.alice)
+    await harness.send(alice, w.alice, [w.jeanne], subject="[FIN]")
+    async with harness.store.reading() as session:
+        actions = [e.action for e in await events_for_subject(session, w.jeanne_ins)]
+    assert "message.delivered" in actions
+    assert "conversation.opened" in actions and "conversation.ended" in actions
