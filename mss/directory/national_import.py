@@ -15,7 +15,8 @@ SQL stays here (DESIGN §2: the directory owns these tables).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,28 +110,33 @@ async def _write_batch(
     report.unchanged += len(same)
 
 
-async def _batches(
-    lines: Iterable[str], report: ImportReport
-) -> Any:
-    batch: dict[str, dict[str, Any]] = {}
-    addresses = BulkAddressChecker()
-    for number, line in enumerate(lines, start=2):
-        if not line.strip():
-            continue
-        report.rows_read += 1
-        parsed = parse_line(line, addresses)
-        if isinstance(parsed, str):
-            report.reject(number, parsed)
-            continue
-        if parsed["address"] in batch:
-            report.duplicates += 1
-            continue
-        batch[parsed["address"]] = parsed
-        if len(batch) >= BATCH_SIZE:
-            yield batch
-            batch = {}
-    if batch:
-        yield batch
+class _BatchReader:
+    """Parses the file batch by batch; runs in a worker thread so that parsing the next
+    batch overlaps the database writing the previous one. Only this reader touches the
+    parse-side counters of the report (rows_read, rejects, in-batch duplicates)."""
+
+    def __init__(self, lines: Iterator[str], report: ImportReport) -> None:
+        self._numbered = enumerate(lines, start=2)
+        self._report = report
+        self._addresses = BulkAddressChecker()
+        self.duplicates = 0
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        batch: dict[str, dict[str, Any]] = {}
+        for number, line in self._numbered:
+            if not line.strip():
+                continue
+            self._report.rows_read += 1
+            parsed = parse_line(line, self._addresses)
+            if isinstance(parsed, str):
+                self._report.reject(number, parsed)
+            elif parsed["address"] in batch:
+                self.duplicates += 1
+            else:
+                batch[parsed["address"]] = parsed
+                if len(batch) >= BATCH_SIZE:
+                    break
+        return batch
 
 
 async def _refresh_statistics(store: Store) -> None:
@@ -161,13 +167,20 @@ async def import_extract(
             )
             report.generation = generation = int(result.scalar_one())
         await _refresh_statistics(store)
+        reader = _BatchReader(lines, report)
+        batch = await asyncio.to_thread(reader.read)
         number = 0
-        async for batch in _batches(lines, report):
-            async with engine.begin() as conn:
-                await _write_batch(conn, batch, generation, report)
+        while batch:
+            following = asyncio.ensure_future(asyncio.to_thread(reader.read))
+            try:
+                async with engine.begin() as conn:
+                    await _write_batch(conn, batch, generation, report)
+            finally:
+                batch = await following
             number += 1
             if number % ANALYZE_EVERY == 0:
                 await _refresh_statistics(store)
+        report.duplicates += reader.duplicates
     async with engine.begin() as conn:
         removed = await conn.execute(
             delete(ENTRIES).where(ENTRIES.c.generation != generation)
