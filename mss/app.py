@@ -16,8 +16,10 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from mss.certs import DevPki, ensure_server_pki
 from mss.clock import Clock, SystemClock
 from mss.config import Settings
+from mss.pipeline.accept import Pipeline, VaultHook
 from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
@@ -48,6 +50,8 @@ class App:
         self.clock = clock or SystemClock()
         self.node_id = settings.server.node_id or socket.gethostname()
         self.store: Store | None = None
+        self.pipeline: Pipeline | None = None
+        self.pki: DevPki | None = None
         self.services: list[Service] = []
         self.context: dict[str, Any] = {}  # shared objects services publish for each other
 
@@ -55,6 +59,9 @@ class App:
         self.store = await Store.open(self.settings, clock=self.clock, create=True)
         lines: list[str] = []
         try:
+            self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
+            self.pipeline = Pipeline(self.store, self.settings, vault_hook=_vault_hook())
+            await self.pipeline.ensure_spool_mailbox()
             for build in [*_factories(), *extra]:
                 for service in build(self):
                     lines.extend(await service.start())
@@ -106,6 +113,19 @@ def _factories() -> list[ServiceFactory]:
             continue
         found.append(module.build)
     return found
+
+
+def _vault_hook() -> VaultHook:
+    """The vault's deposit step when the vault package provides one."""
+    try:
+        module = importlib.import_module("mss.vault.deposit")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mss.vault.deposit":
+            raise
+        from mss.pipeline.accept import no_vault
+
+        return no_vault
+    return module.deposit_documents  # type: ignore[no-any-return]
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mss.app import App
+from mss.certs import ensure_server_pki
 from mss.cli import UserError, settings_from_args
 from mss.config import Settings, example_toml
 from mss.store import schema
@@ -63,12 +64,8 @@ def run_store_task(coro: Any) -> Any:
 
 
 def _prepare_pki(settings: Settings) -> list[str]:
-    try:
-        certs = importlib.import_module("mss.certs.dev_pki")
-    except ModuleNotFoundError:
-        return []
-    pki = certs.ensure_server_pki(settings)
-    return [f"PKI: CA bundle {getattr(pki, 'ca_bundle', settings.pki_dir)}"]
+    pki = ensure_server_pki(settings)
+    return [f"PKI: CA bundle {pki.paths.ca_bundle}"]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -91,7 +88,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         prepare_data_dir(settings)
-        _prepare_pki(settings)
         app = App(settings)
         lines = await app.start()
         if args.demo:

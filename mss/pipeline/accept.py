@@ -109,7 +109,7 @@ class AcceptResult:
 VaultHook = Callable[[UnitOfWork, ParsedMessage, str, Correspondent, str], Awaitable[None]]
 
 
-async def _no_vault(*_: object) -> None:
+async def no_vault(*_: object) -> None:
     return None
 
 
@@ -126,7 +126,7 @@ class _Plan:
 
 class Pipeline:
     def __init__(self, store: Store, settings: Settings, *,
-                 vault_hook: VaultHook = _no_vault) -> None:
+                 vault_hook: VaultHook = no_vault) -> None:
         self.store = store
         self.settings = settings
         self.facts = DirectoryFacts(settings)
