@@ -85,12 +85,14 @@ class App:
             await self.store.close()
             self.store = None
 
-    async def run_until_signalled(self) -> None:
+    async def run_until_signalled(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Serve until SIGTERM or SIGINT; `on_ready` runs once the handlers are in place."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
+            on_ready()
             await stop.wait()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -96,8 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"MSS node {app.node_id}: data {settings.data_dir.resolve()}", flush=True)
         for line in lines:
             print("  " + line, flush=True)
-        print("ready (Ctrl-C to stop)", flush=True)
-        await app.run_until_signalled()
+        await app.run_until_signalled(lambda: print("ready (Ctrl-C to stop)", flush=True))
 
     run_store_task(run())
     return 0

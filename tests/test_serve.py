@@ -1,0 +1,52 @@
+"""`mss serve` starts every part in one process and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mss.store.audit import events_for_subject, verify_chain
+from mss.store.store import Store
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, sig) -> None:
+    settings = make_settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
+    env.update({
+        "MSS_DATA_DIR": str(settings.data_dir),
+        "MSS_DATABASE__URL": settings.database_url,
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    })
+    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+        env[f"MSS_LISTENERS__{name}__PORT"] = "0"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mss", "serve", "--demo"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env, text=True,
+    )
+    assert child.stdout is not None
+    lines = []
+    for line in child.stdout:
+        lines.append(line)
+        if line.startswith("ready"):
+            break
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err[-3000:]
+    text = "".join(lines)
+    assert "dr.alice.martin@" in text and "demo password" in text
+    assert "Traceback" not in err
+
+    store = await Store.open(settings)
+    try:
+        async with store.reading() as session:
+            assert await verify_chain(session) == []
+            actions = [e.action for e in await events_for_subject(session, "", limit=500)]
+        assert "server.started" in actions and "server.stopped" in actions
+    finally:
+        await store.close()
