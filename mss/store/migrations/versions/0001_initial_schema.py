@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:54:55.315297
+Create Date: 2026-11-27 13:58:45.632748
 """
 
 from __future__ import annotations
@@ -212,6 +212,35 @@ def upgrade() -> None:
     with op.batch_alter_table('trusted_operators', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trusted_operators_domain'), ['domain'], unique=False)
 
+    op.create_table('vault_break_glass_grants',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('professional', sa.String(length=20), nullable=False),
+    sa.Column('patient_ins', sa.String(length=15), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vault_break_glass_grants'))
+    )
+    with op.batch_alter_table('vault_break_glass_grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vault_break_glass_grants_patient_ins'), ['patient_ins'], unique=False)
+        batch_op.create_index('ix_vault_break_glass_lookup', ['professional', 'patient_ins', 'expires_at'], unique=False)
+
+    op.create_table('vault_deposits',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('patient_ins', sa.String(length=15), nullable=False),
+    sa.Column('source_message_id', sa.String(length=300), nullable=False),
+    sa.Column('sender_mailbox', sa.String(length=320), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('documents', sa.BigInteger(), nullable=False),
+    sa.Column('problems', sa.BigInteger(), nullable=False),
+    sa.Column('error_code', sa.BigInteger(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vault_deposits'))
+    )
+    with op.batch_alter_table('vault_deposits', schema=None) as batch_op:
+        batch_op.create_index('ix_vault_deposits_patient_id', ['patient_ins', 'id'], unique=False)
+
     op.create_table('certificate_bindings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -332,6 +361,57 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('login', name=op.f('pk_password_credentials')),
     sa.UniqueConstraint('mailbox_id', name=op.f('uq_password_credentials_mailbox_id'))
     )
+    op.create_table('vault_deposit_problems',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('deposit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['deposit_id'], ['vault_deposits.id'], name=op.f('fk_vault_deposit_problems_deposit_id_vault_deposits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vault_deposit_problems'))
+    )
+    with op.batch_alter_table('vault_deposit_problems', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vault_deposit_problems_deposit_id'), ['deposit_id'], unique=False)
+
+    op.create_table('vault_documents',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('patient_ins', sa.String(length=15), nullable=False),
+    sa.Column('space', sa.String(length=40), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('blob_key', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('type_code', sa.String(length=64), nullable=True),
+    sa.Column('class_code', sa.String(length=16), nullable=True),
+    sa.Column('confidentiality_codes', sa.String(length=400), nullable=False),
+    sa.Column('hidden_from_professionals', sa.Boolean(), nullable=False),
+    sa.Column('classification_basis', sa.String(length=40), nullable=False),
+    sa.Column('classification_evidence', sa.String(length=200), nullable=False),
+    sa.Column('origin', sa.String(length=20), nullable=False),
+    sa.Column('author', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deposit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('source_message_id', sa.String(length=300), nullable=False),
+    sa.Column('sender_mailbox', sa.String(length=320), nullable=False),
+    sa.Column('sender_principal', sa.String(length=400), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('copy_of_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('uploaded_by_patient', sa.Boolean(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['copy_of_id'], ['vault_documents.id'], name=op.f('fk_vault_documents_copy_of_id_vault_documents')),
+    sa.ForeignKeyConstraint(['deposit_id'], ['vault_deposits.id'], name=op.f('fk_vault_documents_deposit_id_vault_deposits')),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_vault_documents_mailbox_id_mailboxes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vault_documents'))
+    )
+    with op.batch_alter_table('vault_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vault_documents_copy_of_id'), ['copy_of_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vault_documents_deposit_id'), ['deposit_id'], unique=False)
+        batch_op.create_index('ix_vault_documents_patient_space', ['patient_ins', 'deleted', 'space'], unique=False)
+
     op.create_table('folder_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('folder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -369,6 +449,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbound_recipients_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_recipients_message_id'), ['message_id'], unique=False)
 
+    op.create_table('vault_document_hidings',
+    sa.Column('document_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('professional', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['vault_documents.id'], name=op.f('fk_vault_document_hidings_document_id_vault_documents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('document_id', 'professional', name=op.f('pk_vault_document_hidings'))
+    )
+    with op.batch_alter_table('vault_document_hidings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vault_document_hidings_professional'), ['professional'], unique=False)
+
     op.create_table('private_flags',
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reader', sa.String(length=320), nullable=False),
@@ -383,6 +473,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('private_flags')
+    with op.batch_alter_table('vault_document_hidings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vault_document_hidings_professional'))
+
+    op.drop_table('vault_document_hidings')
     with op.batch_alter_table('outbound_recipients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbound_recipients_message_id'))
         batch_op.drop_index('ix_outbound_recipients_due')
@@ -393,6 +487,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_folder_entries_folder_modseq')
 
     op.drop_table('folder_entries')
+    with op.batch_alter_table('vault_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_vault_documents_patient_space')
+        batch_op.drop_index(batch_op.f('ix_vault_documents_deposit_id'))
+        batch_op.drop_index(batch_op.f('ix_vault_documents_copy_of_id'))
+
+    op.drop_table('vault_documents')
+    with op.batch_alter_table('vault_deposit_problems', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vault_deposit_problems_deposit_id'))
+
+    op.drop_table('vault_deposit_problems')
     op.drop_table('password_credentials')
     op.drop_table('outbound_messages')
     with op.batch_alter_table('org_members', schema=None) as batch_op:
@@ -418,6 +522,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificate_bindings_subject_dn'))
 
     op.drop_table('certificate_bindings')
+    with op.batch_alter_table('vault_deposits', schema=None) as batch_op:
+        batch_op.drop_index('ix_vault_deposits_patient_id')
+
+    op.drop_table('vault_deposits')
+    with op.batch_alter_table('vault_break_glass_grants', schema=None) as batch_op:
+        batch_op.drop_index('ix_vault_break_glass_lookup')
+        batch_op.drop_index(batch_op.f('ix_vault_break_glass_grants_patient_ins'))
+
+    op.drop_table('vault_break_glass_grants')
     with op.batch_alter_table('trusted_operators', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trusted_operators_domain'))
 
