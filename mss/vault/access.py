@@ -1,0 +1,475 @@
+"""The vault as the webmail and the API use it: list, read, download, upload, hide,
+delete, break-glass (DESIGN §6, mssante-facts "access and traces").
+
+Invariants:
+- every call names a Principal; who may see what is decided by mss.vault.access_rules
+  on facts read here, never by the caller;
+- every list, read, download, upload, hide, delete and break-glass, allowed or refused,
+  is an audit row whose subject is the patient's INS (the patient reads them as their
+  traces), and which never holds document content or names;
+- a document id the principal may not see is answered exactly like an id that does not
+  exist (`not_found`): changing an id reveals nothing about another patient;
+- break-glass notices (`on_break_glass`) are called after the commit of the grant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.clock import Clock
+from mss.identity import Principal, PrincipalKind
+from mss.store.audit import events_for_subject
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.store import Store
+from mss.store.tables import AuditEvent
+from mss.store.unit_of_work import UnitOfWork
+from mss.vault.access_rules import Refusal, Standing, break_glass_refusal, clean_reason, may_see
+from mss.vault.care import (
+    PatientRecord,
+    patient_record,
+    professional_exists,
+    standing,
+)
+from mss.vault.spaces import PatientSpace
+from mss.vault.tables import BreakGlassGrantRow, DepositProblemRow, DepositRow, DocumentHidingRow
+from mss.vault.tables import DocumentRow as D
+from mss.vault.uploads import MAX_UPLOAD_BYTES, UploadRefused, check_upload
+
+log = logging.getLogger(__name__)
+BREAK_GLASS_DURATION = timedelta(hours=24)
+PATIENT_UPLOAD_BASIS = "patient upload"
+
+
+class VaultAccessError(Exception):
+    """A refusal of the vault; `code` is a Refusal, `reason` a sentence for the user."""
+
+    def __init__(self, code: Refusal, reason: str) -> None:
+        super().__init__(f"{code.value}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    id: int
+    patient_ins: str
+    space: PatientSpace
+    title: str
+    file_name: str
+    content_type: str
+    size: int
+    created_at: datetime | None
+    received_at: datetime
+    author: str | None
+    sender_mailbox: str
+    classification_basis: str
+    classification_evidence: str
+    uploaded_by_patient: bool
+    hidden_from_professionals: bool
+    copy_of_id: int | None
+    pdf_copy_id: int | None = None
+    """The PDF rendition travelling with this document, when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceListing:
+    patient_ins: str
+    counts: dict[PatientSpace, int]
+    documents: list[DocumentSummary]
+    standing: Standing
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFile:
+    summary: DocumentSummary
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlassGrant:
+    id: int
+    professional: str
+    patient_ins: str
+    at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlassNotice:
+    """What the patient is told (no health content; the reason stays in the audit row)."""
+
+    patient_ins: str
+    patient_address: str
+    notice_email: str
+    professional: str
+    professional_name: str
+    at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DepositView:
+    id: int
+    status: str
+    sender_mailbox: str
+    at: datetime
+    documents: int
+    problems: tuple[tuple[str, str], ...]  # (file name, kind)
+    error_code: int | None
+    reason: str
+
+
+_COLUMNS = (D.id, D.patient_ins, D.space, D.title, D.file_name, D.content_type, D.size,
+            D.created_at, D.received_at, D.author, D.sender_mailbox, D.classification_basis,
+            D.classification_evidence, D.uploaded_by_patient, D.hidden_from_professionals,
+            D.copy_of_id)
+
+
+def _summary(row: tuple[object, ...], pdf_copy_id: int | None = None) -> DocumentSummary:
+    values = list(row)
+    values[2] = PatientSpace(values[2])
+    return DocumentSummary(*values, pdf_copy_id=pdf_copy_id)  # type: ignore[arg-type]
+
+
+def _visible(query: Select[tuple[object, ...]], viewer: Principal,
+             standing_: Standing) -> Select[tuple[object, ...]]:
+    """The SQL form of access_rules.may_see for a list."""
+    query = query.where(D.deleted.is_(False))
+    if standing_.is_professional:
+        hidden = exists().where(DocumentHidingRow.document_id == D.id,
+                                DocumentHidingRow.professional == viewer.ident)
+        query = query.where(D.hidden_from_professionals.is_(False), ~hidden)
+    return query
+
+
+class VaultService:
+    def __init__(self, store: Store, *, clock: Clock | None = None,
+                 break_glass_duration: timedelta = BREAK_GLASS_DURATION,
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+        self.store = store
+        self.clock = clock or store.clock
+        self.break_glass_duration = break_glass_duration
+        self.max_upload_bytes = max_upload_bytes
+        # called after commit with each break-glass notice: patient e-mail notice plugs in
+        self.on_break_glass: list[Callable[[BreakGlassNotice], None]] = []
+
+    # -- audit --------------------------------------------------------------------------
+
+    async def _audit(self, action: AuditAction, principal: Principal, ins: str, *,
+                     target: str = "", outcome: AuditOutcome = AuditOutcome.OK,
+                     detail: str = "") -> None:
+        async def job(uow: UnitOfWork) -> None:
+            uow.audit(action, principal, target=target, outcome=outcome, subject=ins,
+                      detail=detail)
+
+        await self.store.write(job)
+
+    async def _refuse(self, action: AuditAction, principal: Principal, ins: str,
+                      code: Refusal, reason: str, target: str = "") -> VaultAccessError:
+        if ins:
+            await self._audit(action, principal, ins, target=target,
+                              outcome=AuditOutcome.REFUSED, detail=f"refused={code.value}")
+        return VaultAccessError(code, reason)
+
+    async def _record_for(self, session: AsyncSession, principal: Principal,
+                          ins: str | None) -> PatientRecord | None:
+        wanted = ins if ins is not None else (
+            principal.ident if principal.kind is PrincipalKind.PATIENT else "")
+        return await patient_record(session, wanted) if wanted else None
+
+    # -- listing --------------------------------------------------------------------------
+
+    async def list_documents(self, principal: Principal, patient_ins: str | None = None,
+                             *, space: PatientSpace | None = None) -> SpaceListing:
+        """Counts in the nine spaces and the documents (of `space`, or all) the principal
+        may see; PDF copies are folded into their original (`pdf_copy_id`)."""
+        now = self.clock.now()
+        async with self.store.reading() as session:
+            record = await self._record_for(session, principal, patient_ins)
+            if record is None:
+                raise VaultAccessError(Refusal.NOT_FOUND, "patient inconnu / unknown patient")
+            standing_ = await standing(session, principal, record, now)
+            rows: list[tuple[object, ...]] = []
+            if standing_ is not Standing.NONE:
+                query = _visible(select(*_COLUMNS).where(D.patient_ins == record.ins),
+                                 principal, standing_)
+                query = query.order_by(D.received_at.desc(), D.id.desc())
+                rows = [tuple(r) for r in (await session.execute(query)).all()]
+        if standing_ is Standing.NONE:
+            raise await self._refuse(
+                AuditAction.DOCUMENT_LISTED, principal, record.ins, Refusal.NOT_IN_CARE,
+                "ce patient n'est pas suivi par vous / this patient is not in your care")
+        copies = {r[15]: r[0] for r in rows if r[15] is not None}
+        counts = dict.fromkeys(PatientSpace, 0)
+        documents: list[DocumentSummary] = []
+        for row in rows:
+            if row[15] is not None:
+                continue
+            counts[PatientSpace(row[2])] += 1
+            if space is None or row[2] == space.value:
+                documents.append(_summary(row, copies.get(row[0])))  # type: ignore[arg-type]
+        await self._audit(AuditAction.DOCUMENT_LISTED, principal, record.ins,
+                          detail=f"space={space.value if space else 'all'} "
+                                 f"as={standing_.value} count={len(documents)}")
+        return SpaceListing(record.ins, counts, documents, standing_)
+
+    # -- one document ---------------------------------------------------------------------
+
+    async def read_document(self, principal: Principal, document_id: int) -> DocumentFile:
+        """The document's content for display (audited DOCUMENT_READ)."""
+        return await self._open(principal, document_id, AuditAction.DOCUMENT_READ)
+
+    async def download_document(self, principal: Principal, document_id: int) -> DocumentFile:
+        """The document's content as a file (audited DOCUMENT_DOWNLOADED)."""
+        return await self._open(principal, document_id, AuditAction.DOCUMENT_DOWNLOADED)
+
+    async def _open(self, principal: Principal, document_id: int,
+                    action: AuditAction) -> DocumentFile:
+        now = self.clock.now()
+        async with self.store.reading() as session:
+            row = (await session.execute(select(*_COLUMNS, D.mailbox_id, D.blob_key, D.deleted)
+                                         .where(D.id == document_id))).first()
+            record = await patient_record(session, str(row[1])) if row is not None else None
+            visible = False
+            if row is not None and record is not None:
+                standing_ = await standing(session, principal, record, now)
+                hidden = (await session.execute(
+                    select(DocumentHidingRow.document_id).where(
+                        DocumentHidingRow.document_id == document_id,
+                        DocumentHidingRow.professional == principal.ident))).first()
+                visible = may_see(standing_, masque_ps=bool(row[14]),
+                                  hidden_from_viewer=hidden is not None and
+                                  standing_.is_professional,
+                                  deleted=bool(row[18]))
+            copy_id = None
+            if visible and row is not None:
+                copy_id = (await session.execute(
+                    select(D.id).where(D.copy_of_id == document_id, D.deleted.is_(False))
+                    .limit(1))).scalar_one_or_none()
+        if row is None or record is None or not visible:
+            raise await self._refuse(
+                action, principal, record.ins if record is not None else "",
+                Refusal.NOT_FOUND, "document introuvable / no such document",
+                target=f"document:{document_id}")
+        content = await self.store.mail.read_raw(int(row[16]), str(row[17]))
+        await self._audit(action, principal, record.ins, target=f"document:{document_id}",
+                          detail=f"as={standing_.value}")
+        return DocumentFile(_summary(tuple(row[:16]), copy_id), content)
+
+    # -- break-glass ----------------------------------------------------------------------
+
+    async def break_glass(self, principal: Principal, patient_ins: str,
+                          reason: str) -> BreakGlassGrant:
+        """Emergency access with a stated reason, for `break_glass_duration`; refused when
+        the patient objected; audited (reason in the detail) and the patient told."""
+        async with self.store.reading() as session:
+            record = await patient_record(session, patient_ins)
+            known = (principal.kind is PrincipalKind.PROFESSIONAL
+                     and await professional_exists(session, principal.ident))
+        if record is None:
+            raise VaultAccessError(Refusal.NOT_FOUND, "patient inconnu / unknown patient")
+        if not known:
+            raise await self._refuse(
+                AuditAction.BREAK_GLASS, principal, record.ins, Refusal.NOT_IN_CARE,
+                "réservé aux professionnels de santé / for health professionals only")
+        refusal = break_glass_refusal(reason, record.state)
+        if refusal is Refusal.REASON_REQUIRED:
+            raise await self._refuse(
+                AuditAction.BREAK_GLASS, principal, record.ins, refusal,
+                "indiquez le motif de l'accès en urgence / state the reason for the "
+                "emergency access")
+        if refusal is not None:
+            raise await self._refuse(
+                AuditAction.BREAK_GLASS, principal, record.ins, refusal,
+                "le patient s'est opposé à l'accès à son dossier / the patient objected "
+                "to access to their record")
+        stated = clean_reason(reason)
+
+        async def job(uow: UnitOfWork) -> BreakGlassGrant:
+            now = uow.now()
+            row = BreakGlassGrantRow(professional=principal.ident, patient_ins=record.ins,
+                                     reason=stated, at=now,
+                                     expires_at=now + self.break_glass_duration)
+            uow.session.add(row)
+            await uow.session.flush()
+            uow.audit(AuditAction.BREAK_GLASS, principal, target=f"grant:{row.id}",
+                      subject=record.ins,
+                      detail=f"reason={stated} until={row.expires_at.isoformat()}")
+            notice = BreakGlassNotice(record.ins, record.address, record.notice_email,
+                                      principal.label(), principal.display_name, now,
+                                      row.expires_at)
+            uow.after_commit.append(lambda: self._notify(notice))
+            return BreakGlassGrant(row.id, principal.ident, record.ins, now, row.expires_at)
+
+        return await self.store.write(job)
+
+    def _notify(self, notice: BreakGlassNotice) -> None:
+        for callback in self.on_break_glass:
+            try:
+                callback(notice)
+            except Exception:
+                log.exception("break-glass notice callback failed")
+
+    # -- the patient's own actions --------------------------------------------------------
+
+    async def upload(self, principal: Principal, file_name: str,
+                     content: bytes) -> DocumentSummary:
+        """A patient's document into Espace personnel (PDF, JPEG, PNG; bounded size)."""
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+        try:
+            checked = check_upload(file_name, content, self.max_upload_bytes)
+        except UploadRefused as exc:
+            raise await self._refuse(AuditAction.DOCUMENT_UPLOADED, principal, record.ins,
+                                     Refusal.INVALID_UPLOAD, exc.reason) from None
+        blob = await self.store.mail.prepare_blob(record.mailbox_id, content)
+
+        async def job(uow: UnitOfWork) -> DocumentSummary:
+            now = uow.now()
+            row = D(patient_ins=record.ins, space=PatientSpace.ESPACE_PERSONNEL.value,
+                    file_name=checked.file_name, content_type=checked.content_type,
+                    size=blob.size, sha256=blob.sha256, mailbox_id=record.mailbox_id,
+                    blob_key=blob.blob_key, title=checked.file_name, class_code="90",
+                    confidentiality_codes="", hidden_from_professionals=False,
+                    classification_basis=PATIENT_UPLOAD_BASIS, classification_evidence="",
+                    origin="upload", author=principal.display_name or None,
+                    received_at=now, sender_mailbox=record.address,
+                    sender_principal=principal.label(), uploaded_by_patient=True,
+                    deleted=False)
+            uow.session.add(row)
+            await uow.session.flush()
+            uow.audit(AuditAction.DOCUMENT_UPLOADED, principal, target=f"document:{row.id}",
+                      subject=record.ins,
+                      detail=f"space={PatientSpace.ESPACE_PERSONNEL.value} size={blob.size}")
+            values = tuple(getattr(row, c.key) for c in _COLUMNS)
+            return _summary(values)
+
+        return await self.store.write(job)
+
+    async def hide_from(self, principal: Principal, document_id: int,
+                        professional: str) -> None:
+        """The patient hides one of their documents from one professional (RPPS/ADELI)."""
+        await self._set_hidden(principal, document_id, professional, hidden=True)
+
+    async def show_to(self, principal: Principal, document_id: int,
+                      professional: str) -> None:
+        """Undo `hide_from`."""
+        await self._set_hidden(principal, document_id, professional, hidden=False)
+
+    async def _set_hidden(self, principal: Principal, document_id: int, professional: str,
+                          *, hidden: bool) -> None:
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            owned = await self._owned(session, record, document_id)
+            known = await professional_exists(session, professional.strip())
+        if not owned:
+            raise await self._refuse(AuditAction.DOCUMENT_HIDDEN, principal, record.ins,
+                                     Refusal.NOT_FOUND, "document introuvable / no such document",
+                                     target=f"document:{document_id}")
+        if not known:
+            raise VaultAccessError(Refusal.NOT_FOUND,
+                                   "professionnel inconnu / unknown professional")
+        ident = professional.strip()
+
+        async def job(uow: UnitOfWork) -> None:
+            copies = (await uow.session.execute(
+                select(D.id).where(D.copy_of_id == document_id))).scalars().all()
+            for each in (document_id, *copies):  # the PDF copy follows its original
+                current = await uow.session.get(DocumentHidingRow, (each, ident))
+                if hidden and current is None:
+                    uow.session.add(DocumentHidingRow(document_id=each, professional=ident,
+                                                      at=uow.now()))
+                elif not hidden and current is not None:
+                    await uow.session.delete(current)
+            await uow.session.flush()
+            uow.audit(AuditAction.DOCUMENT_HIDDEN, principal, target=f"document:{document_id}",
+                      subject=record.ins,
+                      detail=f"{'hidden from' if hidden else 'shown again to'} "
+                             f"professional:{ident}")
+
+        await self.store.write(job)
+
+    async def delete_upload(self, principal: Principal, document_id: int) -> None:
+        """The patient deletes a document they uploaded; documents from professionals are
+        kept (their record), only uploads can go. The blob goes once nothing names it."""
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            row = await session.get(D, document_id)
+            mine = row is not None and row.patient_ins == record.ins and not row.deleted
+            upload = mine and row is not None and row.uploaded_by_patient
+        if not mine:
+            raise await self._refuse(AuditAction.DOCUMENT_DELETED, principal, record.ins,
+                                     Refusal.NOT_FOUND, "document introuvable / no such document",
+                                     target=f"document:{document_id}")
+        if not upload:
+            raise await self._refuse(
+                AuditAction.DOCUMENT_DELETED, principal, record.ins, Refusal.NOT_AN_UPLOAD,
+                "seuls vos propres dépôts peuvent être supprimés / only documents you "
+                "uploaded can be deleted", target=f"document:{document_id}")
+
+        async def job(uow: UnitOfWork) -> None:
+            target = await uow.session.get(D, document_id)
+            assert target is not None
+            target.deleted, target.deleted_at = True, uow.now()
+            await uow.session.flush()
+            others = (await uow.session.execute(
+                select(func.count()).select_from(D).where(
+                    D.mailbox_id == target.mailbox_id, D.blob_key == target.blob_key,
+                    D.deleted.is_(False))
+            )).scalar_one()
+            uow.audit(AuditAction.DOCUMENT_DELETED, principal, target=f"document:{document_id}",
+                      subject=record.ins)
+            if others == 0:
+                mailbox_id, blob_key = target.mailbox_id, target.blob_key
+                uow.after_commit.append(lambda: self.store.blobs.delete(mailbox_id, blob_key))
+
+        await self.store.write(job)
+
+    async def deposits(self, principal: Principal, *, limit: int = 50) -> list[DepositView]:
+        """The status of the latest deposits into the patient's record (failures too)."""
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            rows = (await session.execute(
+                select(DepositRow).where(DepositRow.patient_ins == record.ins)
+                .order_by(DepositRow.id.desc()).limit(limit))).scalars().all()
+            problems: dict[int, list[tuple[str, str]]] = {}
+            if rows:
+                found = await session.execute(
+                    select(DepositProblemRow.deposit_id, DepositProblemRow.file_name,
+                           DepositProblemRow.kind)
+                    .where(DepositProblemRow.deposit_id.in_([r.id for r in rows])))
+                for deposit_id, name, kind in found.all():
+                    problems.setdefault(deposit_id, []).append((name, kind))
+        await self._audit(AuditAction.DOCUMENT_LISTED, principal, record.ins,
+                          detail=f"deposits count={len(rows)}")
+        return [DepositView(r.id, r.status, r.sender_mailbox, r.at, r.documents,
+                            tuple(problems.get(r.id, [])), r.error_code, r.reason) for r in rows]
+
+    async def traces(self, principal: Principal, *, before_id: int | None = None,
+                     limit: int = 50) -> list[AuditEvent]:
+        """The patient's own traces: every access and action on their record."""
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            return await events_for_subject(session, record.ins, before_id=before_id,
+                                            limit=limit)
+
+    async def _own_record(self, session: AsyncSession, principal: Principal) -> PatientRecord:
+        record = (await patient_record(session, principal.ident)
+                  if principal.kind is PrincipalKind.PATIENT else None)
+        if record is None:
+            raise VaultAccessError(Refusal.NOT_THE_PATIENT,
+                                   "réservé au patient / for the patient only")
+        return record
+
+    async def _owned(self, session: AsyncSession, record: PatientRecord,
+                     document_id: int) -> bool:
+        found = await session.execute(
+            select(D.id).where(D.id == document_id, D.patient_ins == record.ins,
+                               D.deleted.is_(False)))
+        return found.first() is not None
