@@ -120,6 +120,8 @@ class _Plan:
     local: dict[str, str]  # recipient → mailbox address that receives it
     remote: list[str]
     decisions: dict[str, Decision]
+    patients: frozenset[str]  # local receiving mailboxes that are patients'
+
     sender: Correspondent
     parsed: ParsedMessage
 
@@ -209,6 +211,7 @@ class Pipeline:
         local: dict[str, str] = {}
         remote: list[str] = []
         decisions: dict[str, Decision] = {}
+        patients: set[str] = set()
         async with self.store.reading() as session:
             operator = await self.facts.operator(session)
             envelope = await self._envelope(session, submission.channel, submission.mail_from)
@@ -232,9 +235,11 @@ class Pipeline:
                     continue
                 if self.facts.is_local(rcpt):
                     local[rcpt] = decision.verdict.redirect_to or rcpt
+                    if recipient.is_patient and decision.verdict.redirect_to is None:
+                        patients.add(rcpt)
                 else:
                     remote.append(rcpt)
-        return _Plan(local, remote, decisions, envelope.sender, parsed)
+        return _Plan(local, remote, decisions, frozenset(patients), envelope.sender, parsed)
 
     async def _prepare_blobs(
         self, submission: Submission, plan: _Plan, raw: bytes
@@ -249,12 +254,10 @@ class Pipeline:
         if plan.remote and not sender_local:
             owners.add(self.spool_address)
         blobs: dict[str, PreparedBlob] = {}
-        async with self.store.reading() as session:
-            ids = {a: await find_mailbox(session, a) for a in owners}
-        for address, mailbox in ids.items():
-            if mailbox is None:
-                continue
-            blobs[address] = await self.store.mail.prepare_blob(mailbox.id, raw)
+        for address in owners:
+            mailbox_id = await self.store.mail.mailbox_id(address)
+            if mailbox_id is not None:
+                blobs[address] = await self.store.mail.prepare_blob(mailbox_id, raw)
         return blobs
 
     @property
@@ -285,8 +288,7 @@ class Pipeline:
                     await apply_conversation_transitions(
                         uow, decision.transitions, actor, via="message", message_ref=ref
                     )
-                recipient = await self.facts.correspondent(uow.session, target)
-                if recipient.is_patient and not plan.sender.is_patient:
+                if target in plan.patients and not plan.sender.is_patient:
                     await self.vault_hook(uow, plan.parsed, target, plan.sender, ref)
                 results.append(RecipientResult(rcpt, decision.verdict, delivered_to=target))
             else:
@@ -316,8 +318,7 @@ class Pipeline:
 
     async def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
                        *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
-        target = await self.store.mail.folder(uow.session, blob.mailbox_id, folder)
-        await self.store.mail.deliver(uow, target.id, blob, raw, flags=flags)
+        await self.store.mail.deliver_to_folder(uow, folder, blob, raw, flags=flags)
 
     async def _all_refused(self, submission: Submission, verdict: Verdict) -> AcceptResult:
         results = tuple(RecipientResult(canonical_address(r), verdict)

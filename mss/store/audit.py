@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.identity import Principal
@@ -37,27 +37,22 @@ def row_hash(
 class AuditChain:
     """The chain head as held by one writing transaction."""
 
-    def __init__(self, seq: int, head_hash: str) -> None:
+    def __init__(self, seq: int, head_hash: str, exists: bool = True) -> None:
         self.seq = seq
         self.hash = head_hash
-        self._dirty = False
+        self._exists = exists
+        self._rows: list[dict[str, object]] = []  # written in one statement at save()
 
     @classmethod
     async def lock(cls, session: AsyncSession) -> AuditChain:
         head = (
-            await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-        ).scalar_one_or_none()
+            await session.execute(
+                select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+            )
+        ).one_or_none()
         if head is None:
-            head = AuditHead(id=1, seq=0, hash=GENESIS)
-            session.add(head)
-            await session.flush()
-        return cls(head.seq, head.hash)
-
-    def snapshot(self) -> tuple[int, str]:
-        return self.seq, self.hash
-
-    def restore(self, snap: tuple[int, str]) -> None:
-        self.seq, self.hash = snap
+            return cls(0, GENESIS, exists=False)
+        return cls(head[0], head[1])
 
     def append(
         self, session: AsyncSession, *, at: datetime, principal: Principal | str,
@@ -70,19 +65,26 @@ class AuditChain:
             seq=seq, at=at, principal=who, action=action.value, target=target,
             outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
         )
-        session.add(AuditEvent(
+        self._rows.append(dict(
             seq=seq, at=at, principal=who, action=action.value, target=target,
             outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
             hash=digest,
         ))
-        self.seq, self.hash, self._dirty = seq, digest, True
+        self.seq, self.hash = seq, digest
 
     async def save(self, session: AsyncSession) -> None:
-        if not self._dirty:
+        """Write the rows appended in this transaction and move the head, before commit."""
+        if not self._rows:
             return
-        head = await session.get(AuditHead, 1)
-        assert head is not None
-        head.seq, head.hash = self.seq, self.hash
+        await session.execute(insert(AuditEvent), self._rows)
+        self._rows = []
+        if self._exists:
+            await session.execute(
+                update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, hash=self.hash)
+            )
+        else:
+            await session.execute(insert(AuditHead).values(id=1, seq=self.seq, hash=self.hash))
+            self._exists = True
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Update, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mss.store.blobs import BlobStore
@@ -129,6 +129,7 @@ class MailStore:
         self.keyring = keyring
         self._read_sessions = read_sessions
         self._data_keys: dict[int, bytes] = {}
+        self._mailbox_ids: dict[str, int] = {}
 
     # -- keys and blobs ---------------------------------------------------------------
 
@@ -303,23 +304,39 @@ class MailStore:
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
-        """Add a message to a folder (delivery, APPEND, Sent copy).
+        """Add a message to a folder named by id (APPEND)."""
+        allocation = update(Folder).where(Folder.id == folder_id)
+        return await self._deliver(uow, allocation, blob, raw_headers, flags, internal_date)
 
-        Three statements on the hot path: allocate UID/MODSEQ, insert the message,
-        insert the entry (Core inserts: the ORM unit of work costs more than the SQL).
-        """
+    async def deliver_to_folder(
+        self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
+        *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+    ) -> Delivered:
+        """Add a message to a folder of the blob's mailbox named by name (delivery, Sent)."""
+        allocation = update(Folder).where(
+            Folder.mailbox_id == blob.mailbox_id, Folder.name == folder_name
+        )
+        return await self._deliver(uow, allocation, blob, raw_headers, flags, internal_date)
+
+    async def _deliver(
+        self, uow: UnitOfWork, allocation: Update, blob: PreparedBlob, raw_headers: bytes,
+        flags: Iterable[str], internal_date: datetime | None,
+    ) -> Delivered:
+        """Three statements: allocate UID/MODSEQ (which also finds the folder), insert the
+        message, insert the entry. Core statements: the ORM costs more than the SQL."""
         session = uow.session
         allocated = (
             await session.execute(
-                update(Folder)
-                .where(Folder.id == folder_id)
-                .values(uidnext=Folder.uidnext + 1, highestmodseq=Folder.highestmodseq + 1)
-                .returning(Folder.uidnext, Folder.highestmodseq, Folder.mailbox_id)
+                allocation.values(
+                    uidnext=Folder.uidnext + 1, highestmodseq=Folder.highestmodseq + 1
+                ).returning(Folder.id, Folder.uidnext, Folder.highestmodseq, Folder.mailbox_id)
             )
         ).one_or_none()
         if allocated is None:
-            raise MailStoreError("NONEXISTENT", "folder vanished")
-        uid, modseq, mailbox_id = allocated[0] - 1, allocated[1], allocated[2]
+            raise MailStoreError("NONEXISTENT", "no such folder")
+        folder_id, uid, modseq, mailbox_id = (
+            allocated[0], allocated[1] - 1, allocated[2], allocated[3]
+        )
         if mailbox_id != blob.mailbox_id:
             raise MailStoreError("CANNOT", "blob prepared for another mailbox")
         summary = summarise_headers(raw_headers)
@@ -342,6 +359,18 @@ class MailStore:
         )
         uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
         return Delivered(folder_id, uid, modseq, message_id)
+
+    async def mailbox_id(self, address: str) -> int | None:
+        """Mailbox id by address; cached, since an address never changes owner or id."""
+        cached = self._mailbox_ids.get(address)
+        if cached is None:
+            async with self._read_sessions() as session:
+                cached = (
+                    await session.execute(select(Mailbox.id).where(Mailbox.address == address))
+                ).scalar_one_or_none()
+            if cached is not None:
+                self._mailbox_ids[address] = cached
+        return cached
 
     # -- reading ----------------------------------------------------------------------
 
