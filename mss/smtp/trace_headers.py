@@ -127,6 +127,11 @@ def _quoted_value(text: str) -> str:
     return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def quoted_value(text: str) -> str:
+    """An RFC 8601 §2.2 property value: a token if it is one, else a quoted-string."""
+    return _quoted_value(text)
+
+
 def dkim_resinfo(dkim: DkimResult) -> str:
     """`dkim=pass reason=... header.d=... header.s=...` (RFC 8601 §2.7.1, IANA ptypes)."""
     parts = [f"dkim={dkim.result}"]

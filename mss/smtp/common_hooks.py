@@ -1,0 +1,88 @@
+"""Hooks both listeners share: EHLO keywords, recipient count, the one error boundary.
+
+STYLE §3: `SmtpReply` raised anywhere below a hook is rendered once here; any other
+exception is logged with its traceback and answered `451 4.3.0` without detail, so no
+internal data (traceback, SQL, path) ever reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+from aiosmtpd.smtp import TLSSetupException
+
+from mss.certs import check_from_ssl_error
+from mss.smtp.data_intake import DataIntake
+from mss.smtp.options import SmtpOptions
+from mss.smtp.protocol import MssSession
+from mss.smtp.replies import TEMP_FAIL, TOO_MANY_RECIPIENTS, SmtpReply
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PIPELINING = "PIPELINING"  # RFC 2920
+ENHANCEDSTATUSCODES = "ENHANCEDSTATUSCODES"  # RFC 2034
+DSN = "DSN"  # RFC 3461
+
+
+class CommonHooks:
+    """Base of the MX and submission handlers (policy itself is in the subclasses)."""
+
+    offer_dsn = False
+    offer_auth = False
+    listener = "smtp"
+
+    def __init__(self, intake: DataIntake, options: SmtpOptions) -> None:
+        self.intake = intake
+        self.options = options
+        self.store = intake.store
+        self.pipeline = intake.pipeline
+        self.settings = intake.settings
+
+    async def handle_EHLO(
+        self, server: Any, session: MssSession, envelope: Any, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """RFC 5321 §4.1.1.1 plus the keywords aiosmtpd leaves to the handler."""
+        session.host_name = hostname
+        kept = [line for line in responses[:-1]
+                if self.offer_auth or not line[4:].upper().startswith("AUTH")]
+        extra = [PIPELINING, ENHANCEDSTATUSCODES] + ([DSN] if self.offer_dsn else [])
+        return kept + [f"250-{keyword}" for keyword in extra] + [responses[-1]]
+
+    def recipient_limit_reply(self, envelope: Any) -> str | None:
+        """RFC 5321 §4.5.3.1.10: past the limit, `452 4.5.3`; the client sends the rest later."""
+        if len(envelope.rcpt_tos) >= self.options.max_recipients:
+            return TOO_MANY_RECIPIENTS
+        return None
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, SmtpReply):
+            return error.render()
+        if isinstance(error, TLSSetupException):
+            await self.tls_failed(error)
+            return TEMP_FAIL  # not sent: aiosmtpd closes the connection
+        log.exception("%s session error", self.listener)
+        return TEMP_FAIL
+
+    async def tls_failed(self, error: TLSSetupException) -> None:
+        """A handshake failed (often a client certificate refused): say why, in the log."""
+        cause = error.__cause__
+        if isinstance(cause, ssl.SSLError):
+            check = check_from_ssl_error(cause)
+            log.info("%s TLS handshake refused: %s (%s)", self.listener, check.reason,
+                     check.detail)
+        else:
+            log.info("%s TLS handshake failed: %r", self.listener, cause)
+
+    async def audit(self, action: AuditAction, target: str, detail: str,
+                    principal: Any = "anonymous",
+                    outcome: AuditOutcome = AuditOutcome.REFUSED) -> None:
+        async def job(uow: UnitOfWork) -> None:
+            uow.audit(action, principal, target=target[:300], outcome=outcome,
+                      detail=detail[:1000])
+
+        await self.store.write(job)

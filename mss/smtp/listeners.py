@@ -1,0 +1,98 @@
+"""One aiosmtpd listener: the TCP server, its TLS mode and its per-session limits.
+
+STARTTLS listeners (MX, 587) give aiosmtpd the TLS context; the implicit-TLS listener
+(465) gives it to the TCP server instead, and tells aiosmtpd that AUTH needs no further
+TLS (RFC 8314 §3.3: the whole connection is already protected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from mss.config import ListenerSettings
+from mss.smtp.options import SmtpOptions
+from mss.smtp.protocol import ConnectionCounter, MssSMTP
+
+BANNER_IDENT = "ESMTP MSS"  # RFC 5321 §4.3.1: "220 <domain> ESMTP ..."
+
+
+@dataclass
+class ListenerSpec:
+    label: str  # "MX", "Submission", "Submissions"
+    description: str  # "(STARTTLS, client certificate required)"
+    settings: ListenerSettings
+    handler: Any
+    tls_context: ssl.SSLContext
+    implicit_tls: bool
+    offer_dsn: bool
+
+
+def _command_limits(options: SmtpOptions) -> dict[str, int]:
+    """Per-verb budgets for one session (aiosmtpd answers `421 4.7.0` past them)."""
+    return {
+        "*": options.commands_per_session,
+        "AUTH": options.auth_attempts_per_session,
+        "STARTTLS": 2,
+        "EHLO": 20,
+        "HELO": 20,
+        "NOOP": 100,
+        "HELP": 10,
+        "VRFY": 10,
+    }
+
+
+class SmtpListener:
+    def __init__(self, spec: ListenerSpec, options: SmtpOptions, hostname: str) -> None:
+        self.spec = spec
+        self.options = options
+        self.hostname = hostname
+        self.counter = ConnectionCounter(options.connections_per_address)
+        self.server: asyncio.Server | None = None
+        self.sessions: weakref.WeakSet[MssSMTP] = weakref.WeakSet()
+        self.port = 0
+
+    def _protocol(self) -> MssSMTP:
+        spec = self.spec
+        session = MssSMTP(
+            spec.handler,
+            connections=self.counter,
+            offer_dsn=spec.offer_dsn,
+            errors_per_session=self.options.errors_per_session,
+            data_size_limit=self.options.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self.hostname,
+            ident=BANNER_IDENT,
+            tls_context=None if spec.implicit_tls else spec.tls_context,
+            require_starttls=False,  # refused at MAIL with an enhanced code instead
+            timeout=self.options.idle_timeout,
+            auth_require_tls=not spec.implicit_tls,
+            command_call_limit=_command_limits(self.options),
+            loop=asyncio.get_running_loop(),
+        )
+        self.sessions.add(session)
+        return session
+
+    async def start(self) -> str:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            self._protocol, self.spec.settings.host, self.spec.settings.port,
+            ssl=self.spec.tls_context if self.spec.implicit_tls else None,
+            reuse_address=True,
+        )
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        return f"{self.spec.label} on {self.spec.settings.host}:{self.port} {self.spec.description}"
+
+    async def stop(self) -> None:
+        if self.server is None:
+            return
+        self.server.close()
+        for session in list(self.sessions):
+            if session.transport is not None:
+                session.transport.close()
+        await self.server.wait_closed()
+        self.server = None

@@ -1,0 +1,229 @@
+"""The aiosmtpd protocol, completed where aiosmtpd 1.4.6 stops short of what MSS needs.
+
+Policy never lives here (STYLE §2): every decision is a handler hook. This subclass only
+fills protocol gaps, each a limit or a parameter syntax:
+- `MAIL ... SIZE=n` over the advertised limit is refused `552 5.3.4` before any data
+  (RFC 1870 §6.1); aiosmtpd answers it without an enhanced code;
+- the DSN parameters (RFC 3461 §4: RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT) are parsed
+  and stripped before aiosmtpd sees them, when the listener offers DSN (aiosmtpd answers
+  555 to any parameter it does not know); the AUTH= parameter of MAIL (RFC 4954 §5) is
+  accepted and ignored;
+- connections per client address are counted and refused past the limit with
+  `421 4.7.0` (as Postfix `smtpd_client_connection_count_limit`);
+- the idle timeout answers `421 4.4.2` before closing (RFC 5321 §4.5.3.2);
+- after `errors_per_session` 5yz replies the session ends with `421 4.7.0` (Postfix
+  `smtpd_hard_error_limit`).
+
+Invariants:
+- a refused connection never reaches the handler: no session, no banner;
+- the slot of a client address is released exactly once, when the connection is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from mss.identity import Principal
+from mss.policy import PeerCertificate
+from mss.smtp.dsn_parameters import (
+    MailDsnParameters,
+    RcptDsnParameters,
+    parse_mail_dsn_parameters,
+    parse_rcpt_dsn_parameters,
+)
+from mss.smtp.replies import IDLE_TIMEOUT, TOO_BIG, SmtpReply
+
+log = logging.getLogger(__name__)
+
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections from your address, try again later"
+TOO_MANY_ERRORS = "421 4.7.0 Too many errors, closing transmission channel"
+_MAIL_DSN_KEYS = frozenset({"RET", "ENVID"})
+_RCPT_DSN_KEYS = frozenset({"NOTIFY", "ORCPT"})
+# RFC 5321 §4.5.3.1.4 (512) + RFC 1870 SIZE (26) + RFC 6531 SMTPUTF8 (10) + RFC 3461 §4
+# (MAIL +110 for RET/ENVID, RCPT +500 for NOTIFY/ORCPT) + RFC 4954 §5 AUTH= (500).
+MAIL_LINE_LIMIT = 512 + 26 + 10 + 110 + 500
+RCPT_LINE_LIMIT = 512 + 500
+
+
+class MssSession(Session):
+    """aiosmtpd's session plus who the client is, once known."""
+
+    def __init__(self, loop: Any) -> None:
+        super().__init__(loop)
+        self.principal: Principal | None = None
+        self.peer_certificate: PeerCertificate | None = None
+        self.client_ip: str = ""
+
+
+class MssEnvelope(Envelope):
+    """aiosmtpd's envelope plus the DSN parameters and the declared size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mail_dsn = MailDsnParameters()
+        self.rcpt_dsn: dict[str, RcptDsnParameters] = {}
+        self.declared_size: int | None = None
+
+
+class ConnectionCounter:
+    """Open connections per client address, shared by every session of a listener."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: Counter[str] = Counter()
+
+    def acquire(self, address: str) -> bool:
+        if self.open[address] >= self.limit:
+            return False
+        self.open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]
+
+
+def _split_arg(arg: str, keyword: str, server: SMTP) -> tuple[str, list[str]] | None:
+    """`FROM:<a@b> X=1 Y` → (`FROM:<a@b>`, [`X=1`, `Y`]); None when aiosmtpd would refuse."""
+    stripped = server._strip_command_keyword(keyword, arg)
+    if stripped is None:
+        return None
+    address, rest = server._getaddr(stripped)
+    if address is None or rest is None:
+        return None
+    head = stripped[: len(stripped) - len(rest)] if rest else stripped
+    return f"{keyword}{head}", rest.split()
+
+
+class MssSMTP(SMTP):
+    """One SMTP session; see the module docstring for what it adds to aiosmtpd."""
+
+    def __init__(
+        self, handler: Any, *, connections: ConnectionCounter, offer_dsn: bool,
+        errors_per_session: int, **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.command_size_limits = defaultdict(lambda: SMTP.command_size_limit)
+        self.command_size_limits["MAIL"] = MAIL_LINE_LIMIT
+        self.command_size_limits["RCPT"] = RCPT_LINE_LIMIT
+        self.connections = connections
+        self.offer_dsn = offer_dsn
+        self.errors_per_session = errors_per_session
+        self._errors = 0
+        self._client_ip = ""
+        self._refused = False
+        self._released = False
+
+    def _create_session(self) -> Session:
+        session = MssSession(self.loop)
+        session.client_ip = self._client_ip
+        return session
+
+    def _create_envelope(self) -> Envelope:
+        return MssEnvelope()
+
+    # -- connection limits -------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        first = self.transport is None and self._original_transport is None
+        if first:
+            peer = transport.get_extra_info("peername")
+            self._client_ip = str(peer[0]) if peer else ""
+            if not self.connections.acquire(self._client_ip):
+                log.info("refused connection from %s: too many open", self._client_ip)
+                self._refused = True
+                transport.write(TOO_MANY_CONNECTIONS.encode("ascii") + b"\r\n")
+                transport.close()
+                return
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if not self._released:
+            self._released = True
+            self.connections.release(self._client_ip)
+        super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None:
+            self.transport.write(IDLE_TIMEOUT.encode("ascii") + b"\r\n")
+        super()._timeout_cb()
+
+    async def push(self, status: Any) -> None:
+        await super().push(status)
+        first = status[:1] if isinstance(status, bytes) else status[:1].encode()
+        if first == b"5":
+            self._errors += 1
+            if self._errors >= self.errors_per_session and self.transport is not None:
+                await super().push(TOO_MANY_ERRORS)
+                self.transport.close()
+
+    # -- parameters aiosmtpd does not know ----------------------------------------------
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        assert self.session is not None and isinstance(self.envelope, MssEnvelope)
+        if arg is None or not self.session.extended_smtp or self.envelope.mail_from:
+            await super().smtp_MAIL(arg)
+            return
+        split = _split_arg(arg, "FROM:", self)
+        if split is None:
+            await super().smtp_MAIL(arg)
+            return
+        head, params = split
+        kept: list[str] = []
+        dsn: list[str] = []
+        declared = None
+        for param in params:
+            key, _, value = param.partition("=")
+            key = key.upper()
+            if key == "SIZE" and value.isdigit():
+                declared = int(value)
+            if key == "AUTH":
+                continue  # RFC 4954 §5: MSS does not relay the submitter's identity
+            if self.offer_dsn and key in _MAIL_DSN_KEYS:
+                dsn.append(param)
+            else:
+                kept.append(param)
+        # RFC 1870 §6.1: refuse a declared size over the limit before any data.
+        if declared is not None and self.data_size_limit and declared > self.data_size_limit:
+            await self.push(SmtpReply.parse(TOO_BIG).render())
+            return
+        try:
+            mail_dsn = parse_mail_dsn_parameters(dsn)
+        except SmtpReply as reply:
+            await self.push(reply.render())
+            return
+        self.envelope.mail_dsn = mail_dsn
+        self.envelope.declared_size = declared
+        await super().smtp_MAIL(" ".join([head, *kept]))
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        assert self.session is not None and isinstance(self.envelope, MssEnvelope)
+        if arg is None or not self.offer_dsn or not self.envelope.mail_from:
+            await super().smtp_RCPT(arg)
+            return
+        split = _split_arg(arg, "TO:", self)
+        if split is None:
+            await super().smtp_RCPT(arg)
+            return
+        head, params = split
+        kept: list[str] = []
+        dsn: list[str] = []
+        for param in params:
+            key = param.partition("=")[0].upper()
+            (dsn if key in _RCPT_DSN_KEYS else kept).append(param)
+        try:
+            rcpt_dsn = parse_rcpt_dsn_parameters(dsn)
+        except SmtpReply as reply:
+            await self.push(reply.render())
+            return
+        count = len(self.envelope.rcpt_tos)
+        await super().smtp_RCPT(" ".join([head, *kept]))
+        if len(self.envelope.rcpt_tos) > count:
+            self.envelope.rcpt_dsn[self.envelope.rcpt_tos[-1]] = rcpt_dsn

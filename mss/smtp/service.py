@@ -1,0 +1,86 @@
+"""The SMTP service `mss serve` starts: MX, submission (587, 465) and the queue worker.
+
+Each listener is switched on or off by `settings.listeners.<mx|submission|submissions>`;
+port 0 picks a free port and the printed line gives the real one. Objects other services
+may use are published in `app.context`: "smtp_queue_worker" (its `wake` event) and
+"smtp_listeners" (name → SmtpListener).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mss.certs import server_context
+from mss.smtp.data_intake import DataIntake
+from mss.smtp.inbound_handler import MxHandler
+from mss.smtp.listeners import ListenerSpec, SmtpListener
+from mss.smtp.options import SmtpOptions, smtp_options
+from mss.smtp.outbound_worker import QueueWorker
+from mss.smtp.submission_handler import SubmissionHandler
+
+if TYPE_CHECKING:
+    from mss.app import App
+
+
+class SmtpService:
+    name = "smtp"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.listeners: dict[str, SmtpListener] = {}
+        self.worker: QueueWorker | None = None
+
+    def _specs(self, intake: DataIntake, options: SmtpOptions) -> list[tuple[str, ListenerSpec]]:
+        app = self.app
+        assert app.pki is not None
+        paths = app.pki.paths
+        listeners = app.settings.listeners
+        # MX: the peer's certificate is asked for and checked at MAIL (T1): "optional"
+        # lets a peer without one reach MAIL and hear why it is refused.
+        mx_context = server_context(paths, client_cert="optional")
+        submission_context = server_context(paths, client_cert="optional")
+        mx = MxHandler(intake, options)
+        submission = SubmissionHandler(intake, options)
+        specs = [
+            ("mx", ListenerSpec("MX", "(STARTTLS, client certificate required)", listeners.mx,
+                                mx, mx_context, implicit_tls=False, offer_dsn=False)),
+            ("submission", ListenerSpec(
+                "Submission", "(STARTTLS, AUTH PLAIN LOGIN EXTERNAL)", listeners.submission,
+                submission, submission_context, implicit_tls=False, offer_dsn=True)),
+            ("submissions", ListenerSpec(
+                "Submissions", "(implicit TLS, AUTH PLAIN LOGIN EXTERNAL)",
+                listeners.submissions, submission, submission_context, implicit_tls=True,
+                offer_dsn=True)),
+        ]
+        return [(name, spec) for name, spec in specs if spec.settings.enabled]
+
+    async def start(self) -> list[str]:
+        app = self.app
+        assert app.store is not None and app.pipeline is not None and app.pki is not None
+        options = smtp_options(app.settings, app.context.get("smtp_options"))
+        self.worker = QueueWorker(app.store, app.settings, app.pipeline, app.pki.paths,
+                                  options, name=f"{app.node_id}-smtp")
+        worker = self.worker
+        intake = DataIntake(app.store, app.settings, app.pipeline, worker.wake.set)
+        lines = []
+        for name, spec in self._specs(intake, options):
+            listener = SmtpListener(spec, options, app.settings.server.hostname)
+            lines.append(await listener.start())
+            self.listeners[name] = listener
+        app.context["smtp_listeners"] = self.listeners
+        app.context["smtp_queue_worker"] = worker
+        if app.context.get("smtp_worker_enabled", True):
+            worker.start()
+            lines.append("Outbound queue worker started")
+        return lines
+
+    async def stop(self) -> None:
+        for listener in self.listeners.values():
+            await listener.stop()
+        self.listeners.clear()
+        if self.worker is not None:
+            await self.worker.stop()
+
+
+def build(app: Any) -> list[SmtpService]:
+    return [SmtpService(app)]
