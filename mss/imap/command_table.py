@@ -1,0 +1,51 @@
+"""Command name → handler (STYLE §4: defined once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mss.imap import mailbox_commands as mailbox
+from mss.imap import message_commands as message
+from mss.imap.session import ImapSession
+
+HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
+    "CAPABILITY": ImapSession.cmd_capability,
+    "NOOP": ImapSession.cmd_noop,
+    "LOGOUT": ImapSession.cmd_logout,
+    "ID": ImapSession.cmd_id,
+    "ENABLE": ImapSession.cmd_enable,
+    "STARTTLS": ImapSession.cmd_starttls,
+    "LOGIN": ImapSession.cmd_login,
+    "AUTHENTICATE": ImapSession.cmd_authenticate,
+    "CHECK": ImapSession.cmd_check,
+    "SELECT": mailbox.cmd_select,
+    "EXAMINE": mailbox.cmd_select,
+    "CREATE": mailbox.cmd_create,
+    "DELETE": mailbox.cmd_delete,
+    "RENAME": mailbox.cmd_rename,
+    "SUBSCRIBE": mailbox.cmd_subscribe,
+    "UNSUBSCRIBE": mailbox.cmd_subscribe,
+    "LIST": mailbox.cmd_list,
+    "LSUB": mailbox.cmd_list,
+    "STATUS": mailbox.cmd_status,
+    "APPEND": mailbox.cmd_append,
+    "NAMESPACE": mailbox.cmd_namespace,
+    "IDLE": mailbox.cmd_idle,
+    "GETQUOTA": mailbox.cmd_getquota,
+    "GETQUOTAROOT": mailbox.cmd_getquotaroot,
+    "SETQUOTA": mailbox.cmd_setquota,
+    "GETACL": mailbox.cmd_getacl,
+    "MYRIGHTS": mailbox.cmd_myrights,
+    "LISTRIGHTS": mailbox.cmd_listrights,
+    "SETACL": mailbox.cmd_setacl,
+    "DELETEACL": mailbox.cmd_setacl,
+    "FETCH": message.cmd_fetch,
+    "STORE": message.cmd_store,
+    "SEARCH": message.cmd_search,
+    "COPY": message.cmd_copy,
+    "MOVE": message.cmd_copy,
+    "EXPUNGE": message.cmd_any_expunge,
+    "CLOSE": message.cmd_close,
+    "UNSELECT": message.cmd_unselect,
+}

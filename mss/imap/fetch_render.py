@@ -1,0 +1,144 @@
+"""FETCH response items for one message (RFC 3501 §7.4.2, RFC 3516, RFC 7162), pure.
+
+The session decides which messages and loads their bytes; this module only renders.
+Body contents always go out as literals (``~{n}`` for BINARY content holding NUL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mss.imap.body_section import UnknownTransferEncoding, decoded_body_of, section_of
+from mss.imap.body_structure import body_structure_of
+from mss.imap.envelope import envelope_of
+from mss.imap.fetch_attributes import FetchAttribute, Section
+from mss.imap.mime_tree import MimePart, parse_header_only, parse_message
+from mss.imap.responses import (
+    ImapNo,
+    render_flags,
+    render_internal_date,
+    render_literal,
+)
+from mss.store.mailstore import EntryInfo
+
+METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ"})
+HEADER_ONLY_ATTRIBUTES = frozenset({"ENVELOPE", "RFC822.HEADER"})
+
+
+def needs_content(attributes: Sequence[FetchAttribute]) -> bool:
+    """Whether any attribute needs the message bytes (the blob is read only then)."""
+    return any(a.name not in METADATA_ATTRIBUTES for a in attributes)
+
+
+def reads_message(attributes: Sequence[FetchAttribute]) -> bool:
+    """Whether the fetch shows header or body content (an audited read, DESIGN)."""
+    return any(
+        (a.name not in METADATA_ATTRIBUTES and a.name not in ("BODYSTRUCTURE", "BODY"))
+        or (a.name == "BODY" and a.section is not None)
+        for a in attributes
+    )
+
+
+class _Parsed:
+    """The message parsed at most once, header-only when that is enough."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._tree: MimePart | None = None
+        self._header: MimePart | None = None
+
+    @property
+    def tree(self) -> MimePart:
+        if self._tree is None:
+            self._tree = parse_message(self.raw)
+        return self._tree
+
+    @property
+    def header(self) -> MimePart:
+        if self._tree is not None:
+            return self._tree
+        if self._header is None:
+            self._header = parse_header_only(self.raw)
+        return self._header
+
+
+def _cut(data: bytes, partial: tuple[int, int] | None) -> bytes:
+    if partial is None:
+        return data
+    origin, length = partial
+    return data[origin : origin + length]
+
+
+def fetch_items(
+    attributes: Sequence[FetchAttribute], entry: EntryInfo, raw: bytes | None,
+    *, flags: frozenset[str] | None = None, with_modseq: bool = False,
+) -> list[tuple[bytes, bytes]]:
+    """(name, value) pairs for `fetch_response`, in the order asked (UID first)."""
+    parsed = _Parsed(raw) if raw is not None else None
+    shown_flags = entry.flags if flags is None else flags
+    items: list[tuple[bytes, bytes]] = []
+    seen: set[bytes] = set()
+
+    def add(name: str, value: bytes) -> None:
+        key = name.encode("ascii")
+        if key not in seen:
+            seen.add(key)
+            items.append((key, value))
+
+    if any(a.name == "UID" for a in attributes):
+        add("UID", b"%d" % entry.uid)
+    for attribute in attributes:
+        name = attribute.name
+        if name == "UID":
+            continue
+        if name == "FLAGS":
+            add(name, render_flags(sorted(shown_flags)))
+        elif name == "INTERNALDATE":
+            add(name, render_internal_date(entry.internal_date))
+        elif name == "RFC822.SIZE":
+            add(name, b"%d" % entry.size)
+        elif name == "MODSEQ":
+            add(name, b"(%d)" % entry.modseq)
+        else:
+            assert parsed is not None
+            add(attribute.response_name(), _content_item(attribute, parsed))
+    if with_modseq and b"MODSEQ" not in seen:
+        add("MODSEQ", b"(%d)" % entry.modseq)
+    return items
+
+
+def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
+    name = attribute.name
+    if name == "ENVELOPE":
+        return envelope_of(parsed.header)
+    if name in ("BODY", "BODYSTRUCTURE") and attribute.section is None:
+        return body_structure_of(parsed.tree, extensible=name == "BODYSTRUCTURE")
+    if name == "RFC822":
+        return render_literal(parsed.raw)
+    if name == "RFC822.HEADER":
+        return render_literal(parsed.header.header)
+    if name == "RFC822.TEXT":
+        return render_literal(parsed.tree.body)
+    section = attribute.section or Section()
+    if name == "BODY":
+        if section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT") and not section.parts:
+            data = section_of(parsed.header, section)
+        else:
+            data = section_of(parsed.tree, section)
+        return render_literal(_cut(data, attribute.partial))
+    try:
+        decoded = decoded_body_of(parsed.tree, section.parts)
+    except UnknownTransferEncoding as exc:
+        raise ImapNo("UNKNOWN-CTE", str(exc)) from exc  # RFC 3516 §4.2
+    if name == "BINARY.SIZE":
+        return b"%d" % len(decoded)
+    data = _cut(decoded, attribute.partial)
+    return render_literal(data, binary=b"\x00" in data)
+
+
+def implied_seen_flags(flags: frozenset[str]) -> frozenset[str]:
+    return flags | {"\\Seen"}
+
+
+def render_flags_item(flags: frozenset[str]) -> tuple[bytes, bytes]:
+    return (b"FLAGS", render_flags(sorted(flags)))

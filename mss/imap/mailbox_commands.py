@@ -1,0 +1,484 @@
+"""Commands on mailboxes (folders): SELECT/EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
+LIST/LSUB (RFC 5258, RFC 5819, RFC 6154), STATUS, APPEND, NAMESPACE, IDLE, QUOTA
+(RFC 9208) and ACL (RFC 4314).
+
+Every name goes through `MailboxNames.resolve`, so a folder of a mailbox the principal
+may not open is NONEXISTENT like a folder that does not exist.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from mss.directory.mail_access import (
+    OWNER_RIGHTS,
+    MailAccess,
+    access_control_list,
+    folder_counts,
+    folder_id_of,
+    folder_index,
+)
+from mss.imap.commands import (
+    AclCommand,
+    AppendCommand,
+    Command,
+    ListCommand,
+    MailboxCommand,
+    QuotaRootCommand,
+    RenameCommand,
+    SelectCommand,
+    StatusCommand,
+)
+from mss.imap.namespaces import (
+    SEPARATOR,
+    SHARED_PREFIX,
+    SHARED_ROOT,
+    MailboxNames,
+    ResolvedName,
+    pattern_regex,
+)
+from mss.imap.responses import (
+    ImapNo,
+    ResponseCode,
+    code_appenduid,
+    code_highest_modseq,
+    code_permanent_flags,
+    code_uidnext,
+    code_uidvalidity,
+    code_unseen,
+    continuation,
+    render_flags,
+    render_mailbox,
+    render_string,
+    untagged,
+    untagged_status,
+)
+from mss.imap.selected import SelectedMailbox
+from mss.imap.session import Done, Reply
+from mss.store.audit_actions import AuditAction
+from mss.store.mailboxes import INBOX
+from mss.store.mailstore import SYSTEM_FLAGS, FolderInfo, MailStoreError
+from mss.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from mss.imap.session import ImapSession
+
+FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+def names_of(session: ImapSession) -> MailboxNames:
+    assert session.names is not None
+    return session.names
+
+
+def store_error(error: MailStoreError) -> ImapNo:
+    return ImapNo(error.code, str(error))
+
+
+async def _existing(session: ImapSession, resolved: ResolvedName) -> FolderInfo:
+    async with session.store.reading() as db:
+        try:
+            return await session.store.mail.folder(db, resolved.access.mailbox_id,
+                                                   resolved.folder)
+        except MailStoreError:
+            raise ImapNo(ResponseCode.NONEXISTENT, "No such mailbox") from None
+
+
+# -- SELECT / EXAMINE ----------------------------------------------------------------
+
+
+async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
+    """RFC 3501 §6.3.1-2, RFC 7162 §3.1.8 (CONDSTORE parameter)."""
+    await session.close()  # RFC 3501: a failed SELECT leaves no mailbox selected
+    resolved = names_of(session).resolve(command.mailbox)
+    access = resolved.access
+    if not access.may("r"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to read this mailbox")
+    if command.condstore:
+        session.condstore = True
+    stack = AsyncExitStack()
+    try:
+        # subscribe before reading, so nothing committed in between is missed
+        events = await session.subscribe_events(stack, access.mailbox_id)
+        folder = await _existing(session, resolved)
+        async with session.store.reading() as db:
+            index = await folder_index(db, folder.id, access.reader)
+    except BaseException:
+        await stack.aclose()
+        raise
+    read_only = command.read_only or not (access.may("s") or access.may("w"))
+    selected = SelectedMailbox(access, resolved.folder, folder.id, folder.uidvalidity,
+                               read_only, index.uids, events, stack)
+    await session.select(selected)
+    permanent = [f for f in FLAGS if _may_store(access, f)]
+    if access.may("w"):
+        permanent.append("\\*")
+    yield untagged(b"FLAGS", render_flags(FLAGS))
+    yield untagged_status("OK", "Flags permitted",
+                          code_permanent_flags(permanent if not read_only else []))
+    yield b"* %d EXISTS\r\n* 0 RECENT\r\n" % len(index.uids)
+    if index.first_unseen_uid is not None:
+        sequence = selected.sequence_of(index.first_unseen_uid)
+        if sequence is not None:
+            yield untagged_status("OK", "First unseen", code_unseen(sequence))
+    yield untagged_status("OK", "UIDs valid", code_uidvalidity(folder.uidvalidity))
+    yield untagged_status("OK", "Predicted next UID", code_uidnext(folder.uidnext))
+    yield untagged_status("OK", "Highest", code_highest_modseq(folder.highestmodseq))
+    code = ResponseCode.READ_ONLY if read_only else ResponseCode.READ_WRITE
+    yield Done(f"{command.name} completed", code)
+
+
+def _may_store(access: MailAccess, flag: str) -> bool:
+    needed = "s" if flag == "\\Seen" else "t" if flag == "\\Deleted" else "w"
+    return access.may(needed)
+
+
+# -- CREATE / DELETE / RENAME / SUBSCRIBE ------------------------------------------------
+
+
+def _own_name(resolved: ResolvedName) -> str:
+    name = resolved.folder.rstrip(SEPARATOR)
+    if not name or SEPARATOR * 2 in name:
+        raise ImapNo(ResponseCode.CANNOT, "Invalid mailbox name")
+    return name
+
+
+async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
+    """RFC 3501 §6.3.3: superior names are created too."""
+    raw_name = command.mailbox
+    if raw_name == SHARED_ROOT or (raw_name.startswith(SHARED_PREFIX) and raw_name.count(
+        SEPARATOR
+    ) < 2):
+        raise ImapNo(ResponseCode.CANNOT, "The shared namespace holds mailboxes, not folders")
+    resolved = names_of(session).resolve(raw_name)
+    if not resolved.access.may("k"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to create folders here")
+    name = _own_name(resolved)
+    if name.upper() == INBOX:
+        raise ImapNo(ResponseCode.ALREADYEXISTS, "INBOX always exists")
+    store = session.store
+    principal = session.principal
+    assert principal is not None
+    mailbox_id = resolved.access.mailbox_id
+
+    async def job(uow: UnitOfWork) -> None:
+        pieces = name.split(SEPARATOR)
+        for depth in range(1, len(pieces) + 1):
+            partial = SEPARATOR.join(pieces[:depth])
+            try:
+                await store.mail.create_folder(uow, mailbox_id, partial)
+            except MailStoreError as error:
+                if depth == len(pieces) or error.code != "ALREADYEXISTS":
+                    raise store_error(error) from None
+        uow.audit(AuditAction.FOLDER_CREATED, principal,
+                  target=f"{resolved.access.address}/{name}")
+
+    await store.write(job)
+    yield Done("CREATE completed")
+
+
+async def cmd_delete(session: ImapSession, command: MailboxCommand) -> Reply:
+    resolved = names_of(session).resolve(command.mailbox)
+    if not resolved.access.may("x"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to delete folders here")
+    folder = await _existing(session, resolved)
+    async with session.store.reading() as db:
+        folders = await session.store.mail.folders(db, resolved.access.mailbox_id)
+    if any(f.name.startswith(folder.name + SEPARATOR) for f in folders):
+        raise ImapNo(ResponseCode.HASCHILDREN, "Delete the folders inside it first")
+    if session.selected is not None and session.selected.folder_id == folder.id:
+        await session.close()
+    store = session.store
+    principal = session.principal
+    assert principal is not None
+
+    async def job(uow: UnitOfWork) -> None:
+        try:
+            await store.mail.delete_folder(uow, resolved.access.mailbox_id, folder.name)
+        except MailStoreError as error:
+            raise store_error(error) from None
+        uow.audit(AuditAction.FOLDER_DELETED, principal,
+                  target=f"{resolved.access.address}/{folder.name}")
+
+    await store.write(job)
+    yield Done("DELETE completed")
+
+
+async def cmd_rename(session: ImapSession, command: RenameCommand) -> Reply:
+    names = names_of(session)
+    source = names.resolve(command.mailbox)
+    target = names.resolve(command.new_name)
+    if source.access.mailbox_id != target.access.mailbox_id:
+        raise ImapNo(ResponseCode.CANNOT, "Folders cannot move between mailboxes")
+    if not (source.access.may("x") and source.access.may("k")):
+        raise ImapNo(ResponseCode.NOPERM, "No right to rename folders here")
+    await _existing(session, source)
+    new_name = _own_name(target)
+    store = session.store
+    principal = session.principal
+    assert principal is not None
+
+    async def job(uow: UnitOfWork) -> None:
+        try:
+            await store.mail.rename_folder(uow, source.access.mailbox_id, source.folder,
+                                           new_name, SEPARATOR)
+        except MailStoreError as error:
+            raise store_error(error) from None
+        uow.audit(AuditAction.FOLDER_RENAMED, principal,
+                  target=f"{source.access.address}/{new_name}",
+                  detail=f"from={source.folder}")
+
+    await store.write(job)
+    yield Done("RENAME completed")
+
+
+async def cmd_subscribe(session: ImapSession, command: MailboxCommand) -> Reply:
+    """Subscriptions live on the folder; a member without the manage right cannot
+    change them for everyone, so shared folders simply stay subscribed."""
+    resolved = names_of(session).resolve(command.mailbox)
+    await _existing(session, resolved)
+    if resolved.access.may("x"):
+        store = session.store
+        wanted = command.name == "SUBSCRIBE"
+
+        async def job(uow: UnitOfWork) -> None:
+            await store.mail.set_subscribed(uow, resolved.access.mailbox_id,
+                                            resolved.folder, wanted)
+
+        await store.write(job)
+    yield Done(f"{command.name} completed")
+
+
+# -- LIST / LSUB --------------------------------------------------------------------
+
+
+async def _all_names(session: ImapSession) -> list[tuple[str, FolderInfo | None]]:
+    """Every name the principal can see; None marks a \\Noselect namespace node."""
+    names = names_of(session)
+    found: list[tuple[str, FolderInfo | None]] = []
+    async with session.store.reading() as db:
+        for access in names.accesses:
+            folders = await session.store.mail.folders(db, access.mailbox_id)
+            if access.shared:
+                found.append((f"{SHARED_PREFIX}{access.address}", None))
+            found.extend((names.client_name(access, f.name), f) for f in folders)
+    if names.shared:
+        found.append((SHARED_ROOT, None))
+    return sorted(found, key=lambda item: (item[0] != INBOX, item[0]))
+
+
+async def cmd_list(session: ImapSession, command: ListCommand) -> Reply:
+    """RFC 3501 §6.3.8-9, RFC 5258 selection/return options, RFC 5819 STATUS."""
+    lsub = command.lsub
+    if len(command.patterns) == 1 and command.patterns[0] == "" and not lsub:
+        yield b'* LIST (\\Noselect) "/" ""\r\n'  # RFC 3501 §6.3.8: the hierarchy delimiter
+        yield Done("LIST completed")
+        return
+    selection = set(command.selection_options)
+    returns = set(command.return_options)
+    only_subscribed = lsub or "SUBSCRIBED" in selection
+    show_subscribed = only_subscribed or "SUBSCRIBED" in returns
+    only_special = "SPECIAL-USE" in selection
+    regexes = [pattern_regex(command.reference, p) for p in command.patterns]
+    every = await _all_names(session)
+    all_names = {name for name, _ in every}
+    verb = b"LSUB" if lsub else b"LIST"
+    for name, folder in every:
+        if not any(regex.match(name) for regex in regexes):
+            continue
+        if only_subscribed and (folder is None or not folder.subscribed):
+            continue
+        if only_special and (folder is None or not folder.special_use):
+            continue
+        has_children = any(other.startswith(name + SEPARATOR) for other in all_names)
+        attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
+        if folder is None:
+            attributes.insert(0, "\\Noselect")
+        else:
+            if folder.special_use:
+                attributes.append(folder.special_use)
+            if show_subscribed and folder.subscribed:
+                attributes.append("\\Subscribed")
+        yield (b"* " + verb + b" " + render_flags(attributes) + b' "/" '
+               + render_mailbox(name) + b"\r\n")
+        if "STATUS" in returns and folder is not None and not lsub:
+            resolved = names_of(session).resolve(name)
+            yield await _status_line(session, resolved, folder.id, command.status_items)
+    yield Done(f"{verb.decode()} completed")
+
+
+# -- STATUS ------------------------------------------------------------------------
+
+
+async def _status_line(
+    session: ImapSession, resolved: ResolvedName, folder_id: int, items: tuple[str, ...]
+) -> bytes:
+    async with session.store.reading() as db:
+        counts = await folder_counts(db, folder_id, resolved.access.reader)
+    values = {
+        "MESSAGES": counts.messages, "RECENT": 0, "UIDNEXT": counts.uidnext,
+        "UIDVALIDITY": counts.uidvalidity, "UNSEEN": counts.unseen,
+        "HIGHESTMODSEQ": counts.highestmodseq, "SIZE": counts.size,
+        "DELETED": counts.deleted,
+    }
+    rendered = b" ".join(b"%s %d" % (item.encode("ascii"), values[item]) for item in items)
+    name = names_of(session).client_name(resolved.access, resolved.folder)
+    return b"* STATUS " + render_mailbox(name) + b" (" + rendered + b")\r\n"
+
+
+async def cmd_status(session: ImapSession, command: StatusCommand) -> Reply:
+    """RFC 3501 §6.3.10 (and RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE)."""
+    resolved = names_of(session).resolve(command.mailbox)
+    if not resolved.access.may("r"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to read this mailbox")
+    async with session.store.reading() as db:
+        folder_id = await folder_id_of(db, resolved.access.mailbox_id, resolved.folder)
+    if folder_id is None:
+        raise ImapNo(ResponseCode.NONEXISTENT, "No such mailbox")
+    yield await _status_line(session, resolved, folder_id, command.items)
+    yield Done("STATUS completed")
+
+
+# -- APPEND ------------------------------------------------------------------------
+
+
+def header_block(raw: bytes) -> bytes:
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    return raw if end < 0 else raw[: end + 2]
+
+
+async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
+    """RFC 3501 §6.3.11 with APPENDUID (RFC 4315 §3); the quota is RFC 9208's."""
+    resolved = names_of(session).resolve(command.mailbox)
+    access = resolved.access
+    if not access.may("i"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to add messages to that mailbox")
+    if not command.message:
+        raise ImapNo(ResponseCode.CANNOT, "Empty message")
+    store = session.store
+    if len(command.message) > store.settings.limits.max_message_bytes:
+        raise ImapNo(ResponseCode.TOOBIG, "Message too large")
+    async with store.reading() as db:
+        folder_id = await folder_id_of(db, access.mailbox_id, resolved.folder)
+        if folder_id is None:
+            raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
+        folder = await store.mail.folder(db, access.mailbox_id, resolved.folder)
+        if access.quota_bytes:
+            used = await store.mail.mailbox_usage(db, access.mailbox_id)
+            if used + len(command.message) > access.quota_bytes:
+                raise ImapNo(ResponseCode.OVERQUOTA, "Mailbox quota exceeded")
+    flags = [f for f in command.flags if f in SYSTEM_FLAGS or not f.startswith("\\")]
+    if not access.may("w"):
+        flags = [f for f in flags if _may_store(access, f)]
+    blob = await store.mail.prepare_blob(access.mailbox_id, command.message)
+    principal = session.principal
+    assert principal is not None
+
+    async def job(uow: UnitOfWork) -> int:
+        delivered = await store.mail.deliver(
+            uow, folder_id, blob, header_block(command.message), flags=flags,
+            internal_date=command.internal_date,
+        )
+        uow.audit(AuditAction.MESSAGE_APPENDED, principal,
+                  target=f"{access.address}/{resolved.folder};uid={delivered.uid}")
+        return delivered.uid
+
+    uid = await store.write(job)
+    yield Done("APPEND completed", code_appenduid(folder.uidvalidity, [uid]))
+
+
+# -- NAMESPACE, IDLE -------------------------------------------------------------------
+
+
+async def cmd_namespace(session: ImapSession, command: Command) -> Reply:
+    yield names_of(session).namespace_response()
+    yield Done("NAMESPACE completed")
+
+
+async def cmd_idle(session: ImapSession, command: Command) -> Reply:
+    """RFC 2177: updates now, ``+ idling``, then as they come until DONE."""
+    async for update in session.updates(True):
+        yield update
+    session.idling_tag = command.tag
+    yield continuation("idling")
+
+
+# -- QUOTA (RFC 9208) -----------------------------------------------------------------
+
+
+async def _quota_line(session: ImapSession, access: MailAccess) -> bytes:
+    async with session.store.reading() as db:
+        used = await session.store.mail.mailbox_usage(db, access.mailbox_id)
+    root = names_of(session).quota_root(access)
+    resources = b""
+    if access.quota_bytes:
+        resources = b"STORAGE %d %d" % (used // 1024, access.quota_bytes // 1024)
+    return b"* QUOTA " + render_string(root) + b" (" + resources + b")\r\n"
+
+
+async def cmd_getquota(session: ImapSession, command: QuotaRootCommand) -> Reply:
+    access = names_of(session).access_for_root(command.root)
+    yield await _quota_line(session, access)
+    yield Done("GETQUOTA completed")
+
+
+async def cmd_getquotaroot(session: ImapSession, command: MailboxCommand) -> Reply:
+    names = names_of(session)
+    resolved = names.resolve(command.mailbox)
+    await _existing(session, resolved)
+    root = names.quota_root(resolved.access)
+    yield (b"* QUOTAROOT " + render_mailbox(command.mailbox) + b" "
+           + render_string(root) + b"\r\n")
+    yield await _quota_line(session, resolved.access)
+    yield Done("GETQUOTAROOT completed")
+
+
+async def cmd_setquota(session: ImapSession, command: Command) -> Reply:
+    raise ImapNo(ResponseCode.NOPERM, "Quotas are set by the operator")
+    yield Done("")  # pragma: no cover
+
+
+# -- ACL (RFC 4314) ------------------------------------------------------------------
+
+
+async def cmd_myrights(session: ImapSession, command: MailboxCommand) -> Reply:
+    resolved = names_of(session).resolve(command.mailbox)
+    await _existing(session, resolved)
+    yield (b"* MYRIGHTS " + render_mailbox(command.mailbox) + b" "
+           + resolved.access.rights.encode("ascii") + b"\r\n")
+    yield Done("MYRIGHTS completed")
+
+
+async def cmd_getacl(session: ImapSession, command: MailboxCommand) -> Reply:
+    resolved = names_of(session).resolve(command.mailbox)
+    await _existing(session, resolved)
+    if not resolved.access.may("a"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to read the access list")
+    assert session.principal is not None
+    async with session.store.reading() as db:
+        pairs = await access_control_list(db, resolved.access, session.principal)
+    rendered = b"".join(b" " + render_string(ident) + b" " + letters.encode("ascii")
+                        for ident, letters in pairs)
+    yield b"* ACL " + render_mailbox(command.mailbox) + rendered + b"\r\n"
+    yield Done("GETACL completed")
+
+
+async def cmd_listrights(session: ImapSession, command: AclCommand) -> Reply:
+    """RFC 4314 §3.7: ``l r s`` always together for a member; the rest one by one."""
+    resolved = names_of(session).resolve(command.mailbox)
+    await _existing(session, resolved)
+    if not resolved.access.may("a"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to read the access list")
+    optional = " ".join(OWNER_RIGHTS[3:])
+    yield (b"* LISTRIGHTS " + render_mailbox(command.mailbox) + b" "
+           + render_string(command.identifier) + b" lrs " + optional.encode("ascii") + b"\r\n")
+    yield Done("LISTRIGHTS completed")
+
+
+async def cmd_setacl(session: ImapSession, command: AclCommand) -> Reply:
+    """Rights follow membership in the directory (DESIGN §3), not IMAP."""
+    raise ImapNo(ResponseCode.NOPERM, "Rights are managed in the directory")
+    yield Done("")  # pragma: no cover

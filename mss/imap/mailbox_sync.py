@@ -1,0 +1,68 @@
+"""Turning noted change events into untagged responses (RFC 3501 §7.3.1, §7.4.1, §5.2).
+
+Called by the session after a command (before its tagged reply), after NOOP and during
+IDLE. Reads what changed from the store; never sends an EXPUNGE when the command does
+not allow it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mss.directory.mail_access import folder_entries, folder_index
+from mss.imap.responses import fetch_response, render_flags
+from mss.imap.selected import SelectedMailbox
+
+if TYPE_CHECKING:
+    from mss.imap.session import ImapSession
+
+
+async def synchronise(
+    session: ImapSession, selected: SelectedMailbox, allow_expunge: bool
+) -> list[bytes]:
+    out: list[bytes] = []
+    store = session.store
+    reader = selected.access.reader
+    if selected.overflow:
+        # the bus dropped events for this session: compare with the folder itself
+        selected.overflow = False
+        async with store.reading() as db:
+            index = await folder_index(db, selected.folder_id, reader)
+        present = set(index.uids)
+        selected.expunged.update(uid for uid in selected.uids if uid not in present)
+        if index.uids and index.uids[-1] > selected.last_uid:
+            selected.has_new = True
+        for uid in selected.uids:
+            if uid in present:
+                selected.flag_events[uid] = 0
+    if allow_expunge and selected.expunged:
+        for uid in sorted(selected.expunged):
+            sequence = selected.remove(uid)
+            if sequence is not None:
+                out.append(b"* %d EXPUNGE\r\n" % sequence)
+    if selected.has_new:
+        selected.has_new = False
+        async with store.reading() as db:
+            fresh = await folder_entries(db, selected.folder_id, reader,
+                                         uid_min=selected.last_uid + 1)
+        for entry in fresh:
+            selected.uids.append(entry.uid)
+        if fresh:
+            out.append(b"* %d EXISTS\r\n" % len(selected.uids))
+    if selected.flag_events:
+        events, selected.flag_events = selected.flag_events, {}
+        async with store.reading() as db:
+            entries = await folder_entries(db, selected.folder_id, reader, uids=list(events))
+        for entry in entries:
+            if entry.modseq < events[entry.uid]:
+                continue  # another member's private flag: not visible to this reader
+            if selected.reported.get(entry.uid, 0) >= entry.modseq:
+                continue
+            sequence = selected.sequence_of(entry.uid)
+            if sequence is None:
+                continue
+            items = [(b"UID", b"%d" % entry.uid), (b"FLAGS", render_flags(sorted(entry.flags)))]
+            if session.condstore:
+                items.append((b"MODSEQ", b"(%d)" % entry.modseq))
+            out.append(fetch_response(sequence, items))
+    return out

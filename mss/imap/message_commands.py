@@ -1,0 +1,470 @@
+"""Commands on the messages of the selected mailbox: FETCH, STORE, SEARCH, COPY, MOVE,
+EXPUNGE, UID EXPUNGE, CLOSE, UNSELECT (RFC 3501 §6.4, RFC 4315, RFC 6851, RFC 7162).
+
+Invariants: message bytes are read only when an item needs them, in batches, and the
+responses of a batch are yielded before the next batch is read (the adapter drains
+between), so memory stays bounded; a FETCH writes at most once (implied ``\\Seen`` and
+the audit of patient reads together).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mss.directory.mail_access import folder_entries, folder_id_of
+from mss.identity import MailboxKind, PrincipalKind
+from mss.imap.addresses import parse_address_list
+from mss.imap.commands import (
+    Command,
+    CopyCommand,
+    FetchCommand,
+    SearchCommand,
+    StoreCommand,
+    UidExpungeCommand,
+)
+from mss.imap.fetch_render import fetch_items, needs_content, reads_message
+from mss.imap.mime_tree import parse_header_only
+from mss.imap.responses import (
+    ImapBad,
+    ImapNo,
+    ResponseCode,
+    code_copyuid,
+    code_modified,
+    fetch_response,
+    untagged_status,
+)
+from mss.imap.search_keys import (
+    AndKey,
+    DateKey,
+    HeaderKey,
+    ModSeqKey,
+    NotKey,
+    OrKey,
+    SearchKey,
+    TextKey,
+)
+from mss.imap.search_match import MessageView, SearchScope, search_matches
+from mss.imap.selected import SelectedMailbox
+from mss.imap.sequence_set import SequenceOutOfRange, SequenceSet, compact_sequence_set
+from mss.imap.session import Done, Reply
+from mss.pipeline.conversations import patient_subject
+from mss.store.audit_actions import AuditAction
+from mss.store.mailstore import SEEN, EntryInfo, FlagMode, MailStoreError
+from mss.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from mss.imap.session import ImapSession
+
+PATIENT_HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender")
+
+
+def selected_of(session: ImapSession) -> SelectedMailbox:
+    assert session.selected is not None
+    return session.selected
+
+
+def target_uids(selected: SelectedMailbox, sequence_set: SequenceSet, by_uid: bool) -> list[int]:
+    try:
+        return sequence_set.select_uids(selected.uids, by_uid)
+    except SequenceOutOfRange:
+        raise ImapBad(None, "No such message (sequence number out of range)") from None
+
+
+async def read_contents(session: ImapSession, entries: Sequence[EntryInfo]) -> list[bytes]:
+    """Decrypt several blobs in one thread hop (one mailbox data key per session)."""
+    store = session.store
+    keys = {e.mailbox_id: await store.mail.data_key(e.mailbox_id) for e in entries}
+
+    def read_all() -> list[bytes]:
+        return [store.blobs.read(e.mailbox_id, e.blob_key, keys[e.mailbox_id]) for e in entries]
+
+    return await asyncio.to_thread(read_all)
+
+
+def _batches(entries: list[EntryInfo], size: int) -> list[list[EntryInfo]]:
+    return [entries[i : i + size] for i in range(0, len(entries), size)]
+
+
+def patient_subjects(session: ImapSession, raw: bytes) -> set[tuple[str, str]]:
+    """(patient INS, address) of every patient address in the message's address fields,
+    and the mailbox's own patient when the mailbox is a patient's."""
+    selected = selected_of(session)
+    patient_domain = session.store.settings.server.patient_domain.lower()
+    found: set[tuple[str, str]] = set()
+    if selected.access.kind is MailboxKind.PAT:
+        found.add((patient_subject(selected.access.address), selected.access.address))
+    header = parse_header_only(raw)
+    for name in PATIENT_HEADERS:
+        for value in header.field_values(name):
+            for address in parse_address_list(value):
+                if address.mailbox is None or address.host is None:
+                    continue
+                host = address.host.decode("latin-1").lower()
+                if host == patient_domain:
+                    text = (address.mailbox + b"@" + address.host).decode("latin-1").lower()
+                    found.add((patient_subject(text), text))
+    return found
+
+
+def audited_reader(session: ImapSession) -> bool:
+    """Reads by professional clients (people and their software) are audited."""
+    principal = session.principal
+    return principal is not None and principal.kind in (
+        PrincipalKind.PROFESSIONAL, PrincipalKind.APPLICATION
+    )
+
+
+# -- FETCH --------------------------------------------------------------------------
+
+
+async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
+    selected = selected_of(session)
+    uids = target_uids(selected, command.sequence_set, command.uid)
+    if command.changed_since is not None:
+        session.condstore = True
+    with_modseq = session.condstore and command.changed_since is not None
+    attributes = command.attributes
+    if any(a.name == "MODSEQ" for a in attributes):
+        session.condstore = True
+    async with session.store.reading() as db:
+        entries = await folder_entries(db, selected.folder_id, selected.access.reader,
+                                       uids=uids, changed_since=command.changed_since)
+    sets_seen = (
+        any(a.sets_seen for a in attributes) and not selected.read_only
+        and selected.access.may("s")
+    )
+    content = needs_content(attributes)
+    audit = content and reads_message(attributes) and audited_reader(session)
+    seen_uids: list[int] = []
+    reads: list[tuple[int, str, str]] = []  # uid, INS, address
+    for batch in _batches(entries, session.limits.content_batch if content else 10_000):
+        raws: list[bytes | None] = (
+            list(await read_contents(session, batch)) if content else [None] * len(batch)
+        )
+        for entry, raw in zip(batch, raws, strict=True):
+            sequence = selected.sequence_of(entry.uid)
+            if sequence is None:
+                continue
+            flags = entry.flags
+            if sets_seen and SEEN not in flags:
+                seen_uids.append(entry.uid)
+                flags = flags | {SEEN}
+            items = fetch_items(attributes, entry, raw, flags=flags, with_modseq=with_modseq)
+            if flags is not entry.flags and not any(name == b"FLAGS" for name, _ in items):
+                items.append((b"FLAGS", _flags_value(flags)))  # RFC 3501 §6.4.5
+            if audit and raw is not None:
+                reads.extend((entry.uid, ins, address)
+                              for ins, address in patient_subjects(session, raw))
+            yield fetch_response(sequence, items)
+    if seen_uids or reads:
+        change = await session.store.write(_fetch_job(session, selected, seen_uids, reads))
+        for uid, modseq, _ in change:
+            selected.reported[uid] = modseq
+    yield Done("FETCH completed")
+
+
+def _flags_value(flags: frozenset[str]) -> bytes:
+    from mss.imap.responses import render_flags
+
+    return render_flags(sorted(flags))
+
+
+def _fetch_job(
+    session: ImapSession, selected: SelectedMailbox, seen_uids: list[int],
+    reads: list[tuple[int, str, str]],
+) -> Any:
+    store = session.store
+    principal = session.principal
+    assert principal is not None
+    target = f"{selected.access.address}/{selected.folder}"
+
+    async def job(uow: UnitOfWork) -> list[tuple[int, int, frozenset[str]]]:
+        changed: list[tuple[int, int, frozenset[str]]] = []
+        if seen_uids:
+            result = await store.mail.store_flags(
+                uow, selected.folder_id, seen_uids, {SEEN}, FlagMode.ADD,
+                reader=selected.access.reader,
+            )
+            changed = result.changed
+        for uid, ins, address in reads:
+            uow.audit(AuditAction.MESSAGE_READ, principal, target=f"{target};uid={uid}",
+                      subject=ins, detail=f"imap patient={address}")
+        return changed
+
+    return job
+
+
+# -- STORE --------------------------------------------------------------------------
+
+MODES = {"replace": FlagMode.REPLACE, "add": FlagMode.ADD, "remove": FlagMode.REMOVE}
+
+
+def check_flag_rights(selected: SelectedMailbox, flags: Sequence[str], mode: str) -> None:
+    """RFC 4314 §4: ``s`` for \\Seen, ``t`` for \\Deleted, ``w`` for the others."""
+    if selected.read_only:
+        raise ImapNo(ResponseCode.READ_ONLY, "Mailbox is read-only")
+    access = selected.access
+    named = set(flags)
+    if mode == "replace" and not access.may("w"):
+        named |= {"\\Answered"}  # replacing all flags touches the others too
+    for flag in named:
+        needed = "s" if flag == SEEN else "t" if flag == "\\Deleted" else "w"
+        if not access.may(needed):
+            raise ImapNo(ResponseCode.NOPERM, f"No right to change {flag}")
+
+
+async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
+    selected = selected_of(session)
+    check_flag_rights(selected, command.flags, command.mode)
+    uids = target_uids(selected, command.sequence_set, command.uid)
+    if command.unchanged_since is not None:
+        session.condstore = True
+    store = session.store
+    flags = [f for f in command.flags if f != "\\Recent"]
+
+    async def job(uow: UnitOfWork) -> Any:
+        return await store.mail.store_flags(
+            uow, selected.folder_id, uids, flags, MODES[command.mode],
+            reader=selected.access.reader, unchanged_since=command.unchanged_since,
+        )
+
+    change = await store.write(job) if uids else None
+    changed = {uid: modseq for uid, modseq, _ in (change.changed if change else [])}
+    for uid, modseq in changed.items():
+        selected.reported[uid] = modseq
+    if not command.silent or (session.condstore and changed):
+        async with store.reading() as db:
+            entries = await folder_entries(db, selected.folder_id, selected.access.reader,
+                                           uids=uids)
+        for entry in entries:
+            if command.silent and entry.uid not in changed:
+                continue
+            sequence = selected.sequence_of(entry.uid)
+            if sequence is None:
+                continue
+            items = []
+            if command.uid:
+                items.append((b"UID", b"%d" % entry.uid))
+            if not command.silent:
+                items.append((b"FLAGS", _flags_value(entry.flags)))
+            if session.condstore:
+                items.append((b"MODSEQ", b"(%d)" % entry.modseq))
+            yield fetch_response(sequence, items)
+    conflicts = change.conflicts if change else []
+    if conflicts:
+        numbers = conflicts if command.uid else [
+            s for s in (selected.sequence_of(uid) for uid in conflicts) if s is not None
+        ]
+        yield Done("Conditional STORE failed for some messages",
+                   code_modified(compact_sequence_set(sorted(numbers))))
+        return
+    yield Done("STORE completed")
+
+
+# -- SEARCH ---------------------------------------------------------------------------
+
+
+def needs_text(key: SearchKey) -> bool:
+    match key:
+        case HeaderKey() | TextKey():
+            return True
+        case DateKey(name=name):
+            return name.startswith("SENT")
+        case NotKey(key=inner):
+            return needs_text(inner)
+        case OrKey(left=left, right=right):
+            return needs_text(left) or needs_text(right)
+        case AndKey(keys=keys):
+            return any(needs_text(k) for k in keys)
+    return False
+
+
+def uses_modseq(key: SearchKey) -> bool:
+    match key:
+        case ModSeqKey():
+            return True
+        case NotKey(key=inner):
+            return uses_modseq(inner)
+        case OrKey(left=left, right=right):
+            return uses_modseq(left) or uses_modseq(right)
+        case AndKey(keys=keys):
+            return any(uses_modseq(k) for k in keys)
+    return False
+
+
+async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
+    """RFC 3501 §6.4.4; RFC 4731 ESEARCH when RETURN is given; RFC 7162 §3.1.5 MODSEQ."""
+    selected = selected_of(session)
+    modseq_search = uses_modseq(command.key)
+    if modseq_search:
+        session.condstore = True
+    async with session.store.reading() as db:
+        entries = await folder_entries(db, selected.folder_id, selected.access.reader)
+    known = [e for e in entries if selected.sequence_of(e.uid) is not None]
+    scope = SearchScope(len(selected.uids), selected.last_uid)
+    text = needs_text(command.key)
+    matched: list[EntryInfo] = []
+    for batch in _batches(known, session.limits.content_batch if text else 100_000):
+        raws = await read_contents(session, batch) if text else [b""] * len(batch)
+        for entry, raw in zip(batch, raws, strict=True):
+            sequence = selected.sequence_of(entry.uid)
+            assert sequence is not None
+            view = MessageView(sequence, entry.uid, entry.flags, entry.internal_date,
+                               entry.size, entry.modseq, raw)
+            if search_matches(command.key, view, scope):
+                matched.append(entry)
+    numbers = [
+        entry.uid if command.uid else (selected.sequence_of(entry.uid) or 0)
+        for entry in matched
+    ]
+    highest = max((e.modseq for e in matched), default=0)
+    if command.return_options is not None:
+        yield _esearch(command, numbers, highest if modseq_search else None)
+    else:
+        line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
+        if modseq_search and numbers:
+            line += b" (MODSEQ %d)" % highest
+        yield line + b"\r\n"
+    yield Done("SEARCH completed")
+
+
+def _esearch(command: SearchCommand, numbers: list[int], modseq: int | None) -> bytes:
+    """RFC 4731 §3.1: MIN, MAX, ALL, COUNT (ALL when RETURN () is empty)."""
+    options = set(command.return_options or ()) or {"ALL"}
+    parts = [b"* ESEARCH (TAG \"" + command.tag.encode("ascii") + b"\")"]
+    if command.uid:
+        parts.append(b"UID")
+    if numbers and "MIN" in options:
+        parts.append(b"MIN %d" % min(numbers))
+    if numbers and "MAX" in options:
+        parts.append(b"MAX %d" % max(numbers))
+    if numbers and "ALL" in options:
+        parts.append(b"ALL " + str(compact_sequence_set(sorted(numbers))).encode("ascii"))
+    if "COUNT" in options:
+        parts.append(b"COUNT %d" % len(numbers))
+    if modseq is not None and numbers:
+        parts.append(b"MODSEQ %d" % modseq)
+    return b" ".join(parts) + b"\r\n"
+
+
+# -- COPY / MOVE ------------------------------------------------------------------------
+
+
+async def cmd_copy(session: ImapSession, command: CopyCommand) -> Reply:
+    """RFC 3501 §6.4.7 COPY and RFC 6851 MOVE, with COPYUID (RFC 4315 §3)."""
+    selected = selected_of(session)
+    moving = command.name == "MOVE"
+    if moving and (selected.read_only or not selected.access.may("t")
+                   or not selected.access.may("e")):
+        raise ImapNo(ResponseCode.NOPERM, "No right to remove messages from this mailbox")
+    assert session.names is not None
+    target = session.names.resolve(command.mailbox)
+    if not target.access.may("i"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to add messages to that mailbox")
+    uids = target_uids(selected, command.sequence_set, command.uid)
+    store = session.store
+    async with store.reading() as db:
+        target_id = await folder_id_of(db, target.access.mailbox_id, target.folder)
+        if target_id is None:
+            raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
+        target_folder = await store.mail.folder(db, target.access.mailbox_id, target.folder)
+    principal = session.principal
+    assert principal is not None
+
+    async def job(uow: UnitOfWork) -> list[tuple[int, int]]:
+        operation = store.mail.move if moving else store.mail.copy
+        try:
+            pairs = await operation(uow, selected.folder_id, uids, target_id,
+                                    reader=selected.access.reader)
+        except MailStoreError as error:
+            raise ImapNo(error.code, str(error)) from None
+        if pairs:
+            uow.audit(AuditAction.MESSAGE_MOVED if moving else AuditAction.MESSAGE_COPIED,
+                      principal, target=f"{target.access.address}/{target.folder}",
+                      detail=f"from={selected.access.address}/{selected.folder} "
+                             f"count={len(pairs)}")
+        return pairs
+
+    pairs = await store.write(job) if uids else []
+    code = None
+    if pairs:
+        code = code_copyuid(target_folder.uidvalidity, [s for s, _ in pairs],
+                            [t for _, t in pairs])
+    if moving:
+        if code:
+            yield untagged_status("OK", "Moved", code)  # RFC 6851 §4.3
+        for source_uid in sorted(s for s, _ in pairs):
+            sequence = selected.remove(source_uid)
+            if sequence is not None:
+                yield b"* %d EXPUNGE\r\n" % sequence
+        yield Done("MOVE completed")
+        return
+    yield Done("COPY completed", code)
+
+
+# -- EXPUNGE, CLOSE, UNSELECT --------------------------------------------------------------
+
+
+async def _expunge(session: ImapSession, uids: list[int] | None) -> list[int]:
+    selected = selected_of(session)
+    if selected.read_only:
+        raise ImapNo(ResponseCode.READ_ONLY, "Mailbox is read-only")
+    if not selected.access.may("e"):
+        raise ImapNo(ResponseCode.NOPERM, "No right to expunge this mailbox")
+    store = session.store
+    principal = session.principal
+    assert principal is not None
+
+    async def job(uow: UnitOfWork) -> list[int]:
+        removed = await store.mail.expunge(uow, selected.folder_id, uids)
+        if removed:
+            uow.audit(AuditAction.MESSAGE_EXPUNGED, principal,
+                      target=f"{selected.access.address}/{selected.folder}",
+                      detail=f"count={len(removed)}")
+        return removed
+
+    return list(await store.write(job))
+
+
+async def cmd_expunge(session: ImapSession, command: Command) -> Reply:
+    selected = selected_of(session)
+    for uid in await _expunge(session, None):
+        sequence = selected.remove(uid)
+        if sequence is not None:
+            yield b"* %d EXPUNGE\r\n" % sequence
+    yield Done("EXPUNGE completed")
+
+
+async def cmd_uid_expunge(session: ImapSession, command: UidExpungeCommand) -> Reply:
+    """RFC 4315 §2.1: only the named messages that carry \\Deleted."""
+    selected = selected_of(session)
+    uids = target_uids(selected, command.sequence_set, True)
+    removed = await _expunge(session, uids) if uids else []
+    for uid in removed:
+        sequence = selected.remove(uid)
+        if sequence is not None:
+            yield b"* %d EXPUNGE\r\n" % sequence
+    yield Done("UID EXPUNGE completed")
+
+
+def cmd_any_expunge(session: ImapSession, command: Command) -> Reply:
+    if isinstance(command, UidExpungeCommand):
+        return cmd_uid_expunge(session, command)
+    return cmd_expunge(session, command)
+
+
+async def cmd_close(session: ImapSession, command: Command) -> Reply:
+    """RFC 3501 §6.4.2: expunge silently when read-write, then deselect."""
+    selected = selected_of(session)
+    if not selected.read_only and selected.access.may("e"):
+        await _expunge(session, None)
+    await session.close()
+    yield Done("CLOSE completed")
+
+
+async def cmd_unselect(session: ImapSession, command: Command) -> Reply:
+    """RFC 3691: deselect without expunging."""
+    await session.close()
+    yield Done("UNSELECT completed")

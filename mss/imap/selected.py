@@ -1,0 +1,95 @@
+"""The selected mailbox as one session has told the client about it (RFC 3501 §2.3.1.2).
+
+Invariants:
+- `uids` lists the UIDs the client knows, in sequence order: a message leaves it only
+  when its EXPUNGE response is sent, and joins it only with an EXISTS response, so
+  sequence numbers always mean what the client was told;
+- change events of other sessions are only noted here; they become responses when the
+  session is allowed to send them (RFC 3501 §7.4.1: no EXPUNGE during FETCH, STORE,
+  SEARCH);
+- a flag change the session already reported itself (STORE, implied ``\\Seen``) is not
+  reported again when its event arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from array import array
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from mss.directory.mail_access import MailAccess
+from mss.store.events import ChangeEvent
+
+
+@dataclass
+class SelectedMailbox:
+    access: MailAccess
+    folder: str
+    folder_id: int
+    uidvalidity: int
+    read_only: bool
+    uids: array[int]
+    events: asyncio.Queue[ChangeEvent]
+    exit_stack: AsyncExitStack
+    expunged: set[int] = field(default_factory=set)
+    flag_events: dict[int, int] = field(default_factory=dict)  # uid -> modseq
+    has_new: bool = False
+    overflow: bool = False
+    reported: dict[int, int] = field(default_factory=dict)  # uid -> modseq told
+
+    @property
+    def mailbox_id(self) -> int:
+        return self.access.mailbox_id
+
+    @property
+    def last_uid(self) -> int:
+        return self.uids[-1] if self.uids else 0
+
+    def sequence_of(self, uid: int) -> int | None:
+        position = bisect.bisect_left(self.uids, uid)
+        if position < len(self.uids) and self.uids[position] == uid:
+            return position + 1
+        return None
+
+    def remove(self, uid: int) -> int | None:
+        """Forget a message; returns the sequence number its EXPUNGE must carry."""
+        sequence = self.sequence_of(uid)
+        if sequence is not None:
+            del self.uids[sequence - 1]
+        self.expunged.discard(uid)
+        self.flag_events.pop(uid, None)
+        self.reported.pop(uid, None)
+        return sequence
+
+    def note(self, event: ChangeEvent) -> None:
+        """Record one change event (from the store's bus, after commit)."""
+        if event.kind == "overflow":
+            self.overflow = True
+            return
+        if event.folder_id != self.folder_id:
+            return
+        if event.kind == "exists":
+            if event.uid > self.last_uid:
+                self.has_new = True
+        elif event.kind == "expunge":
+            if self.sequence_of(event.uid) is not None:
+                self.expunged.add(event.uid)
+        elif event.kind == "flags":
+            if self.reported.get(event.uid, 0) >= event.modseq:
+                self.reported.pop(event.uid, None)
+            elif self.sequence_of(event.uid) is not None:
+                self.flag_events[event.uid] = max(self.flag_events.get(event.uid, 0),
+                                                  event.modseq)
+
+    def drain(self) -> None:
+        """Note every event already queued, without waiting."""
+        while True:
+            try:
+                self.note(self.events.get_nowait())
+            except asyncio.QueueEmpty:
+                return
+
+    def pending(self) -> bool:
+        return bool(self.has_new or self.expunged or self.flag_events or self.overflow)

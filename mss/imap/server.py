@@ -1,0 +1,245 @@
+"""The asyncio adapter of the IMAP session: it only moves bytes (STYLE §1).
+
+Invariants:
+- one command runs at a time per connection and nothing more is read from the socket
+  while its responses are written; every write waits for the transport to drain past
+  `ImapLimits.write_buffer_high`, so a client that reads slowly cannot make the server
+  buffer without bound;
+- a literal over the limit is refused before any of its bytes are read (no ``+`` for
+  ``{n}``; for ``{n+}`` the connection is closed after the error, RFC 7888 §4);
+- after STARTTLS nothing received in clear text is kept (RFC 3501 §6.2.1, the IMAP
+  analogue of RFC 3207 §6): the command reader and the stream buffer are emptied;
+- bad input gets ``BAD`` and the connection lives on; no traceback reaches the client;
+- autologout after `autologout_seconds` of silence (RFC 3501 §5.4), IDLE after
+  `idle_seconds` (RFC 2177 §3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections import Counter
+
+from mss.imap.command_reader import CommandReader, ContinuationRequest
+from mss.imap.errors import ImapParseError
+from mss.imap.limits import CommandRate, ImapLimits
+from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
+from mss.imap.session import Connection, ImapSession
+from mss.store.store import Store
+
+log = logging.getLogger(__name__)
+READ_SIZE = 64 * 1024
+
+
+class ImapServer:
+    """One listener: STARTTLS (`implicit_tls=False`) or implicit TLS."""
+
+    def __init__(
+        self, store: Store, tls_context: ssl.SSLContext, *, implicit_tls: bool,
+        limits: ImapLimits | None = None,
+    ) -> None:
+        self.store = store
+        self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
+        self.limits = limits or ImapLimits()
+        self._server: asyncio.Server | None = None
+        self._per_address: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        self._server = await asyncio.start_server(
+            self._accept, host, port, ssl=self.tls_context if self.implicit_tls else None,
+            ssl_handshake_timeout=30 if self.implicit_tls else None, limit=READ_SIZE,
+        )
+        address = self._server.sockets[0].getsockname()
+        return address[0], address[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(BaseException):
+                    await task
+            await self._server.wait_closed()
+            self._server = None
+
+    @property
+    def connections(self) -> int:
+        return sum(self._per_address.values())
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else "unknown"
+        self._per_address[address] += 1
+        try:
+            if self._per_address[address] > self.limits.connections_per_address:
+                writer.write(untagged_status("BYE", "Too many connections",
+                                             ResponseCode.UNAVAILABLE))
+                with contextlib.suppress(Exception):
+                    await writer.drain()
+                return
+            await _Connection(self, reader, writer, address).run()
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("imap connection from %s failed", address)
+        finally:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+def _peer_certificate(writer: asyncio.StreamWriter) -> bytes | None:
+    ssl_object = writer.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    return ssl_object.getpeercert(binary_form=True)
+
+
+class _Connection:
+    def __init__(
+        self, server: ImapServer, reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter, address: str,
+    ) -> None:
+        self.server = server
+        self.limits = server.limits
+        self.reader = reader
+        self.writer = writer
+        transport = writer.transport
+        transport.set_write_buffer_limits(high=self.limits.write_buffer_high)
+        connection = Connection(address, server.implicit_tls,
+                                _peer_certificate(writer) if server.implicit_tls else None)
+        self.session = ImapSession(server.store, connection, limits=self.limits)
+        self.commands = self._new_reader()
+        self.rate = CommandRate(self.limits.commands_per_second, self.limits.command_burst,
+                                time.monotonic())
+
+    def _new_reader(self) -> CommandReader:
+        return CommandReader(max_line=self.limits.max_line, max_literal=self.limits.max_literal)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def receive(self, timeout: float) -> bool:
+        """Read more bytes into the command reader; False when the client is gone."""
+        try:
+            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+        except TimeoutError:
+            await self.send(untagged_status("BYE", "Autologout: idle for too long"))
+            return False
+        if not data:
+            return False
+        self.commands.feed(data)
+        return True
+
+    async def run(self) -> None:
+        session = self.session
+        try:
+            await self.send(session.greeting())
+            while not session.finished:
+                if session.awaiting_sasl:
+                    line = self.commands.read_line()
+                    if line is None:
+                        if not await self.receive(self.limits.autologout_seconds):
+                            return
+                        continue
+                    async for chunk in session.sasl_response(line):
+                        await self.send(chunk)
+                    continue
+                event = self.commands.next_event()
+                if event is None:
+                    if self.commands.closed or not await self.receive(
+                        self.limits.autologout_seconds
+                    ):
+                        return
+                    continue
+                if isinstance(event, ContinuationRequest):
+                    await self.send(continuation("Ready for literal data"))
+                    continue
+                if isinstance(event, ImapParseError):
+                    await self.send(_parse_error(event))
+                    if event.must_close:
+                        await self.send(untagged_status("BYE", "Closing after a protocol error"))
+                        return
+                    continue
+                if not self.rate.allow(time.monotonic()):
+                    await self.send(tagged(event.tag, "NO", "Too many commands, slow down",
+                                           ResponseCode.LIMIT))
+                    continue
+                async for chunk in session.execute(event):
+                    await self.send(chunk)
+                if session.start_tls_requested:
+                    await self._start_tls()
+                elif session.idling_tag is not None and not await self._idle():
+                    return
+        finally:
+            await session.close()
+
+    async def _start_tls(self) -> None:
+        # RFC 3501 §6.2.1: anything pipelined after STARTTLS was sent in clear: drop it.
+        self.commands = self._new_reader()
+        buffered = getattr(self.reader, "_buffer", None)
+        if isinstance(buffered, bytearray):
+            buffered.clear()
+        await self.writer.start_tls(self.server.tls_context, ssl_handshake_timeout=30)
+        self.session.tls_started(_peer_certificate(self.writer))
+
+    async def _idle(self) -> bool:
+        """RFC 2177: send changes as they come until DONE; False to close."""
+        session = self.session
+        read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+        change = asyncio.ensure_future(session.next_change())
+        deadline = time.monotonic() + self.limits.idle_seconds
+        try:
+            while session.idling_tag is not None:
+                remaining = deadline - time.monotonic()
+                done, _ = await asyncio.wait({read, change}, timeout=max(remaining, 0),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    await self.send(untagged_status("BYE", "IDLE for too long"))
+                    return False
+                if change in done:
+                    change.result()
+                    async for chunk in session.idle_updates():
+                        await self.send(chunk)
+                    change = asyncio.ensure_future(session.next_change())
+                if read in done:
+                    data = read.result()
+                    if not data:
+                        return False
+                    self.commands.feed(data)
+                    line = self.commands.read_line()
+                    if line is not None:
+                        async for chunk in session.end_idle(line):
+                            await self.send(chunk)
+                        return True
+                    read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+            return True
+        finally:
+            for task in (read, change):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+
+
+def _parse_error(error: ImapParseError) -> bytes:
+    text = f"{error.message}"
+    if error.tag is None:
+        return untagged_status(error.status, text, error.code)
+    return tagged(error.tag, error.status, text, error.code)

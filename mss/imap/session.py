@@ -1,0 +1,416 @@
+"""The IMAP session state machine (RFC 3501 §3), sans-IO (STYLE §1).
+
+The adapter feeds commands (`execute`), SASL lines (`sasl_response`), and during IDLE
+waits on `next_change` then asks for `idle_updates`; every method yields response
+bytes. The session never touches a socket; it talks to mail only through the store's
+mail API and the directory.
+
+Invariants:
+- a command runs only in the states RFC 3501 §6 allows (else ``BAD``); LOGIN and
+  AUTHENTICATE are refused before TLS (``NO [PRIVACYREQUIRED]``, RFC 3501 §6.2.3);
+- every failure of authentication gets the same reply (no account enumeration);
+- untagged updates precede the tagged reply; EXPUNGE is never sent during FETCH,
+  STORE or SEARCH (RFC 3501 §7.4.1), so sequence numbers stay what the client knows;
+- a name, UID or folder outside the mailboxes the principal may open resolves to
+  nothing (``NO [NONEXISTENT]``), never to data;
+- reads of patient-related messages by professionals are audited, one write per
+  command (DESIGN, audit).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from mss.certs import identify_certificate
+from mss.directory.authentication import authenticate
+from mss.directory.certificate_bindings import principal_for_certificate
+from mss.directory.mail_access import mail_access_for
+from mss.directory.org_members import rights_on_org
+from mss.identity import OrgRight, Principal, PrincipalKind
+from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
+from mss.imap.commands import AuthenticateCommand, Command, EnableCommand, IdCommand
+from mss.imap.limits import ImapLimits
+from mss.imap.namespaces import MailboxNames
+from mss.imap.responses import (
+    ImapBad,
+    ImapNo,
+    ImapResponseError,
+    ResponseCode,
+    code_capability,
+    continuation,
+    render_nstring,
+    tagged,
+    untagged,
+    untagged_status,
+)
+from mss.imap.selected import SelectedMailbox
+from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILED = "Authentication failed"
+EXTRA_CAPABILITIES = (
+    Capability.ESEARCH, Capability.QUOTA, Capability.QUOTA_STORAGE, Capability.ACL,
+    Capability.RIGHTS_TEKX, Capability.STATUS_SIZE,
+)
+
+
+class State(Enum):
+    NOT_AUTHENTICATED = "not authenticated"
+    AUTHENTICATED = "authenticated"
+    SELECTED = "selected"
+    LOGOUT = "logout"
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The end of a command: the tagged status the dispatcher sends after updates."""
+
+    text: str
+    code: str | None = None
+    status: str = "OK"
+
+
+Reply = AsyncIterator[bytes | Done]
+
+# Commands allowed per state (RFC 3501 §6.1-6.4 and extensions).
+ANY_STATE = frozenset({"CAPABILITY", "NOOP", "LOGOUT", "ID"})
+NOT_AUTHENTICATED_ONLY = frozenset({"STARTTLS", "LOGIN", "AUTHENTICATE"})
+SELECTED_ONLY = frozenset({
+    "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
+})
+UPDATES_WITHOUT_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What the transport knows: the client's address and the TLS state."""
+
+    client_address: str
+    tls: bool = False
+    peer_certificate: bytes | None = None  # DER, when the client presented one
+
+
+class ImapSession:
+    def __init__(
+        self, store: Store, connection: Connection, *, limits: ImapLimits | None = None,
+        hostname: str = "",
+    ) -> None:
+        self.store = store
+        self.connection = connection
+        self.limits = limits or ImapLimits()
+        self.hostname = hostname or store.settings.server.hostname
+        self.state = State.NOT_AUTHENTICATED
+        self.principal: Principal | None = None
+        self.names: MailboxNames | None = None
+        self.selected: SelectedMailbox | None = None
+        self.condstore = False
+        self.start_tls_requested = False
+        self.idling_tag: str | None = None
+        self._sasl: Callable[[bytes], Reply] | None = None
+        self._sasl_tag = ""
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def greeting(self) -> bytes:
+        """RFC 3501 §7.1.1 with the capabilities (saves a round trip)."""
+        return untagged_status("OK", f"{self.hostname} MSS IMAP ready",
+                               code_capability(self.capabilities()))
+
+    def capabilities(self) -> list[str]:
+        caps: list[str] = [str(c) for c in BASE_CAPABILITIES]
+        if self.state is State.NOT_AUTHENTICATED:
+            if self.connection.tls:
+                caps += [Capability.AUTH_PLAIN, Capability.AUTH_EXTERNAL]
+            else:
+                caps += [Capability.STARTTLS, Capability.LOGINDISABLED]
+        else:
+            caps += [str(c) for c in EXTRA_CAPABILITIES]
+        return caps
+
+    def tls_started(self, peer_certificate: bytes | None) -> None:
+        """After STARTTLS: the adapter completed the handshake (RFC 3501 §6.2.1)."""
+        self.connection = Connection(self.connection.client_address, True, peer_certificate)
+        self.start_tls_requested = False
+
+    @property
+    def awaiting_sasl(self) -> bool:
+        return self._sasl is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.state is State.LOGOUT
+
+    async def close(self) -> None:
+        await self._deselect()
+
+    # -- dispatch -----------------------------------------------------------------
+
+    async def execute(self, command: Command) -> AsyncIterator[bytes]:
+        """Run one command; yields untagged responses, updates, then the tagged reply."""
+        name = command.name
+        try:
+            handler = self._handler(command)
+            async for item in handler(command):
+                if isinstance(item, Done):
+                    async for update in self.updates(name not in UPDATES_WITHOUT_EXPUNGE
+                                                     or getattr(command, "uid", False)):
+                        yield update
+                    yield tagged(command.tag, item.status, item.text, item.code)
+                    return
+                yield item
+        except ImapResponseError as error:
+            log.info("imap %s %s: %s", name, error.status, error.text)
+            yield error.render(command.tag)
+        except Exception:
+            log.exception("imap %s failed", name)
+            yield tagged(command.tag, "NO", "Internal error, try again later",
+                         ResponseCode.SERVERBUG)
+
+    def _handler(self, command: Command) -> Callable[[Any], Reply]:
+        name = command.name
+        if self.state is State.LOGOUT:
+            raise ImapBad(None, "Logging out")
+        if name not in ANY_STATE:
+            if self.state is State.NOT_AUTHENTICATED and name not in NOT_AUTHENTICATED_ONLY:
+                raise ImapBad(None, f"{name} needs authentication first")
+            if self.state is not State.NOT_AUTHENTICATED and name in NOT_AUTHENTICATED_ONLY:
+                raise ImapBad(None, f"{name} is not allowed once authenticated")
+            if name in SELECTED_ONLY and self.state is not State.SELECTED:
+                raise ImapBad(None, f"{name} needs a selected mailbox")
+        from mss.imap.command_table import HANDLERS
+
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise ImapBad(None, f"{name} is not supported")
+        return lambda command: handler(self, command)
+
+    # -- updates (RFC 3501 §7.4.1, §5.2) ---------------------------------------------
+
+    async def updates(self, allow_expunge: bool) -> AsyncIterator[bytes]:
+        selected = self.selected
+        if selected is None:
+            return
+        selected.drain()
+        if not selected.pending():
+            return
+        from mss.imap.mailbox_sync import synchronise
+
+        for response in await synchronise(self, selected, allow_expunge):
+            yield response
+
+    async def next_change(self) -> None:
+        """Wait until a change event for the selected mailbox arrives (for IDLE)."""
+        if self.selected is None:
+            import asyncio
+
+            await asyncio.Event().wait()  # nothing to wait for: only DONE ends IDLE
+            return
+        self.selected.note(await self.selected.events.get())
+
+    async def idle_updates(self) -> AsyncIterator[bytes]:
+        async for update in self.updates(True):
+            yield update
+
+    async def end_idle(self, line: bytes) -> AsyncIterator[bytes]:
+        """RFC 2177 §3: ``DONE`` ends IDLE; anything else is a protocol error."""
+        tag = self.idling_tag or "*"
+        self.idling_tag = None
+        if line.strip().upper() != b"DONE":
+            yield tagged(tag, "BAD", "Expected DONE")
+            return
+        async for update in self.updates(True):
+            yield update
+        yield tagged(tag, "OK", "IDLE terminated")
+
+    # -- selection ------------------------------------------------------------------
+
+    async def _deselect(self) -> None:
+        selected, self.selected = self.selected, None
+        if selected is not None:
+            await selected.exit_stack.aclose()
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    async def select(self, selected: SelectedMailbox) -> None:
+        await self._deselect()
+        self.selected = selected
+        self.state = State.SELECTED
+
+    async def subscribe_events(self, stack: AsyncExitStack, mailbox_id: int) -> Any:
+        return await stack.enter_async_context(self.store.bus.subscribe(mailbox_id))
+
+    # -- commands of any state ----------------------------------------------------------
+
+    async def cmd_capability(self, command: Command) -> Reply:
+        yield untagged(b"CAPABILITY", " ".join(self.capabilities()).encode("ascii"))
+        yield Done("CAPABILITY completed")
+
+    async def cmd_noop(self, command: Command) -> Reply:
+        yield Done("NOOP completed")
+
+    async def cmd_check(self, command: Command) -> Reply:
+        yield Done("CHECK completed")  # RFC 3501 §6.4.1: every change is already durable
+
+    async def cmd_logout(self, command: Command) -> Reply:
+        yield untagged_status("BYE", "Logging out")
+        await self._deselect()
+        self.state = State.LOGOUT
+        yield Done("LOGOUT completed")
+
+    async def cmd_id(self, command: IdCommand) -> Reply:
+        """RFC 2971: name the server, nothing that helps an attacker (no version)."""
+        yield b'* ID ("name" "MSS" "vendor" "MSS")\r\n'
+        yield Done("ID completed")
+
+    async def cmd_enable(self, command: EnableCommand) -> Reply:
+        """RFC 5161 §3.1; only CONDSTORE can be enabled (RFC 7162 §3.1)."""
+        enabled = [c for c in command.capabilities if c in {str(e) for e in ENABLEABLE}]
+        if enabled:
+            self.condstore = True
+        yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
+        yield Done("ENABLE completed")
+
+    # -- not authenticated ----------------------------------------------------------------
+
+    async def cmd_starttls(self, command: Command) -> Reply:
+        if self.connection.tls:
+            raise ImapBad(None, "TLS is already active")
+        self.start_tls_requested = True
+        yield Done("Begin TLS negotiation now")
+
+    def _require_tls(self) -> None:
+        if not self.connection.tls:
+            raise ImapNo(ResponseCode.PRIVACYREQUIRED, "Use STARTTLS first")
+
+    async def cmd_login(self, command: Any) -> Reply:
+        self._require_tls()
+        principal = await authenticate(self.store, command.username, command.password,
+                                       self.connection.client_address)
+        async for item in self._logged_in(principal):
+            yield item
+
+    async def cmd_authenticate(self, command: AuthenticateCommand) -> Reply:
+        """RFC 3501 §6.2.2 with SASL-IR (RFC 4959): PLAIN (RFC 4616) and EXTERNAL."""
+        self._require_tls()
+        mechanism = command.mechanism.upper()
+        if mechanism not in ("PLAIN", "EXTERNAL"):
+            raise ImapNo(ResponseCode.CANNOT, "Unsupported authentication mechanism")
+        step = self._plain if mechanism == "PLAIN" else self._external
+        if command.initial_response is None:
+            self._sasl, self._sasl_tag = step, command.tag
+            yield continuation("")
+            return
+        async for item in step(command.initial_response.encode("ascii")):
+            yield item
+
+    async def sasl_response(self, line: bytes) -> AsyncIterator[bytes]:
+        """The client's answer to the ``+`` of AUTHENTICATE."""
+        step, tag = self._sasl, self._sasl_tag
+        self._sasl = None
+        assert step is not None
+        if line.strip() == b"*":
+            yield tagged(tag, "BAD", "Authentication cancelled")  # RFC 3501 §6.2.2
+            return
+        try:
+            async for item in step(line.strip()):
+                if isinstance(item, Done):
+                    yield tagged(tag, item.status, item.text, item.code)
+                else:
+                    yield item
+        except ImapResponseError as error:
+            yield error.render(tag)
+
+    @staticmethod
+    def _sasl_bytes(response: bytes) -> bytes:
+        if response == b"=":
+            return b""
+        try:
+            return base64.b64decode(response, validate=True)
+        except (binascii.Error, ValueError):
+            raise ImapBad(None, "Invalid base64 in the SASL response") from None
+
+    async def _plain(self, response: bytes) -> Reply:
+        """RFC 4616: authzid NUL authcid NUL password; authzid may name an ORG mailbox."""
+        parts = self._sasl_bytes(response).split(b"\x00")
+        principal = None
+        if len(parts) == 3:
+            try:
+                authzid, authcid, password = (p.decode("utf-8") for p in parts)
+            except UnicodeDecodeError:
+                authzid = authcid = password = ""
+            if authcid and password:
+                principal = await authenticate(
+                    self.store, authcid, password, self.connection.client_address,
+                    authzid=authzid or None,
+                )
+        async for item in self._logged_in(principal):
+            yield item
+
+    async def _external(self, response: bytes) -> Reply:
+        """RFC 4422 appendix A: the TLS client certificate, bound to a mailbox."""
+        authzid = self._sasl_bytes(response).decode("utf-8", "replace").strip()
+        der = self.connection.peer_certificate
+        principal = None
+        if der is not None:
+            try:
+                identity = identify_certificate(der)
+                principal = await principal_for_certificate(
+                    self.store, subject_dn=identity.subject_dn,
+                    fingerprint_sha256=hashlib.sha256(der).hexdigest(),
+                )
+            except ValueError:
+                principal = None
+            if principal is not None and authzid and authzid.lower() != principal.mailbox:
+                principal = await self._acting_for(principal, authzid)
+            await self.store.write(_audit_external(principal, self.connection, der))
+        async for item in self._logged_in(principal):
+            yield item
+
+    async def _acting_for(self, principal: Principal, org: str) -> Principal | None:
+        if principal.kind is not PrincipalKind.PROFESSIONAL:
+            return None
+        if OrgRight.READ not in await rights_on_org(self.store, principal.ident, org):
+            return None
+        return Principal(principal.kind, principal.ident, principal.display_name, org.lower())
+
+    async def _logged_in(self, principal: Principal | None) -> Reply:
+        accesses = await mail_access_for(self.store, principal) if principal else []
+        names = MailboxNames(accesses)
+        if principal is None or names.personal is None:
+            raise ImapNo(ResponseCode.AUTHENTICATIONFAILED, AUTH_FAILED)
+        self.principal, self.names = principal, names
+        self.state = State.AUTHENTICATED
+        yield Done("Logged in", code_capability(self.capabilities()))
+
+
+def _audit_external(
+    principal: Principal | None, connection: Connection, der: bytes
+) -> Callable[[UnitOfWork], Any]:
+    fingerprint = hashlib.sha256(der).hexdigest()
+
+    async def job(uow: UnitOfWork) -> None:
+        if principal is None:
+            uow.audit(AuditAction.AUTH_FAILED, "anonymous", target=f"sha256:{fingerprint}",
+                      outcome=AuditOutcome.REFUSED,
+                      detail=f"client={connection.client_address} imap external")
+        else:
+            uow.audit(AuditAction.AUTH_SUCCEEDED, principal,
+                      target=principal.mailbox or "",
+                      detail=f"client={connection.client_address} imap external")
+
+    return job
+
+
+def render_id_value(value: str | None) -> bytes:
+    return render_nstring(value)
