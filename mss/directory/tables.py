@@ -13,7 +13,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mss.store.db import Base
+from mss.store.db import Base, UtcDateTime
 from mss.store.tables import Id
 
 # Sort keys compared by prefix range: binary order on PostgreSQL, SQLite's is binary.
@@ -48,7 +47,7 @@ class Professional(Base):
     structure_id: Mapped[str] = mapped_column(String(40), default="")
     structure_name: Mapped[str] = mapped_column(String(300), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Patient(Base):
@@ -63,8 +62,8 @@ class Patient(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     notice_email: Mapped[str] = mapped_column(String(320))  # personal address for notices
     state: Mapped[str] = mapped_column(String(10))  # PatientSpaceState
-    state_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Application(Base):
@@ -76,7 +75,7 @@ class Application(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     owner_structure: Mapped[str] = mapped_column(String(300), default="")
     certificate_dn: Mapped[str | None] = mapped_column(String(1000), nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class MailboxOwner(Base):
@@ -129,7 +128,7 @@ class PasswordCredential(Base):
         ForeignKey("mailboxes.id", ondelete="CASCADE"), unique=True
     )
     password_hash: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CertificateBinding(Base):
@@ -144,7 +143,7 @@ class CertificateBinding(Base):
     fingerprint_sha256: Mapped[str | None] = mapped_column(
         String(64), nullable=True, unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AuthFailure(Base):
@@ -157,7 +156,7 @@ class AuthFailure(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(String(10))  # account | client
     key: Mapped[str] = mapped_column(String(320))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Dispensation(Base):
@@ -183,7 +182,7 @@ class TrustListImport(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     generated_at: Mapped[str] = mapped_column(String(40), default="")  # as published
     sha256: Mapped[str] = mapped_column(String(64))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
     entry_count: Mapped[int] = mapped_column(Integer)
     domain_count: Mapped[int] = mapped_column(Integer)
     dn_count: Mapped[int] = mapped_column(Integer)
@@ -210,7 +209,7 @@ class OperatorEndpoint(Base):
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class OperatorDkimKey(Base):
@@ -224,7 +223,7 @@ class OperatorDkimKey(Base):
     domain: Mapped[str] = mapped_column(String(255))
     selector: Mapped[str] = mapped_column(String(63))
     txt: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class DirectoryImport(Base):
@@ -234,8 +233,8 @@ class DirectoryImport(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(500), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
