@@ -6,13 +6,19 @@ import hashlib
 from email import policy
 from email.parser import BytesParser
 
+import pytest
 from sqlalchemy import select
 
 from mss.identity import Principal, PrincipalKind
+from mss.pipeline.message_facts import parse_message
+from mss.policy import Correspondent
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.keys import blob_key_for
 from mss.store.mailboxes import find_mailbox
+from mss.store.unit_of_work import UnitOfWork
+from mss.vault import deposit as deposit_module
+from mss.vault.deposit import deposit_documents
 from mss.vault.spaces import PatientSpace
 from mss.vault.tables import DepositProblemRow, DepositRow, DocumentRow
 
@@ -111,24 +117,29 @@ async def test_wrong_sha1_rejects_that_document_and_the_message_is_delivered(
 
 
 async def hostile_outcome(h: VaultHarness, archive: bytes, subject: str) -> None:
-    """Nothing deposited; the message is either delivered or refused by S2, never lost."""
+    """The pipeline refuses an IHE_XDM.zip it cannot read safely (S2, fail closed); the
+    sender is told, the refusal is traced, and the vault's own defence, called directly
+    on the same message, deposits nothing and records a rejected deposit."""
     ins = h.world.jeanne_ins
-    result = await h.send(h.xdm(archive, subject=subject))
+    message = h.xdm(archive, subject=subject)
+    result = await h.send(message)
     (recipient,) = result.results
+    assert (recipient.accepted, recipient.verdict.code, recipient.verdict.rule) == (
+        False, 554, "S2")
+    assert subject not in await h.inbox(h.world.jeanne)
+    assert (AuditAction.MESSAGE_REFUSED.value, "refused") in await actions_of(h, ins)
+
+    async def job(uow: UnitOfWork) -> None:
+        await deposit_documents(uow, parse_message(message.as_bytes()), h.world.jeanne,
+                                Correspondent(h.world.alice), "<hostile@test>")
+
+    await h.store.write(job)
     assert await documents_of(h, ins) == []
-    if recipient.accepted:
-        assert recipient.delivered_to == h.world.jeanne
-        assert subject in await h.inbox(h.world.jeanne)
-        (deposit,) = await deposits_of(h, ins)
-        assert deposit.status == "rejected"
-    else:
-        # the sender is told (554 5.6.1) and the refusal is in the patient's traces
-        assert (recipient.verdict.code, recipient.verdict.rule) == (554, "S2")
-        assert subject not in await h.inbox(h.world.jeanne)
-        assert (AuditAction.MESSAGE_REFUSED.value, "refused") in await actions_of(h, ins)
+    (deposit,) = await deposits_of(h, ins)
+    assert (deposit.status, deposit.documents) == ("rejected", 0)
 
 
-async def test_path_escape_is_refused_by_policy_s2(vault_harness: VaultHarness) -> None:
+async def test_path_escape_deposits_nothing(vault_harness: VaultHarness) -> None:
     ins = vault_harness.world.jeanne_ins
     archive = corpus.xdm_archive([lettre(ins)], extra={"../../etc/passwd": b"root:x:0:0\n"})
     await hostile_outcome(vault_harness, archive, "Chemin")
@@ -277,3 +288,20 @@ async def test_a_failure_inside_the_deposit_never_loses_the_message(
     async with h.store.reading() as session:
         from mss.store.audit import verify_chain
         assert await verify_chain(session) == []
+
+
+async def test_an_extraction_that_raises_still_delivers_the_message(
+    vault_harness: VaultHarness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the pure extraction (simulated: it raises) is contained by the hook."""
+    h = vault_harness
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("extraction bug")
+
+    monkeypatch.setattr(deposit_module, "extract_documents", broken)
+    result = await h.send(h.xdm(corpus.valid_xdm(), subject="Bug"))
+    assert result.results[0].delivered_to == h.world.jeanne
+    assert await h.inbox(h.world.jeanne) == ["Bug"]
+    (deposit,) = await deposits_of(h, h.world.jeanne_ins)
+    assert (deposit.status, deposit.reason) == ("failed", "RuntimeError")
