@@ -61,6 +61,7 @@ class App:
         try:
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             self.pipeline = Pipeline(self.store, self.settings, vault_hook=_vault_hook())
+            importlib.import_module("mss.vault.binding").bind_pipeline(self.pipeline)
             await self.pipeline.ensure_spool_mailbox()
             for build in [*_factories(), *extra]:
                 for service in build(self):
