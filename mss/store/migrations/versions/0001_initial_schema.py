@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:58:45.632748
+Create Date: 2026-11-27 14:03:33.856889
 """
 
 from __future__ import annotations
@@ -159,6 +159,22 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('domain', name=op.f('pk_operator_endpoints'))
     )
+    op.create_table('patient_notices',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patient_notices'))
+    )
+    with op.batch_alter_table('patient_notices', schema=None) as batch_op:
+        batch_op.create_index('ix_patient_notices_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('patients',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ins', sa.String(length=15), nullable=False),
@@ -189,6 +205,29 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_professionals')),
     sa.UniqueConstraint('ident', name=op.f('uq_professionals_ident'))
+    )
+    op.create_table('refused_sends',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('mailbox', sa.String(length=320), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=False),
+    sa.Column('recipient_name', sa.String(length=300), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('rule', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('drafts_uid', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refused_sends'))
+    )
+    with op.batch_alter_table('refused_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_refused_sends_mailbox_id', ['mailbox', 'id'], unique=False)
+
+    op.create_table('totp_secrets',
+    sa.Column('login', sa.String(length=320), nullable=False),
+    sa.Column('secret', sa.Text(), nullable=False),
+    sa.Column('confirmed', sa.Boolean(), nullable=False),
+    sa.Column('last_step', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('login', name=op.f('pk_totp_secrets'))
     )
     op.create_table('trust_list_imports',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -240,6 +279,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('vault_deposits', schema=None) as batch_op:
         batch_op.create_index('ix_vault_deposits_patient_id', ['patient_ins', 'id'], unique=False)
+
+    op.create_table('web_sessions',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('principal_kind', sa.String(length=20), nullable=False),
+    sa.Column('ident', sa.String(length=1000), nullable=False),
+    sa.Column('display_name', sa.String(length=300), nullable=False),
+    sa.Column('mailbox', sa.String(length=320), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('second_factor_pending', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_web_sessions'))
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_mailbox'), ['mailbox'], unique=False)
+
+    op.create_table('api_tokens',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('mailbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_api_tokens_mailbox_id_mailboxes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_api_tokens'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_mailbox_id'), ['mailbox_id'], unique=False)
 
     op.create_table('certificate_bindings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -522,6 +588,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificate_bindings_subject_dn'))
 
     op.drop_table('certificate_bindings')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_mailbox_id'))
+
+    op.drop_table('api_tokens')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_mailbox'))
+
+    op.drop_table('web_sessions')
     with op.batch_alter_table('vault_deposits', schema=None) as batch_op:
         batch_op.drop_index('ix_vault_deposits_patient_id')
 
@@ -536,8 +610,17 @@ def downgrade() -> None:
 
     op.drop_table('trusted_operators')
     op.drop_table('trust_list_imports')
+    op.drop_table('totp_secrets')
+    with op.batch_alter_table('refused_sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_refused_sends_mailbox_id')
+
+    op.drop_table('refused_sends')
     op.drop_table('professionals')
     op.drop_table('patients')
+    with op.batch_alter_table('patient_notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_patient_notices_due')
+
+    op.drop_table('patient_notices')
     op.drop_table('operator_endpoints')
     op.drop_table('operator_dkim_keys')
     op.drop_table('mailboxes')

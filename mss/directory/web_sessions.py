@@ -1,0 +1,119 @@
+"""Browser sessions of the webmail, kept in the database so that every node behind one
+address knows them (DESIGN §7: several processes share one PostgreSQL).
+
+Invariants:
+- the cookie carries a random token; only its SHA-256 is stored, so a copy of the
+  database does not let anyone log in;
+- a session expires after `idle` without a request and after `absolute` in any case;
+  expiry is decided with the store's clock (STYLE §8);
+- last_seen is written at most once per `touch_every`, so reading pages stays a read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from mss.identity import Principal, PrincipalKind
+from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
+from mss.webmail.tables import WebSessionRow
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    touch_every: timedelta = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    token: str
+    principal: Principal
+    csrf_token: str
+    second_factor_pending: bool
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_session(store: Store, principal: Principal, *,
+                       second_factor_pending: bool = False) -> WebSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+
+    async def job(uow: UnitOfWork) -> None:
+        now = uow.now()
+        uow.session.add(WebSessionRow(
+            token_hash=token_hash(token), principal_kind=principal.kind.value,
+            ident=principal.ident, display_name=principal.display_name,
+            mailbox=principal.mailbox or "", csrf_token=csrf,
+            second_factor_pending=second_factor_pending, created_at=now, last_seen_at=now,
+        ))
+        await uow.session.flush()
+
+    await store.write(job)
+    return WebSession(token, principal, csrf, second_factor_pending)
+
+
+async def find_session(store: Store, token: str,
+                       limits: SessionLimits = SessionLimits()) -> WebSession | None:
+    """The live session for a cookie token, or None (unknown, idle or too old)."""
+    if not token or len(token) > 100:
+        return None
+    key = token_hash(token)
+    now = store.clock.now()
+    async with store.reading() as session:
+        row = await session.get(WebSessionRow, key)
+        if row is None:
+            return None
+        values = (row.principal_kind, row.ident, row.display_name, row.mailbox, row.csrf_token,
+                  row.second_factor_pending, row.created_at, row.last_seen_at)
+    kind, ident, name, mailbox, csrf, pending, created, seen = values
+    if now - seen > limits.idle or now - created > limits.absolute:
+        await close_session(store, token)
+        return None
+    if now - seen > limits.touch_every:
+        async def touch(uow: UnitOfWork) -> None:
+            live = await uow.session.get(WebSessionRow, key)
+            if live is not None:
+                live.last_seen_at = uow.now()
+
+        await store.write(touch)
+    principal = Principal(PrincipalKind(kind), ident, name, mailbox or None)
+    return WebSession(token, principal, csrf, pending)
+
+
+async def complete_second_factor(store: Store, token: str) -> WebSession | None:
+    """After a valid TOTP code: a new token (no session fixation) without the pending mark."""
+    current = await find_session(store, token)
+    if current is None:
+        return None
+    await close_session(store, token)
+    return await open_session(store, current.principal)
+
+
+async def close_session(store: Store, token: str) -> None:
+    key = token_hash(token)
+
+    async def job(uow: UnitOfWork) -> None:
+        await uow.session.execute(delete(WebSessionRow).where(WebSessionRow.token_hash == key))
+
+    await store.write(job)
+
+
+async def purge_expired_sessions(store: Store, limits: SessionLimits = SessionLimits()) -> int:
+    async def job(uow: UnitOfWork) -> int:
+        now = uow.now()
+        result = await uow.session.execute(delete(WebSessionRow).where(
+            (WebSessionRow.last_seen_at < now - limits.idle)
+            | (WebSessionRow.created_at < now - limits.absolute)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return await store.write(job)

@@ -1,0 +1,142 @@
+"""Patient e-mail notices: queued on each new message delivered to a patient and on
+each break-glass, sent by a worker through the outside relay (mssante-facts: the patient
+is told on their personal address; the notice carries no health content).
+
+Invariants:
+- notices are queued after the commit of what they announce (the pipeline's
+  `after_delivery` and the vault's `on_break_glass` callbacks run after commit);
+- the queue is durable: a relay that is down delays notices, never loses them, and each
+  failure is retried with growing delays (RETRY_DELAYS) measured on the injected clock;
+- the relay is reached with TLS (STARTTLS or implicit) unless explicitly configured off;
+- nothing of the message, its sender or the documents reaches the queue or the notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+
+import aiosmtplib
+
+from mss.clock import Clock
+from mss.directory.identifiers import InvalidIdentifier
+from mss.directory.patients import find_patient
+from mss.notify.notice_queue import claim_due, enqueue_notice, record_outcome
+from mss.notify.notice_text import NoticeKind, notice_message
+from mss.notify.relay_settings import RelaySettings
+from mss.store.store import Store
+
+log = logging.getLogger(__name__)
+IDLE_WAKE_SECONDS = 30.0
+
+
+class Notifier:
+    def __init__(self, store: Store, relay: RelaySettings, *, clock: Clock | None = None) -> None:
+        self.store = store
+        self.relay = relay
+        self.clock = clock or store.clock
+        self.wake = asyncio.Event()
+        self._pending: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- queueing (callbacks, after commit) ----------------------------------------------
+
+    def on_delivery(self, mailbox: str, _sender: str) -> None:
+        """pipeline.after_delivery: a message reached `mailbox`; tell it if a patient's."""
+        domain = self.store.settings.server.patient_domain.lower()
+        local, _, host = mailbox.lower().rpartition("@")
+        if host == domain and local:
+            self._spawn(self._queue_for_patient(local.upper()))
+
+    def on_break_glass(self, notice: object) -> None:
+        """VaultService.on_break_glass: the patient is told someone opened their record."""
+        email = str(getattr(notice, "notice_email", ""))
+        self._spawn(self._queue(NoticeKind.BREAK_GLASS, email))
+
+    def _spawn(self, work: object) -> None:
+        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _queue_for_patient(self, ins: str) -> None:
+        try:
+            patient = await find_patient(self.store, ins)
+        except InvalidIdentifier:
+            return
+        if patient is not None:
+            await self._queue(NoticeKind.NEW_MESSAGE, patient.notice_email)
+
+    async def _queue(self, kind: NoticeKind, email: str) -> None:
+        try:
+            if await enqueue_notice(self.store, kind, email) is not None:
+                self.wake.set()
+        except Exception:
+            log.exception("could not queue a %s notice", kind.value)
+
+    async def drain(self) -> None:
+        """Wait until every notice asked for so far is in the queue."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many were accepted by the relay."""
+        if not self.relay.enabled:
+            return 0
+        sent = 0
+        for due in await claim_due(self.store):
+            error = await self._send(due.kind, due.recipient)
+            await record_outcome(self.store, due.id, error=error)
+            if error is None:
+                sent += 1
+            else:
+                log.info("notice %d not sent (attempt %d): %s", due.id, due.attempts + 1, error)
+        return sent
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.relay.ca_file or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    async def _send(self, kind: NoticeKind, recipient: str) -> str | None:
+        relay = self.relay
+        message = notice_message(kind, sender=relay.sender, recipient=recipient,
+                                 webmail_url=relay.webmail_url, at=self.clock.now(),
+                                 domain=self.store.settings.server.domain)
+        tls = relay.tls != "none"
+        try:
+            await aiosmtplib.send(
+                message, hostname=relay.host, port=relay.port,
+                username=relay.username or None, password=relay.password or None,
+                use_tls=relay.tls == "implicit", start_tls=relay.tls == "starttls",
+                tls_context=self._tls_context() if tls else None,
+                timeout=relay.timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="mss-notifier")
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("notice worker pass failed")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), IDLE_WAKE_SECONDS)
