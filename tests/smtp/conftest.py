@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import shutil
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import pytest
 
@@ -25,12 +26,38 @@ from mss.directory.trust_store import import_trust_list
 from mss.pipeline.accept import Pipeline
 from mss.smtp.listeners import SmtpListener
 from mss.smtp.options import SmtpOptions
-from mss.smtp.outbound_worker import QueueWorker, operator_dkim_keys_on_disk
+from mss.smtp.outbound_worker import QueueWorker, dkim_folder, operator_dkim_keys_on_disk
 from mss.store.store import Store
 
 DOMAIN_A = "mss-a.localhost"
 DOMAIN_B = "mss-b.localhost"
 ORGANISATION = "MSS TEST OPERATOR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_hash_per_password() -> Iterator[None]:
+    """Seeding hashes the demo password for five mailboxes in every test (0.5 s each with
+    argon2id's default profile): `set_password` gets a hasher with the same parameters
+    that computes each real hash once per session. AUTH still verifies with argon2."""
+    from argon2 import PasswordHasher, Type
+
+    from mss.directory import passwords
+
+    class OnceHasher(PasswordHasher):
+        cache: ClassVar[dict[str, str]] = {}
+
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            key = password if isinstance(password, str) else password.decode()
+            if key not in self.cache:
+                self.cache[key] = super().hash(password)
+            return self.cache[key]
+
+    defaults = passwords.set_password.__kwdefaults__
+    assert defaults is not None
+    original = defaults["hasher"]
+    defaults["hasher"] = OnceHasher(type=Type.ID)
+    yield
+    defaults["hasher"] = original
 
 
 @dataclass(frozen=True)
@@ -136,9 +163,16 @@ def operator_settings(make_settings: Callable[..., Settings], name: str, domain:
 
 
 def install_pki(settings: Settings, pki: SessionPki, certificate: IssuedCertificate) -> None:
-    """The shared CA in this operator's folder, with its own operator certificate."""
+    """The shared CA in this operator's folder, with its own operator certificate, and
+    DKIM keys made once per operator name for the session (RSA generation is slow)."""
     shutil.copytree(pki.pki.paths.folder, settings.pki_dir)
     DevPki.load(settings.pki_dir).install_server_certificate(certificate)
+    keys = pki.pki.paths.folder.parent / f"dkim-{settings.server.node_id}"
+    if not keys.exists():
+        operator_dkim_keys_on_disk(replace(settings, data_dir=keys.parent / "tmp-dkim"),
+                                   SmtpOptions())
+        (keys.parent / "tmp-dkim" / "dkim").rename(keys)
+    shutil.copytree(keys, dkim_folder(settings))
 
 
 @pytest.fixture
@@ -231,3 +265,51 @@ async def submit(operator: Operator, login: str, password: str, mail_from: str,
         return response.code, response.message
     finally:
         await client.quit()
+
+
+async def sessions_finished(operator: Operator, listener: str) -> None:
+    """Wait until every session of a listener has ended (its hooks have all returned)."""
+    import asyncio
+
+    listeners: dict[str, SmtpListener] = operator.app.context["smtp_listeners"]
+    tasks = [s._handler_coroutine for s in listeners[listener].sessions
+             if s._handler_coroutine is not None]
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class RawSmtp:
+    """A byte-level SMTP client, for what polite clients never send (smuggling tests)."""
+
+    def __init__(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> RawSmtp:
+        import asyncio
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = cls(reader, writer)
+        await client.reply()
+        return client
+
+    async def reply(self) -> str:
+        lines = []
+        while True:
+            line = (await self.reader.readline()).decode()
+            if not line:
+                raise ConnectionError("closed: " + "".join(lines))
+            lines.append(line)
+            if line[3:4] != "-":
+                return "".join(lines).rstrip("\r\n")
+
+    async def command(self, data: bytes) -> str:
+        self.writer.write(data)
+        await self.writer.drain()
+        return await self.reply()
+
+    async def starttls(self, context: ssl.SSLContext) -> None:
+        assert (await self.command(b"STARTTLS\r\n")).startswith("220")
+        await self.writer.start_tls(context)
+
+    async def close(self) -> None:
+        self.writer.close()
