@@ -48,6 +48,7 @@ class ImapServer:
         self._server: asyncio.Server | None = None
         self._per_address: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         self._server = await asyncio.start_server(
@@ -60,6 +61,8 @@ class ImapServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.transport.abort()  # no TLS close_notify wait for clients gone quiet
             for task in list(self._tasks):
                 task.cancel()
             for task in list(self._tasks):
@@ -76,6 +79,7 @@ class ImapServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers.add(writer)
         peer = writer.get_extra_info("peername")
         address = str(peer[0]) if peer else "unknown"
         self._per_address[address] += 1
@@ -90,7 +94,7 @@ class ImapServer:
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except asyncio.CancelledError:
-            raise
+            pass  # server stopping; returning keeps asyncio's stream callback quiet
         except Exception:
             log.exception("imap connection from %s failed", address)
         finally:
@@ -98,9 +102,10 @@ class ImapServer:
             if self._per_address[address] <= 0:
                 del self._per_address[address]
             self._tasks.discard(task)
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                await asyncio.wait_for(writer.wait_closed(), 5)
 
 
 def _peer_certificate(writer: asyncio.StreamWriter) -> bytes | None:

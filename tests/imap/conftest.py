@@ -9,6 +9,7 @@ dev PKI's CA and connect to the name ``localhost`` that the server certificate h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
 import os
 import shutil
@@ -173,3 +174,110 @@ async def imap(module_settings: Any) -> AsyncIterator[ImapWorld]:
         await starttls.stop()
         await tls.stop()
         await store.close()
+
+
+class RawClient:
+    """Bytes on the wire, for the protocol cases real clients never produce."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, port: int, context: ssl.SSLContext | None) -> RawClient:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=context, server_hostname=HOST if context else None
+        )
+        client = cls(reader, writer)
+        greeting = await client.response()
+        assert greeting.startswith(b"* OK"), greeting
+        return client
+
+    async def response(self) -> bytes:
+        """One response line, literals included."""
+        line = await asyncio.wait_for(self.reader.readline(), 30)
+        assert line, "connection closed"
+        while line.endswith(b"}\r\n") and b"{" in line:
+            size = int(line[line.rindex(b"{") + 1 : -3].rstrip(b"+"))
+            line += await self.reader.readexactly(size)
+            line += await self.reader.readline()
+        return line
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def command(self, tag: str, text: str | bytes) -> list[bytes]:
+        """Send `tag text`, return every line up to and including the tagged one."""
+        body = text.encode() if isinstance(text, str) else text
+        await self.send(tag.encode() + b" " + body + b"\r\n")
+        return await self.until(tag)
+
+    async def until(self, tag: str) -> list[bytes]:
+        lines = []
+        while True:
+            line = await self.response()
+            lines.append(line)
+            if line.startswith(tag.encode() + b" "):
+                return lines
+
+    async def closed(self) -> bool:
+        """True once the server has closed the connection (reads to the end)."""
+        rest = await asyncio.wait_for(self.reader.read(), 30)
+        return rest == b"" or rest.endswith(b"\r\n")
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+async def raw_login(imap: ImapWorld, user: str) -> RawClient:
+    client = await RawClient.connect(imap.tls_port, imap.client_context())
+    reply = await client.command("l", f'LOGIN "{user}" "{imap.world.password}"')
+    assert reply[-1].startswith(b"l OK"), reply
+    return client
+
+
+async def put_messages(imap: ImapWorld, address: str, folder: str,
+                       messages: list[bytes], flags: tuple[str, ...] = ()) -> list[int]:
+    """Create `folder` in `address`'s mailbox and store `messages` there (store API)."""
+    from mss.store.mailboxes import find_mailbox
+    from mss.store.mailstore import MailStoreError
+
+    store = imap.store
+    async with store.reading() as session:
+        mailbox = await find_mailbox(session, address)
+        assert mailbox is not None
+    mailbox_id = mailbox.id
+
+    async def create(uow: Any) -> None:
+        with contextlib.suppress(MailStoreError):
+            await store.mail.create_folder(uow, mailbox_id, folder)
+
+    await store.write(create)
+    async with store.reading() as session:
+        target = await store.mail.folder(session, mailbox_id, folder)
+    uids = []
+    for raw in messages:
+        blob = await store.mail.prepare_blob(mailbox_id, raw)
+
+        async def job(uow: Any, blob: Any = blob, raw: bytes = raw) -> int:
+            delivered = await store.mail.deliver(uow, target.id, blob, raw.split(b"\r\n\r\n")[0],
+                                                 flags=flags)
+            return delivered.uid
+
+        uids.append(await store.write(job))
+    return uids
+
+
+def imapclient_for(imap: ImapWorld, user: str, authzid: str | None = None) -> Any:
+    from imapclient import IMAPClient
+
+    client = IMAPClient(HOST, port=imap.tls_port, ssl=True, ssl_context=imap.client_context(),
+                        timeout=30)
+    if authzid:
+        client.plain_login(user, imap.world.password, authorization_identity=authzid)
+    else:
+        client.login(user, imap.world.password)
+    return client
