@@ -15,9 +15,10 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ from mss.vault.tables import DocumentRow as D
 from mss.vault.uploads import MAX_UPLOAD_BYTES, UploadRefused, check_upload
 
 log = logging.getLogger(__name__)
+AnySelect = Select[*tuple[Any, ...]]
 BREAK_GLASS_DURATION = timedelta(hours=24)
 PATIENT_UPLOAD_BASIS = "patient upload"
 
@@ -131,14 +133,19 @@ _COLUMNS = (D.id, D.patient_ins, D.space, D.title, D.file_name, D.content_type, 
             D.copy_of_id)
 
 
-def _summary(row: tuple[object, ...], pdf_copy_id: int | None = None) -> DocumentSummary:
-    values = list(row)
-    values[2] = PatientSpace(values[2])
-    return DocumentSummary(*values, pdf_copy_id=pdf_copy_id)  # type: ignore[arg-type]
+def _summary(row: Sequence[Any], pdf_copy_id: int | None = None) -> DocumentSummary:
+    """A summary from a row of `_COLUMNS`, in that order."""
+    return DocumentSummary(
+        id=row[0], patient_ins=row[1], space=PatientSpace(row[2]), title=row[3],
+        file_name=row[4], content_type=row[5], size=row[6], created_at=row[7],
+        received_at=row[8], author=row[9], sender_mailbox=row[10],
+        classification_basis=row[11], classification_evidence=row[12],
+        uploaded_by_patient=bool(row[13]), hidden_from_professionals=bool(row[14]),
+        copy_of_id=row[15], pdf_copy_id=pdf_copy_id,
+    )
 
 
-def _visible(query: Select[tuple[object, ...]], viewer: Principal,
-             standing_: Standing) -> Select[tuple[object, ...]]:
+def _visible(query: AnySelect, viewer: Principal, standing_: Standing) -> AnySelect:
     """The SQL form of access_rules.may_see for a list."""
     query = query.where(D.deleted.is_(False))
     if standing_.is_professional:
@@ -195,10 +202,10 @@ class VaultService:
             if record is None:
                 raise VaultAccessError(Refusal.NOT_FOUND, "patient inconnu / unknown patient")
             standing_ = await standing(session, principal, record, now)
-            rows: list[tuple[object, ...]] = []
+            rows: list[Sequence[Any]] = []
             if standing_ is not Standing.NONE:
-                query = _visible(select(*_COLUMNS).where(D.patient_ins == record.ins),
-                                 principal, standing_)
+                everything = select(*_COLUMNS).where(D.patient_ins == record.ins)
+                query = _visible(everything, principal, standing_)
                 query = query.order_by(D.received_at.desc(), D.id.desc())
                 rows = [tuple(r) for r in (await session.execute(query)).all()]
         if standing_ is Standing.NONE:
@@ -213,7 +220,7 @@ class VaultService:
                 continue
             counts[PatientSpace(row[2])] += 1
             if space is None or row[2] == space.value:
-                documents.append(_summary(row, copies.get(row[0])))  # type: ignore[arg-type]
+                documents.append(_summary(row, copies.get(row[0])))
         await self._audit(AuditAction.DOCUMENT_LISTED, principal, record.ins,
                           detail=f"space={space.value if space else 'all'} "
                                  f"as={standing_.value} count={len(documents)}")

@@ -64,6 +64,10 @@ class DepositStatus(enum.StrEnum):
 class DepositError(Exception):
     """The vault cannot file for this store (e.g. not bound); `reason` is safe to log."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 @dataclass
 class DepositOutcome:
