@@ -130,6 +130,7 @@ async def _transaction(
     except ssl.SSLError as error:
         return dict.fromkeys(every, _failure(FailureKind.TLS_HANDSHAKE,
                                              f"TLS with peer failed: {error}"))
+    await client.ehlo()  # RFC 3207 §4.2: forget what was said in clear, ask again
     tls = tls_details(client.transport)
     identity = tls.peer_identity if tls else None
     if identity is None or normalise_dn(identity.subject_dn) not in allowed_dns:
