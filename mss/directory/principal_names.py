@@ -1,0 +1,34 @@
+"""Names for the principal labels of audit rows ("professional:<RPPS>" → "Dr Alice
+MARTIN"), so that a patient reads their traces as people, not identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from mss.directory.tables import Application, Professional
+from mss.store.store import Store
+
+
+async def names_for_labels(store: Store, labels: Iterable[str]) -> dict[str, str]:
+    wanted = set(labels)
+    rpps = {label.partition(":")[2] for label in wanted if label.startswith("professional:")}
+    apps = {label.partition(":")[2] for label in wanted if label.startswith("application:")}
+    names: dict[str, str] = {}
+    async with store.reading() as session:
+        if rpps:
+            rows = await session.execute(
+                select(Professional.ident, Professional.civility, Professional.first_name,
+                       Professional.last_name).where(Professional.ident.in_(rpps)))
+            for ident, civility, first, last in rows.all():
+                names[f"professional:{ident}"] = " ".join(p for p in (civility, first, last) if p)
+        if apps:
+            rows = await session.execute(
+                select(Application.name, Application.certificate_dn)
+                .where(Application.name.in_(apps) | Application.certificate_dn.in_(apps)))
+            for name, dn in rows.all():
+                for key in (name, dn):
+                    if key:
+                        names[f"application:{key}"] = name
+    return names

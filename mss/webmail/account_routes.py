@@ -1,0 +1,86 @@
+"""The patient's traces (audit trail, newest first, paged) and settings: space state,
+personal address for notices, TOTP second factor."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from mss.directory.errors import DirectoryError
+from mss.directory.patient_contact import InvalidNoticeAddress, set_notice_email
+from mss.directory.patients import find_patient, set_patient_state
+from mss.directory.principal_names import names_for_labels
+from mss.directory.second_factor import (
+    begin_enrolment,
+    check_code,
+    disable_second_factor,
+    pending_secret,
+    second_factor_enabled,
+)
+from mss.identity import PatientSpaceState
+from mss.webmail.rendering import render
+from mss.webmail.trace_text import trace_line
+from mss.webmail.web_auth import checked_form, context_of, current_session, patient_session
+
+TRACE_PAGE = 30
+
+
+async def traces(request: Request) -> Response:
+    session = await patient_session(request)
+    web = context_of(request)
+    before = request.query_params.get("before")
+    before_id = int(before) if before and before.isdigit() else None
+    events = await web.vault.traces(session.principal, before_id=before_id,
+                                    limit=TRACE_PAGE + 1)
+    names = await names_for_labels(web.store, {e.principal for e in events})
+    own = session.principal.label()
+    lines = [trace_line(e, own, names) for e in events[:TRACE_PAGE]]
+    older = lines[-1].id if len(events) > TRACE_PAGE and lines else None
+    return render(request, "traces.html", lines=lines, older=older)
+
+
+async def settings_page(request: Request, message: str = "", status_code: int = 200
+                        ) -> Response:
+    session = await patient_session(request)
+    web = context_of(request)
+    patient = await find_patient(web.store, session.principal.ident)
+    login = session.principal.mailbox or ""
+    return render(request, "settings.html", status_code=status_code, patient=patient,
+                  message=message, totp_enabled=await second_factor_enabled(web.store, login),
+                  totp_pending=await pending_secret(web.store, login),
+                  states=PatientSpaceState)
+
+
+async def settings_submit(request: Request) -> Response:
+    session = await patient_session(request)
+    web = context_of(request)
+    form = await checked_form(request, session)
+    action = str(form.get("action", ""))
+    principal = session.principal
+    login = principal.mailbox or ""
+    try:
+        if action == "state":
+            state = PatientSpaceState(str(form.get("state", "")))
+            await set_patient_state(web.store, principal.ident, state, principal=principal)
+        elif action == "notice_email":
+            await set_notice_email(web.store, principal.ident, str(form.get("email", "")),
+                                   principal=principal)
+        elif action == "totp_begin":
+            await begin_enrolment(web.store, login)
+        elif action == "totp_confirm":
+            if not await check_code(web.store, login, str(form.get("code", "")), confirm=True):
+                return await settings_page(request, "Code incorrect.", 422)
+        elif action == "totp_disable":
+            await disable_second_factor(web.store, login)
+        else:
+            return await settings_page(request, "Action inconnue.", 400)
+    except (ValueError, InvalidNoticeAddress, DirectoryError) as exc:
+        return await settings_page(request, f"Refusé : {exc}", 422)
+    return RedirectResponse("/settings?saved=1", 303)
+
+
+async def professional_settings(request: Request) -> Response:
+    session = await current_session(request)
+    if session is None:
+        return RedirectResponse("/login", 303)
+    return RedirectResponse("/pro", 303)

@@ -1,0 +1,111 @@
+"""The Starlette application: webmail pages, JSON API, autoconfig, health.
+
+Invariants: no route reads the database itself (services and domain read models do);
+every response passes through SecurityHeaders; every POST from a page is checked for
+its CSRF token; a page of one user never resolves an id of another (lookups are scoped
+to the session's mailbox, and the vault answers not found).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from mss.webmail import (
+    account_routes,
+    api_routes,
+    auth_routes,
+    document_routes,
+    patient_routes,
+    professional_routes,
+    public_routes,
+)
+from mss.webmail.rendering import render
+from mss.webmail.security import CsrfRefused, SecurityHeaders
+from mss.webmail.web_auth import LoginRequired
+from mss.webmail.web_context import WebContext
+
+STATIC = Path(__file__).with_name("static")
+
+
+async def _login_required(request: Request, _exc: Exception) -> Response:
+    return RedirectResponse("/login", 303)
+
+
+async def _csrf_refused(request: Request, _exc: Exception) -> Response:
+    return render(request, "error.html", status_code=403,
+                  reason="Formulaire expiré ou invalide : rechargez la page. / "
+                         "Expired or invalid form: reload the page.")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith("/api/"):
+        from starlette.responses import JSONResponse
+        return JSONResponse({"error": "http_error", "detail": str(status)}, status)
+    return render(request, "not_found.html" if status == 404 else "error.html",
+                  status_code=status, reason=f"Erreur {status}")
+
+
+def routes() -> list[Route | Mount]:
+    p, a, d, r = patient_routes, auth_routes, document_routes, professional_routes
+    return [
+        Route("/", a.home),
+        Route("/login", a.login_page, methods=["GET"]),
+        Route("/login", a.login_submit, methods=["POST"]),
+        Route("/login/code", a.code_page, methods=["GET"]),
+        Route("/login/code", a.code_submit, methods=["POST"]),
+        Route("/logout", a.logout, methods=["POST"]),
+        Route("/lang/{lang}", a.switch_language),
+        Route("/inbox", p.inbox),
+        Route("/conversations/{key}", p.conversation),
+        Route("/conversations/{key}/reply", p.reply, methods=["POST"]),
+        Route("/messages/{folder}/{uid}", p.read_message),
+        Route("/messages/{folder}/{uid}/attachments/{index}", p.attachment),
+        Route("/write", p.write_page, methods=["GET"]),
+        Route("/write", p.write_submit, methods=["POST"]),
+        Route("/not-sent", p.not_sent),
+        Route("/documents", d.patient_documents),
+        Route("/documents/upload", d.upload_document, methods=["POST"]),
+        Route("/documents/{id}", d.view_document),
+        Route("/documents/{id}/download", d.download_document),
+        Route("/documents/{id}/hide", d.hide_document, methods=["POST"]),
+        Route("/traces", account_routes.traces),
+        Route("/settings", account_routes.settings_page, methods=["GET"]),
+        Route("/settings", account_routes.settings_submit, methods=["POST"]),
+        Route("/pro", r.home),
+        Route("/pro/write", r.write_page, methods=["GET"]),
+        Route("/pro/write", r.write_submit, methods=["POST"]),
+        Route("/pro/patients/{ins}", r.patient_page),
+        Route("/pro/patients/{ins}/end", r.end_conversation, methods=["POST"]),
+        Route("/pro/patients/{ins}/documents", d.professional_documents),
+        Route("/pro/patients/{ins}/break-glass", d.break_glass, methods=["POST"]),
+        Route("/pro/documents/{id}", d.view_document),
+        Route("/pro/documents/{id}/download", d.download_document),
+        Route("/pro/messages/{folder}/{uid}", r.read_message),
+        Route("/pro/messages/{folder}/{uid}/attachments/{index}", r.attachment),
+        Route("/api/v1/openapi.json", api_routes.openapi),
+        Route("/api/v1/messages", api_routes.post_message, methods=["POST"]),
+        Route("/api/v1/messages/{message_id:path}", api_routes.get_message),
+        Route("/.well-known/autoconfig/mail/config-v1.1.xml", public_routes.autoconfig),
+        Route("/mail/config-v1.1.xml", public_routes.autoconfig),
+        Route("/health", public_routes.health),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def create_app(web: WebContext, *, ports: dict[str, int] | None = None) -> SecurityHeaders:
+    """The ASGI application; `ports` gives the real ports of listeners bound to port 0."""
+    app = Starlette(routes=routes(), exception_handlers={
+        LoginRequired: _login_required, CsrfRefused: _csrf_refused,
+        HTTPException: _http_error,
+    })
+    app.state.web = web
+    app.state.ports = ports if ports is not None else {}
+    return SecurityHeaders(app, web.max_body_bytes)

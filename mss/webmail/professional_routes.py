@@ -1,0 +1,143 @@
+"""The professional's pages: conversations of the mailbox they logged in to (own PER or
+an ORG as authorisation identity), a conversation with a patient, END it (same effect
+as a `[FIN]` message, DESIGN §4), write to a patient by INS with attachments."""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from mss.directory.identifiers import InvalidIdentifier, patient_address
+from mss.pipeline.mailbox_views import (
+    conversation_messages,
+    patient_names,
+    professional_conversations,
+)
+from mss.policy import ConversationStatus
+from mss.webmail.compose import OutgoingFile, compose
+from mss.webmail.mail_actions import open_message, reader_of, send
+from mss.webmail.message_view import display_subject, view_message
+from mss.webmail.patient_routes import attachment_response
+from mss.webmail.rendering import render
+from mss.webmail.web_auth import checked_form, context_of, professional_session
+
+PAGE = 50
+MAX_FILES = 10
+
+
+async def home(request: Request) -> Response:
+    session = await professional_session(request)
+    web = context_of(request)
+    principal = session.principal
+    async with web.store.reading() as db:
+        conversations = await professional_conversations(db, principal.mailbox or "",
+                                                         reader_of(principal))
+    return render(request, "pro_home.html", conversations=conversations,
+                  ended=ConversationStatus.ENDED)
+
+
+def _patient(request: Request) -> tuple[str, str] | None:
+    ins = request.path_params["ins"].upper()
+    try:
+        return ins, patient_address(ins, context_of(request).settings.server.patient_domain)
+    except InvalidIdentifier:
+        return None
+
+
+async def patient_page(request: Request, notice: str = "", status_code: int = 200
+                       ) -> Response:
+    session = await professional_session(request)
+    web = context_of(request)
+    found = _patient(request)
+    if found is None:
+        return render(request, "not_found.html", status_code=404)
+    ins, address = found
+    principal = session.principal
+    mailbox = principal.mailbox or ""
+    conversation = await web.conversations.find(mailbox, address)
+    mailbox_id = await web.store.mail.mailbox_id(mailbox)
+    page = max(0, int(request.query_params.get("page", "0") or 0)
+               if request.query_params.get("page", "0").isdigit() else 0)
+    async with web.store.reading() as db:
+        names = await patient_names(db, [address])
+        messages = await conversation_messages(
+            db, mailbox_id or 0, received_from=[address], sent_to=[address],
+            reader=reader_of(principal), limit=PAGE + 1, offset=page * PAGE)
+    return render(request, "pro_patient.html", status_code=status_code, ins=ins,
+                  name=names.get(address, ins), conversation=conversation,
+                  messages=messages[:PAGE], more=len(messages) > PAGE, page=page,
+                  ended=ConversationStatus.ENDED, notice=notice,
+                  display_subject=display_subject)
+
+
+async def end_conversation(request: Request) -> Response:
+    session = await professional_session(request)
+    web = context_of(request)
+    await checked_form(request, session)
+    found = _patient(request)
+    if found is None:
+        return render(request, "not_found.html", status_code=404)
+    ins, address = found
+    decision = await web.conversations.end(session.principal, session.principal.mailbox or "",
+                                           address, via="webmail")
+    if decision.verdict.refused:
+        return await patient_page(request, decision.verdict.reason, 403)
+    return RedirectResponse(f"/pro/patients/{ins}?ended=1", 303)
+
+
+async def read_message(request: Request) -> Response:
+    session = await professional_session(request)
+    web = context_of(request)
+    uid = request.path_params["uid"]
+    opened = await open_message(web, session.principal, request.path_params["folder"],
+                                int(uid) if uid.isdigit() else -1)
+    if opened is None:
+        return render(request, "not_found.html", status_code=404)
+    view = view_message(opened.raw)
+    return render(request, "message.html", view=view, folder=opened.folder,
+                  uid=opened.entry.uid, sender_name=view.from_name or view.from_addr,
+                  key=None, base="/pro/messages")
+
+
+async def attachment(request: Request) -> Response:
+    session = await professional_session(request)
+    return await attachment_response(request, session.principal)
+
+
+async def write_page(request: Request) -> Response:
+    await professional_session(request)
+    return render(request, "pro_write.html", ins=request.query_params.get("ins", ""),
+                  error="")
+
+
+async def write_submit(request: Request) -> Response:
+    session = await professional_session(request)
+    web = context_of(request)
+    form = await checked_form(request, session, files=True)
+    ins = str(form.get("ins", "")).strip().upper()
+    try:
+        address = patient_address(ins, web.settings.server.patient_domain)
+    except InvalidIdentifier:
+        return render(request, "pro_write.html", status_code=422, ins=ins,
+                      error="INS invalide / invalid INS")
+    files = []
+    for upload in form.getlist("files")[:MAX_FILES]:
+        if isinstance(upload, UploadFile) and upload.filename:
+            data = await upload.read(web.max_upload_bytes + 1)
+            if len(data) > web.max_upload_bytes:
+                return render(request, "pro_write.html", status_code=413, ins=ins,
+                              error="Pièce jointe trop volumineuse / attachment too large")
+            files.append(OutgoingFile(upload.filename, upload.content_type or
+                                      "application/octet-stream", data))
+    principal = session.principal
+    subject = str(form.get("subject", "")).strip()[:300] or "(sans objet)"
+    headers = {"X-MSS-MES": "FIN"} if form.get("end") == "1" else {}
+    raw = compose(sender=principal.mailbox or "", sender_name=principal.display_name,
+                  recipients=[address], subject=subject, text=str(form.get("body", "")),
+                  files=files, headers=headers)
+    result = await send(web, principal, [address], raw, subject=subject)
+    if result.refused:
+        return render(request, "pro_write.html", status_code=422, ins=ins,
+                      error=result.refused[0].verdict.reason)
+    return RedirectResponse(f"/pro/patients/{ins}", 303)

@@ -1,0 +1,95 @@
+"""The HTTP service `mss serve` starts: webmail, JSON API and autoconfig under uvicorn on
+`settings.listeners.http`, and the patient notice worker (mss.notify).
+
+Invariants: the notifier is hooked to the pipeline (`after_delivery`) and to the vault
+(`on_break_glass`) before the first request is served; on stop, uvicorn stops accepting
+and finishes in-flight requests before the notifier drains its queueing tasks. Objects
+published in `app.context`: "vault" (VaultService), "notifier" (Notifier), "webmail"
+(this service, with `.port`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from mss.notify.notifier import Notifier
+from mss.notify.relay_settings import relay_settings
+from mss.vault.access import VaultService
+from mss.webmail.app import create_app
+from mss.webmail.web_context import WebContext
+
+if TYPE_CHECKING:
+    from mss.app import App
+
+
+class WebmailService:
+    name = "webmail"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.server: uvicorn.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.notifier: Notifier | None = None
+        self.port = 0
+
+    def _ports(self) -> dict[str, int]:
+        ports: dict[str, int] = {}
+        for name, listener in (self.app.context.get("smtp_listeners") or {}).items():
+            if getattr(listener, "port", 0):
+                ports[name] = int(listener.port)
+        imap = self.app.context.get("imap")
+        for key, address in (getattr(imap, "addresses", None) or {}).items():
+            ports[str(key)] = int(address[1])
+        return ports
+
+    async def start(self) -> list[str]:
+        app = self.app
+        assert app.store is not None and app.pipeline is not None
+        vault = app.context.setdefault("vault", VaultService(app.store))
+        self.notifier = Notifier(app.store, relay_settings(app.settings))
+        app.pipeline.after_delivery.append(self.notifier.on_delivery)
+        vault.on_break_glass.append(self.notifier.on_break_glass)
+        app.context["notifier"] = self.notifier
+        self.notifier.start()
+        lines = []
+        if self.notifier.relay.enabled:
+            lines.append(f"Patient notices through {self.notifier.relay.host}:"
+                         f"{self.notifier.relay.port} ({self.notifier.relay.tls})")
+        else:
+            lines.append("Patient notices queued (no relay: set MSS_NOTIFY_RELAY_HOST)")
+        listener = app.settings.listeners.http
+        if not listener.enabled:
+            return lines
+        web = WebContext.build(app.store, app.pipeline, vault)
+        asgi = create_app(web, ports=self._ports())
+        config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
+                                log_level="warning", lifespan="off", server_header=False,
+                                proxy_headers=False)
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.task = asyncio.create_task(self.server.serve(), name="mss-http")
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()  # raises the bind error
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
+        app.context["webmail"] = self
+        lines.append(f"HTTP on {listener.host}:{self.port} (webmail, API, autoconfig)")
+        return lines
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self.task
+        if self.notifier is not None:
+            await self.notifier.stop()
+
+
+def build(app: Any) -> list[WebmailService]:
+    return [WebmailService(app)]

@@ -1,0 +1,41 @@
+"""What the webmail and the API work with: the store, the pipeline and the services, all
+given from outside (DESIGN §1: adapters only call services, never SQL)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from mss.config import Settings
+from mss.directory.web_sessions import SessionLimits
+from mss.pipeline.accept import Pipeline
+from mss.pipeline.conversations import ConversationService
+from mss.store.store import Store
+from mss.vault.access import VaultService
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+"""Largest file in a form (documents, attachments); the vault checks its own limit too."""
+MAX_BODY_BYTES = 26 * 1024 * 1024
+"""Largest request body: a message to a patient is at most 25 MB (MSS policy S1)."""
+
+
+@dataclass
+class WebContext:
+    store: Store
+    settings: Settings
+    pipeline: Pipeline
+    vault: VaultService
+    conversations: ConversationService
+    session_limits: SessionLimits = field(default_factory=SessionLimits)
+    secure_cookies: bool = field(
+        default_factory=lambda: os.environ.get("MSS_WEBMAIL_SECURE_COOKIES", "") == "1")
+    """Mark cookies Secure even on plain http (behind a TLS-terminating proxy). On https
+    requests they are always Secure."""
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    @classmethod
+    def build(cls, store: Store, pipeline: Pipeline, vault: VaultService | None = None
+              ) -> WebContext:
+        return cls(store, store.settings, pipeline, vault or VaultService(store),
+                   ConversationService(store, pipeline.facts))
