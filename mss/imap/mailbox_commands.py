@@ -416,7 +416,7 @@ async def _quota_line(session: ImapSession, access: MailAccess) -> bytes:
     resources = b""
     if access.quota_bytes:
         resources = b"STORAGE %d %d" % (used // 1024, access.quota_bytes // 1024)
-    return b"* QUOTA " + render_string(root) + b" (" + resources + b")\r\n"
+    return b"* QUOTA " + render_mailbox(root) + b" (" + resources + b")\r\n"
 
 
 async def cmd_getquota(session: ImapSession, command: QuotaRootCommand) -> Reply:
@@ -431,7 +431,7 @@ async def cmd_getquotaroot(session: ImapSession, command: MailboxCommand) -> Rep
     await _existing(session, resolved)
     root = names.quota_root(resolved.access)
     yield (b"* QUOTAROOT " + render_mailbox(command.mailbox) + b" "
-           + render_string(root) + b"\r\n")
+           + render_mailbox(root) + b"\r\n")
     yield await _quota_line(session, resolved.access)
     yield Done("GETQUOTAROOT completed")
 

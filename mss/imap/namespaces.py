@@ -9,11 +9,13 @@ mailbox exists or not: a client cannot probe for mailboxes it has no right to.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mss.directory.mail_access import MailAccess
+from mss.imap.mutf7 import decode_mailbox_name
 from mss.imap.responses import ImapNo, ResponseCode, render_string
 
 SEPARATOR = "/"
@@ -63,6 +65,8 @@ class MailboxNames:
         return f"{SHARED_PREFIX}{access.address}" if access.shared else ""
 
     def access_for_root(self, root: str) -> MailAccess:
+        with contextlib.suppress(ValueError):
+            root = decode_mailbox_name(root.encode("ascii"))  # quota roots are names too
         if root == "" and self.personal is not None:
             return self.personal
         if root.startswith(SHARED_PREFIX):
