@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from mss.config import Settings
 from mss.directory.tables import (
@@ -43,6 +44,21 @@ from mss.store.tables import Mailbox
 
 DISPENSATION_WINDOW = timedelta(days=366)  # the policy applies the exact year
 PHARMACIST_PROFESSION = "21"
+
+
+_RESPONSIBLE = aliased(Mailbox)
+# Built once: statement construction costs more than the query on the hot path.
+_CORRESPONDENT = (
+    select(
+        Mailbox.id, Mailbox.kind, Mailbox.disabled, Patient.state,
+        _RESPONSIBLE.address.label("responsible"),
+        _RESPONSIBLE.disabled.label("responsible_disabled"),
+    )
+    .outerjoin(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+    .outerjoin(Patient, Patient.id == MailboxOwner.patient_id)
+    .outerjoin(_RESPONSIBLE, _RESPONSIBLE.id == MailboxOwner.responsible_mailbox_id)
+    .where(Mailbox.address == bindparam("address"))
+)
 
 
 def conversation_of(row: ConversationRow) -> Conversation:
@@ -87,28 +103,24 @@ class DirectoryFacts:
         return self._operator
 
     async def correspondent(self, session: AsyncSession, address: str) -> Correspondent:
-        """The address with its directory entry when the mailbox is local and enabled."""
+        """The address with its directory entry when the mailbox is local and enabled.
+
+        One statement (asked for every sender, recipient and Reply-To of every message).
+        """
         canonical = canonical_address(address)
         if not self.is_local(canonical):
             return Correspondent(canonical)
-        mailbox = (
-            await session.execute(select(Mailbox).where(Mailbox.address == canonical))
-        ).scalar_one_or_none()
-        if mailbox is None or mailbox.disabled:
+        row = (await session.execute(_CORRESPONDENT, {"address": canonical})).one_or_none()
+        if row is None or row.disabled:
             return Correspondent(canonical)
-        kind = MailboxKind(mailbox.kind)
-        owner = await session.get(MailboxOwner, mailbox.id)
+        kind = MailboxKind(row.kind)
         state = None
         responsible = None
         if kind is MailboxKind.PAT:
-            patient = None
-            if owner is not None and owner.patient_id is not None:
-                patient = await session.get(Patient, owner.patient_id)
-            state = PatientSpaceState(patient.state) if patient else PatientSpaceState.CLOSED
-        if kind is MailboxKind.APP and owner is not None and owner.responsible_mailbox_id:
-            target = await session.get(Mailbox, owner.responsible_mailbox_id)
-            responsible = target.address if target is not None and not target.disabled else None
-        is_pharmacy = kind is MailboxKind.ORG and await self._is_pharmacy(session, mailbox.id)
+            state = PatientSpaceState(row.state) if row.state else PatientSpaceState.CLOSED
+        if kind is MailboxKind.APP and row.responsible and not row.responsible_disabled:
+            responsible = row.responsible
+        is_pharmacy = kind is MailboxKind.ORG and await self._is_pharmacy(session, row.id)
         return Correspondent(canonical, DirectoryEntry(kind, state, responsible, is_pharmacy))
 
     async def _is_pharmacy(self, session: AsyncSession, mailbox_id: int) -> bool:

@@ -30,6 +30,9 @@ NAMING = {
 }
 
 
+READ_POOL = 4
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on both engines (SQLite would hand back naive values)."""
 
@@ -68,8 +71,12 @@ def create_engine(
     start deferred and see a WAL snapshot without blocking writers.
     """
     if is_sqlite(url):
+        # Each aiosqlite connection is a thread: a small pool avoids GIL thrashing, and
+        # one writer connection is all SQLite can use anyway.
+        pool = {"pool_size": 1, "max_overflow": 0} if for_writing else {
+            "pool_size": READ_POOL, "max_overflow": 0}
         engine = create_async_engine(
-            url, connect_args={"timeout": 30, "isolation_level": None}, **kw
+            url, connect_args={"timeout": 30, "isolation_level": None}, **pool, **kw
         )
 
         @event.listens_for(engine.sync_engine, "connect")

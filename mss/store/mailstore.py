@@ -20,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import Update, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mss.store.blobs import BlobStore
@@ -110,6 +111,23 @@ class FolderStatus:
 class FlagChange:
     changed: list[tuple[int, int, frozenset[str]]] = field(default_factory=list)  # uid, modseq
     conflicts: list[int] = field(default_factory=list)  # UNCHANGEDSINCE failures (RFC 7162)
+
+
+_F = Folder.__table__.c
+_ALLOCATED = (_F.id, _F.uidnext, _F.highestmodseq, _F.mailbox_id)
+_BUMP = {"uidnext": _F.uidnext + 1, "highestmodseq": _F.highestmodseq + 1}
+# Built once (see MailStore._deliver).
+_ALLOCATE_BY_ID = (
+    update(Folder.__table__).where(_F.id == bindparam("b_folder")).values(_BUMP)
+    .returning(*_ALLOCATED)
+)
+_ALLOCATE_BY_NAME = (
+    update(Folder.__table__)
+    .where(_F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name"))
+    .values(_BUMP).returning(*_ALLOCATED)
+)
+_INSERT_MESSAGE = insert(StoredMessage.__table__).returning(StoredMessage.__table__.c.id)
+_INSERT_ENTRY = insert(FolderEntry.__table__)
 
 
 def _flags_text(flags: Iterable[str]) -> str:
@@ -305,33 +323,28 @@ class MailStore:
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
         """Add a message to a folder named by id (APPEND)."""
-        allocation = update(Folder).where(Folder.id == folder_id)
-        return await self._deliver(uow, allocation, blob, raw_headers, flags, internal_date)
+        allocated = (await uow.session.execute(_ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
+        return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
 
     async def deliver_to_folder(
         self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
         """Add a message to a folder of the blob's mailbox named by name (delivery, Sent)."""
-        allocation = update(Folder).where(
-            Folder.mailbox_id == blob.mailbox_id, Folder.name == folder_name
-        )
-        return await self._deliver(uow, allocation, blob, raw_headers, flags, internal_date)
+        allocated = (
+            await uow.session.execute(
+                _ALLOCATE_BY_NAME, {"b_mailbox": blob.mailbox_id, "b_name": folder_name}
+            )
+        ).first()
+        return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
 
     async def _deliver(
-        self, uow: UnitOfWork, allocation: Update, blob: PreparedBlob, raw_headers: bytes,
-        flags: Iterable[str], internal_date: datetime | None,
+        self, uow: UnitOfWork, allocated: Row[Any] | None, blob: PreparedBlob,
+        raw_headers: bytes, flags: Iterable[str], internal_date: datetime | None,
     ) -> Delivered:
-        """Three statements: allocate UID/MODSEQ (which also finds the folder), insert the
-        message, insert the entry. Core statements: the ORM costs more than the SQL."""
-        session = uow.session
-        allocated = (
-            await session.execute(
-                allocation.values(
-                    uidnext=Folder.uidnext + 1, highestmodseq=Folder.highestmodseq + 1
-                ).returning(Folder.id, Folder.uidnext, Folder.highestmodseq, Folder.mailbox_id)
-            )
-        ).one_or_none()
+        """Three statements in all: allocate UID/MODSEQ (which also finds the folder),
+        insert the message, insert the entry; prebuilt Core statements, since building
+        and caching statements costs more than the SQL on this path."""
         if allocated is None:
             raise MailStoreError("NONEXISTENT", "no such folder")
         folder_id, uid, modseq, mailbox_id = (
@@ -340,23 +353,21 @@ class MailStore:
         if mailbox_id != blob.mailbox_id:
             raise MailStoreError("CANNOT", "blob prepared for another mailbox")
         summary = summarise_headers(raw_headers)
+        session = uow.session
         message_id = (
-            await session.execute(
-                insert(StoredMessage).values(
-                    mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, sha256=blob.sha256,
-                    size=blob.size, internal_date=internal_date or uow.now(),
-                    message_id=summary.message_id, subject=summary.subject,
-                    from_addr=summary.from_addr, to_addrs=summary.to_addrs,
-                    sent_date=summary.date,
-                ).returning(StoredMessage.id)
-            )
+            await session.execute(_INSERT_MESSAGE, {
+                "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key,
+                "sha256": blob.sha256, "size": blob.size,
+                "internal_date": internal_date or uow.now(),
+                "message_id": summary.message_id, "subject": summary.subject,
+                "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
+                "sent_date": summary.date,
+            })
         ).scalar_one()
-        await session.execute(
-            insert(FolderEntry).values(
-                folder_id=folder_id, message_id=message_id, uid=uid, modseq=modseq,
-                flags=_flags_text(flags),
-            )
-        )
+        await session.execute(_INSERT_ENTRY, {
+            "folder_id": folder_id, "message_id": message_id, "uid": uid, "modseq": modseq,
+            "flags": _flags_text(flags),
+        })
         uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
         return Delivered(folder_id, uid, modseq, message_id)
 
