@@ -115,7 +115,7 @@ def unique(prefix: str = "t") -> str:
 PG_URL = os.environ.get("MSS_TEST_DATABASE_URL", "")
 
 
-def __pg_admin(sql: str) -> None:
+def _pg_admin(sql: str) -> None:
     import asyncpg
 
     async def go() -> None:

@@ -17,7 +17,9 @@ from tests.imap.conftest import (
     unique,
 )
 from tests.imap.corpus import (
+    BAD_BOUNDARY,
     FORWARDED,
+    GARBAGE_TYPE,
     INNER_BODY,
     MALFORMED,
     NESTED,
@@ -32,8 +34,6 @@ from tests.imap.corpus import (
     XDM,
     XDM_BASE64,
     XDM_ZIP,
-    GARBAGE_TYPE,
-    BAD_BOUNDARY,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -169,7 +169,7 @@ async def test_modseq_and_changedsince(imap: ImapWorld, folder: str) -> None:
     before = await run(client.fetch, uids, ["MODSEQ"])
     highest = max(item[b"MODSEQ"][0] for item in before.values())
     await run(client.add_flags, [uids[3]], [b"$Important"])
-    changed = await run(client.fetch, uids, ["FLAGS"], ["CHANGEDSINCE %d" % highest])
+    changed = await run(client.fetch, uids, ["FLAGS"], [f"CHANGEDSINCE {highest}"])
     assert list(changed) == [uids[3]]
     assert changed[uids[3]][b"MODSEQ"][0] > highest
     await run(client.logout)

@@ -22,7 +22,7 @@ def b64(text: str) -> str:
 
 async def test_login_over_implicit_tls(imap: ImapWorld) -> None:
     client = await imap.login(imap.world.alice)
-    typ, data = await run(client.select, "INBOX")
+    typ, _ = await run(client.select, "INBOX")
     assert typ == "OK"
     await run(client.logout)
 
