@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import logging
 import signal
-import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -21,6 +20,7 @@ from mss.clock import Clock, SystemClock
 from mss.config import Settings
 from mss.pipeline.accept import Pipeline, VaultHook
 from mss.store.audit_actions import AuditAction
+from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -48,17 +48,23 @@ class App:
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.node_id = settings.server.node_id or socket.gethostname()
+        self.node_id = default_node_id(settings.server.node_id)
+        self._heartbeat: asyncio.Task[None] | None = None
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.pki: DevPki | None = None
         self.services: list[Service] = []
-        self.context: dict[str, Any] = {}  # shared objects services publish for each other
+        self.context: dict[str, Any] = {}
+        self.started_at = self.clock.now()  # shared objects services publish for each other
 
     async def start(self, extra: Sequence[ServiceFactory] = ()) -> list[str]:
         self.store = await Store.open(self.settings, clock=self.clock, create=True)
+        self.store.node_id = self.node_id
         lines: list[str] = []
         try:
+            await self.store.start_cluster_events()
+            await self.beat()
+            self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             self.pipeline = Pipeline(self.store, self.settings, vault_hook=_vault_hook())
             importlib.import_module("mss.vault.binding").bind_pipeline(self.pipeline)
@@ -73,7 +79,22 @@ class App:
         await self.store.write(_audit_start(self.node_id))
         return lines
 
+    async def beat(self) -> None:
+        """Say this node is alive (`mss cluster status`)."""
+        assert self.store is not None
+        store, started = self.store, self.started_at
+
+        async def job(uow: UnitOfWork) -> None:
+            await heartbeat(uow.session, self.node_id, uow.now(), started)
+
+        await store.write(job)
+
     async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         for service in reversed(self.services):
             try:
                 await service.stop()
@@ -83,6 +104,8 @@ class App:
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.write(_audit_stop(self.node_id))
+            with contextlib.suppress(Exception):
+                await self.store.write(_leave(self.node_id))
             await self.store.close()
             self.store = None
 
@@ -134,6 +157,13 @@ def _vault_hook() -> VaultHook:
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:
     async def job(uow: UnitOfWork) -> None:
         uow.audit(AuditAction.SERVER_STARTED, "system:mss", target=node)
+
+    return job
+
+
+def _leave(node: str) -> Callable[[UnitOfWork], Any]:
+    async def job(uow: UnitOfWork) -> None:
+        await leave(uow.session, node)
 
     return job
 

@@ -13,9 +13,11 @@ from mss.app import App
 from mss.certs import ensure_server_pki
 from mss.cli import UserError, settings_from_args
 from mss.config import Settings, example_toml
+from mss.pipeline.outbound_queue import queue_depth
 from mss.store import schema
 from mss.store.backup import BackupError, backup
 from mss.store.blobs import BlobError
+from mss.store.cluster import NodeStatus, node_statuses
 from mss.store.db import create_engine
 from mss.store.keys import MasterKeyError
 from mss.store.store import Store, prepare_data_dir
@@ -45,6 +47,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("dest", type=Path)
     p.add_argument("--with-key", action="store_true", help="also copy the master key")
     p.set_defaults(handler=cmd_backup)
+
+    cluster = sub.add_parser("cluster", help="nodes sharing one database")
+    p = cluster.add_subparsers(dest="cluster_command").add_parser(
+        "status", help="live nodes and queue depth")
+    p.set_defaults(handler=cmd_cluster_status)
 
     config = sub.add_parser("config", help="settings").add_subparsers(dest="config_command")
     p = config.add_parser("example", help="print a documented settings file")
@@ -174,4 +181,28 @@ def cmd_config_example(args: argparse.Namespace) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     print(f"settings OK (data folder {settings.data_dir})")
+    return 0
+
+
+def cmd_cluster_status(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+
+    async def run() -> tuple[list[NodeStatus], Any]:
+        store = await Store.open(settings)
+        try:
+            async with store.reading() as session:
+                now = store.clock.now()
+                return await node_statuses(session, now), await queue_depth(session, now)
+        finally:
+            await store.close()
+
+    nodes, depth = run_store_task(run())
+    for node in nodes:
+        state = "alive" if node.alive else "silent"
+        print(f"{node.node_id}\t{state}\t{node.host} pid {node.pid}\tv{node.version}\t"
+              f"last seen {node.last_seen.isoformat(timespec='seconds')}")
+    if not nodes:
+        print("no node has reported")
+    age = f", oldest {depth.oldest_age_seconds:.0f} s" if depth.queued else ""
+    print(f"queue: {depth.queued} waiting{age}")
     return 0

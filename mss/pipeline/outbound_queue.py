@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.pipeline.tables import OutboundMessage, OutboundRecipient
 from mss.store.db import is_sqlite
@@ -135,3 +136,24 @@ async def queue_rows(store: Store, status: str | None = None) -> list[OutboundRe
         if status is not None:
             query = query.where(OutboundRecipient.status == status)
         return list((await session.execute(query)).scalars().all())
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    queued: int
+    oldest_age_seconds: float
+
+
+async def queue_depth(session: AsyncSession, now: datetime) -> QueueDepth:
+    """How many recipients wait for relay, and for how long the oldest has waited."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(OutboundRecipient.id), func.min(OutboundMessage.created_at))
+            .join(OutboundMessage, OutboundMessage.id == OutboundRecipient.message_id)
+            .where(OutboundRecipient.status == QUEUED)
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    age = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return QueueDepth(int(count), age)

@@ -28,6 +28,7 @@ TABLE_MODULES = (
     "mss.vault.tables",
     "mss.smtp.tables",
     "mss.webmail.tables",
+    "mss.notify.tables",
 )
 
 

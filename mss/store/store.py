@@ -18,8 +18,9 @@ from mss.clock import Clock, SystemClock
 from mss.config import Settings
 from mss.store import schema
 from mss.store.blobs import BlobStore
+from mss.store.cluster import PgEventRelay, default_node_id, notify_events
 from mss.store.db import create_engine, is_sqlite, session_factory
-from mss.store.events import EventBus
+from mss.store.events import ChangeEvent, EventBus
 from mss.store.keys import Keyring, create_master_key, load_master_key
 from mss.store.mailstore import MailStore
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
@@ -41,7 +42,22 @@ class Store:
         self.blobs = BlobStore(settings.blob_dir)
         self._read_sessions = session_factory(read_engine)
         self.mail = MailStore(self.blobs, keyring, self._read_sessions)
-        self.batcher = WriteBatcher(session_factory(write_engine), clock, self.bus)
+        self.node_id = default_node_id(settings.server.node_id)
+        self.clustered = not is_sqlite(settings.database_url)
+        self._relay: PgEventRelay | None = None
+        announce = self._announce if self.clustered else None
+        self.batcher = WriteBatcher(
+            session_factory(write_engine), clock, self.bus, announce=announce
+        )
+
+    async def _announce(self, session: AsyncSession, events: list[ChangeEvent]) -> None:
+        await notify_events(session, self.node_id, events)
+
+    async def start_cluster_events(self) -> None:
+        """On PostgreSQL, receive the other nodes' change events (IDLE, webmail)."""
+        if self.clustered and self._relay is None:
+            self._relay = PgEventRelay(self.settings.database_url, self.node_id, self.bus)
+            await self._relay.start()
 
     @classmethod
     async def open(
@@ -81,6 +97,9 @@ class Store:
             yield session
 
     async def close(self) -> None:
+        if self._relay is not None:
+            await self._relay.stop()
+            self._relay = None
         await self.batcher.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:

@@ -59,6 +59,8 @@ class UnitOfWork:
 
 
 Job = Callable[[UnitOfWork], Awaitable[Any]]
+# Sends a transaction's change events to the other nodes, inside that transaction.
+Announcer = Callable[[AsyncSession, list[ChangeEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -72,12 +74,13 @@ class WriteBatcher:
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], clock: Clock, bus: EventBus,
-        *, max_batch: int = MAX_BATCH,
+        *, max_batch: int = MAX_BATCH, announce: Announcer | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._bus = bus
         self._max_batch = max_batch
+        self._announce = announce
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -135,6 +138,8 @@ class WriteBatcher:
                             raise _RollBack from exc
                         done.append((item, result, uow))
                     await chain.save(session)
+                    if self._announce is not None:
+                        await self._announce(session, [e for _, _, u in done for e in u.events])
             except _RollBack:
                 assert failed is not None
                 index, error = failed

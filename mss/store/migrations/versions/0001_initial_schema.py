@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:03:33.856889
+Create Date: 2026-11-27 14:11:48.312284
 """
 
 from __future__ import annotations
@@ -65,6 +65,15 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_failures', schema=None) as batch_op:
         batch_op.create_index('ix_auth_failures_scope_key_at', ['scope', 'key', 'at'], unique=False)
 
+    op.create_table('cluster_nodes',
+    sa.Column('node_id', sa.String(length=200), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('version', sa.String(length=40), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('node_id', name=op.f('pk_cluster_nodes'))
+    )
     op.create_table('conversations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('professional', sa.String(length=320), nullable=False),
@@ -638,6 +647,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conversations_patient'))
 
     op.drop_table('conversations')
+    op.drop_table('cluster_nodes')
     with op.batch_alter_table('auth_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_auth_failures_scope_key_at')
 
