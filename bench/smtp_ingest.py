@@ -1,0 +1,179 @@
+"""Ingest benchmark of the MX: N messages over K concurrent TLS sessions, durable.
+
+The server is a whole MSS App (SQLite, `synchronous=FULL` unless --database-url) in a
+child process, so that its CPU time and peak RSS are its own (resource.getrusage in the
+server process). The client is aiosmtplib with an operator client certificate, one
+session per worker, messages sent back to back; a message counts when its 250 (after
+commit) is read.
+
+    python bench/smtp_ingest.py [--count 2000] [--sizes 4096,204800] [--sessions 1,8,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import aiosmtplib
+
+from mss.certs import DevPki, ca_client_context
+
+CLIENT_DOMAIN = "bench-a.localhost"
+SERVER_DOMAIN = "bench-b.localhost"
+
+
+def _server(folder: Path, database_url: str, pipe: Connection, profile: str) -> None:
+    """Child process: run the MX until told to stop; answer rusage requests."""
+    from mss.app import App
+    from mss.config import load_settings
+    from mss.demo import seed_world
+    from mss.directory.trust_store import import_trust_list
+    from mss.store.store import prepare_data_dir
+
+    async def main() -> None:
+        off = {"enabled": False}
+        overrides: dict[str, object] = {
+            "data_dir": str(folder / "server"),
+            "server": {"hostname": f"mx.{SERVER_DOMAIN}", "domain": SERVER_DOMAIN,
+                       "patient_domain": f"patient.{SERVER_DOMAIN}", "node_id": "bench"},
+            "listeners": {"mx": {"port": 0}, "submission": off, "submissions": off,
+                          "imap": off, "imaps": off, "http": off},
+        }
+        if database_url:
+            overrides["database"] = {"url": database_url}
+        settings = load_settings(environ={}, overrides=overrides)
+        prepare_data_dir(settings)
+        shutil.copytree(folder / "pki", settings.pki_dir)
+        pki = DevPki.load(settings.pki_dir)
+        server_cert = next(c for c in pki.issued() if SERVER_DOMAIN in c.subject_dn)
+        pki.install_server_certificate(server_cert)
+        app = App(settings)
+        app.context["smtp_worker_enabled"] = False
+        await app.start()
+        assert app.store is not None
+        world = await seed_world(app.store)
+        client_cert = next(c for c in pki.issued() if CLIENT_DOMAIN in c.subject_dn)
+        trust = (
+            '<?xml version="1.0" encoding="UTF-8"?><ListeBlancheMSSante '
+            'xmlns="https://listeblanche.mssante.fr/schema"><DateDeGeneration>x'
+            f"</DateDeGeneration><ListeDomaines><Domaine><Nom>{CLIENT_DOMAIN}</Nom>"
+            f"<DNCertificatOperateur>{client_cert.subject_dn}</DNCertificatOperateur>"
+            "</Domaine></ListeDomaines></ListeBlancheMSSante>"
+        )
+        await import_trust_list(app.store, trust.encode())
+        port = app.context["smtp_listeners"]["mx"].port
+        pipe.send((port, world.bruno))
+        loop = asyncio.get_running_loop()
+        while True:
+            request = await loop.run_in_executor(None, pipe.recv)
+            if request == "stop":
+                break
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            pipe.send((usage.ru_utime + usage.ru_stime, usage.ru_maxrss))
+        await app.stop()
+
+    if profile:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(main())", globals(), locals(), profile)
+    else:
+        asyncio.run(main())
+
+
+def make_message(size: int, index: int) -> bytes:
+    head = (f"From: <bench@{CLIENT_DOMAIN}>\r\nTo: <dest@{SERVER_DOMAIN}>\r\n"
+            f"Subject: bench {index}\r\nMessage-ID: <{index}.{time.time_ns()}@bench>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+    line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n"
+    body = line * max(1, (size - len(head)) // len(line))
+    return (head + body).encode()
+
+
+async def _session(port: int, context: object, rcpt: str, messages: list[bytes],
+                   latencies: list[float]) -> None:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
+                             tls_context=context, timeout=120)  # type: ignore[arg-type]
+    await client.connect()
+    await client.starttls()
+    for raw in messages:
+        started = time.perf_counter()
+        await client.sendmail(f"bench@{CLIENT_DOMAIN}", [rcpt], raw)
+        latencies.append(time.perf_counter() - started)
+    await client.quit()
+
+
+async def run_load(port: int, context: object, rcpt: str, count: int, size: int,
+                   sessions: int) -> tuple[float, list[float]]:
+    messages = [make_message(size, i) for i in range(count)]
+    latencies: list[float] = []
+    shares = [messages[i::sessions] for i in range(sessions)]
+    started = time.perf_counter()
+    await asyncio.gather(*(_session(port, context, rcpt, share, latencies)
+                           for share in shares if share))
+    return time.perf_counter() - started, latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=2000, help="messages of 4 KB per run")
+    parser.add_argument("--large-count", type=int, default=400, help="messages of 200 KB")
+    parser.add_argument("--sizes", default="4096,204800")
+    parser.add_argument("--sessions", default="1,8,32")
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (default SQLite)")
+    parser.add_argument("--profile", default="", help="write the server's cProfile here")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="mss-bench-"))
+    pki = DevPki.init(folder / "pki")
+    pki.issue_operator(f"mx.{SERVER_DOMAIN}", "2000000002", "BENCH B", "Paris (75)")
+    client_cert = pki.issue_operator(f"mx.{CLIENT_DOMAIN}", "2000000001", "BENCH A",
+                                     "Paris (75)")
+    context = ca_client_context(pki.paths.ca_bundle, cert_chain=client_cert.chain_path,
+                                key=client_cert.key_path)
+    context.check_hostname = False
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_server, args=(folder, args.database_url, child, args.profile))
+    process.start()
+    port, rcpt = parent.recv()
+    engine = "PostgreSQL" if args.database_url else "SQLite (synchronous=FULL)"
+    print(f"MX ingest, {engine}, server in its own process, TLS with client certificates")
+    print(f"{'size':>7} {'K':>3} {'N':>5} {'msg/s':>8} {'MB/s':>7} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'srv CPU s':>9} {'CPU/msg ms':>10} {'peak RSS MB':>11}")
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            count = args.count if size <= 16384 else args.large_count
+            for sessions in (int(k) for k in args.sessions.split(",")):
+                parent.send("usage")
+                cpu_before, _ = parent.recv()
+                elapsed, latencies = asyncio.run(
+                    run_load(port, context, rcpt, count, size, sessions))
+                parent.send("usage")
+                cpu_after, rss_kb = parent.recv()
+                rate = count / elapsed
+                cpu = cpu_after - cpu_before
+                print(f"{size // 1024:>5}KB {sessions:>3} {count:>5} {rate:>8.0f} "
+                      f"{rate * size / 1e6:>7.2f} {percentile(latencies, 0.5) * 1e3:>7.1f} "
+                      f"{percentile(latencies, 0.99) * 1e3:>7.1f} {cpu:>9.2f} "
+                      f"{cpu / count * 1e3:>10.2f} {rss_kb / 1024:>11.0f}", flush=True)
+    finally:
+        parent.send("stop")
+        process.join(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
