@@ -80,6 +80,7 @@ async def _senders(session: AsyncSession, folder_id: int, reader: str | None,
     query = (
         select(StoredMessage.from_addr, func.count(), func.sum(_unseen(reader)),  # type: ignore[arg-type]
                func.max(StoredMessage.internal_date))
+        .select_from(FolderEntry)
         .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
         .where(FolderEntry.folder_id == folder_id)
         .group_by(StoredMessage.from_addr)
