@@ -79,7 +79,13 @@ class MxHandler(CommonHooks):
             return MUST_STARTTLS
         peer = tls.peer_certificate()
         mail_from = null_path(address)
-        verdict = await self.pipeline.check_peer(peer, mail_from)
+        # One TLS session, one certificate: the T1 verdict per sender domain is kept for
+        # the session (a trust-list import applies from the next connection).
+        domain = domain_of(mail_from)
+        verdict = session.peer_verdicts.get(domain)
+        if verdict is None:
+            verdict = await self.pipeline.check_peer(peer, mail_from)
+            session.peer_verdicts[domain] = verdict
         if verdict.refused:
             await self.audit(
                 AuditAction.PEER_REFUSED, peer.subject_dn or session.client_ip,

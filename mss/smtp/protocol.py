@@ -28,7 +28,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mss.identity import Principal
-from mss.policy import PeerCertificate
+from mss.policy import PeerCertificate, Verdict
 from mss.smtp.dsn_parameters import (
     MailDsnParameters,
     RcptDsnParameters,
@@ -57,6 +57,7 @@ class MssSession(Session):
         self.principal: Principal | None = None
         self.peer_certificate: PeerCertificate | None = None
         self.client_ip: str = ""
+        self.peer_verdicts: dict[str, Verdict] = {}  # MX: T1 per MAIL FROM domain
 
 
 class MssEnvelope(Envelope):
