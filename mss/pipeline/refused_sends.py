@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from mss.store.mailstore import PreparedBlob
+from mss.store.mailstore import MailStoreError, PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from mss.webmail.tables import RefusedSendRow
@@ -43,9 +43,12 @@ async def keep_refused(store: Store, mailbox: str, raw: bytes, *, recipient: str
     async def job(uow: UnitOfWork) -> RefusedSend:
         uid = None
         if blob is not None:
-            delivered = await store.mail.deliver_to_folder(uow, DRAFTS, blob, raw,
-                                                           flags=(DRAFT, "\\Seen"))
-            uid = delivered.uid
+            try:  # the allocating UPDATE found no row: nothing was written, go on
+                delivered = await store.mail.deliver_to_folder(uow, DRAFTS, blob, raw,
+                                                               flags=(DRAFT, "\\Seen"))
+                uid = delivered.uid
+            except MailStoreError:
+                uid = None  # no Drafts folder (APP mailboxes): the row alone keeps it
         row = RefusedSendRow(mailbox=mailbox, recipient=recipient,
                              recipient_name=recipient_name[:300], subject=subject,
                              rule=rule, reason=reason, drafts_uid=uid, at=uow.now())

@@ -108,4 +108,4 @@ def create_app(web: WebContext, *, ports: dict[str, int] | None = None) -> Secur
     })
     app.state.web = web
     app.state.ports = ports if ports is not None else {}
-    return SecurityHeaders(app, web.max_body_bytes)
+    return SecurityHeaders(app, web)

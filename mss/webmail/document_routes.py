@@ -80,6 +80,9 @@ async def upload_document(request: Request) -> Response:
     if not isinstance(upload, UploadFile):
         return RedirectResponse("/documents?error=fichier", 303)
     content = await upload.read(web.max_upload_bytes + 1)
+    if len(content) > web.max_upload_bytes:
+        return render(request, "error.html", status_code=413,
+                      reason="Fichier trop volumineux / file too large")
     try:
         await web.vault.upload(session.principal, upload.filename or "document", content)
     except VaultAccessError as exc:

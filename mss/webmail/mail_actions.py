@@ -100,7 +100,7 @@ async def send(web: WebContext, principal: Principal, recipients: list[str], raw
     result = await web.pipeline.accept(Submission(
         mail_from=mailbox, recipients=recipients, raw=raw, channel=Channel.SUBMISSION,
         principal=principal, via=via))
-    for refused in result.refused:
+    for refused in result.refused if via == "webmail" else ():  # the API answers instead
         await keep_refused(web.store, mailbox, raw, recipient=refused.address,
                            recipient_name=(names or {}).get(refused.address, ""),
                            subject=subject, rule=refused.verdict.rule.value,

@@ -79,6 +79,11 @@ async def end_conversation(request: Request) -> Response:
     if found is None:
         return render(request, "not_found.html", status_code=404)
     ins, address = found
+    if await web.conversations.find(session.principal.mailbox or "", address) is None:
+        # ConversationService.end would create an ended conversation, and with it a
+        # "care" relation giving access to the patient's documents: nothing to end here.
+        return await patient_page(request, "Aucun échange avec ce patient. / No exchange "
+                                           "with this patient.", 403)
     decision = await web.conversations.end(session.principal, session.principal.mailbox or "",
                                            address, via="webmail")
     if decision.verdict.refused:

@@ -39,9 +39,9 @@ class CsrfRefused(Exception):
 class SecurityHeaders:
     """Pure ASGI middleware: headers on every response, bounded request bodies."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, limits: Any) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits  # anything with `max_body_bytes` (the WebContext)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +52,7 @@ class SecurityHeaders:
             refusal = None
             if length is None or not length.isdigit():
                 refusal = Response("Content-Length required\n", 411)
-            elif int(length) > self.max_body_bytes:
+            elif int(length) > self.limits.max_body_bytes:
                 refusal = Response("Request too large\n", 413)
             if refusal is not None:
                 await self._with_headers(refusal, scope, receive, send)

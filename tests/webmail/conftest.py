@@ -8,9 +8,9 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
