@@ -21,6 +21,7 @@ from mss.directory.tables import TrustedOperator, TrustListImport
 from mss.directory.trust_list import TrustList, TrustListError, parse_trust_list
 from mss.identity import SYSTEM, Principal
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.events import TRUST_LIST_CHANGED
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -80,6 +81,7 @@ async def _replace(
     )
     session.add(meta)
     await session.flush()
+    uow.publish(TRUST_LIST_CHANGED)  # cached trust lists of every node forget theirs
     uow.audit(
         AuditAction.TRUST_LIST_IMPORTED, principal, target=source,
         detail=(f"sha256={trust_list.sha256} generated={trust_list.generated_at} "

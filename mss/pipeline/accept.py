@@ -132,6 +132,7 @@ class Pipeline:
         self.store = store
         self.settings = settings
         self.facts = DirectoryFacts(settings)
+        store.bus.add_listener(self.facts.forget_trust_list)
         self.vault_hook = vault_hook
         # called after commit with (receiving mailbox, sender): patient notices plug in here
         self.after_delivery: list[Callable[[str, str], None]] = []

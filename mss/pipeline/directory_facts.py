@@ -6,6 +6,7 @@ so that SMTP, IMAP, the webmail and the API all ask the same questions the same 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
@@ -40,9 +41,11 @@ from mss.policy import (
     TrustList,
 )
 from mss.policy.addresses import canonical_address
+from mss.store.events import TRUST_LIST_CHANGED, ChangeEvent
 from mss.store.tables import Mailbox
 
-DISPENSATION_WINDOW = timedelta(days=366)  # the policy applies the exact year
+DISPENSATION_WINDOW = timedelta(days=366)
+RECHECK_SECONDS = 1.0  # the policy applies the exact year
 PHARMACIST_PROFESSION = "21"
 
 
@@ -79,15 +82,26 @@ class DirectoryFacts:
         )
         self._operator: OperatorFacts | None = None
         self._trust_import_id: int | None = -1
+        self._checked_at = 0.0
+
+    def forget_trust_list(self, event: ChangeEvent | None = None) -> None:
+        """Drop the cached trust list (on a trust-list change event from any node)."""
+        if event is None or event.kind == TRUST_LIST_CHANGED.kind:
+            self._operator = None
 
     def is_local(self, address: str) -> bool:
         return canonical_address(address).rpartition("@")[2] in self.local_domains
 
     async def operator(self, session: AsyncSession) -> OperatorFacts:
+        """Operator facts, cached: dropped on a trust-list event, and the latest import
+        checked at most once a second for imports made by another process on SQLite."""
+        if self._operator is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
+            return self._operator
         latest = (
             await session.execute(select(TrustListImport.id).order_by(TrustListImport.id.desc())
                                   .limit(1))
         ).scalar_one_or_none()
+        self._checked_at = time.monotonic()
         if self._operator is None or latest != self._trust_import_id:
             domains: dict[str, set[str]] = {}
             for domain, dn in (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 
 SUBSCRIBER_QUEUE = 1000  # a subscriber that lags this far is told to resynchronise
@@ -32,6 +32,7 @@ class ChangeEvent:
 
 
 OVERFLOW = ChangeEvent("overflow", 0, 0)
+TRUST_LIST_CHANGED = ChangeEvent("trust", 0, 0)  # mailbox 0: the operator as a whole
 
 
 class EventBus:
@@ -39,8 +40,15 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: dict[int, set[asyncio.Queue[ChangeEvent]]] = {}
+        self._listeners: list[Callable[[ChangeEvent], None]] = []
+
+    def add_listener(self, callback: Callable[[ChangeEvent], None]) -> None:
+        """A plain callback for every event (caches that must forget what changed)."""
+        self._listeners.append(callback)
 
     def publish(self, event: ChangeEvent) -> None:
+        for callback in self._listeners:
+            callback(event)
         for queue in list(self._subscribers.get(event.mailbox_id, ())):
             try:
                 queue.put_nowait(event)
