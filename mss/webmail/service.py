@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -35,6 +36,7 @@ class WebmailService:
         self.task: asyncio.Task[None] | None = None
         self.notifier: Notifier | None = None
         self.port = 0
+        self.socket: socket.socket | None = None
 
     def _ports(self) -> dict[str, int]:
         ports: dict[str, int] = {}
@@ -71,13 +73,12 @@ class WebmailService:
                                 proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self.task = asyncio.create_task(self.server.serve(), name="mss-http")
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()  # raises the bind error
-                raise RuntimeError("the HTTP server stopped while starting")
-            await asyncio.sleep(0.01)
-        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
+        # bound and listening here, so a bind error is raised now and the real port is
+        # known; connections wait in the backlog until uvicorn accepts them
+        self.socket = socket.create_server((listener.host, listener.port), backlog=512)
+        self.port = int(self.socket.getsockname()[1])
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]),
+                                        name="mss-http")
         app.context["webmail"] = self
         lines.append(f"HTTP on {listener.host}:{self.port} (webmail, API, autoconfig)")
         return lines
@@ -87,6 +88,8 @@ class WebmailService:
             self.server.should_exit = True
             with contextlib.suppress(Exception):
                 await self.task
+        if self.socket is not None:
+            self.socket.close()
         if self.notifier is not None:
             await self.notifier.stop()
 
