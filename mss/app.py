@@ -18,11 +18,13 @@ from typing import Any, Protocol
 from mss.certs import DevPki, ensure_server_pki
 from mss.clock import Clock, SystemClock
 from mss.config import Settings
-from mss.pipeline.accept import Pipeline, VaultHook
+from mss.pipeline.accept import Pipeline
 from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
+from mss.vault.binding import bind_pipeline, drain_acknowledgements
+from mss.vault.deposit import deposit_documents
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,8 @@ class App:
             await self.beat()
             self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
-            self.pipeline = Pipeline(self.store, self.settings, vault_hook=_vault_hook())
-            importlib.import_module("mss.vault.binding").bind_pipeline(self.pipeline)
+            self.pipeline = Pipeline(self.store, self.settings, vault_hook=deposit_documents)
+            bind_pipeline(self.pipeline)
             await self.pipeline.ensure_spool_mailbox()
             for build in [*_factories(), *extra]:
                 for service in build(self):
@@ -101,6 +103,7 @@ class App:
             except Exception:
                 log.exception("stopping %s failed", service.name)
         self.services.clear()
+        await drain_acknowledgements()  # MDNs accepted for sending go out before closing
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.write(_audit_stop(self.node_id))
@@ -139,26 +142,6 @@ def _factories() -> list[ServiceFactory]:
             continue
         found.append(module.build)
     return found
-
-
-def _vault_hook() -> VaultHook:
-    """The vault's deposit step when the vault package provides one."""
-    try:
-        module = importlib.import_module("mss.vault.deposit")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mss.vault.deposit":
-            raise
-        from mss.pipeline.accept import no_vault
-
-        return no_vault
-    return module.deposit_documents  # type: ignore[no-any-return]
-
-
-def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:
-    async def job(uow: UnitOfWork) -> None:
-        uow.audit(AuditAction.SERVER_STARTED, "system:mss", target=node)
-
-    return job
 
 
 def _leave(node: str) -> Callable[[UnitOfWork], Any]:
