@@ -144,6 +144,13 @@ def _factories() -> list[ServiceFactory]:
     return found
 
 
+def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.SERVER_STARTED, "system:mss", target=node)
+
+    return job
+
+
 def _leave(node: str) -> Callable[[UnitOfWork], Any]:
     async def job(uow: UnitOfWork) -> None:
         await leave(uow.session, node)
