@@ -96,6 +96,22 @@ class LimitSettings:
 
 
 @dataclass
+class SmtpSettings:
+    connections_per_address: int = _doc(
+        "Simultaneous SMTP connections from one client address.", default=50)
+    errors_per_session: int = _doc("Error replies before the session is closed.", default=20)
+    idle_timeout_seconds: int = _doc(
+        "Idle time before an SMTP session is closed (RFC 5321 §4.5.3.2.7).", default=300)
+    dkim_selector: str = _doc("DKIM selector of this operator's Ed25519 key.", default="mss")
+    dkim_rsa_selector: str = _doc("DKIM selector of this operator's RSA key.", default="mss-rsa")
+    queue_expiry_hours: int = _doc(
+        "How long a message is retried before it bounces.", default=5 * 24)
+    retry_first_delay_seconds: int = _doc("First retry delay (doubles each time).", default=60)
+    retry_max_delay_seconds: int = _doc("Longest delay between retries.", default=3600)
+    relay_timeout_seconds: int = _doc("Timeout of one exchange with a peer.", default=60)
+
+
+@dataclass
 class Settings:
     data_dir: Path = _doc(
         "Data folder: database, blobs, keys, certificates.", default=DEFAULT_DATA_DIR
@@ -105,6 +121,7 @@ class Settings:
     store: StoreSettings = _doc("Message store.", default_factory=StoreSettings)
     listeners: ListenersSettings = _doc("Network listeners.", default_factory=ListenersSettings)
     limits: LimitSettings = _doc("Size and count limits.", default_factory=LimitSettings)
+    smtp: SmtpSettings = _doc("SMTP listeners and outbound queue.", default_factory=SmtpSettings)
 
     @property
     def database_url(self) -> str:
@@ -232,6 +249,10 @@ def _validate(settings: Settings, problems: list[str]) -> None:
     for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):
         if getattr(settings.limits, name) <= 0:
             problems.append(f"limits.{name}: must be positive")
+    for f in dataclasses.fields(settings.smtp):
+        value = getattr(settings.smtp, f.name)
+        if isinstance(value, int) and value <= 0:
+            problems.append(f"smtp.{f.name}: must be positive")
 
 
 def _toml_value(value: Any) -> str:

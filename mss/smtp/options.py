@@ -1,9 +1,8 @@
 """SMTP limits and outbound settings, with the defaults MSS ships.
 
-Message size and recipients per message come from `Settings.limits`; the rest are the
-defaults below (Postfix's where it has one), overridable per App through
-`app.context["smtp_options"]` (tests, benchmarks) until `mss.config` grows an `smtp`
-table for them.
+Message size and recipients per message come from `Settings.limits`, the rest from
+`Settings.smtp` (defaults are Postfix's where it has one); tests and benchmarks may
+override the whole set per App through `app.context["smtp_options"]`.
 """
 
 from __future__ import annotations
@@ -38,8 +37,18 @@ def smtp_options(settings: Settings, override: SmtpOptions | None = None) -> Smt
     base = override or SmtpOptions()
     if override is not None:
         return base
+    smtp = settings.smtp
     return replace(
         base,
         max_message_bytes=settings.limits.max_message_bytes,
         max_recipients=settings.limits.max_recipients,
+        connections_per_address=smtp.connections_per_address,
+        errors_per_session=smtp.errors_per_session,
+        idle_timeout=float(smtp.idle_timeout_seconds),
+        dkim_selector=smtp.dkim_selector,
+        dkim_rsa_selector=smtp.dkim_rsa_selector,
+        queue_expiry=timedelta(hours=smtp.queue_expiry_hours),
+        retry_first_delay=timedelta(seconds=smtp.retry_first_delay_seconds),
+        retry_max_delay=timedelta(seconds=smtp.retry_max_delay_seconds),
+        relay_timeout=float(smtp.relay_timeout_seconds),
     )
