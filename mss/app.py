@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from mss.certs import DevPki, ensure_server_pki
 from mss.clock import Clock, SystemClock
 from mss.config import Settings
+from mss.metrics import NodeMetrics
 from mss.pipeline.accept import Pipeline
+from mss.pipeline.outbound_queue import queue_depth
 from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.store import Store
@@ -57,7 +59,8 @@ class App:
         self.pki: DevPki | None = None
         self.services: list[Service] = []
         self.context: dict[str, Any] = {}
-        self.started_at = self.clock.now()  # shared objects services publish for each other
+        self.started_at = self.clock.now()
+        self.metrics = NodeMetrics(self.node_id)  # shared objects services publish for each other
 
     async def start(self, extra: Sequence[ServiceFactory] = ()) -> list[str]:
         self.store = await Store.open(self.settings, clock=self.clock, create=True)
@@ -68,7 +71,9 @@ class App:
             await self.beat()
             self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
+            self.store.batcher.audit_listeners.append(self.metrics.count_audit)
             self.pipeline = Pipeline(self.store, self.settings, vault_hook=deposit_documents)
+            self.pipeline.after_accept.append(self.metrics.count_accept)
             bind_pipeline(self.pipeline)
             await self.pipeline.ensure_spool_mailbox()
             for build in [*_factories(), *extra]:
@@ -90,6 +95,10 @@ class App:
             await heartbeat(uow.session, self.node_id, uow.now(), started)
 
         await store.write(job)
+        async with store.reading() as session:
+            depth = await queue_depth(session, store.clock.now())
+        self.metrics.queue_depth.set(depth.queued)
+        self.metrics.queue_oldest_seconds.set(depth.oldest_age_seconds)
 
     async def stop(self) -> None:
         if self._heartbeat is not None:

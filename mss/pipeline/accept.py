@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
@@ -136,6 +137,8 @@ class Pipeline:
         self.vault_hook = vault_hook
         # called after commit with (receiving mailbox, sender): patient notices plug in here
         self.after_delivery: list[Callable[[str, str], None]] = []
+        # called with each result and the seconds it took: metrics plug in here
+        self.after_accept: list[Callable[[AcceptResult, float], None]] = []
 
     # -- decisions before DATA (SMTP MAIL and RCPT) -----------------------------------
 
@@ -176,6 +179,13 @@ class Pipeline:
     # -- the whole message ------------------------------------------------------------
 
     async def accept(self, submission: Submission) -> AcceptResult:
+        started = time.perf_counter()
+        result = await self._accept(submission)
+        for callback in self.after_accept:
+            callback(result, time.perf_counter() - started)
+        return result
+
+    async def _accept(self, submission: Submission) -> AcceptResult:
         raw = self._complete_headers(submission)
         if len(raw) > self.settings.limits.max_message_bytes:
             too_big = refusal(Cause.TOO_LARGE, limit=self.settings.limits.max_message_bytes)

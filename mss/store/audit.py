@@ -42,6 +42,7 @@ class AuditChain:
         self.hash = head_hash
         self._exists = exists
         self._rows: list[dict[str, object]] = []  # written in one statement at save()
+        self.saved: list[dict[str, object]] = []  # what the transaction wrote, for metrics
 
     @classmethod
     async def lock(cls, session: AsyncSession) -> AuditChain:
@@ -77,7 +78,7 @@ class AuditChain:
         if not self._rows:
             return
         await session.execute(insert(AuditEvent), self._rows)
-        self._rows = []
+        self.saved, self._rows = self._rows, []
         if self._exists:
             await session.execute(
                 update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, hash=self.hash)

@@ -81,6 +81,7 @@ class WriteBatcher:
         self._bus = bus
         self._max_batch = max_batch
         self._announce = announce
+        self.audit_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -154,6 +155,8 @@ class WriteBatcher:
                         item.future.set_exception(exc)
                 return
             self._after_commit(done)
+            for listener in self.audit_listeners:
+                listener(chain.saved)
             return
 
     def _after_commit(self, done: list[tuple[_Pending, Any, UnitOfWork]]) -> None:

@@ -1,0 +1,53 @@
+"""Prometheus metrics of one node, fed by the one event vocabulary (STYLE §10).
+
+Every committed audit row counts in `mss_events_total{action,outcome}` (accepted and
+refused messages, authentication failures, deposits ...); the pipeline adds verdicts by
+rule and accept latency; the app samples queue depth and sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 - re-exported
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class NodeMetrics:
+    """One registry per node (several nodes may run in one test process)."""
+
+    def __init__(self, node_id: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"node": node_id}
+        self.events = Counter("mss_events_total", "Committed audit events.",
+                              ["action", "outcome"], registry=self.registry)
+        self.verdicts = Counter("mss_recipient_verdicts_total",
+                                "Recipients accepted or refused, by policy rule.",
+                                ["rule", "accepted"], registry=self.registry)
+        self.accept_seconds = Histogram(
+            "mss_accept_seconds", "Time to accept a message (facts, policy, commit).",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.queue_depth = Gauge("mss_queue_depth", "Recipients waiting for relay.",
+                                 registry=self.registry)
+        self.queue_oldest_seconds = Gauge("mss_queue_oldest_seconds",
+                                          "Age of the oldest waiting recipient.",
+                                          registry=self.registry)
+        self.sessions = Gauge("mss_sessions", "Open protocol sessions.", ["protocol"],
+                              registry=self.registry)
+        self.info = Gauge("mss_node_info", "This node.", list(labels), registry=self.registry)
+        self.info.labels(**labels).set(1)
+
+    def count_audit(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.events.labels(str(row["action"]), str(row["outcome"])).inc()
+
+    def count_accept(self, result: Any, seconds: float) -> None:
+        """A pipeline `after_accept` callback: verdicts by rule, and latency."""
+        self.accept_seconds.observe(seconds)
+        for recipient in result.results:
+            verdict = recipient.verdict
+            self.verdicts.labels(str(verdict.rule), str(verdict.accepted).lower()).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
