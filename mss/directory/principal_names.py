@@ -24,10 +24,10 @@ async def names_for_labels(store: Store, labels: Iterable[str]) -> dict[str, str
             for ident, civility, first, last in rows.all():
                 names[f"professional:{ident}"] = " ".join(p for p in (civility, first, last) if p)
         if apps:
-            rows = await session.execute(
+            found = await session.execute(
                 select(Application.name, Application.certificate_dn)
                 .where(Application.name.in_(apps) | Application.certificate_dn.in_(apps)))
-            for name, dn in rows.all():
+            for name, dn in found.all():
                 for key in (name, dn):
                     if key:
                         names[f"application:{key}"] = name

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Coroutine
+from typing import Any
 
 import aiosmtplib
 
@@ -55,8 +57,8 @@ class Notifier:
         email = str(getattr(notice, "notice_email", ""))
         self._spawn(self._queue(NoticeKind.BREAK_GLASS, email))
 
-    def _spawn(self, work: object) -> None:
-        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

@@ -92,7 +92,7 @@ async def _senders(session: AsyncSession, folder_id: int, reader: str | None,
         key = canonical_address(sender or "")
         old = found.get(key, (0, 0, None))
         newest = max((d for d in (old[2], last) if d is not None), default=None)
-        found[key] = (old[0] + int(total), old[1] + int(unread or 0), newest)
+        found[key] = (old[0] + int(str(total)), old[1] + int(str(unread or 0)), newest)
     return found
 
 
@@ -107,12 +107,12 @@ async def names_of(session: AsyncSession, addresses: Iterable[str]) -> dict[str,
     names.update({a: n for a, n in rows.all() if n})
     missing = [a for a in wanted if a not in names]
     if missing:
-        rows = await session.execute(
+        found = await session.execute(
             select(DirectoryEntryRow.address, DirectoryEntryRow.civility,
                    DirectoryEntryRow.first_name, DirectoryEntryRow.last_name,
                    DirectoryEntryRow.structure_name, DirectoryEntryRow.service)
             .where(DirectoryEntryRow.address.in_(missing)))
-        for address, civility, first, last, structure, service in rows.all():
+        for address, civility, first, last, structure, service in found.all():
             person = " ".join(p for p in (civility, first, last) if p)
             names[address] = person or " – ".join(p for p in (service, structure) if p)
     return {a: names.get(a) or NEUTRAL_PROFESSIONAL for a in wanted}

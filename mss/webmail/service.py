@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -27,12 +28,21 @@ if TYPE_CHECKING:
     from mss.app import App
 
 
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: mss.app owns SIGTERM/SIGINT and stops
+    every service in order (uvicorn would otherwise replace the app's handlers)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class WebmailService:
     name = "webmail"
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.server: uvicorn.Server | None = None
+        self.server: EmbeddedServer | None = None
         self.task: asyncio.Task[None] | None = None
         self.notifier: Notifier | None = None
         self.port = 0
@@ -71,8 +81,7 @@ class WebmailService:
         config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
                                 log_level="warning", lifespan="off", server_header=False,
                                 proxy_headers=False)
-        self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.server = EmbeddedServer(config)
         # bound and listening here, so a bind error is raised now and the real port is
         # known; connections wait in the backlog until uvicorn accepts them
         self.socket = socket.create_server((listener.host, listener.port), backlog=512)
