@@ -32,6 +32,8 @@ from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredM
 
 OWNER_RIGHTS = "lrswipkxtea"  # RFC 4314 §2.1 (c and d are the obsolete RFC 2086 forms)
 READ_RIGHTS = "lrs"
+SPARSE_LIST = 500
+"""Up to this many scattered UIDs are asked for by list; more, or dense ones, by range."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +165,55 @@ def _with_private(query, reader: str | None):  # type: ignore[no-untyped-def]
     )
 
 
-async def folder_index(session: AsyncSession, folder_id: int, reader: str | None) -> FolderIndex:
-    """UIDs, first unseen UID and unseen count in three index-only queries."""
-    uids = array("Q", (
+async def folder_uids(session: AsyncSession, folder_id: int) -> array[int]:
+    """UIDs in order, read as runs of consecutive UIDs ("gaps and islands" with a
+    window function): a folder is mostly long runs, so 100,000 UIDs are a few rows."""
+    numbered = select(
+        FolderEntry.uid.label("uid"),
+        (FolderEntry.uid - func.row_number().over(order_by=FolderEntry.uid)).label("run"),
+    ).where(FolderEntry.folder_id == folder_id).subquery()
+    runs = (
         await session.execute(
-            select(FolderEntry.uid).where(FolderEntry.folder_id == folder_id)
-            .order_by(FolderEntry.uid)
+            select(func.min(numbered.c.uid), func.max(numbered.c.uid))
+            .group_by(numbered.c.run).order_by(func.min(numbered.c.uid))
         )
-    ).scalars().all())
+    ).all()
+    uids: array[int] = array("Q")
+    for low, high in runs:
+        uids.extend(range(low, high + 1))
+    return uids
+
+
+async def folder_flags(
+    session: AsyncSession, folder_id: int, reader: str | None
+) -> list[tuple[int, int, frozenset[str]]]:
+    """(uid, modseq, flags) of every entry, the reader's view; no message columns."""
+    columns = [FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags]
+    if reader is not None:
+        columns += [PrivateFlags.flags, PrivateFlags.modseq]
+    query = _with_private(select(*columns).select_from(FolderEntry), reader).where(
+        FolderEntry.folder_id == folder_id
+    ).order_by(FolderEntry.uid)
+    found = []
+    cache: dict[str, frozenset[str]] = {}
+    for row in (await session.execute(query)).all():
+        text = row[2] or ""
+        flags = cache.get(text)
+        if flags is None:
+            flags = cache[text] = frozenset(text.split())
+        modseq = row[1]
+        if reader is not None:
+            flags = flags - PRIVATE
+            if row[3] is not None:
+                flags = flags | frozenset(row[3].split())
+                modseq = max(modseq, row[4])
+        found.append((row[0], modseq, flags))
+    return found
+
+
+async def folder_index(session: AsyncSession, folder_id: int, reader: str | None) -> FolderIndex:
+    """UIDs, first unseen UID and unseen count in two queries."""
+    uids = await folder_uids(session, folder_id)
     unseen_query = _with_private(
         select(func.min(FolderEntry.uid), func.count()).select_from(FolderEntry), reader
     ).where(FolderEntry.folder_id == folder_id, _unseen_condition(reader))
@@ -223,8 +266,8 @@ async def folder_entries(
 ) -> list[EntryInfo]:
     """Entries in UID order with the reader's view of the flags, in one query.
 
-    A UID list is read as its range and filtered here, so a set of 10,000 UIDs is not
-    10,000 bound parameters.
+    A dense or long UID list is read as its range and filtered here, so a set of 10,000
+    UIDs is not 10,000 bound parameters; a few scattered UIDs are asked for by list.
     """
     columns = [
         FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags, StoredMessage.id,
@@ -242,7 +285,11 @@ async def folder_entries(
         if not uids:
             return []
         wanted = set(uids)
-        query = query.where(FolderEntry.uid >= min(wanted), FolderEntry.uid <= max(wanted))
+        low, high = min(wanted), max(wanted)
+        if len(wanted) <= SPARSE_LIST and high - low + 1 > 4 * len(wanted):
+            query = query.where(FolderEntry.uid.in_(sorted(wanted)))  # a few scattered UIDs
+        else:
+            query = query.where(FolderEntry.uid >= low, FolderEntry.uid <= high)
     if uid_min is not None:
         query = query.where(FolderEntry.uid >= uid_min)
     result: list[EntryInfo] = []

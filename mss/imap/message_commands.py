@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mss.directory.mail_access import folder_entries, folder_id_of
+from mss.directory.mail_access import folder_entries, folder_flags, folder_id_of
 from mss.identity import MailboxKind, PrincipalKind
 from mss.imap.addresses import parse_address_list
 from mss.imap.commands import (
@@ -43,6 +44,7 @@ from mss.imap.search_keys import (
     NotKey,
     OrKey,
     SearchKey,
+    SizeKey,
     TextKey,
 )
 from mss.imap.search_match import MessageView, SearchScope, search_matches
@@ -57,6 +59,7 @@ from mss.store.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PATIENT_HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender")
 
 
@@ -281,6 +284,20 @@ def needs_text(key: SearchKey) -> bool:
     return False
 
 
+def needs_message_columns(key: SearchKey) -> bool:
+    """Whether the key looks at more than UIDs, sequence numbers, flags and MODSEQ."""
+    match key:
+        case HeaderKey() | TextKey() | DateKey() | SizeKey():
+            return True
+        case NotKey(key=inner):
+            return needs_message_columns(inner)
+        case OrKey(left=left, right=right):
+            return needs_message_columns(left) or needs_message_columns(right)
+        case AndKey(keys=keys):
+            return any(needs_message_columns(k) for k in keys)
+    return False
+
+
 def uses_modseq(key: SearchKey) -> bool:
     match key:
         case ModSeqKey():
@@ -301,7 +318,14 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     if modseq_search:
         session.condstore = True
     async with session.store.reading() as db:
-        entries = await folder_entries(db, selected.folder_id, selected.access.reader)
+        if needs_message_columns(command.key):
+            entries = await folder_entries(db, selected.folder_id, selected.access.reader)
+        else:
+            entries = [
+                EntryInfo(uid, modseq, flags, 0, 0, "", 0, _EPOCH)
+                for uid, modseq, flags in await folder_flags(
+                    db, selected.folder_id, selected.access.reader)
+            ]
     known = [e for e in entries if selected.sequence_of(e.uid) is not None]
     scope = SearchScope(len(selected.uids), selected.last_uid)
     text = needs_text(command.key)
