@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "mss.directory.commands",
     "mss.smtp.commands",
     "mss.vault.commands",
+    "mss.webmail.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -90,12 +90,10 @@ class ConversationService:
         return await self._act(principal, professional, patient, via, reopen_conversation)
 
     async def _act(self, principal: Principal, professional: str, patient: str, via: str,
-                   rule: Callable[[ActingRights, Conversation], Decision]) -> Decision:
+                   rule: Callable[[ActingRights, Conversation | None], Decision]) -> Decision:
         async with self.store.reading() as session:
             rights = await self.facts.acting_rights(session, principal)
             current = await self.facts.conversation(session, professional, patient)
-        if current is None:
-            current = Conversation(canonical_address(professional), canonical_address(patient))
         decision = rule(rights, current)
         if decision.verdict.accepted and decision.transitions:
             async def job(uow: UnitOfWork) -> None:

@@ -56,6 +56,7 @@ class Cause(enum.StrEnum):
     PEER_NOT_LISTED = "peer_not_listed"
     SENDER_NOT_ALLOWED = "sender_not_allowed"
     ACTION_NOT_ALLOWED = "action_not_allowed"
+    NO_SUCH_CONVERSATION = "no_such_conversation"
     RELAY_DENIED = "relay_denied"
     DOMAIN_NOT_TRUSTED = "domain_not_trusted"
     UNKNOWN_MAILBOX = "unknown_mailbox"

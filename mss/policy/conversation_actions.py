@@ -23,7 +23,13 @@ def may_act_on(rights: ActingRights, conversation: Conversation) -> bool:
     return conversation.contact is not None and rights.may_send_as(conversation.contact)
 
 
-def _act(rights: ActingRights, conversation: Conversation, kind: TransitionKind) -> Decision:
+def _act(
+    rights: ActingRights, conversation: Conversation | None, kind: TransitionKind
+) -> Decision:
+    if conversation is None:
+        # Only a message opens a conversation: an action may not create one, or anyone
+        # could make themself "in care" of any patient (and see their documents).
+        return Decision(refusal(Cause.NO_SUCH_CONVERSATION))
     if not may_act_on(rights, conversation):
         return Decision(refusal(Cause.ACTION_NOT_ALLOWED))
     already = conversation.is_open == (kind is TransitionKind.OPEN)
@@ -33,13 +39,13 @@ def _act(rights: ActingRights, conversation: Conversation, kind: TransitionKind)
     return Decision(accepted(), (transition,))
 
 
-def end_conversation(rights: ActingRights, conversation: Conversation) -> Decision:
+def end_conversation(rights: ActingRights, conversation: Conversation | None) -> Decision:
     """End the conversation: the patient can no longer write (MSS policy P2). Ending an
     ended conversation is accepted and changes nothing."""
     return _act(rights, conversation, TransitionKind.END)
 
 
-def reopen_conversation(rights: ActingRights, conversation: Conversation) -> Decision:
+def reopen_conversation(rights: ActingRights, conversation: Conversation | None) -> Decision:
     """Reopen an ended conversation without writing a message (MSS choice, as a new
     message would). Reopening an open one changes nothing."""
     return _act(rights, conversation, TransitionKind.OPEN)

@@ -123,6 +123,15 @@ _CATALOGUE: dict[Cause, _Entry] = {
         "A patient cannot write to another patient: only professionals who wrote to you "
         "can be reached.",
     ),
+    Cause.NO_SUCH_CONVERSATION: _Entry(
+        Rule.T2,
+        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
+        EnhancedStatus.DELIVERY_NOT_AUTHORIZED,
+        "Aucun échange n'existe entre cette boîte et ce patient : écrivez-lui pour en "
+        "ouvrir un.",
+        "There is no conversation between this mailbox and this patient: write to them "
+        "to open one.",
+    ),
     Cause.NO_CONVERSATION: _Entry(
         Rule.P2,
         *_POLICY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mss.pipeline.conversations import ConversationService
 from mss.policy import Cause, Rule
 from mss.store.audit import events_for_subject
 
@@ -81,3 +82,30 @@ async def test_every_step_leaves_a_trace_for_the_patient(harness) -> None:
         actions = [e.action for e in await events_for_subject(session, w.jeanne_ins)]
     assert "message.delivered" in actions
     assert "conversation.opened" in actions and "conversation.ended" in actions
+
+
+async def test_ending_a_conversation_that_never_existed_creates_nothing(harness) -> None:
+    """An action may not open a care relation: only a message does."""
+    w = harness.world
+    bruno = harness.professional(w.bruno_rpps, w.bruno)
+    service = ConversationService(harness.store, harness.pipeline.facts)
+    for act in (service.end, service.reopen):
+        decision = await act(bruno, w.bruno, w.jeanne)
+        assert not decision.verdict.accepted
+        assert decision.verdict.cause is Cause.NO_SUCH_CONVERSATION
+    assert await service.find(w.bruno, w.jeanne) is None
+
+
+async def test_professional_ends_from_the_service_and_reopens(harness) -> None:
+    w = harness.world
+    alice = harness.professional(w.alice_rpps, w.alice)
+    await harness.send(alice, w.alice, [w.jeanne], subject="Bonjour")
+    service = ConversationService(harness.store, harness.pipeline.facts)
+    assert (await service.end(alice, w.alice, w.jeanne)).verdict.accepted
+    jeanne = harness.patient(w.jeanne_ins, w.jeanne)
+    assert not (await harness.send(jeanne, w.jeanne, [w.alice])).results[0].accepted
+    assert (await service.reopen(alice, w.alice, w.jeanne)).verdict.accepted
+    assert (await harness.send(jeanne, w.jeanne, [w.alice])).results[0].accepted
+    bruno = harness.professional(w.bruno_rpps, w.bruno)
+    refused = await service.end(bruno, w.alice, w.jeanne)
+    assert refused.verdict.cause is Cause.ACTION_NOT_ALLOWED
