@@ -22,8 +22,11 @@ def application_ident(application: Application) -> str:
 
 async def principal_for_mailbox(session: AsyncSession, mailbox: Mailbox) -> Principal | None:
     """The owner of a PER, PAT or APP mailbox acting through it; None for ORG mailboxes
-    (members act as themselves), disabled mailboxes and patients whose space is not
-    active."""
+    (members act as themselves), disabled mailboxes and closed patient spaces.
+
+    A patient who opposed may still sign in: to read what they had, and to reactivate
+    their space (they cannot send: `mss.pipeline` grants sending to active spaces only).
+    """
     if mailbox.disabled:
         return None
     owner = await session.get(MailboxOwner, mailbox.id)
@@ -38,7 +41,7 @@ async def principal_for_mailbox(session: AsyncSession, mailbox: Mailbox) -> Prin
             )
     if kind is MailboxKind.PAT and owner.patient_id is not None:
         patient = await session.get(Patient, owner.patient_id)
-        if patient is not None and patient.state == PatientSpaceState.ACTIVE.value:
+        if patient is not None and patient.state != PatientSpaceState.CLOSED.value:
             name = f"{patient.first_name} {patient.last_name}".strip()
             return Principal(PrincipalKind.PATIENT, patient.ins, name, mailbox.address)
     if kind is MailboxKind.APP and owner.application_id is not None:

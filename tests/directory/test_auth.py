@@ -8,6 +8,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 from sqlalchemy import select
 
+from mss.demo import seed_world
 from mss.directory.authentication import RateLimits, authenticate, failure_counts
 from mss.directory.errors import DirectoryError, MailboxKindRule
 from mss.directory.mailbox_accounts import (
@@ -153,3 +154,12 @@ async def test_hash_is_renewed_when_parameters_change(store, hasher, alice) -> N
     assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
     assert after.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
     assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=stronger) is not None
+
+
+async def test_patient_who_opposed_can_sign_in_to_reactivate_but_closed_cannot(store) -> None:
+    world = await seed_world(store)
+    await set_patient_state(store, world.jeanne_ins, PatientSpaceState.OPPOSED)
+    principal = await authenticate(store, world.jeanne, world.password, "192.0.2.7")
+    assert principal is not None and principal.ident == world.jeanne_ins
+    await set_patient_state(store, world.jeanne_ins, PatientSpaceState.CLOSED)
+    assert await authenticate(store, world.jeanne, world.password, "192.0.2.7") is None
