@@ -112,6 +112,32 @@ class SmtpSettings:
 
 
 @dataclass
+class NotifySettings:
+    relay_host: str = _doc(
+        "Outside SMTP relay for patient notices (empty: notices wait in the queue).",
+        default="")
+    relay_port: int = _doc("Port of the relay.", default=587)
+    relay_tls: str = _doc("starttls, implicit or none.", default="starttls")
+    relay_username: str = _doc("Login at the relay (empty: no AUTH).", default="")
+    relay_password: str = _doc("Password at the relay.", default="")
+    relay_ca_file: str = _doc("Extra CA file to trust for the relay.", default="")
+    sender: str = _doc("From address of notices (empty: ne-pas-repondre@<domain>).",
+                       default="")
+    webmail_url: str = _doc("Link in notices (empty: http://<hostname>:<http port>/).",
+                            default="")
+
+
+@dataclass
+class WebmailSettings:
+    secure_cookies: bool = _doc(
+        "Mark cookies Secure on plain http too (behind a TLS proxy); always on https.",
+        default=False)
+    session_idle_minutes: int = _doc("A web session ends after this idle time.", default=30)
+    session_absolute_hours: int = _doc("A web session ends after this time anyway.",
+                                       default=12)
+
+
+@dataclass
 class Settings:
     data_dir: Path = _doc(
         "Data folder: database, blobs, keys, certificates.", default=DEFAULT_DATA_DIR
@@ -122,6 +148,9 @@ class Settings:
     listeners: ListenersSettings = _doc("Network listeners.", default_factory=ListenersSettings)
     limits: LimitSettings = _doc("Size and count limits.", default_factory=LimitSettings)
     smtp: SmtpSettings = _doc("SMTP listeners and outbound queue.", default_factory=SmtpSettings)
+    notify: NotifySettings = _doc("Patient notices by e-mail.", default_factory=NotifySettings)
+    webmail: WebmailSettings = _doc("Webmail sessions and cookies.",
+                                    default_factory=WebmailSettings)
 
     @property
     def database_url(self) -> str:
@@ -249,6 +278,13 @@ def _validate(settings: Settings, problems: list[str]) -> None:
     for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):
         if getattr(settings.limits, name) <= 0:
             problems.append(f"limits.{name}: must be positive")
+    if settings.notify.relay_tls not in {"starttls", "implicit", "none"}:
+        problems.append("notify.relay_tls: one of starttls, implicit, none")
+    if not 0 < settings.notify.relay_port <= 65535:
+        problems.append(f"notify.relay_port: {settings.notify.relay_port} is not a TCP port")
+    for name in ("session_idle_minutes", "session_absolute_hours"):
+        if getattr(settings.webmail, name) <= 0:
+            problems.append(f"webmail.{name}: must be positive")
     for f in dataclasses.fields(settings.smtp):
         value = getattr(settings.smtp, f.name)
         if isinstance(value, int) and value <= 0:

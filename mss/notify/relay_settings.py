@@ -1,17 +1,12 @@
 """Where notices go out: an outside SMTP relay (the patient's personal address is on
 the open Internet, outside the trust space, so MSS never delivers it itself).
 
-Until `mss.config` grows a `[notify]` table these come from the environment:
-MSS_NOTIFY_RELAY_HOST (empty: notices stay queued), MSS_NOTIFY_RELAY_PORT (587),
-MSS_NOTIFY_RELAY_TLS (starttls | implicit | none), MSS_NOTIFY_RELAY_USERNAME,
-MSS_NOTIFY_RELAY_PASSWORD, MSS_NOTIFY_RELAY_CA_FILE (extra CA to trust),
-MSS_NOTIFY_SENDER (From address), MSS_NOTIFY_WEBMAIL_URL (the link in the notice).
+They come from the `[notify]` settings (`MSS_NOTIFY__RELAY_HOST` ... in the
+environment); an empty relay host keeps notices queued.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mss.config import Settings
@@ -36,21 +31,13 @@ class RelaySettings:
         return bool(self.host)
 
 
-def relay_settings(settings: Settings, environ: Mapping[str, str] | None = None
-                   ) -> RelaySettings:
-    env = os.environ if environ is None else environ
-    tls = env.get("MSS_NOTIFY_RELAY_TLS", "starttls").strip().lower()
-    if tls not in TLS_MODES:
-        raise ValueError(f"MSS_NOTIFY_RELAY_TLS: one of {', '.join(TLS_MODES)}")
+def relay_settings(settings: Settings) -> RelaySettings:
+    notify = settings.notify
     http = settings.listeners.http
     return RelaySettings(
-        host=env.get("MSS_NOTIFY_RELAY_HOST", ""),
-        port=int(env.get("MSS_NOTIFY_RELAY_PORT", "587")),
-        tls=tls,
-        username=env.get("MSS_NOTIFY_RELAY_USERNAME", ""),
-        password=env.get("MSS_NOTIFY_RELAY_PASSWORD", ""),
-        ca_file=env.get("MSS_NOTIFY_RELAY_CA_FILE", ""),
-        sender=env.get("MSS_NOTIFY_SENDER", f"ne-pas-repondre@{settings.server.domain}"),
-        webmail_url=env.get("MSS_NOTIFY_WEBMAIL_URL",
-                            f"http://{settings.server.hostname}:{http.port}/"),
+        host=notify.relay_host, port=notify.relay_port, tls=notify.relay_tls,
+        username=notify.relay_username, password=notify.relay_password,
+        ca_file=notify.relay_ca_file,
+        sender=notify.sender or f"ne-pas-repondre@{settings.server.domain}",
+        webmail_url=notify.webmail_url or f"http://{settings.server.hostname}:{http.port}/",
     )

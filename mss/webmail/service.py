@@ -72,7 +72,7 @@ class WebmailService:
             lines.append(f"Patient notices through {self.notifier.relay.host}:"
                          f"{self.notifier.relay.port} ({self.notifier.relay.tls})")
         else:
-            lines.append("Patient notices queued (no relay: set MSS_NOTIFY_RELAY_HOST)")
+            lines.append("Patient notices queued (no relay: set notify.relay_host)")
         listener = app.settings.listeners.http
         if not listener.enabled:
             return lines

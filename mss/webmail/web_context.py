@@ -3,8 +3,8 @@ given from outside (DESIGN §1: adapters only call services, never SQL)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from mss.config import Settings
 from mss.directory.web_sessions import SessionLimits
@@ -27,8 +27,7 @@ class WebContext:
     vault: VaultService
     conversations: ConversationService
     session_limits: SessionLimits = field(default_factory=SessionLimits)
-    secure_cookies: bool = field(
-        default_factory=lambda: os.environ.get("MSS_WEBMAIL_SECURE_COOKIES", "") == "1")
+    secure_cookies: bool = False
     """Mark cookies Secure even on plain http (behind a TLS-terminating proxy). On https
     requests they are always Secure."""
     max_upload_bytes: int = MAX_UPLOAD_BYTES
@@ -37,5 +36,8 @@ class WebContext:
     @classmethod
     def build(cls, store: Store, pipeline: Pipeline, vault: VaultService | None = None
               ) -> WebContext:
+        web = store.settings.webmail
+        limits = SessionLimits(idle=timedelta(minutes=web.session_idle_minutes),
+                               absolute=timedelta(hours=web.session_absolute_hours))
         return cls(store, store.settings, pipeline, vault or VaultService(store),
-                   ConversationService(store, pipeline.facts))
+                   ConversationService(store, pipeline.facts), limits, web.secure_cookies)
