@@ -34,19 +34,24 @@ class DueNotice:
 
 async def enqueue_notice(store: Store, kind: NoticeKind, recipient: str) -> int | None:
     """Queue a notice; None when there is no personal address to write to."""
+
+    async def job(uow: UnitOfWork) -> int | None:
+        return await add_notice(uow, kind, recipient)
+
+    return await store.write(job)
+
+
+async def add_notice(uow: UnitOfWork, kind: NoticeKind, recipient: str) -> int | None:
+    """Queue a notice inside the caller's transaction (so it commits with the event)."""
     recipient = recipient.strip()
     if not recipient or "@" not in recipient:
         return None
-
-    async def job(uow: UnitOfWork) -> int:
-        now = uow.now()
-        row = NoticeRow(kind=kind.value, recipient=recipient, status=PENDING, attempts=0,
-                        created_at=now, next_attempt_at=now, last_error="")
-        uow.session.add(row)
-        await uow.session.flush()
-        return row.id
-
-    return await store.write(job)
+    now = uow.now()
+    row = NoticeRow(kind=kind.value, recipient=recipient, status=PENDING, attempts=0,
+                    created_at=now, next_attempt_at=now, last_error="")
+    uow.session.add(row)
+    await uow.session.flush()
+    return row.id
 
 
 async def claim_due(store: Store, *, limit: int = 20) -> list[DueNotice]:

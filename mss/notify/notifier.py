@@ -3,8 +3,9 @@ each break-glass, sent by a worker through the outside relay (mssante-facts: the
 is told on their personal address; the notice carries no health content).
 
 Invariants:
-- notices are queued after the commit of what they announce (the pipeline's
-  `after_delivery` and the vault's `on_break_glass` callbacks run after commit);
+- a new-message notice is queued in the transaction that delivers the message (the
+  pipeline's `in_delivery` hook), so both commit or neither does; a break-glass notice
+  is queued after the grant's commit (the vault's `on_break_glass` callback);
 - the queue is durable: a relay that is down delays notices, never loses them, and each
   failure is retried with growing delays (RETRY_DELAYS) measured on the injected clock;
 - the relay is reached with TLS (STARTTLS or implicit) unless explicitly configured off;
@@ -25,10 +26,11 @@ import aiosmtplib
 from mss.clock import Clock
 from mss.directory.identifiers import InvalidIdentifier
 from mss.directory.patients import find_patient
-from mss.notify.notice_queue import claim_due, enqueue_notice, record_outcome
+from mss.notify.notice_queue import add_notice, claim_due, enqueue_notice, record_outcome
 from mss.notify.notice_text import NoticeKind, notice_message
 from mss.notify.relay_settings import RelaySettings
 from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 IDLE_WAKE_SECONDS = 30.0
@@ -45,12 +47,21 @@ class Notifier:
 
     # -- queueing (callbacks, after commit) ----------------------------------------------
 
-    def on_delivery(self, mailbox: str, _sender: str) -> None:
-        """pipeline.after_delivery: a message reached `mailbox`; tell it if a patient's."""
+    async def on_delivery(self, uow: UnitOfWork, mailbox: str, _sender: str) -> None:
+        """pipeline.in_delivery: a message reached `mailbox`; if a patient's, the notice
+        is queued in the same transaction, so a crash cannot lose it."""
         domain = self.store.settings.server.patient_domain.lower()
         local, _, host = mailbox.lower().rpartition("@")
-        if host == domain and local:
-            self._spawn(self._queue_for_patient(local.upper()))
+        if host != domain or not local:
+            return
+        try:
+            patient = await find_patient(uow.session, local.upper())
+        except InvalidIdentifier:
+            return
+        if patient is None:
+            return
+        if await add_notice(uow, NoticeKind.NEW_MESSAGE, patient.notice_email) is not None:
+            uow.after_commit.append(self.wake.set)
 
     def on_break_glass(self, notice: object) -> None:
         """VaultService.on_break_glass: the patient is told someone opened their record."""
@@ -61,14 +72,6 @@ class Notifier:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-    async def _queue_for_patient(self, ins: str) -> None:
-        try:
-            patient = await find_patient(self.store, ins)
-        except InvalidIdentifier:
-            return
-        if patient is not None:
-            await self._queue(NoticeKind.NEW_MESSAGE, patient.notice_email)
 
     async def _queue(self, kind: NoticeKind, email: str) -> None:
         try:

@@ -135,8 +135,9 @@ class Pipeline:
         self.facts = DirectoryFacts(settings)
         store.bus.add_listener(self.facts.forget_trust_list)
         self.vault_hook = vault_hook
-        # called after commit with (receiving mailbox, sender): patient notices plug in here
-        self.after_delivery: list[Callable[[str, str], None]] = []
+        # called inside the delivering transaction with (uow, receiving mailbox, sender):
+        # patient notices plug in here, so they commit with the delivery
+        self.in_delivery: list[Callable[[UnitOfWork, str, str], Awaitable[None]]] = []
         # called with each result and the seconds it took: metrics plug in here
         self.after_accept: list[Callable[[AcceptResult, float], None]] = []
 
@@ -197,10 +198,6 @@ class Pipeline:
             return await self._commit(uow, submission, plan, blobs, raw)
 
         results = await self.store.write(job)
-        for result in results:
-            if result.delivered_to:
-                for callback in self.after_delivery:
-                    callback(result.delivered_to, plan.sender.address)
         return AcceptResult(tuple(results), _message_id(plan.parsed))
 
     def _complete_headers(self, submission: Submission) -> bytes:
@@ -295,6 +292,8 @@ class Pipeline:
                 await self._deliver(uow, blobs[target], target, raw)
                 uow.audit(AuditAction.MESSAGE_DELIVERED, actor, target=target,
                           subject=subject, detail=f"message={ref} via={submission.via}")
+                for hook in self.in_delivery:
+                    await hook(uow, target, plan.sender.address)
                 if decision.transitions:
                     await apply_conversation_transitions(
                         uow, decision.transitions, actor, via="message", message_ref=ref

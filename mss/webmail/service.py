@@ -1,7 +1,7 @@
 """The HTTP service `mss serve` starts: webmail, JSON API and autoconfig under uvicorn on
 `settings.listeners.http`, and the patient notice worker (mss.notify).
 
-Invariants: the notifier is hooked to the pipeline (`after_delivery`) and to the vault
+Invariants: the notifier is hooked to the pipeline (`in_delivery`) and to the vault
 (`on_break_glass`) before the first request is served; on stop, uvicorn stops accepting
 and finishes in-flight requests before the notifier drains its queueing tasks. Objects
 published in `app.context`: "vault" (VaultService), "notifier" (Notifier), "webmail"
@@ -63,7 +63,7 @@ class WebmailService:
         assert app.store is not None and app.pipeline is not None
         vault = app.context.setdefault("vault", VaultService(app.store))
         self.notifier = Notifier(app.store, relay_settings(app.settings))
-        app.pipeline.after_delivery.append(self.notifier.on_delivery)
+        app.pipeline.in_delivery.append(self.notifier.on_delivery)
         vault.on_break_glass.append(self.notifier.on_break_glass)
         app.context["notifier"] = self.notifier
         self.notifier.start()

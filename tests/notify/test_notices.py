@@ -52,7 +52,7 @@ def relay(web: Web) -> Iterator[tuple[Sink, RelaySettings]]:
 async def test_new_message_notice_has_no_health_data(web: Web, relay) -> None:
     sink, settings = relay
     notifier = Notifier(web.store, settings)
-    web.pipeline.after_delivery.append(notifier.on_delivery)
+    web.pipeline.in_delivery.append(notifier.on_delivery)
     await web.send(subject="Résultats de biologie : glycémie", body="Glycémie 1,8 g/L")
     await notifier.drain()
     assert await notifier.run_once() == 1
@@ -71,7 +71,7 @@ async def test_new_message_notice_has_no_health_data(web: Web, relay) -> None:
 async def test_professional_mailbox_gets_no_notice(web: Web, relay) -> None:
     _, settings = relay
     notifier = Notifier(web.store, settings)
-    web.pipeline.after_delivery.append(notifier.on_delivery)
+    web.pipeline.in_delivery.append(notifier.on_delivery)
     await web.send(to=web.world.bruno, subject="Avis")
     await notifier.drain()
     assert await notices(web.store) == []
@@ -96,7 +96,7 @@ async def test_relay_down_is_retried_with_backoff(web: Web, relay) -> None:
                          sender=settings.sender, webmail_url=settings.webmail_url,
                          timeout_seconds=5)
     notifier = Notifier(web.store, down)
-    web.pipeline.after_delivery.append(notifier.on_delivery)
+    web.pipeline.in_delivery.append(notifier.on_delivery)
     await web.send()
     await notifier.drain()
     assert await notifier.run_once() == 0
@@ -114,10 +114,20 @@ async def test_gives_up_after_the_last_retry(web: Web) -> None:
     down = RelaySettings(host="127.0.0.1", port=free_port(), tls="none", sender="a@b.fr",
                          webmail_url="x", timeout_seconds=5)
     notifier = Notifier(web.store, down)
-    web.pipeline.after_delivery.append(notifier.on_delivery)
+    web.pipeline.in_delivery.append(notifier.on_delivery)
     await web.send()
     await notifier.drain()
     for delay in (*RETRY_DELAYS, timedelta(0)):
         await notifier.run_once()
         web.store.clock.advance(delay)  # type: ignore[attr-defined]
     assert (await notices(web.store))[0].status == FAILED
+
+
+async def test_new_message_notice_commits_with_the_delivery(web: Web) -> None:
+    """The notice row is written in the delivering transaction: no window to lose it."""
+    notifier = Notifier(web.store, RelaySettings())
+    web.pipeline.in_delivery.append(notifier.on_delivery)
+    await web.send(subject="Compte rendu")
+    queued = await notices(web.store)  # no drain, no task: already committed
+    assert [(n.kind, n.status, n.recipient) for n in queued] == [
+        ("new_message", "pending", "jeanne.dupont@example.org")]

@@ -23,6 +23,6 @@ async def test_app_starts_http_and_prints_the_real_port(make_settings, clock) ->
             assert response.json() == {"status": "ok"}
             login = await client.get(f"http://127.0.0.1:{port}/login")
             assert "Connexion" in login.text
-        assert app.context["notifier"].on_delivery in app.pipeline.after_delivery
+        assert app.context["notifier"].on_delivery in app.pipeline.in_delivery
     finally:
         await app.stop()
