@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mss.directory.mail_access import folder_entries, folder_flags, folder_id_of
 from mss.identity import MailboxKind, PrincipalKind
@@ -59,6 +59,7 @@ from mss.store.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession
 
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PATIENT_HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender")
 
@@ -86,7 +87,23 @@ async def read_contents(session: ImapSession, entries: Sequence[EntryInfo]) -> l
     return await asyncio.to_thread(read_all)
 
 
-def _batches(entries: list[EntryInfo], size: int) -> list[list[EntryInfo]]:
+def known_with_sequence(
+    selected: SelectedMailbox, entries: list[EntryInfo]
+) -> list[tuple[int, EntryInfo]]:
+    """Entries the client knows, with their sequence numbers: both lists are in UID
+    order, so one merge walk replaces a search per entry."""
+    found = []
+    uids = selected.uids
+    position = 0
+    for entry in entries:
+        while position < len(uids) and uids[position] < entry.uid:
+            position += 1
+        if position < len(uids) and uids[position] == entry.uid:
+            found.append((position + 1, entry))
+    return found
+
+
+def _batches(entries: list[T], size: int) -> list[list[T]]:
     return [entries[i : i + size] for i in range(0, len(entries), size)]
 
 
@@ -98,6 +115,9 @@ def patient_subjects(session: ImapSession, raw: bytes) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     if selected.access.kind is MailboxKind.PAT:
         found.add((patient_subject(selected.access.address), selected.access.address))
+    end = raw.find(b"\r\n\r\n")
+    if patient_domain.encode("ascii", "replace") not in raw[: end if end >= 0 else None].lower():
+        return found  # cheap test first: most messages name no patient
     header = parse_header_only(raw)
     for name in PATIENT_HEADERS:
         for value in header.field_values(name):
@@ -326,24 +346,22 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
                 for uid, modseq, flags in await folder_flags(
                     db, selected.folder_id, selected.access.reader)
             ]
-    known = [e for e in entries if selected.sequence_of(e.uid) is not None]
+    known = known_with_sequence(selected, entries)
     scope = SearchScope(len(selected.uids), selected.last_uid)
     text = needs_text(command.key)
-    matched: list[EntryInfo] = []
+    matched: list[tuple[int, EntryInfo]] = []
     for batch in _batches(known, session.limits.content_batch if text else 100_000):
-        raws = await read_contents(session, batch) if text else [b""] * len(batch)
-        for entry, raw in zip(batch, raws, strict=True):
-            sequence = selected.sequence_of(entry.uid)
-            assert sequence is not None
+        raws = (
+            await read_contents(session, [entry for _, entry in batch]) if text
+            else [b""] * len(batch)
+        )
+        for (sequence, entry), raw in zip(batch, raws, strict=True):
             view = MessageView(sequence, entry.uid, entry.flags, entry.internal_date,
                                entry.size, entry.modseq, raw)
             if search_matches(command.key, view, scope):
-                matched.append(entry)
-    numbers = [
-        entry.uid if command.uid else (selected.sequence_of(entry.uid) or 0)
-        for entry in matched
-    ]
-    highest = max((e.modseq for e in matched), default=0)
+                matched.append((sequence, entry))
+    numbers = [entry.uid if command.uid else sequence for sequence, entry in matched]
+    highest = max((e.modseq for _, e in matched), default=0)
     if command.return_options is not None:
         yield _esearch(command, numbers, highest if modseq_search else None)
     else:
