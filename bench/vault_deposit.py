@@ -39,8 +39,7 @@ from mss.store.mailboxes import find_mailbox
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.access import VaultService
-from mss.vault.binding import bind_pipeline
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import attach_vault
 from mss.vault.spaces import PatientSpace
 from mss.vault.tables import DocumentRow
 from tests.vault import corpus
@@ -143,9 +142,9 @@ async def run_engine(url: str | None, count: int) -> None:
         store = await Store.open(load_settings(environ={}, overrides=overrides), create=True)
         try:
             world = await seed_world(store)
-            pipeline = Pipeline(store, store.settings, vault_hook=deposit_documents)
+            pipeline = Pipeline(store, store.settings)
+            attach_vault(pipeline)
             await pipeline.ensure_spool_mailbox()
-            bind_pipeline(pipeline)
             engine = "postgresql" if url else "sqlite"
             for senders in (1, 16):
                 rate, p50, p99, size = await deposits(store, world, pipeline, count, senders)

@@ -25,8 +25,8 @@ from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
-from mss.vault.binding import bind_pipeline, drain_acknowledgements
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import attach_vault
+from mss.vault.mdn_sending import drain_acknowledgements
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,9 @@ class App:
             self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             self.store.batcher.audit_listeners.append(self.metrics.count_audit)
-            self.pipeline = Pipeline(self.store, self.settings, vault_hook=deposit_documents)
+            self.pipeline = Pipeline(self.store, self.settings)
+            attach_vault(self.pipeline)
             self.pipeline.after_accept.append(self.metrics.count_accept)
-            bind_pipeline(self.pipeline)
             await self.pipeline.ensure_spool_mailbox()
             for build in [*_factories(), *extra]:
                 for service in build(self):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,13 +106,17 @@ class AcceptResult:
         return tuple(r for r in self.results if not r.accepted)
 
 
-# A hook the vault plugs in: called inside the transaction for each local patient
-# recipient of a professional-side message.
-VaultHook = Callable[[UnitOfWork, ParsedMessage, str, Correspondent, str], Awaitable[None]]
+class VaultStep(Protocol):
+    """The vault's part, for each local patient recipient of a professional-side message:
+    `prepare` runs before the transaction (extraction, sealed blobs: slow work that must
+    not hold the shared write transaction), `commit` inside it (rows, audit)."""
 
+    async def prepare(self, parsed: ParsedMessage, patient_mailbox: str) -> object: ...
 
-async def no_vault(*_: object) -> None:
-    return None
+    async def commit(
+        self, uow: UnitOfWork, prepared: object, parsed: ParsedMessage, patient_mailbox: str,
+        sender: Correspondent, message_ref: str,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +134,12 @@ class _Plan:
 
 class Pipeline:
     def __init__(self, store: Store, settings: Settings, *,
-                 vault_hook: VaultHook = no_vault) -> None:
+                 vault: VaultStep | None = None) -> None:
         self.store = store
         self.settings = settings
         self.facts = DirectoryFacts(settings)
         store.bus.add_listener(self.facts.forget_trust_list)
-        self.vault_hook = vault_hook
+        self.vault = vault
         # called inside the delivering transaction with (uow, receiving mailbox, sender):
         # patient notices plug in here, so they commit with the delivery
         self.in_delivery: list[Callable[[UnitOfWork, str, str], Awaitable[None]]] = []
@@ -193,9 +198,10 @@ class Pipeline:
             return await self._all_refused(submission, too_big)
         plan = await self._decide(submission, raw)
         blobs = await self._prepare_blobs(submission, plan, raw)
+        deposits = await self._prepare_deposits(plan)
 
         async def job(uow: UnitOfWork) -> list[RecipientResult]:
-            return await self._commit(uow, submission, plan, blobs, raw)
+            return await self._commit(uow, submission, plan, blobs, deposits, raw)
 
         results = await self.store.write(job)
         return AcceptResult(tuple(results), _message_id(plan.parsed))
@@ -268,13 +274,20 @@ class Pipeline:
                 blobs[address] = await self.store.mail.prepare_blob(mailbox_id, raw)
         return blobs
 
+    async def _prepare_deposits(self, plan: _Plan) -> dict[str, object]:
+        if self.vault is None or plan.sender.is_patient:
+            return {}
+        return {
+            patient: await self.vault.prepare(plan.parsed, patient) for patient in plan.patients
+        }
+
     @property
     def spool_address(self) -> str:
         return f"mailer-daemon@{self.settings.server.domain}".lower()
 
     async def _commit(
         self, uow: UnitOfWork, submission: Submission, plan: _Plan,
-        blobs: dict[str, PreparedBlob], raw: bytes,
+        blobs: dict[str, PreparedBlob], deposits: dict[str, object], raw: bytes,
     ) -> list[RecipientResult]:
         actor = submission.principal
         ref = _message_id(plan.parsed)
@@ -298,8 +311,9 @@ class Pipeline:
                     await apply_conversation_transitions(
                         uow, decision.transitions, actor, via="message", message_ref=ref
                     )
-                if target in plan.patients and not plan.sender.is_patient:
-                    await self.vault_hook(uow, plan.parsed, target, plan.sender, ref)
+                if self.vault is not None and target in deposits:
+                    await self.vault.commit(uow, deposits[target], plan.parsed, target,
+                                            plan.sender, ref)
                 results.append(RecipientResult(rcpt, decision.verdict, delivered_to=target))
             else:
                 if decision.transitions:

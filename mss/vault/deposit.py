@@ -1,7 +1,9 @@
 """The vault's step of the pipeline: a patient's message becomes documents (DESIGN §6).
 
-`deposit_documents` is the pipeline's `VaultHook`, called inside the delivery transaction
-for each local patient recipient of a professional-side message.
+`VaultDeposit` is the pipeline's vault step for each local patient recipient of a
+professional-side message: `prepare` extracts and seals the documents before the
+delivery transaction (slow work must not hold the shared write transaction), `commit`
+files them inside it.
 
 Invariants:
 - a failure inside the deposit never loses the message: everything the vault writes is
@@ -35,16 +37,23 @@ from mss.directory.principals import principal_for_mailbox
 from mss.policy import Correspondent
 from mss.policy.addresses import canonical_address, domain_of
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.mailstore import PreparedBlob
+from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.acknowledgement import build_processing_acknowledgement, notification_addresses
-from mss.vault.binding import VaultBinding, binding_for, spawn_acknowledgement
 from mss.vault.documents import DepositPlan, DocumentProblem, VaultDocument
 from mss.vault.errors import ProcessingErrorCode
 from mss.vault.extraction import extract_documents
+from mss.vault.mdn_sending import (
+    AcknowledgementSender,
+    acknowledgement_sender,
+    spawn_acknowledgement,
+)
 from mss.vault.tables import DepositProblemRow, DepositRow, DocumentRow
 
 if TYPE_CHECKING:
+    from mss.pipeline.accept import Pipeline
     from mss.pipeline.message_facts import ParsedMessage
 
 log = logging.getLogger(__name__)
@@ -107,44 +116,82 @@ async def sender_label(session: AsyncSession, sender: Correspondent) -> str:
     return principal.label() if principal is not None else f"mailbox:{address}"
 
 
-async def deposit_documents(
-    uow: UnitOfWork, parsed: ParsedMessage, patient_mailbox: str, sender: Correspondent,
-    message_ref: str,
-) -> None:
-    """File the message's documents for the patient of `patient_mailbox` (VaultHook)."""
-    ins = patient_ins_of(patient_mailbox)
-    ref = message_ref[:MAX_REF]
-    binding = binding_for(uow.session)
-    actor = f"mailbox:{canonical_address(sender.address)}"
-    try:
-        actor = await sender_label(uow.session, sender)
-        if binding is None:
-            raise DepositError("the vault is not bound to this store")
-        plan = await asyncio.to_thread(extract_documents, parsed.message, ins)
-        async with uow.session.begin_nested():
-            outcome = await _file(uow, binding, plan, patient_mailbox, sender, actor, ins, ref)
-    except Exception as exc:
-        log.error("deposit of message %s for %s failed; the message is delivered", ref, ins,
-                  exc_info=True)
-        outcome = await _record_failure(uow, ins, ref, sender, exc)
-    _audit(uow, outcome, actor, ins, ref)
-    if binding is not None and binding.send_acknowledgement is not None:
-        _schedule_acknowledgement(uow, binding, parsed.message, patient_mailbox, outcome)
+@dataclass(frozen=True)
+class PreparedDeposit:
+    """What `VaultDeposit.prepare` did before the transaction: the plan and the sealed
+    blobs of its documents, or the failure that stopped it (recorded at commit)."""
+
+    ins: str
+    plan: DepositPlan | None = None
+    mailbox_id: int | None = None
+    blobs: tuple[PreparedBlob, ...] = ()
+    failure: Exception | None = None
+
+
+class VaultDeposit:
+    """The vault's step of the pipeline (`mss.pipeline.accept.VaultStep`)."""
+
+    def __init__(self, store: Store,
+                 send_acknowledgement: AcknowledgementSender | None = None) -> None:
+        self.store = store
+        self.send_acknowledgement = send_acknowledgement
+
+    async def prepare(self, parsed: ParsedMessage, patient_mailbox: str) -> PreparedDeposit:
+        """Extract and seal the documents, outside the shared write transaction."""
+        ins = patient_ins_of(patient_mailbox)
+        try:
+            plan = await asyncio.to_thread(extract_documents, parsed.message, ins)
+            mailbox_id = await self.store.mail.mailbox_id(canonical_address(patient_mailbox))
+            if mailbox_id is None:
+                raise DepositError("patient mailbox not found")
+            blobs = tuple([
+                await self.store.mail.prepare_blob(mailbox_id, document.content)
+                for document in plan.documents
+            ])
+        except Exception as exc:  # recorded at commit; the message is still delivered
+            return PreparedDeposit(ins, failure=exc)
+        return PreparedDeposit(ins, plan, mailbox_id, blobs)
+
+    async def commit(
+        self, uow: UnitOfWork, prepared: object, parsed: ParsedMessage, patient_mailbox: str,
+        sender: Correspondent, message_ref: str,
+    ) -> None:
+        """File the prepared documents for the patient, inside the delivery transaction."""
+        assert isinstance(prepared, PreparedDeposit)
+        ins = prepared.ins
+        ref = message_ref[:MAX_REF]
+        actor = f"mailbox:{canonical_address(sender.address)}"
+        try:
+            actor = await sender_label(uow.session, sender)
+            if prepared.failure is not None:
+                raise prepared.failure
+            assert prepared.plan is not None and prepared.mailbox_id is not None
+            async with uow.session.begin_nested():
+                outcome = await _file(uow, prepared, sender, actor, ref)
+        except Exception as exc:
+            log.error("deposit of message %s for %s failed; the message is delivered", ref,
+                      ins, exc_info=exc)
+            outcome = await _record_failure(uow, ins, ref, sender, exc)
+        _audit(uow, outcome, actor, ins, ref)
+        if self.send_acknowledgement is not None:
+            _schedule_acknowledgement(uow, self.store, self.send_acknowledgement,
+                                      parsed.message, patient_mailbox, outcome)
+
+
+def attach_vault(pipeline: Pipeline) -> VaultDeposit:
+    """Give the pipeline its vault step, with acknowledgements sent back through it."""
+    vault = VaultDeposit(pipeline.store, acknowledgement_sender(pipeline))
+    pipeline.vault = vault
+    return vault
 
 
 async def _file(
-    uow: UnitOfWork, binding: VaultBinding, plan: DepositPlan, patient_mailbox: str,
-    sender: Correspondent, actor: str, ins: str, ref: str,
+    uow: UnitOfWork, prepared: PreparedDeposit, sender: Correspondent, actor: str, ref: str,
 ) -> DepositOutcome:
     session = uow.session
     now = uow.now()
-    mailbox = (
-        await session.execute(
-            select(Mailbox).where(Mailbox.address == canonical_address(patient_mailbox))
-        )
-    ).scalar_one_or_none()
-    if mailbox is None:
-        raise DepositError("patient mailbox not found")
+    plan, ins, mailbox_id = prepared.plan, prepared.ins, prepared.mailbox_id
+    assert plan is not None and mailbox_id is not None
     status = status_of(plan)
     deposit = DepositRow(
         patient_ins=ins, source_message_id=ref, sender_mailbox=canonical_address(sender.address),
@@ -159,12 +206,11 @@ async def _file(
     filed: list[tuple[int, VaultDocument]] = []
     ids_by_sha: dict[str, int] = {}
     # originals come before their PDF copies in a plan, so `copy_of` resolves
-    for document in plan.documents:
-        blob = await binding.store.mail.prepare_blob(mailbox.id, document.content)
+    for document, blob in zip(plan.documents, prepared.blobs, strict=True):
         row = DocumentRow(
             patient_ins=ins, space=document.space.value, file_name=document.file_name,
             content_type=document.content_type, size=len(document.content),
-            sha256=document.sha256, mailbox_id=mailbox.id, blob_key=blob.blob_key,
+            sha256=document.sha256, mailbox_id=mailbox_id, blob_key=blob.blob_key,
             title=document.title[:2000], type_code=document.type_code,
             class_code=document.class_code,
             confidentiality_codes=" ".join(document.confidentiality_codes)[:400],
@@ -229,16 +275,15 @@ def _audit(uow: UnitOfWork, outcome: DepositOutcome, actor: str, ins: str, ref: 
 
 
 def _schedule_acknowledgement(
-    uow: UnitOfWork, binding: VaultBinding, original: Message, patient_mailbox: str,
-    outcome: DepositOutcome,
+    uow: UnitOfWork, store: Store, sender: AcknowledgementSender, original: Message,
+    patient_mailbox: str, outcome: DepositOutcome,
 ) -> None:
     """RFC 8098 processing acknowledgement, sent after commit when it was asked for."""
-    sender = binding.send_acknowledgement
     try:
         addresses = notification_addresses(original)
-        if sender is None or not addresses:
+        if not addresses:
             return
-        server = binding.store.settings.server
+        server = store.settings.server
         report = build_processing_acknowledgement(
             original, reporting_host=server.hostname,
             final_recipient=canonical_address(patient_mailbox),

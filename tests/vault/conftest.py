@@ -16,8 +16,8 @@ from mss.policy import Channel
 from mss.store.mailboxes import INBOX, find_mailbox
 from mss.store.store import Store
 from mss.vault.access import VaultService
-from mss.vault.binding import bind_pipeline, drain_acknowledgements
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import attach_vault
+from mss.vault.mdn_sending import drain_acknowledgements
 
 from . import corpus
 from .corpus import EntrySpec
@@ -108,8 +108,8 @@ class VaultHarness:
 @pytest.fixture
 async def vault_harness(store: Store) -> AsyncIterator[VaultHarness]:
     world = await seed_world(store)
-    pipeline = Pipeline(store, store.settings, vault_hook=deposit_documents)
+    pipeline = Pipeline(store, store.settings)
+    attach_vault(pipeline)
     await pipeline.ensure_spool_mailbox()
-    bind_pipeline(pipeline)
     yield VaultHarness(store, pipeline, world, VaultService(store))
     await drain_acknowledgements()

@@ -14,8 +14,8 @@ from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
 from mss.store.audit import events_for_subject
 from mss.store.store import Store
-from mss.vault.binding import bind_pipeline, drain_acknowledgements
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import attach_vault
+from mss.vault.mdn_sending import drain_acknowledgements
 
 from . import corpus
 from .conftest import biologie, lettre
@@ -23,8 +23,8 @@ from .conftest import biologie, lettre
 
 async def deposit_one(store: Store) -> str:
     world = await seed_world(store)
-    pipeline = Pipeline(store, store.settings, vault_hook=deposit_documents)
-    bind_pipeline(pipeline)
+    pipeline = Pipeline(store, store.settings)
+    attach_vault(pipeline)
     ins = world.jeanne_ins
     archive = corpus.xdm_archive([lettre(ins), biologie(ins, sha1="1" * 40)])
     message = corpus.xdm_message(archive, to=world.jeanne, sender=world.alice)

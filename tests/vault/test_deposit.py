@@ -18,7 +18,7 @@ from mss.store.keys import blob_key_for
 from mss.store.mailboxes import find_mailbox
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault import deposit as deposit_module
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import VaultDeposit
 from mss.vault.spaces import PatientSpace
 from mss.vault.tables import DepositProblemRow, DepositRow, DocumentRow
 
@@ -129,9 +129,13 @@ async def hostile_outcome(h: VaultHarness, archive: bytes, subject: str) -> None
     assert subject not in await h.inbox(h.world.jeanne)
     assert (AuditAction.MESSAGE_REFUSED.value, "refused") in await actions_of(h, ins)
 
+    vault = VaultDeposit(h.store)
+    parsed = parse_message(message.as_bytes())
+    prepared = await vault.prepare(parsed, h.world.jeanne)
+
     async def job(uow: UnitOfWork) -> None:
-        await deposit_documents(uow, parse_message(message.as_bytes()), h.world.jeanne,
-                                Correspondent(h.world.alice), "<hostile@test>")
+        await vault.commit(uow, prepared, parsed, h.world.jeanne, Correspondent(h.world.alice),
+                           "<hostile@test>")
 
     await h.store.write(job)
     assert await documents_of(h, ins) == []

@@ -24,8 +24,8 @@ from mss.pipeline.accept import AcceptResult, Pipeline, Submission
 from mss.policy import Channel
 from mss.store.store import Store, prepare_data_dir
 from mss.vault.access import VaultService
-from mss.vault.binding import bind_pipeline, drain_acknowledgements
-from mss.vault.deposit import deposit_documents
+from mss.vault.deposit import attach_vault
+from mss.vault.mdn_sending import drain_acknowledgements
 from mss.webmail.app import create_app
 from mss.webmail.web_auth import SESSION_COOKIE
 from mss.webmail.web_context import WebContext
@@ -104,9 +104,9 @@ class Web:
 
 async def build_web(store: Store) -> Web:
     world = await seed_world(store)
-    pipeline = Pipeline(store, store.settings, vault_hook=deposit_documents)
+    pipeline = Pipeline(store, store.settings)
+    attach_vault(pipeline)
     await pipeline.ensure_spool_mailbox()
-    bind_pipeline(pipeline)
     vault = VaultService(store)
     context = WebContext.build(store, pipeline, vault)
     return Web(store, pipeline, world, vault, context, create_app(context))

@@ -1,11 +1,4 @@
-"""How the vault's pipeline hook finds its store and the way to send acknowledgements.
-
-The hook has the pipeline's fixed signature (`VaultHook`: unit of work, message, patient
-mailbox, sender, message reference), which names no store; yet the vault must seal
-document blobs with the store's keys and send processing acknowledgements (RFC 8098
-MDNs) back through the pipeline. `bind_pipeline(pipeline)` records both, keyed by the
-store's write engine, so that several stores in one process (two nodes in a test, the
-bench) never mix their blobs.
+"""Sending processing acknowledgements (RFC 8098 MDNs) back through the pipeline.
 
 Invariant: acknowledgements are sent after the commit of the deposit that produced
 them, as new submissions through the one pipeline (DESIGN §1), never inside it.
@@ -16,16 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.identity import SYSTEM
 from mss.policy import Channel
-from mss.store.store import Store
 
 if TYPE_CHECKING:
     from mss.pipeline.accept import Pipeline
@@ -36,27 +23,11 @@ AcknowledgementSender = Callable[[str, bytes], Awaitable[None]]
 """Send `raw` (an MDN) to one address; MAIL FROM is the null reverse-path (RFC 8098 §3)."""
 
 
-@dataclass(frozen=True, slots=True)
-class VaultBinding:
-    store: Store
-    send_acknowledgement: AcknowledgementSender | None = None
-
-
-_bindings: WeakKeyDictionary[Engine, VaultBinding] = WeakKeyDictionary()
 _in_flight: set[asyncio.Task[None]] = set()
 
 
-def bind_store(store: Store, sender: AcknowledgementSender | None = None) -> None:
-    """Let deposits on `store` seal blobs with its keys and send acknowledgements."""
-    _bindings[store.write_engine.sync_engine] = VaultBinding(store, sender)
-
-
-def set_acknowledgement_sender(store: Store, sender: AcknowledgementSender | None) -> None:
-    bind_store(store, sender)
-
-
-def bind_pipeline(pipeline: Pipeline) -> None:
-    """The one call `mss.app` makes: deposits on the pipeline's store, MDNs through it."""
+def acknowledgement_sender(pipeline: Pipeline) -> AcknowledgementSender:
+    """Acknowledgements go out as new submissions through the one pipeline (DESIGN §1)."""
     from mss.pipeline.accept import Submission  # the pipeline calls the vault, not back
 
     async def send(recipient: str, raw: bytes) -> None:
@@ -71,14 +42,7 @@ def bind_pipeline(pipeline: Pipeline) -> None:
             log.warning("processing acknowledgement to %s refused: %s %s", refused.address,
                         refused.verdict.code, refused.verdict.enhanced)
 
-    bind_store(pipeline.store, send)
-
-
-def binding_for(session: AsyncSession) -> VaultBinding | None:
-    """The binding of the store whose transaction `session` belongs to."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return _bindings.get(engine)
+    return send
 
 
 def spawn_acknowledgement(sender: AcknowledgementSender, recipient: str, raw: bytes) -> None:
