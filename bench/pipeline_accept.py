@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.store_deliver import create_pg_db, drop_pg_db  # noqa: E402
-from mss.config import load_settings  # noqa: E402
-from mss.demo import seed_world  # noqa: E402
-from mss.identity import Principal, PrincipalKind  # noqa: E402
-from mss.pipeline.accept import Pipeline, Submission  # noqa: E402
-from mss.policy import Channel  # noqa: E402
-from mss.store.store import Store  # noqa: E402
+from bench.store_deliver import create_pg_db, drop_pg_db
+from mss.config import load_settings
+from mss.demo import seed_world
+from mss.identity import Principal, PrincipalKind
+from mss.pipeline.accept import Pipeline, Submission
+from mss.policy import Channel
+from mss.store.store import Store
 
 
 async def run_case(url: str | None, submitters: int, count: int) -> tuple[float, float, float]:
