@@ -63,3 +63,38 @@ async def test_expunge_and_uid_expunge(imap: ImapWorld) -> None:
     left = await client.command("d", "UID SEARCH ALL")
     assert left[0] == b"* SEARCH 2\r\n"
     await client.close()
+
+
+async def test_close_expunges_silently_and_unselect_does_not(imap: ImapWorld) -> None:
+    folder = unique("close")
+    await put_messages(imap, imap.world.alice, folder, [b"Subject: c\r\n\r\nx\r\n"] * 3)
+    client = await raw_login(imap, imap.world.alice)
+    await client.command("s", f"SELECT {folder}")
+    await client.command("a", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+    unselect = await client.command("u", "UNSELECT")
+    assert unselect == [b"u OK UNSELECT completed\r\n"]
+    status = await client.command("t", f"STATUS {folder} (MESSAGES DELETED)")
+    assert status[0].endswith(b"(MESSAGES 3 DELETED 1)\r\n")
+    await client.command("s2", f"SELECT {folder}")
+    close = await client.command("c", "CLOSE")
+    assert close == [b"c OK CLOSE completed\r\n"]  # RFC 3501 §6.4.2: no EXPUNGE responses
+    status = await client.command("t2", f"STATUS {folder} (MESSAGES)")
+    assert status[0].endswith(b"(MESSAGES 2)\r\n")
+    check = await client.command("k", "CHECK")
+    assert check[-1].startswith(b"k BAD")  # CHECK needs a selected mailbox
+    await client.close()
+
+
+async def test_unsubscribe_and_lsub(imap: ImapWorld) -> None:
+    folder = unique("sub")
+    client = await raw_login(imap, imap.world.alice)
+    await client.command("c", f"CREATE {folder}")
+    assert any(folder.encode() in line for line in await client.command("l", 'LSUB "" "*"'))
+    await client.command("u", f"UNSUBSCRIBE {folder}")
+    assert not any(folder.encode() in line for line in await client.command("m", 'LSUB "" "*"'))
+    listed = await client.command("n", f'LIST "" "{folder}" RETURN (SUBSCRIBED)')
+    assert b"\\Subscribed" not in listed[0]
+    await client.command("s", f"SUBSCRIBE {folder}")
+    listed = await client.command("o", f'LIST "" "{folder}" RETURN (SUBSCRIBED)')
+    assert b"\\Subscribed" in listed[0]
+    await client.close()
