@@ -59,6 +59,7 @@ class ImapServer:
         self._per_address: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self.peak_write_buffer = 0  # largest write buffer seen: the slow-reader bound
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         _shrink_tls_read_buffer()
@@ -149,6 +150,8 @@ class _Connection:
 
     async def send(self, data: bytes) -> None:
         self.writer.write(data)
+        buffered = buffered_bytes(self.writer.transport)
+        self.server.peak_write_buffer = max(self.server.peak_write_buffer, buffered)
         await self.writer.drain()
 
     async def receive(self, timeout: float) -> bool:
@@ -259,3 +262,15 @@ def _parse_error(error: ImapParseError) -> bytes:
     if error.tag is None:
         return untagged_status(error.status, text, error.code)
     return tagged(error.tag, error.status, text, error.code)
+
+
+def buffered_bytes(transport: asyncio.BaseTransport) -> int:
+    """Bytes waiting in user space: a TLS transport's own backlog plus the socket
+    transport under it (asyncio exposes only the first; the second is what grows when
+    the client does not read)."""
+    size = transport.get_write_buffer_size() if isinstance(transport,
+                                                          asyncio.WriteTransport) else 0
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    if isinstance(inner, asyncio.WriteTransport):
+        size += inner.get_write_buffer_size()
+    return size
