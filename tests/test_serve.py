@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mss.store.audit import events_for_subject, verify_chain
@@ -35,6 +37,9 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
         lines.append(line)
         if line.startswith("ready"):
             break
+    http_port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
+    metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).text
+    assert 'mss_node_info{node="' in metrics and "mss_events_total" in metrics
     child.send_signal(sig)
     _, err = child.communicate(timeout=60)
     assert child.returncode == 0, err[-3000:]

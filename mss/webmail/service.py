@@ -77,7 +77,7 @@ class WebmailService:
         if not listener.enabled:
             return lines
         web = WebContext.build(app.store, app.pipeline, vault)
-        asgi = create_app(web, ports=self._ports())
+        asgi = create_app(web, ports=self._ports(), metrics=app.metrics.render)
         config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
                                 log_level="warning", lifespan="off", server_header=False,
                                 proxy_headers=False)
