@@ -41,6 +41,9 @@ class ImapService:
             suffix = "" if implicit else " (STARTTLS)"
             lines.append(f"{label} on {host}:{port}{suffix}")
         app.context["imap"] = self
+        servers = self.servers
+        app.metrics.sessions.labels("imap").set_function(
+            lambda: sum(server.connections for server in servers))
         return lines
 
     async def stop(self) -> None:

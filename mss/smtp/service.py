@@ -68,6 +68,9 @@ class SmtpService:
             lines.append(await listener.start())
             self.listeners[name] = listener
         app.context["smtp_listeners"] = self.listeners
+        listeners = self.listeners
+        app.metrics.sessions.labels("smtp").set_function(
+            lambda: sum(sum(item.counter.open.values()) for item in listeners.values()))
         app.context["smtp_queue_worker"] = worker
         if app.context.get("smtp_worker_enabled", True):
             worker.start()
