@@ -138,6 +138,68 @@ class WebmailSettings:
 
 
 @dataclass
+class OidcProviderSettings:
+    issuer: str = _doc(
+        "Issuer URL; its metadata is read from <issuer>/.well-known/openid-configuration "
+        "(OpenID Connect Discovery 1.0 §4) and must name this very issuer.", default="")
+    label: str = _doc("Name on the webmail button.", default="Pro Santé Connect")
+    audience: str = _doc(
+        "Expected `aud` of access tokens presented to IMAP and SMTP (SASL XOAUTH2, "
+        "OAUTHBEARER); empty: the client id.", default="")
+    client_id: str = _doc(
+        "Client id of the webmail at the provider (empty: no web sign-in with it).",
+        default="")
+    client_secret: str = _doc(
+        "Client secret of the webmail (empty: a public client, PKCE only).", default="")
+    scopes: str = _doc("Scopes asked by the webmail (space-separated).",
+                       default="openid scope_all")
+    jwks_file: str = _doc(
+        "Local JWKS file for closed networks (empty: the jwks_uri of the metadata).",
+        default="")
+    rpps_claim: str = _doc(
+        "Claim carrying the professional's national id (RPPS, or 8 + RPPS).",
+        default="SubjectNameID")
+    clock_skew_seconds: int = _doc("Clock difference allowed on exp, nbf and iat.",
+                                   default=60)
+
+
+@dataclass
+class OidcSettings:
+    providers: dict[str, OidcProviderSettings] = _doc(
+        "OpenID Connect providers, one table each: [oidc.providers.<name>].",
+        default_factory=dict)
+    web_provider: str = _doc(
+        "Provider of the webmail button (empty: the first with a client id).", default="")
+    metadata_cache_seconds: int = _doc(
+        "How long the provider metadata and its keys (JWKS) are kept before a new fetch.",
+        default=3600)
+    fetch_timeout_seconds: int = _doc("Timeout of one request to a provider.", default=10)
+
+
+AUTH_METHODS = ("password", "oidc", "certificate", "token")
+AUTH_METHODS_BY_KIND = {
+    "per": ("password", "oidc", "certificate"),
+    "org": ("password", "oidc", "certificate"),
+    "app": ("password", "certificate", "token"),
+    "pat": ("password",),
+}
+
+
+@dataclass
+class AuthSettings:
+    """Sign-in methods per mailbox kind, enforced on every listener (comma-separated:
+    password, oidc, certificate, token). The embedded default allows passwords."""
+
+    per: str = _doc("Nominative (PER) mailboxes: password, oidc, certificate.",
+                    default="password,oidc,certificate")
+    org: str = _doc("Organisational (ORG) mailboxes, for members acting on them.",
+                    default="password,oidc,certificate")
+    app: str = _doc("Applicative (APP) mailboxes: password, certificate, token (HTTP API).",
+                    default="password,certificate,token")
+    pat: str = _doc("Patient mailboxes: password.", default="password")
+
+
+@dataclass
 class Settings:
     data_dir: Path = _doc(
         "Data folder: database, blobs, keys, certificates.", default=DEFAULT_DATA_DIR
@@ -151,6 +213,10 @@ class Settings:
     notify: NotifySettings = _doc("Patient notices by e-mail.", default_factory=NotifySettings)
     webmail: WebmailSettings = _doc("Webmail sessions and cookies.",
                                     default_factory=WebmailSettings)
+    oidc: OidcSettings = _doc("OpenID Connect providers (Pro Santé Connect).",
+                              default_factory=OidcSettings)
+    auth: AuthSettings = _doc("Sign-in methods allowed per mailbox kind.",
+                              default_factory=AuthSettings)
 
     @property
     def database_url(self) -> str:
@@ -216,6 +282,10 @@ def _apply(obj: Any, data: dict[str, Any], prefix: str, source: str, problems: l
             problems.append(f"{where}: unknown setting")
             continue
         kind = hints[key]
+        if typing.get_origin(kind) is dict:
+            _apply_tables(getattr(obj, key), typing.get_args(kind)[1], value, f"{prefix}{key}.",
+                          source, problems)
+            continue
         if dataclasses.is_dataclass(kind):
             if not isinstance(value, dict):
                 problems.append(f"{where}: expected a table")
@@ -225,6 +295,19 @@ def _apply(obj: Any, data: dict[str, Any], prefix: str, source: str, problems: l
         converted = _coerce(value, kind, where, problems)
         if converted is not None:
             setattr(obj, key, converted)
+
+
+def _apply_tables(tables: dict[str, Any], kind: Any, data: Any, prefix: str, source: str,
+                  problems: list[str]) -> None:
+    """A table of named tables, e.g. [oidc.providers.<name>]."""
+    if not isinstance(data, dict):
+        problems.append(f"{source}: {prefix[:-1]}: expected a table")
+        return
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            problems.append(f"{source}: {prefix}{name}: expected a table")
+            continue
+        _apply(tables.setdefault(name, kind()), value, f"{prefix}{name}.", source, problems)
 
 
 def _env_tree(environ: typing.Mapping[str, str]) -> dict[str, Any]:
@@ -289,6 +372,45 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         value = getattr(settings.smtp, f.name)
         if isinstance(value, int) and value <= 0:
             problems.append(f"smtp.{f.name}: must be positive")
+    _validate_oidc(settings.oidc, problems)
+    _validate_auth(settings, problems)
+
+
+def _validate_oidc(oidc: OidcSettings, problems: list[str]) -> None:
+    for name in ("metadata_cache_seconds", "fetch_timeout_seconds"):
+        if getattr(oidc, name) <= 0:
+            problems.append(f"oidc.{name}: must be positive")
+    for name, provider in oidc.providers.items():
+        where = f"oidc.providers.{name}"
+        if not provider.issuer.startswith(("https://", "http://")):
+            problems.append(f"{where}.issuer: an http(s) URL is needed")
+        if not (provider.audience or provider.client_id):
+            problems.append(f"{where}: set audience or client_id (the expected `aud`)")
+        if not provider.rpps_claim:
+            problems.append(f"{where}.rpps_claim: must name a claim")
+        if not 0 <= provider.clock_skew_seconds <= 600:
+            problems.append(f"{where}.clock_skew_seconds: between 0 and 600")
+        if provider.jwks_file and not Path(provider.jwks_file).is_file():
+            problems.append(f"{where}.jwks_file: no such file {provider.jwks_file}")
+    if oidc.web_provider and oidc.web_provider not in oidc.providers:
+        problems.append(f"oidc.web_provider: no provider named {oidc.web_provider!r}")
+
+
+def auth_methods(text: str) -> frozenset[str]:
+    """`password, oidc` → {"password", "oidc"}."""
+    return frozenset(word.strip().lower() for word in text.split(",") if word.strip())
+
+
+def _validate_auth(settings: Settings, problems: list[str]) -> None:
+    for kind, allowed in AUTH_METHODS_BY_KIND.items():
+        methods = auth_methods(getattr(settings.auth, kind))
+        if not methods:
+            problems.append(f"auth.{kind}: at least one sign-in method is needed")
+        for method in sorted(methods - set(allowed)):
+            problems.append(f"auth.{kind}: {method!r} is not a method for this kind "
+                            f"(one of {', '.join(allowed)})")
+        if methods == {"oidc"} and not settings.oidc.providers:
+            problems.append(f"auth.{kind}: oidc only, but no [oidc.providers.<name>] is set")
 
 
 def _toml_value(value: Any) -> str:
@@ -307,13 +429,25 @@ def example_toml() -> str:
 
     def emit(obj: Any, prefix: str) -> None:
         tables = []
+        named: list[tuple[Any, Any]] = []
+        hints = typing.get_type_hints(type(obj))
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             if dataclasses.is_dataclass(value):
                 tables.append((f, value))
                 continue
+            if typing.get_origin(hints[f.name]) is dict:
+                named.append((f, typing.get_args(hints[f.name])[1]))
+                continue
             lines.append(f"# {f.metadata.get('doc', '')}")
             lines.append(f"{f.name} = {_toml_value(value)}")
+        for f, kind in named:
+            lines.append("")
+            lines.append(f"# {f.metadata.get('doc', '')} Example (commented out):")
+            lines.append(f"# [{prefix}{f.name}.example]")
+            for item in dataclasses.fields(kind):
+                lines.append(f"# {item.name} = {_toml_value(getattr(kind(), item.name))}"
+                             f"  # {item.metadata.get('doc', '')}")
         for f, value in tables:
             lines.append("")
             lines.append(f"# {f.metadata.get('doc', '')}")
