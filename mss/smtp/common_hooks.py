@@ -14,10 +14,11 @@ from typing import Any
 from aiosmtpd.smtp import TLSSetupException
 
 from mss.certs import check_from_ssl_error
-from mss.smtp.data_intake import DataIntake
+from mss.policy import Channel
+from mss.smtp.data_intake import DataIntake, null_path
 from mss.smtp.options import SmtpOptions
 from mss.smtp.protocol import MssSession
-from mss.smtp.replies import TEMP_FAIL, TOO_MANY_RECIPIENTS, SmtpReply
+from mss.smtp.replies import RECIPIENT_OK, TEMP_FAIL, TOO_MANY_RECIPIENTS, SmtpReply
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.unit_of_work import UnitOfWork
 
@@ -34,6 +35,7 @@ class CommonHooks:
     offer_dsn = False
     offer_auth = False
     listener = "smtp"
+    channel = Channel.SUBMISSION
 
     def __init__(self, intake: DataIntake, options: SmtpOptions) -> None:
         self.intake = intake
@@ -53,11 +55,22 @@ class CommonHooks:
         extra = [PIPELINING, ENHANCEDSTATUSCODES] + ([DSN] if self.offer_dsn else [])
         return kept + [f"250-{keyword}" for keyword in extra] + [responses[-1]]
 
-    def recipient_limit_reply(self, envelope: Any) -> str | None:
-        """RFC 5321 §4.5.3.1.10: past the limit, `452 4.5.3`; the client sends the rest later."""
+    async def handle_RCPT(
+        self, server: Any, session: MssSession, envelope: Any, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        """T3, R1-R3, P1, P2 per recipient before the body is sent (DESIGN §4)."""
+        # RFC 5321 §4.5.3.1.10: past the limit, `452 4.5.3`; the client sends the rest later
         if len(envelope.rcpt_tos) >= self.options.max_recipients:
             return TOO_MANY_RECIPIENTS
-        return None
+        verdict = await self.pipeline.check_recipient(
+            self.channel, null_path(envelope.mail_from), address
+        )
+        if verdict.refused:
+            return verdict.smtp_reply()
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return RECIPIENT_OK
 
     async def handle_exception(self, error: Exception) -> str:
         if isinstance(error, SmtpReply):

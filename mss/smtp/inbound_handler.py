@@ -32,7 +32,7 @@ from mss.smtp.common_hooks import CommonHooks
 from mss.smtp.data_intake import new_queue_id, null_path
 from mss.smtp.dkim_signatures import DkimResult, verify_message
 from mss.smtp.protocol import MssEnvelope, MssSession
-from mss.smtp.replies import MUST_STARTTLS, RECIPIENT_OK, SENDER_OK, SmtpReply
+from mss.smtp.replies import MUST_STARTTLS, SENDER_OK, SmtpReply
 from mss.smtp.tls_peer import tls_details
 from mss.smtp.trace_headers import (
     authentication_results,
@@ -69,6 +69,7 @@ def signing_domains(raw: bytes) -> list[str]:
 
 class MxHandler(CommonHooks):
     listener = "mx"
+    channel = Channel.INBOUND
 
     async def handle_MAIL(
         self, server: Any, session: MssSession, envelope: MssEnvelope, address: str,
@@ -101,22 +102,6 @@ class MxHandler(CommonHooks):
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return SENDER_OK
-
-    async def handle_RCPT(
-        self, server: Any, session: MssSession, envelope: MssEnvelope, address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        limited = self.recipient_limit_reply(envelope)
-        if limited:
-            return limited
-        verdict = await self.pipeline.check_recipient(
-            Channel.INBOUND, null_path(envelope.mail_from), address
-        )
-        if verdict.refused:
-            return verdict.smtp_reply()
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return RECIPIENT_OK
 
     async def handle_DATA(
         self, server: Any, session: MssSession, envelope: MssEnvelope

@@ -35,7 +35,6 @@ from mss.smtp.replies import (
     AUTH_REQUIRED,
     AUTH_SUCCESS,
     MUST_STARTTLS,
-    RECIPIENT_OK,
     SENDER_OK,
     SmtpReply,
 )
@@ -168,22 +167,6 @@ class SubmissionHandler(CommonHooks):
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return SENDER_OK
-
-    async def handle_RCPT(
-        self, server: Any, session: MssSession, envelope: MssEnvelope, address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        limited = self.recipient_limit_reply(envelope)
-        if limited:
-            return limited
-        verdict = await self.pipeline.check_recipient(
-            Channel.SUBMISSION, null_path(envelope.mail_from), address
-        )
-        if verdict.refused:
-            return verdict.smtp_reply()
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return RECIPIENT_OK
 
     async def handle_DATA(
         self, server: Any, session: MssSession, envelope: MssEnvelope
