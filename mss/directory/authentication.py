@@ -11,6 +11,8 @@ Invariants:
   must not hold the group commit.
 DESIGN §3: a member names an ORG mailbox as authorisation identity (SASL PLAIN
 authzid); the principal then acts on the ORG mailbox only with the read right.
+Settings `[auth]` (mss.directory.auth_policy) may refuse passwords for a mailbox kind:
+the answer is then the same uniform failure, after the same hash verification.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.org_members import rights_on_org
 from mss.directory.passwords import DEFAULT_HASHER, dummy_hash
 from mss.directory.principals import principal_for_mailbox
@@ -81,10 +84,12 @@ def _login_key(login: str) -> str:
     return login.strip().lower()[:320]
 
 
-async def _authorised_as(
+async def authorised_as(
     session: AsyncSession, principal: Principal, authzid: str | None
 ) -> Principal | None:
-    """The principal acting on `authzid`: itself, or an ORG mailbox it may read."""
+    """The principal acting on `authzid`: itself, or an ORG mailbox it may read.
+    Shared by every mechanism that carries an authorisation identity (SASL PLAIN,
+    EXTERNAL, XOAUTH2 `user=`, OAUTHBEARER `a=`)."""
     if not authzid or authzid.strip().lower() == principal.mailbox:
         return principal
     org = authzid.strip().lower()
@@ -93,6 +98,44 @@ async def _authorised_as(
     if OrgRight.READ not in await rights_on_org(session, principal.ident, org):
         return None
     return Principal(principal.kind, principal.ident, principal.display_name, org)
+
+
+_authorised_as = authorised_as
+
+
+async def rate_limited(store: Store, key: str, client_address: str, *,
+                       limits: RateLimits = DEFAULT_LIMITS) -> bool:
+    """True (and audited) when `key` or the client is over its failure budget; for
+    mechanisms other than passwords that share the same counters (tokens)."""
+    key, client = _login_key(key), client_address[:320]
+    account_failures, client_failures = await failure_counts(store, key, client, limits)
+    if account_failures < limits.per_account and client_failures < limits.per_client:
+        return False
+
+    async def refuse(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.AUTH_RATE_LIMITED, ANONYMOUS, target=key,
+                  outcome=AuditOutcome.REFUSED, detail=f"client={client}")
+
+    await store.write(refuse)
+    return True
+
+
+async def record_failure(uow: UnitOfWork, key: str, client_address: str, *,
+                         limits: RateLimits = DEFAULT_LIMITS, detail: str = "") -> None:
+    """Count one failure for `key` and for the client, and audit it (AUTH_FAILED)."""
+    key, client = _login_key(key), client_address[:320]
+    now = uow.now()
+    uow.session.add_all([AuthFailure(scope=ACCOUNT, key=key, at=now),
+                         AuthFailure(scope=CLIENT, key=client, at=now)])
+    for scope, value in ((ACCOUNT, key), (CLIENT, client)):
+        await uow.session.execute(delete(AuthFailure).where(
+            AuthFailure.scope == scope, AuthFailure.key == value,
+            AuthFailure.at <= now - limits.window,
+        ))
+    await uow.session.flush()
+    uow.audit(AuditAction.AUTH_FAILED, ANONYMOUS, target=key,
+              outcome=AuditOutcome.REFUSED,
+              detail=f"client={client}" + (f" {detail}" if detail else ""))
 
 
 async def authenticate(
@@ -132,19 +175,13 @@ async def authenticate(
         if verified and mailbox_id is not None:
             mailbox = await uow.session.get(Mailbox, mailbox_id)
             own = await principal_for_mailbox(uow.session, mailbox) if mailbox else None
-            principal = await _authorised_as(uow.session, own, authzid) if own else None
+            principal = await authorised_as(uow.session, own, authzid) if own else None
+            if principal is not None and mailbox is not None and not principal_allows(
+                    store.settings.auth, principal, AuthMethod.PASSWORD,
+                    credential_mailbox=mailbox.address):
+                principal = None  # [auth]: passwords refused for this kind of mailbox
         if principal is None:
-            now = uow.now()
-            uow.session.add_all([AuthFailure(scope=ACCOUNT, key=key, at=now),
-                                 AuthFailure(scope=CLIENT, key=client, at=now)])
-            for scope, value in ((ACCOUNT, key), (CLIENT, client)):
-                await uow.session.execute(delete(AuthFailure).where(
-                    AuthFailure.scope == scope, AuthFailure.key == value,
-                    AuthFailure.at <= now - limits.window,
-                ))
-            await uow.session.flush()
-            uow.audit(AuditAction.AUTH_FAILED, ANONYMOUS, target=key,
-                      outcome=AuditOutcome.REFUSED, detail=f"client={client}")
+            await record_failure(uow, key, client, limits=limits)
             return None
         await uow.session.execute(delete(AuthFailure).where(
             AuthFailure.scope == ACCOUNT, AuthFailure.key == key
