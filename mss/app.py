@@ -30,7 +30,7 @@ from mss.vault.mdn_sending import drain_acknowledgements
 
 log = logging.getLogger(__name__)
 
-# Each names a `build(app) -> list[Service]`; a package not yet present is skipped.
+# Each names a `build(app) -> list[Service]` (imported late: they import this module).
 SERVICE_FACTORIES = (
     "mss.smtp.service",
     "mss.imap.service",
@@ -141,16 +141,7 @@ ServiceFactory = Callable[[App], list[Service]]
 
 
 def _factories() -> list[ServiceFactory]:
-    found = []
-    for name in SERVICE_FACTORIES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        found.append(module.build)
-    return found
+    return [importlib.import_module(name).build for name in SERVICE_FACTORIES]
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mss.config import ConfigError, Settings, load_settings
 
-# Modules that define `add_commands(subparsers)`; a missing module is simply not offered.
+# Modules that define `add_commands(subparsers)`.
 COMMAND_MODULES = (
     "mss.commands",
     "mss.certs.commands",
@@ -45,14 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, help="data folder ($MSS_DATA_DIR, default ./mss-data)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.add_commands(sub)
+    for name in COMMAND_MODULES:  # imported here: each of them imports this module
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 

@@ -26,7 +26,6 @@ TABLE_MODULES = (
     "mss.directory.tables",
     "mss.pipeline.tables",
     "mss.vault.tables",
-    "mss.smtp.tables",
     "mss.webmail.tables",
     "mss.notify.tables",
 )
@@ -37,12 +36,8 @@ class SchemaError(Exception):
 
 
 def all_metadata() -> MetaData:
-    for name in TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    for name in TABLE_MODULES:  # late: these packages import the store
+        importlib.import_module(name)
     return Base.metadata
 
 
