@@ -13,6 +13,7 @@ class Capability(StrEnum):
     LOGINDISABLED = "LOGINDISABLED"  # RFC 3501 §6.2.3
     AUTH_PLAIN = "AUTH=PLAIN"  # RFC 4616
     AUTH_XOAUTH2 = "AUTH=XOAUTH2"  # Google XOAUTH2, used by Pro Santé Connect clients
+    AUTH_OAUTHBEARER = "AUTH=OAUTHBEARER"  # RFC 7628
     AUTH_EXTERNAL = "AUTH=EXTERNAL"  # RFC 4422 appendix A (client certificates)
     SASL_IR = "SASL-IR"  # RFC 4959
     LITERAL_PLUS = "LITERAL+"  # RFC 7888

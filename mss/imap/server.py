@@ -29,6 +29,7 @@ from mss.imap.errors import ImapParseError
 from mss.imap.limits import CommandRate, ImapLimits
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
 from mss.imap.session import Connection, ImapSession
+from mss.oidc.bearer_login import BearerLogin
 from mss.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,10 @@ class ImapServer:
 
     def __init__(
         self, store: Store, tls_context: ssl.SSLContext, *, implicit_tls: bool,
-        limits: ImapLimits | None = None,
+        limits: ImapLimits | None = None, oauth: BearerLogin | None = None,
     ) -> None:
         self.store = store
+        self.oauth = oauth  # XOAUTH2/OAUTHBEARER sign-in (mss.oidc), None: not offered
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.limits = limits or ImapLimits()
@@ -140,7 +142,8 @@ class _Connection:
         transport.set_write_buffer_limits(high=self.limits.write_buffer_high)
         connection = Connection(address, server.implicit_tls,
                                 _peer_certificate(writer) if server.implicit_tls else None)
-        self.session = ImapSession(server.store, connection, limits=self.limits)
+        self.session = ImapSession(server.store, connection, limits=self.limits,
+                                   oauth=server.oauth)
         self.commands = self._new_reader()
         self.rate = CommandRate(self.limits.commands_per_second, self.limits.command_burst,
                                 time.monotonic())

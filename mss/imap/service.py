@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mss.certs import server_context
 from mss.imap.limits import ImapLimits
 from mss.imap.server import ImapServer
+from mss.oidc.bearer_login import shared_bearer_login
 
 if TYPE_CHECKING:
     from mss.app import App, Service
@@ -29,12 +30,14 @@ class ImapService:
         assert app.store is not None and app.pki is not None
         context = server_context(app.pki.paths, client_cert="optional")
         lines = []
+        oauth = shared_bearer_login(app.context, app.store)
         listeners = app.settings.listeners
         for key, implicit, label in (("imap", False, "IMAP"), ("imaps", True, "IMAPS")):
             listener = getattr(listeners, key)
             if not listener.enabled:
                 continue
-            server = ImapServer(app.store, context, implicit_tls=implicit, limits=self.limits)
+            server = ImapServer(app.store, context, implicit_tls=implicit, limits=self.limits,
+                                oauth=oauth)
             host, port = await server.start(listener.host, listener.port)
             self.servers.append(server)
             self.addresses[key] = (host, port)

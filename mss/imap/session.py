@@ -8,7 +8,9 @@ mail API and the directory.
 Invariants:
 - a command runs only in the states RFC 3501 §6 allows (else ``BAD``); LOGIN and
   AUTHENTICATE are refused before TLS (``NO [PRIVACYREQUIRED]``, RFC 3501 §6.2.3);
-- every failure of authentication gets the same reply (no account enumeration);
+- every failure of authentication gets the same reply (no account enumeration); the
+  `[auth]` policy is applied to certificates here, to passwords in the directory and to
+  tokens in mss.oidc (XOAUTH2/OAUTHBEARER, offered only under TLS and with providers);
 - untagged updates precede the tagged reply; EXPUNGE is never sent during FETCH,
   STORE or SEARCH (RFC 3501 §7.4.1), so sequence numbers stay what the client knows;
 - a name, UID or folder outside the mailboxes the principal may open resolves to
@@ -30,6 +32,7 @@ from enum import Enum
 from typing import Any
 
 from mss.certs import identify_certificate
+from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
 from mss.directory.mail_access import mail_access_for
@@ -52,6 +55,8 @@ from mss.imap.responses import (
     untagged_status,
 )
 from mss.imap.selected import SelectedMailbox
+from mss.oidc.bearer_login import BearerLogin
+from mss.oidc.sasl import MECHANISMS as BEARER_MECHANISMS
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
@@ -104,9 +109,10 @@ class Connection:
 class ImapSession:
     def __init__(
         self, store: Store, connection: Connection, *, limits: ImapLimits | None = None,
-        hostname: str = "",
+        hostname: str = "", oauth: BearerLogin | None = None,
     ) -> None:
         self.store = store
+        self.oauth = oauth
         self.connection = connection
         self.limits = limits or ImapLimits()
         self.hostname = hostname or store.settings.server.hostname
@@ -132,6 +138,8 @@ class ImapSession:
         if self.state is State.NOT_AUTHENTICATED:
             if self.connection.tls:
                 caps += [Capability.AUTH_PLAIN, Capability.AUTH_EXTERNAL]
+                if self.oauth is not None:
+                    caps += [Capability.AUTH_XOAUTH2, Capability.AUTH_OAUTHBEARER]
             else:
                 caps += [Capability.STARTTLS, Capability.LOGINDISABLED]
         else:
@@ -301,12 +309,20 @@ class ImapSession:
             yield item
 
     async def cmd_authenticate(self, command: AuthenticateCommand) -> Reply:
-        """RFC 3501 §6.2.2 with SASL-IR (RFC 4959): PLAIN (RFC 4616) and EXTERNAL."""
+        """RFC 3501 §6.2.2 with SASL-IR (RFC 4959): PLAIN (RFC 4616), EXTERNAL, and
+        XOAUTH2/OAUTHBEARER (RFC 7628) when providers are configured."""
         self._require_tls()
         mechanism = command.mechanism.upper()
-        if mechanism not in ("PLAIN", "EXTERNAL"):
+        step: Callable[[bytes], Reply]
+        if mechanism in BEARER_MECHANISMS and self.oauth is not None:
+            from mss.imap.bearer_auth import bearer_step
+
+            step = lambda response: bearer_step(self, mechanism, response)  # noqa: E731
+        elif mechanism in ("PLAIN", "EXTERNAL"):
+            step = self._plain if mechanism == "PLAIN" else self._external
+        else:
             raise ImapNo(ResponseCode.CANNOT, "Unsupported authentication mechanism")
-        step = self._plain if mechanism == "PLAIN" else self._external
+        self._sasl_tag = command.tag
         if command.initial_response is None:
             self._sasl, self._sasl_tag = step, command.tag
             yield continuation("")
@@ -371,8 +387,13 @@ class ImapSession:
                 )
             except ValueError:
                 principal = None
+            own_mailbox = principal.mailbox if principal is not None else None
             if principal is not None and authzid and authzid.lower() != principal.mailbox:
                 principal = await self._acting_for(principal, authzid)
+            if principal is not None and not principal_allows(
+                    self.store.settings.auth, principal, AuthMethod.CERTIFICATE,
+                    credential_mailbox=own_mailbox):
+                principal = None
             await self.store.write(_audit_external(principal, self.connection, der))
         async for item in self._logged_in(principal):
             yield item
