@@ -71,6 +71,7 @@ class SmtpListener:
             require_starttls=False,  # refused at MAIL with an enhanced code instead
             timeout=self.options.idle_timeout,
             auth_require_tls=not spec.implicit_tls,
+            auth_exclude_mechanism=getattr(spec.handler, "excluded_mechanisms", ()),
             command_call_limit=_command_limits(self.options),
             loop=asyncio.get_running_loop(),
         )

@@ -29,6 +29,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mss.identity import Principal
 from mss.policy import PeerCertificate, Verdict
+from mss.smtp.bearer_auth import AUTH_LINE_LIMIT
 from mss.smtp.dsn_parameters import (
     MailDsnParameters,
     RcptDsnParameters,
@@ -112,6 +113,10 @@ class MssSMTP(SMTP):
         self.command_size_limits = defaultdict(lambda: SMTP.command_size_limit)
         self.command_size_limits["MAIL"] = MAIL_LINE_LIMIT
         self.command_size_limits["RCPT"] = RCPT_LINE_LIMIT
+        # RFC 4954 §4: AUTH lines (bearer tokens) up to 12288 octets; the stream limit
+        # grows with it, DATA lines stay bounded by aiosmtpd's own line_length_limit check.
+        self.command_size_limits["AUTH"] = AUTH_LINE_LIMIT
+        self._stream_reader._limit = AUTH_LINE_LIMIT + 2  # type: ignore[union-attr]
         self.connections = connections
         self.offer_dsn = offer_dsn
         self.errors_per_session = errors_per_session

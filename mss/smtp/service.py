@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mss.certs import server_context
+from mss.oidc.bearer_login import shared_bearer_login
 from mss.smtp.data_intake import DataIntake
 from mss.smtp.inbound_handler import MxHandler
 from mss.smtp.listeners import ListenerSpec, SmtpListener
@@ -41,6 +42,7 @@ class SmtpService:
         submission_context = server_context(paths, client_cert="optional")
         mx = MxHandler(intake, options)
         submission = SubmissionHandler(intake, options)
+        submission.oauth = shared_bearer_login(app.context, intake.store)
         specs = [
             ("mx", ListenerSpec("MX", "(STARTTLS, client certificate required)", listeners.mx,
                                 mx, mx_context, implicit_tls=False, offer_dsn=False)),

@@ -7,7 +7,9 @@ Invariants:
   `mss.directory.authentication.authenticate` (uniform failure, rate limited, audited);
   the PLAIN authorisation identity names an ORG mailbox the member acts on (DESIGN §3);
 - EXTERNAL (RFC 4422 appendix A) maps the TLS client certificate of an application to
-  its APP mailbox through the certificate bindings;
+  its APP mailbox through the certificate bindings; XOAUTH2 and OAUTHBEARER (RFC 7628)
+  take a Pro Santé Connect token (mss.smtp.bearer_auth); the `[auth]` policy applies
+  to every mechanism (passwords in the directory, tokens in mss.oidc, certificates here);
 - MAIL FROM must be a mailbox the principal may send as (MSS policy T2, `553 5.7.1`);
   recipients are judged one by one at RCPT (T3, R1-R3, P1, P2); local and remote
   recipients share one transaction;
@@ -24,10 +26,12 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, AuthResult
 
+from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
 from mss.identity import Principal
 from mss.policy import Channel
+from mss.smtp.bearer_auth import BearerMechanisms
 from mss.smtp.common_hooks import CommonHooks
 from mss.smtp.data_intake import new_queue_id, null_path
 from mss.smtp.protocol import MssEnvelope, MssSession
@@ -59,7 +63,7 @@ def _decode(argument: str) -> bytes | None:
         return None
 
 
-class SubmissionHandler(CommonHooks):
+class SubmissionHandler(BearerMechanisms, CommonHooks):
     listener = "submission"
     offer_dsn = True
     offer_auth = True
@@ -123,6 +127,10 @@ class SubmissionHandler(CommonHooks):
                 self.store, subject_dn=identity.subject_dn,
                 fingerprint_sha256=tls.peer_fingerprint,
             )
+        if principal is not None and not principal_allows(
+                self.settings.auth, principal, AuthMethod.CERTIFICATE,
+                credential_mailbox=principal.mailbox):
+            principal = None  # [auth]: certificates refused for this kind of mailbox
         if principal is None or (authzid and authzid != (principal.mailbox or "")):
             await self.audit(
                 AuditAction.AUTH_FAILED, identity.subject_dn if identity else "no certificate",
