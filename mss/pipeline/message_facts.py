@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import compat32
 from email.policy import default as default_policy
 from email.utils import getaddresses
 
 from mss.policy import Attachment
+from mss.store.header_summary import summarise_headers
 from mss.vault.errors import VaultExtractionError
 from mss.vault.limits import DEFAULT_LIMITS
 from mss.vault.xdm_archive import is_xdm_archive_name, read_xdm_archive
@@ -31,12 +33,21 @@ class ParsedMessage:
     x_mss_mes: tuple[str, ...]
     reply_to: tuple[str, ...]
     attachments: tuple[Attachment, ...]
-    has_message_id: bool
-    has_date: bool
+    message_id: str
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    message = BytesParser(policy=default_policy).parsebytes(raw)
+    """Facts of `raw`; when the modern header parser fails on hostile input (stdlib
+    IndexError, AttributeError or ValueError on `Message-ID: <`, a NUL in an RFC 2231
+    charset...), the message is read again with the compat32 policy, whose headers stay
+    plain strings, so that one crafted header cannot make a message undeliverable."""
+    try:
+        return _facts(BytesParser(policy=default_policy).parsebytes(raw), raw)
+    except Exception:
+        return _facts(BytesParser(_class=EmailMessage, policy=compat32).parsebytes(raw), raw)
+
+
+def _facts(message: Message, raw: bytes) -> ParsedMessage:
     assert isinstance(message, EmailMessage)
     return ParsedMessage(
         message=message,
@@ -44,8 +55,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         x_mss_mes=tuple(_header_values(message, "X-MSS-MES")),
         reply_to=tuple(_addresses(message, "Reply-To")),
         attachments=tuple(_attachments(message)),
-        has_message_id=message.get("Message-ID") is not None,
-        has_date=message.get("Date") is not None,
+        message_id=summarise_headers(raw).message_id[:300],
     )
 
 
@@ -71,7 +81,7 @@ def _attachments(message: Message) -> list[Attachment]:
     for part in message.walk():
         if part.is_multipart() or len(found) >= MAX_ATTACHMENTS:
             continue
-        filename = part.get_filename()
+        filename = _filename(part)
         maintype = part.get_content_maintype()
         if filename is None and maintype in {"text", "message"}:
             continue
@@ -82,6 +92,14 @@ def _attachments(message: Message) -> list[Attachment]:
         content = payload if isinstance(payload, bytes) else b""
         found.append(_attachment(filename, part.get_content_type(), content))
     return found
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        return part.get_filename()
+    except ValueError:  # a NUL in an RFC 2231 charset name: judged on the raw value
+        value = part.get_param("filename", header="content-disposition") or part.get_param("name")
+        return str(value[2] if isinstance(value, tuple) else value)
 
 
 def _attachment(filename: str | None, content_type: str, content: bytes) -> Attachment:
