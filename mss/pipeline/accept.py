@@ -204,7 +204,7 @@ class Pipeline:
             return await self._commit(uow, submission, plan, blobs, deposits, raw)
 
         results = await self.store.write(job)
-        return AcceptResult(tuple(results), _message_id(plan.parsed))
+        return AcceptResult(tuple(results), plan.parsed.message_id)
 
     def _complete_headers(self, submission: Submission) -> bytes:
         """RFC 5322 §3.6: a submission without Message-ID or Date gets them (RFC 6409 §8)."""
@@ -290,7 +290,7 @@ class Pipeline:
         blobs: dict[str, PreparedBlob], deposits: dict[str, object], raw: bytes,
     ) -> list[RecipientResult]:
         actor = submission.principal
-        ref = _message_id(plan.parsed)
+        ref = plan.parsed.message_id
         results: list[RecipientResult] = []
         for rcpt, decision in plan.decisions.items():
             subject = _patient_subject_of(rcpt, plan.sender.address, self.facts)
@@ -370,10 +370,6 @@ class Pipeline:
                                      principal=SYSTEM)
 
         await self.store.write(job)
-
-
-def _message_id(parsed: ParsedMessage) -> str:
-    return str(parsed.message.get("Message-ID", "")).strip()[:300]
 
 
 def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:

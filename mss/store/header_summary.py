@@ -7,6 +7,7 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 MAX_FIELD = 2000
 
@@ -32,10 +33,18 @@ def header_block(raw: bytes) -> bytes:
 def summarise_headers(raw: bytes) -> HeaderSummary:
     """Decode what listings show; malformed headers give empty values, never an error.
 
+    Cached by header block: one message delivered to several folders is parsed once."""
+    return _summary_of_block(header_block(raw))
+
+
+@lru_cache(maxsize=256)
+def _summary_of_block(block: bytes) -> HeaderSummary:
+    """(See `summarise_headers`.)
+
     The compat32 header parser is used on purpose: it is several times faster than the
     modern policy and these few fields are decoded by hand (RFC 2047 for the subject).
     """
-    headers = BytesHeaderParser().parsebytes(header_block(raw))
+    headers = BytesHeaderParser().parsebytes(block)
     fields: dict[str, list[str]] = {}
     for name, value in headers.raw_items():
         # RFC 6532: raw UTF-8 in headers is kept by the parser as surrogate escapes
