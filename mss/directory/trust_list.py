@@ -151,7 +151,7 @@ def parse_trust_list(data: bytes, expected_sha256: str | None = None) -> TrustLi
                 stack[-1].remove(element)  # constant memory: drop what was read
             elif element.tag == ROOT:
                 complete = True
-    except (DefusedXmlException, ValueError) as exc:
+    except (DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: encoding=
         raise TrustListError(f"unsafe or invalid XML refused: {exc}") from None
     except ParseError as exc:
         truncated = exc.code in _TRUNCATION_CODES
