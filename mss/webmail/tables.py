@@ -3,8 +3,9 @@ nodes behind one address share them), refused sends kept visible, API tokens, TO
 
 Queries on these tables live in domain modules (mss.directory.web_sessions,
 mss.directory.api_tokens, mss.directory.second_factor, mss.pipeline.refused_sends):
-mss.webmail itself holds no SQL. The notice queue of mss.notify is imported here so the
-schema (mss.store.schema.TABLE_MODULES) sees it.
+mss.webmail itself holds no SQL. The notice queue of mss.notify and the pending web
+sign-ins of mss.oidc are imported here so the schema (mss.store.schema.TABLE_MODULES)
+sees them.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mss.notify.tables import NoticeRow
+from mss.oidc.tables import OidcPendingLogin
 from mss.store.db import Base, UtcDateTime
 from mss.store.tables import Id
 
-__all__ = ["ApiTokenRow", "NoticeRow", "RefusedSendRow", "TotpSecretRow", "WebSessionRow"]
+__all__ = ["ApiTokenRow", "NoticeRow", "OidcPendingLogin", "RefusedSendRow", "TotpSecretRow",
+           "WebSessionRow"]
 
 
 class WebSessionRow(Base):

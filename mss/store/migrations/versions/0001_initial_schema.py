@@ -152,6 +152,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mailboxes')),
     sa.UniqueConstraint('address', name=op.f('uq_mailboxes_address'))
     )
+    op.create_table('oidc_pending_logins',
+    sa.Column('state_hash', sa.String(length=64), nullable=False),
+    sa.Column('browser_hash', sa.String(length=64), nullable=False),
+    sa.Column('provider', sa.String(length=100), nullable=False),
+    sa.Column('nonce', sa.String(length=100), nullable=False),
+    sa.Column('code_verifier', sa.String(length=128), nullable=False),
+    sa.Column('redirect_uri', sa.String(length=1000), nullable=False),
+    sa.Column('org_mailbox', sa.String(length=320), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('state_hash', name=op.f('pk_oidc_pending_logins'))
+    )
+    with op.batch_alter_table('oidc_pending_logins', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oidc_pending_logins_created_at'), ['created_at'], unique=False)
+
     op.create_table('operator_dkim_keys',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('domain', sa.String(length=255), nullable=False),
@@ -632,6 +646,10 @@ def downgrade() -> None:
     op.drop_table('patient_notices')
     op.drop_table('operator_endpoints')
     op.drop_table('operator_dkim_keys')
+    with op.batch_alter_table('oidc_pending_logins', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oidc_pending_logins_created_at'))
+
+    op.drop_table('oidc_pending_logins')
     op.drop_table('mailboxes')
     op.drop_table('directory_imports')
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
