@@ -11,6 +11,7 @@ fills protocol gaps, each a limit or a parameter syntax:
 - connections per client address are counted and refused past the limit with
   `421 4.7.0` (as Postfix `smtpd_client_connection_count_limit`);
 - the idle timeout answers `421 4.4.2` before closing (RFC 5321 §4.5.3.2);
+- an address the stdlib parser chokes on is a malformed address (`553 5.1.3`);
 - after `errors_per_session` 5yz replies the session ends with `421 4.7.0` (Postfix
   `smtpd_hard_error_limit`).
 
@@ -155,6 +156,16 @@ class MssSMTP(SMTP):
             self._released = True
             self.connections.release(self._client_ip)
         super().connection_lost(error)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's address parser, with the stdlib parser's own bugs on hostile text
+        (`MAIL FROM:<` raises IndexError) answered as a malformed address (553 5.1.3),
+        not as a local error (451) the client would retry forever."""
+        try:
+            return super()._getaddr(arg)  # type: ignore[no-any-return]
+        except Exception as error:
+            log.info("malformed address %r: %r", arg[:100], error)
+            return None, None
 
     def _timeout_cb(self) -> None:
         if self.transport is not None:
