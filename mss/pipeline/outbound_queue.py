@@ -52,6 +52,7 @@ class Claim:
     notify: str | None
     orcpt: str | None
     created_at: datetime
+    delay_warned: bool = False
 
 
 async def enqueue(
@@ -69,7 +70,8 @@ async def enqueue(
         uow.session.add(OutboundRecipient(
             message_id=message.id, recipient=rcpt.address,
             domain=rcpt.address.rpartition("@")[2].lower(), notify=rcpt.notify,
-            orcpt=rcpt.orcpt, status=QUEUED, attempts=0, next_attempt_at=now,
+            orcpt=rcpt.orcpt, status=QUEUED, attempts=0, delay_warned=False,
+            next_attempt_at=now,
             lease_until=None, claimed_by=None, last_error="", updated_at=now,
         ))
     await uow.session.flush()
@@ -104,7 +106,7 @@ async def claim_due(store: Store, worker: str, *, limit: int = 20,
                 domain=rcpt.domain, attempts=rcpt.attempts, mailbox_id=message.mailbox_id,
                 blob_key=message.blob_key, mail_from=message.mail_from, envid=message.envid,
                 ret=message.ret, notify=rcpt.notify, orcpt=rcpt.orcpt,
-                created_at=message.created_at,
+                created_at=message.created_at, delay_warned=rcpt.delay_warned,
             ))
         await uow.session.flush()
         return claims
@@ -114,7 +116,7 @@ async def claim_due(store: Store, worker: str, *, limit: int = 20,
 
 async def record_attempt(
     uow: UnitOfWork, recipient_id: int, *, outcome: str, error: str = "",
-    next_attempt_at: datetime | None = None,
+    next_attempt_at: datetime | None = None, delay_warned: bool = False,
 ) -> None:
     """After an attempt: delivered, failed for good, or queued again for later."""
     row = await uow.session.get(OutboundRecipient, recipient_id)
@@ -123,6 +125,7 @@ async def record_attempt(
     now = uow.now()
     row.attempts += 1
     row.status = outcome
+    row.delay_warned = row.delay_warned or delay_warned
     row.last_error = error[:2000]
     row.lease_until, row.claimed_by, row.updated_at = None, None, now
     if outcome == QUEUED:

@@ -52,7 +52,12 @@ from mss.smtp.dsn_parameters import (
 from mss.smtp.options import SmtpOptions
 from mss.smtp.relay_client import Outcome, RelayRecipient, relay_message
 from mss.smtp.replies import SmtpReply
-from mss.smtp.retry_schedule import FailureKind, classify_failure, next_attempt
+from mss.smtp.retry_schedule import (
+    FailureKind,
+    classify_failure,
+    delay_warning_due,
+    next_attempt,
+)
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
@@ -198,7 +203,11 @@ class QueueWorker:
                 max_delay=self.options.retry_max_delay,
             )
             if next_at is not None:
-                return _Decision(claim, outcome, QUEUED, next_at, None, status)
+                # RFC 3464: one "delayed" report once the message has waited a while
+                warn = delay_warning_due(claim.created_at, now,
+                                         already_warned=claim.delay_warned)
+                return _Decision(claim, outcome, QUEUED, next_at,
+                                 "delayed" if warn else None, status)
             if status.startswith("2"):
                 status = EXPIRED_STATUS
         return _Decision(claim, outcome, FAILED, None, "failed", status)
@@ -208,7 +217,8 @@ class QueueWorker:
             claim, outcome = decision.claim, decision.outcome
             error = "" if outcome.delivered else (outcome.reply_line or outcome.text)
             await record_attempt(uow, claim.recipient_id, outcome=decision.state,
-                                 error=error, next_attempt_at=decision.next_at)
+                                 error=error, next_attempt_at=decision.next_at,
+                                 delay_warned=decision.dsn_action == "delayed")
             if decision.state == DELIVERED:
                 uow.audit(AuditAction.MESSAGE_RELAYED, "system:mss", target=claim.recipient,
                           detail=f"queue={claim.message_id} reply={outcome.text[:200]}")
@@ -235,6 +245,8 @@ class QueueWorker:
                 final_recipient=claim.recipient, action=decision.dsn_action,
                 status=decision.status, diagnostic=diagnostic, original_recipient=dsn.orcpt,
                 remote_mta=None, last_attempt=now,
+                will_retry_until=(claim.created_at + self.options.queue_expiry
+                                  if decision.dsn_action == "delayed" else None),
             ))
         for statuses in by_action.values():
             try:

@@ -78,3 +78,28 @@ async def test_permanent_refusal_bounces_at_once(operators, session_pki) -> None
     assert row.status == FAILED and "over the peer's SIZE 2000" in row.last_error
     [dsn] = await stored_messages(a, world.alice)
     assert b"Status: 5.3.4" in dsn
+
+
+async def test_one_delayed_report_after_four_hours_then_the_final_one(operators, session_pki
+                                                                    ) -> None:
+    """RFC 3464: a "delayed" DSN once the message has waited 4 hours, never twice."""
+    a = await operators("a", DOMAIN_A, session_pki.operator_a)
+    b = await operators("b", DOMAIN_B, session_pki.operator_b)
+    await connect(a, b)
+    await b.app.context["smtp_listeners"]["mx"].stop()
+    world = a.world
+    await submit(a, world.alice, world.password, world.alice, [b.world.bruno],
+                 message(world.alice, b.world.bruno, "Lent"))
+    assert await a.worker.run_once() == 1
+    assert await stored_messages(a, world.alice) == []
+    for _ in range(2):  # the warning is due after 4 h, and is sent once
+        a.clock.advance(timedelta(hours=4, minutes=1))
+        assert await a.worker.run_once() == 1
+    [delayed] = await stored_messages(a, world.alice)
+    assert b"Action: delayed" in delayed and b"Will-Retry-Until:" in delayed
+    [row] = await queue_rows(a.store)
+    assert row.status == QUEUED and row.delay_warned
+    a.clock.advance(timedelta(days=5))
+    assert await a.worker.run_once() == 1
+    reports = await stored_messages(a, world.alice)
+    assert len(reports) == 2 and b"Action: failed" in reports[1]

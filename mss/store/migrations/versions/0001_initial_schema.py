@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:11:48.312284
+Create Date: 2026-11-27 14:46:34.935743
 """
 
 from __future__ import annotations
@@ -526,6 +526,7 @@ def upgrade() -> None:
     sa.Column('orcpt', sa.String(length=500), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('delay_warned', sa.Boolean(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
