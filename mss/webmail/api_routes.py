@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mss.directory.api_tokens import principal_for_token
+from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.identity import Principal
 from mss.pipeline.delivery_status import delivery_status
 from mss.webmail.compose import ALLOWED_EXTRA_HEADERS, OutgoingFile, address_ok, compose
@@ -45,6 +46,10 @@ async def _principal(request: Request) -> Principal:
     principal = None
     if scheme.lower() == "bearer" and token:
         principal = await principal_for_token(context_of(request).store, token.strip())
+    if principal is not None and not principal_allows(
+            context_of(request).settings.auth, principal, AuthMethod.TOKEN,
+            credential_mailbox=principal.mailbox):
+        principal = None  # [auth]: API tokens refused for this kind of mailbox
     if principal is None or not principal.mailbox:
         raise ApiError(401, "unauthorized", "a valid bearer token of an APP mailbox is needed")
     return principal

@@ -45,7 +45,9 @@ async def home(request: Request) -> Response:
 def _login_page(request: Request, error: str = "", status_code: int = 200) -> Response:
     token = prelogin_token(request)
     request.scope["mss_csrf"] = token
-    response = render(request, "login.html", status_code=status_code, error=error)
+    oidc = context_of(request).oidc
+    response = render(request, "login.html", status_code=status_code, error=error,
+                      oidc_label=oidc.label if oidc is not None else "")
     set_cookie(response, request, PRELOGIN_COOKIE, token,
                secure_setting=context_of(request).secure_cookies)
     return response
@@ -53,6 +55,10 @@ def _login_page(request: Request, error: str = "", status_code: int = 200) -> Re
 
 async def login_page(request: Request) -> Response:
     return _login_page(request)
+
+
+def login_page_with_error(request: Request, error: str, status_code: int) -> Response:
+    return _login_page(request, error, status_code)
 
 
 def login_identity(login: str, patient_domain: str) -> str:

@@ -20,6 +20,7 @@ import uvicorn
 
 from mss.notify.notifier import Notifier
 from mss.notify.relay_settings import relay_settings
+from mss.oidc.web_sign_in import shared_web_sign_in
 from mss.vault.access import VaultService
 from mss.webmail.app import create_app
 from mss.webmail.web_context import WebContext
@@ -77,6 +78,7 @@ class WebmailService:
         if not listener.enabled:
             return lines
         web = WebContext.build(app.store, app.pipeline, vault)
+        web.oidc = shared_web_sign_in(app.context, app.store)
         asgi = create_app(web, ports=self._ports(), metrics=app.metrics.render)
         config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
                                 log_level="warning", lifespan="off", server_header=False,

@@ -9,6 +9,11 @@ ENGLISH: dict[str, str] = {
     "Mot de passe": "Password",
     "Boîte organisationnelle (facultatif)": "Organisational mailbox (optional)",
     "Se connecter": "Log in",
+    "Se connecter avec": "Log in with",
+    "Connexion refusée par Pro Santé Connect ou par la messagerie. Réessayez.":
+        "Sign-in refused by Pro Santé Connect or by the mail service. Try again.",
+    "Pro Santé Connect est indisponible pour le moment. Réessayez plus tard.":
+        "Pro Santé Connect is unavailable at the moment. Try again later.",
     "Se déconnecter": "Log out",
     "Identifiants incorrects ou trop de tentatives. Réessayez plus tard.":
         "Wrong login or too many attempts. Try again later.",

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from mss.config import Settings
 from mss.directory.web_sessions import SessionLimits
+from mss.oidc.web_sign_in import WebSignIn
 from mss.pipeline.accept import Pipeline
 from mss.pipeline.conversations import ConversationService
 from mss.store.store import Store
@@ -32,6 +33,8 @@ class WebContext:
     requests they are always Secure."""
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
+    oidc: WebSignIn | None = None
+    """Sign-in with the OpenID provider (Pro Santé Connect), when one is configured."""
 
     @classmethod
     def build(cls, store: Store, pipeline: Pipeline, vault: VaultService | None = None
