@@ -2,7 +2,9 @@
 
 STYLE §3: `SmtpReply` raised anywhere below a hook is rendered once here; any other
 exception is logged with its traceback and answered `451 4.3.0` without detail, so no
-internal data (traceback, SQL, path) ever reaches the client.
+internal data (traceback, SQL, path) ever reaches the client; a full disk is answered
+`452 4.3.1` (RFC 3463 X.3.1) and a lost database `451 4.3.0`, both temporary, so that
+the client keeps the message and retries (mss.store.faults tells them apart).
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ from mss.policy import Channel
 from mss.smtp.data_intake import DataIntake, null_path
 from mss.smtp.options import SmtpOptions
 from mss.smtp.protocol import MssSession
-from mss.smtp.replies import RECIPIENT_OK, TEMP_FAIL, TOO_MANY_RECIPIENTS, SmtpReply
+from mss.smtp.replies import (
+    DISK_FULL,
+    RECIPIENT_OK,
+    TEMP_FAIL,
+    TOO_MANY_RECIPIENTS,
+    SmtpReply,
+)
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.faults import StorageFault, storage_fault
 from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,6 +87,13 @@ class CommonHooks:
         if isinstance(error, TLSSetupException):
             await self.tls_failed(error)
             return TEMP_FAIL  # not sent: aiosmtpd closes the connection
+        fault = storage_fault(error)
+        if fault is StorageFault.DISK_FULL:
+            log.error("%s: storage full, answering 452: %r", self.listener, error)
+            return DISK_FULL  # RFC 3463 X.3.1: the client retries later
+        if fault is StorageFault.DATABASE_UNAVAILABLE:
+            log.error("%s: database unavailable, answering 451: %r", self.listener, error)
+            return TEMP_FAIL
         log.exception("%s session error", self.listener)
         return TEMP_FAIL
 
