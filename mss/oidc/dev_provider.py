@@ -222,10 +222,12 @@ class DevProvider:
 
 @contextlib.asynccontextmanager
 async def running_dev_provider(provider: DevProvider, host: str = "127.0.0.1",
-                               port: int = 0) -> AsyncIterator[DevProvider]:
-    """Serve `provider` under uvicorn; its `issuer` becomes the bound address."""
+                               port: int = 0, *, public_host: str = ""
+                               ) -> AsyncIterator[DevProvider]:
+    """Serve `provider` under uvicorn; its `issuer` becomes the bound address, named
+    `public_host` if given (e.g. "localhost": another site than 127.0.0.1 for browsers)."""
     sock = socket.create_server((host, port), backlog=128)
-    provider.issuer = f"http://{host}:{sock.getsockname()[1]}"
+    provider.issuer = f"http://{public_host or host}:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(provider.app, log_level="warning",
                                            lifespan="off"))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

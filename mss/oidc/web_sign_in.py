@@ -72,6 +72,13 @@ class WebSignIn:
     def label(self) -> str:
         return self.settings.label
 
+    @property
+    def origin(self) -> str:
+        """Origin of the provider (its issuer), for the login page's CSP form-action."""
+        url = httpx.URL(self.settings.issuer)
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{url.host}{port}"
+
     def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
         settings = self.settings
         return AsyncOAuth2Client(

@@ -18,7 +18,7 @@ from mss.directory.second_factor import check_code, second_factor_enabled
 from mss.directory.web_sessions import close_session, complete_second_factor, open_session
 from mss.identity import PrincipalKind
 from mss.webmail.rendering import LANG_COOKIE, render
-from mss.webmail.security import check_csrf, set_cookie
+from mss.webmail.security import CSP, check_csrf, set_cookie
 from mss.webmail.web_auth import (
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
@@ -48,6 +48,9 @@ def _login_page(request: Request, error: str = "", status_code: int = 200) -> Re
     oidc = context_of(request).oidc
     response = render(request, "login.html", status_code=status_code, error=error,
                       oidc_label=oidc.label if oidc is not None else "")
+    if oidc is not None:  # the sign-in button's form ends at the provider (CSP form-action)
+        response.headers["content-security-policy"] = CSP.replace(
+            "form-action 'self'", f"form-action 'self' {oidc.origin}")
     set_cookie(response, request, PRELOGIN_COOKIE, token,
                secure_setting=context_of(request).secure_cookies)
     return response

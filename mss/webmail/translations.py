@@ -10,6 +10,7 @@ ENGLISH: dict[str, str] = {
     "Boîte organisationnelle (facultatif)": "Organisational mailbox (optional)",
     "Se connecter": "Log in",
     "Se connecter avec": "Log in with",
+    "Continuer": "Continue",
     "Connexion refusée par Pro Santé Connect ou par la messagerie. Réessayez.":
         "Sign-in refused by Pro Santé Connect or by the mail service. Try again.",
     "Pro Santé Connect est indisponible pour le moment. Réessayez plus tard.":

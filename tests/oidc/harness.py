@@ -118,7 +118,9 @@ async def oidc_app(data_dir: Path, template_db: str, *, auth: dict[str, str] | N
     else:
         shutil.copy(template_db, data_dir / "mss.db")
     try:
-        async with running_dev_provider(provider):
+        # "localhost" is another site than the webmail's 127.0.0.1: browsers apply their
+        # cross-site cookie rules as they would with the real provider
+        async with running_dev_provider(provider, public_host="localhost"):
             values["listeners"] = {name: {"port": 0} for name in (
                 "mx", "submission", "submissions", "imap", "imaps", "http")}
             values["oidc"] = {"providers": {"psc": {
