@@ -105,7 +105,7 @@ class DevProvider:
         ])
 
     def public_jwks(self) -> dict[str, Any]:
-        return self.keys.as_dict(private=False)
+        return dict(self.keys.as_dict(private=False))
 
     def mint(self, professional: DevProfessional, *, audience: str | None = None,
              lifetime: timedelta = TOKEN_LIFETIME, kid: str | None = None,

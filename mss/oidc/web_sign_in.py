@@ -23,8 +23,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.common.errors import AuthlibBaseError  # type: ignore[import-untyped]
+from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
+    AsyncOAuth2Client,
+)
 from sqlalchemy import delete
 
 from mss.config import OidcProviderSettings
