@@ -12,6 +12,7 @@ import secrets
 
 from sqlalchemy import select
 
+from mss.directory.account_tables import ApiTokenRow
 from mss.directory.errors import MailboxKindRule, UnknownMailbox
 from mss.directory.principals import principal_for_mailbox
 from mss.identity import MailboxKind, Principal
@@ -20,7 +21,6 @@ from mss.store.mailboxes import find_mailbox
 from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
-from mss.webmail.tables import ApiTokenRow
 
 TOKEN_PREFIX = "mss_"
 

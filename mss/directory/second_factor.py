@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pyotp
 
+from mss.directory.account_tables import TotpSecretRow
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
-from mss.webmail.tables import TotpSecretRow
 
 VALID_WINDOW = 1  # one step (30 s) either side, for clock skew
 

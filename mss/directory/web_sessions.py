@@ -18,10 +18,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from mss.directory.account_tables import WebSessionRow
 from mss.identity import Principal, PrincipalKind
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
-from mss.webmail.tables import WebSessionRow
 
 
 @dataclass(frozen=True, slots=True)

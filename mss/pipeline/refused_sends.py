@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from mss.pipeline.tables import RefusedSendRow
 from mss.store.mailstore import MailStoreError, PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
-from mss.webmail.tables import RefusedSendRow
 
 DRAFTS = "Drafts"
 DRAFT = "\\Draft"

@@ -90,3 +90,21 @@ class OutboundRecipient(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RefusedSendRow(Base):
+    """A message the pipeline refused: kept (its text in the Drafts folder, the reason
+    here) so that the sender sees it as not sent (DESIGN §4: never dropped silently)."""
+
+    __tablename__ = "refused_sends"
+    __table_args__ = (Index("ix_refused_sends_mailbox_id", "mailbox", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    recipient_name: Mapped[str] = mapped_column(String(300), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    drafts_uid: Mapped[int | None] = mapped_column(nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

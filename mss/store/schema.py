@@ -26,7 +26,8 @@ TABLE_MODULES = (
     "mss.directory.tables",
     "mss.pipeline.tables",
     "mss.vault.tables",
-    "mss.webmail.tables",
+    "mss.directory.account_tables",
+    "mss.oidc.tables",
     "mss.notify.tables",
 )
 

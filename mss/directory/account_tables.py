@@ -1,27 +1,17 @@
-"""Tables of the webmail and the HTTP API: browser sessions (in the database, so several
-nodes behind one address share them), refused sends kept visible, API tokens, TOTP.
+"""Tables of signed-in accounts: browser sessions (in the database, so several nodes
+behind one address share them), API bearer tokens of APP mailboxes, TOTP second factors.
 
-Queries on these tables live in domain modules (mss.directory.web_sessions,
-mss.directory.api_tokens, mss.directory.second_factor, mss.pipeline.refused_sends):
-mss.webmail itself holds no SQL. The notice queue of mss.notify and the pending web
-sign-ins of mss.oidc are imported here so the schema (mss.store.schema.TABLE_MODULES)
-sees them.
+Their queries: mss.directory.web_sessions, api_tokens, second_factor.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mss.notify.tables import NoticeRow
-from mss.oidc.tables import OidcPendingLogin
 from mss.store.db import Base, UtcDateTime
-from mss.store.tables import Id
-
-__all__ = ["ApiTokenRow", "NoticeRow", "OidcPendingLogin", "RefusedSendRow", "TotpSecretRow",
-           "WebSessionRow"]
 
 
 class WebSessionRow(Base):
@@ -38,24 +28,6 @@ class WebSessionRow(Base):
     second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class RefusedSendRow(Base):
-    """A message the pipeline refused: kept (its text in the Drafts folder, the reason
-    here) so that the sender sees it as not sent (DESIGN §4: never dropped silently)."""
-
-    __tablename__ = "refused_sends"
-    __table_args__ = (Index("ix_refused_sends_mailbox_id", "mailbox", "id"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    mailbox: Mapped[str] = mapped_column(String(320))
-    recipient: Mapped[str] = mapped_column(String(320))
-    recipient_name: Mapped[str] = mapped_column(String(300), default="")
-    subject: Mapped[str] = mapped_column(Text, default="")
-    rule: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[str] = mapped_column(Text)
-    drafts_uid: Mapped[int | None] = mapped_column(nullable=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ApiTokenRow(Base):
