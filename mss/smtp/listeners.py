@@ -45,6 +45,13 @@ def _command_limits(options: SmtpOptions) -> dict[str, int]:
     }
 
 
+# A burst of connections (2,000 from one address) must reach `connection_made` to be
+# refused at once with 421; asyncio's default backlog of 100 leaves the rest waiting on
+# SYN-ACK retransmissions for up to a minute.
+LISTEN_BACKLOG = 4096
+HANDSHAKE_TIMEOUT = 30.0  # seconds for an implicit TLS handshake (asyncio's default: 60)
+
+
 class SmtpListener:
     def __init__(self, spec: ListenerSpec, options: SmtpOptions, hostname: str) -> None:
         self.spec = spec
@@ -78,12 +85,17 @@ class SmtpListener:
         self.sessions.add(session)
         return session
 
+    def _handshake_timeout(self) -> float:
+        """A client that starts TLS and goes silent holds a slot until this runs out."""
+        return min(HANDSHAKE_TIMEOUT, self.options.idle_timeout)
+
     async def start(self) -> str:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
             self._protocol, self.spec.settings.host, self.spec.settings.port,
             ssl=self.spec.tls_context if self.spec.implicit_tls else None,
-            reuse_address=True,
+            reuse_address=True, backlog=LISTEN_BACKLOG,
+            ssl_handshake_timeout=self._handshake_timeout() if self.spec.implicit_tls else None,
         )
         self.port = int(self.server.sockets[0].getsockname()[1])
         return f"{self.spec.label} on {self.spec.settings.host}:{self.port} {self.spec.description}"

@@ -173,6 +173,8 @@ class MssSMTP(SMTP):
         super()._timeout_cb()
 
     async def push(self, status: Any) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return  # aiosmtpd reads on after closing (a spent verb budget): nothing to say
         await super().push(status)
         first = status[:1] if isinstance(status, bytes) else status[:1].encode()
         if first == b"5":
