@@ -49,6 +49,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def _facts(message: Message, raw: bytes) -> ParsedMessage:
     assert isinstance(message, EmailMessage)
+    for _name, value in message.items():  # every header readable, or compat32 is used
+        str(value)
     return ParsedMessage(
         message=message,
         subject=_header_text(message, "Subject"),
