@@ -34,6 +34,7 @@ from mss.store.store import Store
 
 log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
+LISTEN_BACKLOG = 4096  # a burst of connections is refused at once, not after SYN-ACK retries
 TLS_READ_BUFFER = 32 * 1024
 """asyncio allocates `SSLProtocol.max_size` (256 KiB) per TLS connection up front; with
 thousands of IDLE connections that is most of the memory. 32 KiB holds two full TLS
@@ -68,6 +69,7 @@ class ImapServer:
         self._server = await asyncio.start_server(
             self._accept, host, port, ssl=self.tls_context if self.implicit_tls else None,
             ssl_handshake_timeout=30 if self.implicit_tls else None, limit=READ_SIZE,
+            backlog=LISTEN_BACKLOG,
         )
         address = self._server.sockets[0].getsockname()
         return address[0], address[1]
@@ -145,6 +147,7 @@ class _Connection:
         self.session = ImapSession(server.store, connection, limits=self.limits,
                                    oauth=server.oauth)
         self.commands = self._new_reader()
+        self.last_activity = time.monotonic()  # the last whole command: autologout
         self.rate = CommandRate(self.limits.commands_per_second, self.limits.command_burst,
                                 time.monotonic())
 
@@ -158,9 +161,14 @@ class _Connection:
         await self.writer.drain()
 
     async def receive(self, timeout: float) -> bool:
-        """Read more bytes into the command reader; False when the client is gone."""
+        """Read more bytes into the command reader; False when the client is gone.
+
+        `timeout` counts from the last whole command (or literal request), not from the
+        last byte: a client dribbling one byte at a time (slow-loris) is logged out like
+        a silent one."""
+        remaining = self.last_activity + timeout - time.monotonic()
         try:
-            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+            data = await asyncio.wait_for(self.reader.read(READ_SIZE), max(remaining, 0.0))
         except TimeoutError:
             await self.send(untagged_status("BYE", "Autologout: idle for too long"))
             return False
@@ -176,6 +184,8 @@ class _Connection:
             while not session.finished:
                 if session.awaiting_sasl:
                     line = self.commands.read_line()
+                    if line is not None:
+                        self.last_activity = time.monotonic()
                     if line is None:
                         if not await self.receive(self.limits.autologout_seconds):
                             return
@@ -184,6 +194,8 @@ class _Connection:
                         await self.send(chunk)
                     continue
                 event = self.commands.next_event()
+                if event is not None:
+                    self.last_activity = time.monotonic()
                 if event is None:
                     if self.commands.closed or not await self.receive(
                         self.limits.autologout_seconds
@@ -209,6 +221,7 @@ class _Connection:
                     await self._start_tls()
                 elif session.idling_tag is not None and not await self._idle():
                     return
+                self.last_activity = time.monotonic()  # the command (an IDLE) just ended
         finally:
             await session.close()
 
