@@ -26,11 +26,11 @@ def compose(*, sender: str, sender_name: str, recipients: Sequence[str], subject
             text: str, html: str | None = None, files: Sequence[OutgoingFile] = (),
             headers: Mapping[str, str] | None = None) -> bytes:
     message = EmailMessage()
-    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    message["From"] = formataddr((one_line(sender_name), sender)) if sender_name else sender
     message["To"] = ", ".join(recipients)
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     for name, value in (headers or {}).items():
-        message[name] = value
+        message[name] = one_line(value)
     message.set_content(text or "")
     if html:
         message.add_alternative(html, subtype="html")
@@ -39,8 +39,18 @@ def compose(*, sender: str, sender_name: str, recipients: Sequence[str], subject
         if not subtype:
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(item.content, maintype=maintype, subtype=subtype,
-                               filename=item.filename)
+                               filename=one_line(item.filename))
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def one_line(text: str) -> str:
+    """A form field as one header value: CR, LF and NUL become spaces (RFC 5322 §2.2: a
+    header field is one logical line), so a subject, a name or a file name can neither
+    add a field (`\r\nBcc:`) nor make the message unwritable (a 500)."""
+    return text.replace("\r\n", " ").translate(_LINE_BREAKS)
+
+
+_LINE_BREAKS = {ord("\r"): " ", ord("\n"): " ", ord("\0"): " "}
 
 
 def reply_subject(subject: str) -> str:
