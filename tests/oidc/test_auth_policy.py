@@ -94,7 +94,7 @@ async def test_patients_keep_passwords_and_applications_need_certificates(oidc: 
     oidc.forget_failures()
 
 
-def test_settings_refuse_methods_a_kind_cannot_use() -> None:
+async def test_settings_refuse_methods_a_kind_cannot_use() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={}, overrides={"auth": {"app": "oidc", "pat": "certificate",
                                                       "per": "oidc"}})
