@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "mss.smtp.commands",
     "mss.vault.commands",
     "mss.webmail.commands",
+    "mss.bench_command",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -52,6 +53,7 @@ from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 SENT = "Sent"
+PARSE_INLINE_BYTES = 64 * 1024
 SEEN = "\\Seen"
 
 
@@ -221,7 +223,9 @@ class Pipeline:
         return extra + raw
 
     async def _decide(self, submission: Submission, raw: bytes) -> _Plan:
-        parsed = parse_message(raw)
+        # a large or many-part message takes long to parse: off the event loop then
+        parsed = (parse_message(raw) if len(raw) < PARSE_INLINE_BYTES
+                  else await asyncio.to_thread(parse_message, raw))
         local: dict[str, str] = {}
         remote: list[str] = []
         decisions: dict[str, Decision] = {}
