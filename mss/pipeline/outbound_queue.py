@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from mss.pipeline.tables import OutboundMessage, OutboundRecipient
 from mss.store.db import is_sqlite
@@ -80,8 +81,14 @@ async def enqueue(
 
 async def claim_due(store: Store, worker: str, *, limit: int = 20,
                     lease: timedelta = DEFAULT_LEASE) -> list[Claim]:
-    """Claim up to `limit` due recipient rows whose lease is free or expired."""
+    """Claim up to `limit` due recipient rows whose lease is free or expired.
+
+    Order per recipient is kept: a row waits while an older message to the same
+    recipient waits for a later retry or is being sent by another worker; rows come out
+    oldest first, and the worker sends them in that order.
+    """
     skip_locked = not is_sqlite(store.settings.database_url)
+    older = aliased(OutboundRecipient)
 
     async def job(uow: UnitOfWork) -> list[Claim]:
         now = uow.now()
@@ -92,8 +99,13 @@ async def claim_due(store: Store, worker: str, *, limit: int = 20,
                 OutboundRecipient.status == QUEUED,
                 OutboundRecipient.next_attempt_at <= now,
                 or_(OutboundRecipient.lease_until.is_(None), OutboundRecipient.lease_until < now),
+                ~exists().where(
+                    older.recipient == OutboundRecipient.recipient, older.status == QUEUED,
+                    older.id < OutboundRecipient.id,
+                    or_(older.next_attempt_at > now, older.lease_until >= now),
+                ),
             )
-            .order_by(OutboundRecipient.next_attempt_at, OutboundRecipient.id)
+            .order_by(OutboundRecipient.id)
             .limit(limit)
         )
         if skip_locked:

@@ -149,10 +149,17 @@ class QueueWorker:
     async def run_once(self) -> int:
         """Claim what is due now, try each message once per domain; the claimed count."""
         claims = await claim_due(self.store, self.name, limit=self.options.queue_batch)
-        groups: dict[tuple[int, str], list[Claim]] = defaultdict(list)
+        # one SMTP transaction per message and domain; domains in parallel, and within
+        # a domain messages one after the other, oldest first (order per recipient)
+        by_domain: dict[str, dict[int, list[Claim]]] = defaultdict(lambda: defaultdict(list))
         for claim in claims:
-            groups[(claim.message_id, claim.domain)].append(claim)
-        await asyncio.gather(*(self._attempt(group) for group in groups.values()))
+            by_domain[claim.domain][claim.message_id].append(claim)
+
+        async def send_in_order(messages: dict[int, list[Claim]]) -> None:
+            for message_id in sorted(messages):
+                await self._attempt(messages[message_id])
+
+        await asyncio.gather(*(send_in_order(m) for m in by_domain.values()))
         return len(claims)
 
     async def _attempt(self, group: list[Claim]) -> None:
