@@ -31,7 +31,7 @@ from imapclient import IMAPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.store_deliver import create_pg_db, drop_pg_db
+from bench.bench_support import create_pg_db, drop_pg_db
 from mss.demo import DemoWorld
 
 DOMAIN, PATIENT_DOMAIN = "mss.localhost", "patient.mss.localhost"

@@ -14,53 +14,43 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.store_deliver import create_pg_db, drop_pg_db
-from mss.config import load_settings
+from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.demo import seed_world
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
-from mss.store.store import Store
 
 
 async def run_case(url: str | None, submitters: int, count: int) -> tuple[float, float, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict[str, object] = {"data_dir": tmp}
-        if url:
-            overrides["database"] = {"url": url}
-        store = await Store.open(load_settings(environ={}, overrides=overrides), create=True)
-        try:
-            world = await seed_world(store)
-            pipeline = Pipeline(store, store.settings)
-            alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
-            body = ("Compte rendu de consultation. " * 140)[:4000]
-            latencies: list[float] = []
-            per = count // submitters
+    async with temporary_store(url) as store:
+        world = await seed_world(store)
+        pipeline = Pipeline(store, store.settings)
+        alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+        body = ("Compte rendu de consultation. " * 140)[:4000]
+        latencies: list[float] = []
+        per = count // submitters
 
-            async def submitter(s: int) -> None:
-                for i in range(per):
-                    raw = (f"From: <{world.alice}>\r\nTo: <{world.bruno}>\r\n"
-                           f"Subject: CR {s}-{i}\r\nMessage-ID: <{uuid.uuid4()}@b>\r\n\r\n"
-                           f"{body}\r\n").encode()
-                    start = time.perf_counter()
-                    result = await pipeline.accept(Submission(
-                        mail_from=world.alice, recipients=[world.bruno], raw=raw,
-                        channel=Channel.SUBMISSION, principal=alice))
-                    assert result.results[0].accepted
-                    latencies.append(time.perf_counter() - start)
+        async def submitter(s: int) -> None:
+            for i in range(per):
+                raw = (f"From: <{world.alice}>\r\nTo: <{world.bruno}>\r\n"
+                       f"Subject: CR {s}-{i}\r\nMessage-ID: <{uuid.uuid4()}@b>\r\n\r\n"
+                       f"{body}\r\n").encode()
+                start = time.perf_counter()
+                result = await pipeline.accept(Submission(
+                    mail_from=world.alice, recipients=[world.bruno], raw=raw,
+                    channel=Channel.SUBMISSION, principal=alice))
+                assert result.results[0].accepted
+                latencies.append(time.perf_counter() - start)
 
-            began = time.perf_counter()
-            await asyncio.gather(*(submitter(s) for s in range(submitters)))
-            elapsed = time.perf_counter() - began
-        finally:
-            await store.close()
+        began = time.perf_counter()
+        await asyncio.gather(*(submitter(s) for s in range(submitters)))
+        elapsed = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000

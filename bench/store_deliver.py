@@ -14,17 +14,15 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mss.config import load_settings
+from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.identity import MailboxKind
 from mss.store.mailboxes import INBOX, create_mailbox
-from mss.store.store import Store
 
 
 def message(size: int, n: int) -> bytes:
@@ -35,60 +33,39 @@ def message(size: int, n: int) -> bytes:
 async def run_case(
     url: str | None, size: int, writers: int, count: int
 ) -> tuple[float, float, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict[str, object] = {"data_dir": tmp}
-        if url:
-            overrides["database"] = {"url": url}
-        store = await Store.open(load_settings(environ={}, overrides=overrides), create=True)
-        try:
-            async def make(uow):
-                return (await create_mailbox(uow, store.keyring,
-                                             address=f"{uuid.uuid4().hex}@b.test",
-                                             kind=MailboxKind.PER)).id
-            mailbox = await store.write(make)
-            async with store.reading() as session:
-                inbox = await store.mail.folder(session, mailbox, INBOX)
-            latencies: list[float] = []
-            per_writer = count // writers
+    async with temporary_store(url) as store:
+        async def make(uow):
+            return (await create_mailbox(uow, store.keyring,
+                                         address=f"{uuid.uuid4().hex}@b.test",
+                                         kind=MailboxKind.PER)).id
+        mailbox = await store.write(make)
+        async with store.reading() as session:
+            inbox = await store.mail.folder(session, mailbox, INBOX)
+        latencies: list[float] = []
+        per_writer = count // writers
 
-            async def writer(w: int) -> None:
-                for i in range(per_writer):
-                    raw = message(size, w * per_writer + i)
-                    start = time.perf_counter()
-                    blob = await store.mail.prepare_blob(mailbox, raw)
+        async def writer(w: int) -> None:
+            for i in range(per_writer):
+                raw = message(size, w * per_writer + i)
+                start = time.perf_counter()
+                blob = await store.mail.prepare_blob(mailbox, raw)
 
-                    async def job(uow, blob=blob, raw=raw):
-                        return await store.mail.deliver(uow, inbox.id, blob, raw)
+                async def job(uow, blob=blob, raw=raw):
+                    return await store.mail.deliver(uow, inbox.id, blob, raw)
 
-                    await store.write(job)
-                    latencies.append(time.perf_counter() - start)
+                await store.write(job)
+                latencies.append(time.perf_counter() - start)
 
-            began = time.perf_counter()
-            await asyncio.gather(*(writer(w) for w in range(writers)))
-            elapsed = time.perf_counter() - began
-        finally:
-            await store.close()
+        began = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+        elapsed = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
 
 
-async def create_pg_db(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"mss_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-async def drop_pg_db(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main() -> None:

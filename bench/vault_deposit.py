@@ -21,16 +21,14 @@ import base64
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select
 
-from mss.config import load_settings
+from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.demo import DemoWorld, seed_world
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
@@ -135,64 +133,43 @@ async def timed(runs: int, call) -> float:
 
 
 async def run_engine(url: str | None, count: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict[str, object] = {"data_dir": tmp}
-        if url:
-            overrides["database"] = {"url": url}
-        store = await Store.open(load_settings(environ={}, overrides=overrides), create=True)
-        try:
-            world = await seed_world(store)
-            pipeline = Pipeline(store, store.settings)
-            attach_vault(pipeline)
-            await pipeline.ensure_spool_mailbox()
-            engine = "postgresql" if url else "sqlite"
-            for senders in (1, 16):
-                rate, p50, p99, size = await deposits(store, world, pipeline, count, senders)
-                len_raw = len(xdm_message(world, 0))
-                print(f"{engine:<11} deposit {size // 1024:>4} KB XDM "
-                      f"({len_raw // 1024} KB message), {senders:>2} senders: "
-                      f"{rate:7.1f} msg/s ({2 * rate:7.1f} documents/s)  "
-                      f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
-            vault = VaultService(store)
-            async with store.reading() as session:
-                have = (await session.execute(
-                    select(func.count()).select_from(DocumentRow))).scalar_one()
-            await fill_record(store, world, 5000 - have)
-            jeanne = Principal(PrincipalKind.PATIENT, world.jeanne_ins, "", world.jeanne)
-            alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
-            listing = await vault.list_documents(jeanne)
-            print(f"{engine:<11} record: {sum(listing.counts.values())} documents listed "
-                  f"({have} deposited above, PDF copies none)", flush=True)
-            for label, call in (
-                ("patient, all spaces", lambda: vault.list_documents(jeanne)),
-                ("patient, one space", lambda: vault.list_documents(
-                    jeanne, space=PatientSpace.BIOLOGIE)),
-                ("professional in care", lambda: vault.list_documents(
-                    alice, world.jeanne_ins)),
-            ):
-                ms = await timed(20, call)
-                print(f"{engine:<11} list 5,000 documents by space, {label:<21}: "
-                      f"{ms:7.1f} ms (median of 20, audit row included)", flush=True)
-        finally:
-            await store.close()
+    async with temporary_store(url) as store:
+        world = await seed_world(store)
+        pipeline = Pipeline(store, store.settings)
+        attach_vault(pipeline)
+        await pipeline.ensure_spool_mailbox()
+        engine = "postgresql" if url else "sqlite"
+        for senders in (1, 16):
+            rate, p50, p99, size = await deposits(store, world, pipeline, count, senders)
+            len_raw = len(xdm_message(world, 0))
+            print(f"{engine:<11} deposit {size // 1024:>4} KB XDM "
+                  f"({len_raw // 1024} KB message), {senders:>2} senders: "
+                  f"{rate:7.1f} msg/s ({2 * rate:7.1f} documents/s)  "
+                  f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
+        vault = VaultService(store)
+        async with store.reading() as session:
+            have = (await session.execute(
+                select(func.count()).select_from(DocumentRow))).scalar_one()
+        await fill_record(store, world, 5000 - have)
+        jeanne = Principal(PrincipalKind.PATIENT, world.jeanne_ins, "", world.jeanne)
+        alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+        listing = await vault.list_documents(jeanne)
+        print(f"{engine:<11} record: {sum(listing.counts.values())} documents listed "
+              f"({have} deposited above, PDF copies none)", flush=True)
+        for label, call in (
+            ("patient, all spaces", lambda: vault.list_documents(jeanne)),
+            ("patient, one space", lambda: vault.list_documents(
+                jeanne, space=PatientSpace.BIOLOGIE)),
+            ("professional in care", lambda: vault.list_documents(
+                alice, world.jeanne_ins)),
+        ):
+            ms = await timed(20, call)
+            print(f"{engine:<11} list 5,000 documents by space, {label:<21}: "
+                  f"{ms:7.1f} ms (median of 20, audit row included)", flush=True)
 
 
-async def create_pg_db(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"mss_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-async def drop_pg_db(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main() -> None:

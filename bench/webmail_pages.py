@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,14 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from bench.store_deliver import create_pg_db, drop_pg_db
-from mss.config import load_settings
+from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.demo import seed_world
 from mss.directory.web_sessions import open_session
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
-from mss.store.store import Store
 from mss.webmail.app import create_app
 from mss.webmail.web_auth import SESSION_COOKIE
 from mss.webmail.web_context import WebContext
@@ -43,56 +40,49 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run(url: str | None, messages: int, requests: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict[str, object] = {"data_dir": tmp}
-        if url:
-            overrides["database"] = {"url": url}
-        store = await Store.open(load_settings(environ={}, overrides=overrides), create=True)
-        try:
-            world = await seed_world(store)
-            pipeline = Pipeline(store, store.settings)
-            senders = [(world.alice, world.alice_rpps), (world.bruno, world.bruno_rpps)]
-            began = time.perf_counter()
+    async with temporary_store(url) as store:
+        world = await seed_world(store)
+        pipeline = Pipeline(store, store.settings)
+        senders = [(world.alice, world.alice_rpps), (world.bruno, world.bruno_rpps)]
+        began = time.perf_counter()
 
-            async def deliver(i: int) -> None:
-                address, rpps = senders[0] if i % 10 else senders[1]
-                raw = (f"From: <{address}>\r\nTo: <{world.jeanne}>\r\nSubject: Suivi {i}\r\n"
-                       f"Message-ID: <{uuid.uuid4()}@b>\r\n\r\nBonjour, message {i}.\r\n"
-                       ).encode()
-                result = await pipeline.accept(Submission(
-                    mail_from=address, recipients=[world.jeanne], raw=raw,
-                    channel=Channel.SUBMISSION, principal=Principal(
-                        PrincipalKind.PROFESSIONAL, rpps, "", address), save_to_sent=False))
-                assert result.results[0].accepted
+        async def deliver(i: int) -> None:
+            address, rpps = senders[0] if i % 10 else senders[1]
+            raw = (f"From: <{address}>\r\nTo: <{world.jeanne}>\r\nSubject: Suivi {i}\r\n"
+                   f"Message-ID: <{uuid.uuid4()}@b>\r\n\r\nBonjour, message {i}.\r\n"
+                   ).encode()
+            result = await pipeline.accept(Submission(
+                mail_from=address, recipients=[world.jeanne], raw=raw,
+                channel=Channel.SUBMISSION, principal=Principal(
+                    PrincipalKind.PROFESSIONAL, rpps, "", address), save_to_sent=False))
+            assert result.results[0].accepted
 
-            for start in range(0, messages, 200):
-                await asyncio.gather(*(deliver(i) for i in
-                                       range(start, min(messages, start + 200))))
-            print(f"  delivered {messages} messages in {time.perf_counter() - began:.1f} s")
-            web = WebContext.build(store, pipeline)
-            app = create_app(web)
-            patient = Principal(PrincipalKind.PATIENT, world.jeanne_ins, "Jeanne DUPONT",
-                                world.jeanne)
-            session = await open_session(store, patient)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                         base_url="http://bench") as client:
-                client.cookies.set(SESSION_COOKIE, session.token)
-                inbox = await client.get("/inbox")
-                key = inbox.text.split('href="/conversations/')[1].split('"')[0]
-                for name, path in (("inbox", "/inbox"),
-                                   ("conversation", f"/conversations/{key}"),
-                                   ("conversation p.20", f"/conversations/{key}?page=20")):
-                    times = []
-                    for _ in range(requests):
-                        t0 = time.perf_counter()
-                        response = await client.get(path)
-                        times.append((time.perf_counter() - t0) * 1000)
-                        assert response.status_code == 200
-                    print(f"  {name:18} p50 {percentile(times, 50):7.1f} ms   "
-                          f"p99 {percentile(times, 99):7.1f} ms   "
-                          f"mean {statistics.mean(times):7.1f} ms")
-        finally:
-            await store.close()
+        for start in range(0, messages, 200):
+            await asyncio.gather(*(deliver(i) for i in
+                                   range(start, min(messages, start + 200))))
+        print(f"  delivered {messages} messages in {time.perf_counter() - began:.1f} s")
+        web = WebContext.build(store, pipeline)
+        app = create_app(web)
+        patient = Principal(PrincipalKind.PATIENT, world.jeanne_ins, "Jeanne DUPONT",
+                            world.jeanne)
+        session = await open_session(store, patient)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bench") as client:
+            client.cookies.set(SESSION_COOKIE, session.token)
+            inbox = await client.get("/inbox")
+            key = inbox.text.split('href="/conversations/')[1].split('"')[0]
+            for name, path in (("inbox", "/inbox"),
+                               ("conversation", f"/conversations/{key}"),
+                               ("conversation p.20", f"/conversations/{key}?page=20")):
+                times = []
+                for _ in range(requests):
+                    t0 = time.perf_counter()
+                    response = await client.get(path)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 200
+                print(f"  {name:18} p50 {percentile(times, 50):7.1f} ms   "
+                      f"p99 {percentile(times, 99):7.1f} ms   "
+                      f"mean {statistics.mean(times):7.1f} ms")
 
 
 def main() -> None:
