@@ -10,7 +10,7 @@ the audit of patient reads together).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -289,46 +289,31 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
 # -- SEARCH ---------------------------------------------------------------------------
 
 
-def needs_text(key: SearchKey) -> bool:
+def any_key(key: SearchKey, leaf: Callable[[SearchKey], bool]) -> bool:
+    """True when `leaf` holds for some key of the tree (NOT, OR and groups walked)."""
     match key:
-        case HeaderKey() | TextKey():
-            return True
-        case DateKey(name=name):
-            return name.startswith("SENT")
         case NotKey(key=inner):
-            return needs_text(inner)
+            return any_key(inner, leaf)
         case OrKey(left=left, right=right):
-            return needs_text(left) or needs_text(right)
+            return any_key(left, leaf) or any_key(right, leaf)
         case AndKey(keys=keys):
-            return any(needs_text(k) for k in keys)
-    return False
+            return any(any_key(k, leaf) for k in keys)
+    return leaf(key)
+
+
+def needs_text(key: SearchKey) -> bool:
+    """Whether the key reads headers or bodies (the blob must be loaded)."""
+    return any_key(key, lambda k: isinstance(k, HeaderKey | TextKey) or (
+        isinstance(k, DateKey) and k.name.startswith("SENT")))
 
 
 def needs_message_columns(key: SearchKey) -> bool:
     """Whether the key looks at more than UIDs, sequence numbers, flags and MODSEQ."""
-    match key:
-        case HeaderKey() | TextKey() | DateKey() | SizeKey():
-            return True
-        case NotKey(key=inner):
-            return needs_message_columns(inner)
-        case OrKey(left=left, right=right):
-            return needs_message_columns(left) or needs_message_columns(right)
-        case AndKey(keys=keys):
-            return any(needs_message_columns(k) for k in keys)
-    return False
+    return any_key(key, lambda k: isinstance(k, HeaderKey | TextKey | DateKey | SizeKey))
 
 
 def uses_modseq(key: SearchKey) -> bool:
-    match key:
-        case ModSeqKey():
-            return True
-        case NotKey(key=inner):
-            return uses_modseq(inner)
-        case OrKey(left=left, right=right):
-            return uses_modseq(left) or uses_modseq(right)
-        case AndKey(keys=keys):
-            return any(uses_modseq(k) for k in keys)
-    return False
+    return any_key(key, lambda k: isinstance(k, ModSeqKey))
 
 
 async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
