@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "mss.vault.commands",
     "mss.webmail.commands",
     "mss.bench_command",
+    "mss.oidc.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]
