@@ -44,7 +44,8 @@ class ListenersSettings:
     submissions: ListenerSettings = _listener(465, "Message submission over implicit TLS.")
     imap: ListenerSettings = _listener(143, "IMAP with STARTTLS.")
     imaps: ListenerSettings = _listener(993, "IMAP over implicit TLS.")
-    http: ListenerSettings = _listener(80, "Webmail, HTTP API, autoconfig and /metrics.")
+    # 10081, not 10000 + 80: browsers refuse port 10080 (on their list of unsafe ports)
+    http: ListenerSettings = _listener(81, "Webmail, HTTP API, autoconfig and /metrics.")
 
 
 @dataclass
