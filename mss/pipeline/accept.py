@@ -35,6 +35,7 @@ from mss.policy import (
     Correspondent,
     Decision,
     Envelope,
+    OperatorFacts,
     PeerCertificate,
     Verdict,
     decide,
@@ -44,7 +45,7 @@ from mss.policy import (
 )
 from mss.policy.addresses import canonical_address, is_patient_address
 from mss.policy.codes import Cause
-from mss.policy.refusals import refusal
+from mss.policy.refusals import accepted_at_mail, refusal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
 from mss.store.mailstore import PreparedBlob
@@ -80,6 +81,9 @@ class Submission:
     ret: str | None = None
     recipient_dsn: dict[str, RecipientDsn] = field(default_factory=dict)
     via: str = "smtp"
+    # the adapter already had T2 decided at MAIL FROM for this principal and address
+    # (SMTP); otherwise the pipeline decides it (webmail, API, system messages)
+    sender_checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +236,12 @@ class Pipeline:
         patients: set[str] = set()
         async with self.store.reading() as session:
             operator = await self.facts.operator(session)
+            at_mail = await self._mail_from_verdict(session, submission, operator)
+            if at_mail.refused:  # T1 / T2: every recipient is refused for the same reason
+                decisions = {canonical_address(r): Decision(at_mail)
+                             for r in submission.recipients}
+                sender = Correspondent(canonical_address(submission.mail_from))
+                return _Plan({}, [], decisions, frozenset(), sender, parsed)
             envelope = await self._envelope(session, submission.channel, submission.mail_from)
             reply_to = tuple([
                 await self.facts.correspondent(session, a) for a in parsed.reply_to
@@ -258,6 +268,19 @@ class Pipeline:
                 else:
                     remote.append(rcpt)
         return _Plan(local, remote, decisions, frozenset(patients), envelope.sender, parsed)
+
+    async def _mail_from_verdict(
+        self, session: AsyncSession, submission: Submission, operator: OperatorFacts
+    ) -> Verdict:
+        """T1 for mail from a peer operator, T2 for a submission: decided here too, so
+        that no adapter can forget them (DESIGN §1: adapters never decide policy)."""
+        if submission.channel is Channel.INBOUND:
+            peer = submission.peer or PeerCertificate(None, False)
+            return decide_peer(peer, submission.mail_from, operator.trust_list)
+        if submission.sender_checked:
+            return accepted_at_mail()
+        rights = await self.facts.acting_rights(session, submission.principal)
+        return decide_sender(rights, submission.mail_from)
 
     async def _prepare_blobs(
         self, submission: Submission, plan: _Plan, raw: bytes

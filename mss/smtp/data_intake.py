@@ -76,6 +76,8 @@ class DataIntake:
             envid=envelope.mail_dsn.envid,
             ret=envelope.mail_dsn.ret.value if envelope.mail_dsn.ret else None,
             recipient_dsn=recipient_dsn, via="smtp",
+            # the submission listener decided T2 at MAIL FROM (no DATA otherwise)
+            sender_checked=channel is Channel.SUBMISSION,
         ))
         if any(r.queued for r in result.results):
             self.wakeup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mss.identity import Principal, PrincipalKind
 from mss.pipeline.conversations import ConversationService
 from mss.policy import Cause, Rule
 from mss.store.audit import events_for_subject
@@ -64,7 +65,7 @@ async def test_patient_to_patient_is_refused(harness) -> None:
 
 async def test_reply_to_from_app_makes_the_professional_the_contact(harness) -> None:
     w = harness.world
-    app = harness.professional("noreply", w.noreply)
+    app = Principal(PrincipalKind.APPLICATION, "Laboratoire de démonstration", "", w.noreply)
     await harness.send(app, w.noreply, [w.jeanne], subject="Résultats de biologie",
                        headers=f"Reply-To: <{w.alice}>\r\n")
     jeanne = harness.patient(w.jeanne_ins, w.jeanne)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mss.identity import Principal, PrincipalKind
 from mss.pipeline.outbound_queue import queue_rows
-from mss.policy import Rule
+from mss.policy import Channel, Rule
 
 
 async def test_org_member_with_send_as_sends_as_the_org(harness) -> None:
@@ -78,3 +79,22 @@ async def test_message_over_patient_limit_is_refused_s1(harness, make_settings) 
     by_address = {r.address: r.verdict for r in result.results}
     assert by_address[w.jeanne].rule is Rule.S1 and by_address[w.jeanne].code == 552
     assert by_address[w.bruno].accepted
+
+
+async def test_the_pipeline_itself_refuses_a_sender_the_principal_may_not_use(harness) -> None:
+    """T2 inside accept: an adapter that forgot to ask at MAIL FROM still cannot spoof."""
+    w = harness.world
+    bruno = harness.professional(w.bruno_rpps, w.bruno)
+    result = await harness.send(bruno, w.alice, [w.jeanne], subject="Usurpation")
+    verdict = result.results[0].verdict
+    assert verdict.rule is Rule.T2 and verdict.code == 553
+    assert await harness.inbox_subjects(w.jeanne) == []
+
+
+async def test_inbound_mail_without_a_valid_peer_certificate_is_refused_t1(harness) -> None:
+    w = harness.world
+    peer = Principal(PrincipalKind.PEER_OPERATOR, "CN=mx.autre.fr", "")
+    result = await harness.send(peer, "dr.x@autre.mssante.fr", [w.bruno],
+                                channel=Channel.INBOUND)
+    assert result.results[0].verdict.rule is Rule.T1
+    assert await harness.inbox_subjects(w.bruno) == []
