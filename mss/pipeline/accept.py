@@ -294,12 +294,12 @@ class Pipeline:
             owners.add(plan.sender.address)
         if plan.remote and not sender_local:
             owners.add(self.spool_address)
-        blobs: dict[str, PreparedBlob] = {}
-        for address in owners:
-            mailbox_id = await self.store.mail.mailbox_id(address)
-            if mailbox_id is not None:
-                blobs[address] = await self.store.mail.prepare_blob(mailbox_id, raw)
-        return blobs
+        ids = {address: await self.store.mail.mailbox_id(address) for address in owners}
+        known = [(address, mailbox_id) for address, mailbox_id in ids.items() if mailbox_id]
+        sealed = await asyncio.gather(  # written and fsynced side by side
+            *(self.store.mail.prepare_blob(mailbox_id, raw) for _, mailbox_id in known)
+        )
+        return {address: blob for (address, _), blob in zip(known, sealed, strict=True)}
 
     async def _prepare_deposits(self, plan: _Plan) -> dict[str, object]:
         if self.vault is None or plan.sender.is_patient:
