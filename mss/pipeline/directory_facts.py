@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -61,6 +61,23 @@ _CORRESPONDENT = (
     .outerjoin(Patient, Patient.id == MailboxOwner.patient_id)
     .outerjoin(_RESPONSIBLE, _RESPONSIBLE.id == MailboxOwner.responsible_mailbox_id)
     .where(Mailbox.address == bindparam("address"))
+)
+
+
+# A professional's own PER mailboxes and the ORG mailboxes they are a member of, with
+# their rights there, in one statement (asked for each submission, MSS policy T2).
+_PROFESSIONAL_MAILBOXES = union_all(
+    select(Mailbox.address, literal(True).label("owner"), literal(False).label("can_read"),
+           literal(False).label("can_send_as"), literal(False).label("can_manage"))
+    .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+    .join(Professional, Professional.id == MailboxOwner.professional_id)
+    .where(Professional.ident == bindparam("ident"), Mailbox.disabled.is_(False),
+           Mailbox.kind == MailboxKind.PER.value),
+    select(Mailbox.address, literal(False), OrgMember.can_read, OrgMember.can_send_as,
+           OrgMember.can_manage)
+    .join(OrgMember, OrgMember.org_mailbox_id == Mailbox.id)
+    .join(Professional, Professional.id == OrgMember.professional_id)
+    .where(Professional.ident == bindparam("ident"), Mailbox.disabled.is_(False)),
 )
 
 
@@ -164,36 +181,25 @@ class DirectoryFacts:
         own: set[str] = set()
         orgs: dict[str, frozenset[OrgRight]] = {}
         if principal.kind is PrincipalKind.PROFESSIONAL:
+            rows = await session.execute(_PROFESSIONAL_MAILBOXES, {"ident": principal.ident})
+            for address, owner, can_read, can_send_as, can_manage in rows.all():
+                if owner:
+                    own.add(address)
+                    continue
+                orgs[address] = frozenset(r for r, held in ((OrgRight.READ, can_read),
+                                                            (OrgRight.SEND_AS, can_send_as),
+                                                            (OrgRight.MANAGE, can_manage))
+                                          if held)
+        elif principal.kind is PrincipalKind.APPLICATION:
             rows = await session.execute(
                 select(Mailbox.address)
                 .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
-                .join(Professional, Professional.id == MailboxOwner.professional_id)
-                .where(Professional.ident == principal.ident, Mailbox.disabled.is_(False),
-                       Mailbox.kind == MailboxKind.PER.value)
-            )
-            own.update(a for (a,) in rows.all())
-            members = await session.execute(
-                select(Mailbox.address, OrgMember)
-                .join(OrgMember, OrgMember.org_mailbox_id == Mailbox.id)
-                .join(Professional, Professional.id == OrgMember.professional_id)
-                .where(Professional.ident == principal.ident, Mailbox.disabled.is_(False))
-            )
-            for address, member in members.all():
-                rights = {r for r, held in ((OrgRight.READ, member.can_read),
-                                            (OrgRight.SEND_AS, member.can_send_as),
-                                            (OrgRight.MANAGE, member.can_manage)) if held}
-                orgs[address] = frozenset(rights)
-        elif principal.kind is PrincipalKind.APPLICATION:
-            rows = await session.execute(
-                select(Mailbox.address, Application)
-                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
                 .join(Application, Application.id == MailboxOwner.application_id)
-                .where(Mailbox.disabled.is_(False))
+                .where(Mailbox.disabled.is_(False),
+                       or_(Application.certificate_dn == principal.ident,
+                           Application.name == principal.ident))
             )
-            own.update(
-                address for address, app in rows.all()
-                if principal.ident in {app.certificate_dn, app.name}
-            )
+            own.update(address for (address,) in rows.all())
         elif principal.kind is PrincipalKind.PATIENT:
             rows = await session.execute(
                 select(Mailbox.address)
