@@ -31,17 +31,22 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
         [sys.executable, "-m", "mss", "serve", "--demo"], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=env, text=True,
     )
-    assert child.stdout is not None
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if line.startswith("ready"):
-            break
-    http_port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
-    metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).text
-    assert 'mss_node_info{node="' in metrics and "mss_events_total" in metrics
-    child.send_signal(sig)
-    _, err = child.communicate(timeout=60)
+    try:
+        assert child.stdout is not None
+        lines = []
+        for line in child.stdout:
+            lines.append(line)
+            if line.startswith("ready"):
+                break
+        http_port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
+        metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).text
+        assert 'mss_node_info{node="' in metrics and "mss_events_total" in metrics
+        child.send_signal(sig)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:  # a failed check must not leave a server running
+            child.kill()
+            child.communicate(timeout=60)
     assert child.returncode == 0, err[-3000:]
     text = "".join(lines)
     assert "dr.alice.martin@" in text and "demo password" in text

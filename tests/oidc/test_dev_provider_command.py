@@ -18,14 +18,19 @@ def test_dev_provider_command_serves_discovery_and_stops(tmp_path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "mss", "--data", str(tmp_path), "oidc", "dev-provider",
          "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    assert child.stdout is not None
-    first = child.stdout.readline()
-    issuer = re.search(r"at (http://localhost:\d+)", first).group(1)
-    metadata = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=30).json()
-    assert metadata["issuer"] == issuer
-    keys = httpx.get(metadata["jwks_uri"], timeout=30).json()["keys"]
-    assert {k["kid"] for k in keys} == {"dev-rs256", "dev-es256"}
-    assert all("d" not in k for k in keys)  # public keys only
-    child.send_signal(signal.SIGTERM)
-    _, err = child.communicate(timeout=30)
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        issuer = re.search(r"at (http://localhost:\d+)", first).group(1)
+        metadata = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=30).json()
+        assert metadata["issuer"] == issuer
+        keys = httpx.get(metadata["jwks_uri"], timeout=30).json()["keys"]
+        assert {k["kid"] for k in keys} == {"dev-rs256", "dev-es256"}
+        assert all("d" not in k for k in keys)  # public keys only
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:  # a failed check must not leave the provider running
+            child.kill()
+            child.communicate(timeout=30)
     assert child.returncode == 0, err[-2000:]

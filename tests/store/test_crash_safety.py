@@ -34,12 +34,14 @@ def _run_and_kill(settings, seed: int, kill_after: int) -> dict[int, str]:
     )
     reported: dict[int, str] = {}
     assert child.stdout is not None
-    for line in child.stdout:
-        _, uid, digest = line.decode().split()
-        reported[int(uid)] = digest
-        if len(reported) >= kill_after:
-            child.send_signal(signal.SIGKILL)
-            break
+    try:
+        for line in child.stdout:
+            _, uid, digest = line.decode().split()
+            reported[int(uid)] = digest
+            if len(reported) >= kill_after:
+                break
+    finally:
+        child.send_signal(signal.SIGKILL)  # also when a check above failed: no stray child
     rest, err = child.communicate(timeout=60)
     for line in rest.decode().splitlines():  # reports already written before the kill
         _, uid, digest = line.split()
