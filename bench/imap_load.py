@@ -139,12 +139,13 @@ class Client:
         self.reader, self.writer, self.n = reader, writer, 0
 
     @classmethod
-    async def connect(cls, port: int, context: ssl.SSLContext) -> Client:
+    async def connect(cls, port: int, context: ssl.SSLContext,
+                      login: str = "AUTHENTICATE EXTERNAL =") -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context,
                                                        server_hostname="localhost")
         client = cls(reader, writer)
         await reader.readline()
-        await client.command("AUTHENTICATE EXTERNAL =")
+        await client.command(login)
         return client
 
     async def line(self) -> bytes:
@@ -182,8 +183,9 @@ class Client:
 
 
 async def mix_client(port: int, context: ssl.SSLContext, until: float, count: int,
-                     timings: dict[str, list[float]]) -> None:
-    client = await Client.connect(port, context)
+                     timings: dict[str, list[float]],
+                     login: str = "AUTHENTICATE EXTERNAL =") -> None:
+    client = await Client.connect(port, context, login)
     rng = random.Random()
 
     async def timed(name: str, coroutine: Any) -> None:
