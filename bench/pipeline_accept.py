@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.demo import seed_world
-from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
 
@@ -31,7 +30,7 @@ async def run_case(url: str | None, submitters: int, count: int) -> tuple[float,
     async with temporary_store(url) as store:
         world = await seed_world(store)
         pipeline = Pipeline(store, store.settings)
-        alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+        alice = world.alice_principal
         body = ("Compte rendu de consultation. " * 140)[:4000]
         latencies: list[float] = []
         per = count // submitters

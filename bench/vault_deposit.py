@@ -77,7 +77,7 @@ def archive_size(raw: bytes) -> int:
 
 async def deposits(store: Store, world: DemoWorld, pipeline: Pipeline, count: int,
                    senders: int) -> tuple[float, float, float, int]:
-    alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+    alice = world.alice_principal
     messages = [xdm_message(world, n) for n in range(count)]
     size = archive_size(messages[0])
     latencies: list[float] = []
@@ -152,7 +152,7 @@ async def run_engine(url: str | None, count: int) -> None:
                 select(func.count()).select_from(DocumentRow))).scalar_one()
         await fill_record(store, world, 5000 - have)
         jeanne = Principal(PrincipalKind.PATIENT, world.jeanne_ins, "", world.jeanne)
-        alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+        alice = world.alice_principal
         listing = await vault.list_documents(jeanne)
         print(f"{engine:<11} record: {sum(listing.counts.values())} documents listed "
               f"({have} deposited above, PDF copies none)", flush=True)

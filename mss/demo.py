@@ -21,7 +21,7 @@ from mss.directory.mailbox_accounts import (
 from mss.directory.org_members import set_org_member
 from mss.directory.passwords import set_password
 from mss.directory.synthetic_extract import rpps_for
-from mss.identity import OrgRight
+from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.store.mailboxes import find_mailbox
 from mss.store.store import Store
 
@@ -59,6 +59,24 @@ class DemoWorld:
     @property
     def noreply(self) -> str:
         return f"noreply-labo@{self.domain}"
+
+    @property
+    def alice_principal(self) -> Principal:
+        return Principal(PrincipalKind.PROFESSIONAL, self.alice_rpps, "Dr Alice MARTIN",
+                         self.alice)
+
+    @property
+    def bruno_principal(self) -> Principal:
+        return Principal(PrincipalKind.PROFESSIONAL, self.bruno_rpps, "Bruno PETIT",
+                         self.bruno)
+
+    @property
+    def jeanne_principal(self) -> Principal:
+        return Principal(PrincipalKind.PATIENT, self.jeanne_ins, "Jeanne DUPONT", self.jeanne)
+
+    @property
+    def paul_principal(self) -> Principal:
+        return Principal(PrincipalKind.PATIENT, self.paul_ins, "Paul DURAND", self.paul)
 
     @property
     def jeanne(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mss.demo import seed_world
-from mss.identity import Principal, PrincipalKind
 from mss.metrics import NodeMetrics
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
@@ -15,7 +14,7 @@ async def test_accepted_and_refused_recipients_are_counted_by_rule(store) -> Non
     world = await seed_world(store)
     pipeline = Pipeline(store, store.settings)
     pipeline.after_accept.append(metrics.count_accept)
-    alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+    alice = world.alice_principal
     raw = b"Subject: x\r\n\r\nbody\r\n"
     await pipeline.accept(Submission(
         mail_from=world.alice, recipients=[world.bruno, f"nobody@{world.domain}"], raw=raw,

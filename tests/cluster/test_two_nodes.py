@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from mss.demo import seed_world
-from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
 from mss.store.audit import verify_chain
@@ -29,7 +28,7 @@ async def test_thousand_messages_through_two_nodes_get_distinct_increasing_uids(
     try:
         world = await seed_world(node_a)
         pipelines = [Pipeline(node_a, settings), Pipeline(node_b, settings)]
-        alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+        alice = world.alice_principal
         limit = asyncio.Semaphore(64)
 
         async def send(i: int) -> int:

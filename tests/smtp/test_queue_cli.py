@@ -7,7 +7,6 @@ import asyncio
 from mss.cli import main
 from mss.demo import seed_world
 from mss.directory.trust_store import import_trust_list
-from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.pipeline.outbound_queue import record_attempt
 from mss.policy import Channel
@@ -27,7 +26,7 @@ def test_queue_list_retry_drop(make_settings, monkeypatch, capsys) -> None:
             await import_trust_list(store, trust_list_xml([(DOMAIN_B, "CN=mx,O=B,C=FR")]))
             pipeline = Pipeline(store, settings)
             await pipeline.ensure_spool_mailbox()
-            alice = Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)
+            alice = world.alice_principal
             result = await pipeline.accept(Submission(
                 world.alice, [remote], message(world.alice, remote), Channel.SUBMISSION, alice))
             assert result.results[0].queued

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from mss.demo import DemoWorld, seed_world
-from mss.identity import Principal, PrincipalKind
+from mss.identity import Principal
 from mss.pipeline.accept import AcceptResult, Pipeline, Submission
 from mss.policy import Channel
 from mss.store.mailboxes import INBOX, find_mailbox
@@ -46,23 +46,19 @@ class VaultHarness:
 
     @property
     def alice(self) -> Principal:
-        return Principal(PrincipalKind.PROFESSIONAL, self.world.alice_rpps, "Dr Alice MARTIN",
-                         self.world.alice)
+        return self.world.alice_principal
 
     @property
     def bruno(self) -> Principal:
-        return Principal(PrincipalKind.PROFESSIONAL, self.world.bruno_rpps, "Bruno PETIT",
-                         self.world.bruno)
+        return self.world.bruno_principal
 
     @property
     def jeanne(self) -> Principal:
-        return Principal(PrincipalKind.PATIENT, self.world.jeanne_ins, "Jeanne DUPONT",
-                         self.world.jeanne)
+        return self.world.jeanne_principal
 
     @property
     def paul(self) -> Principal:
-        return Principal(PrincipalKind.PATIENT, self.world.paul_ins, "Paul DURAND",
-                         self.world.paul)
+        return self.world.paul_principal
 
     def message(self, attachments: list[corpus.AttachmentSpec], *, sender: str | None = None,
                 to: str | None = None, **kwargs: object) -> EmailMessage:

@@ -9,7 +9,6 @@ import pytest
 
 from mss.cli import main
 from mss.demo import seed_world
-from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
 from mss.store.audit import events_for_subject
@@ -31,7 +30,7 @@ async def deposit_one(store: Store) -> str:
     await pipeline.accept(Submission(
         mail_from=world.alice, recipients=[world.jeanne], raw=message.as_bytes(),
         channel=Channel.SUBMISSION,
-        principal=Principal(PrincipalKind.PROFESSIONAL, world.alice_rpps, "", world.alice)))
+        principal=world.alice_principal))
     await drain_acknowledgements()
     return ins
 

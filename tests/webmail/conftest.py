@@ -56,13 +56,11 @@ class Web:
 
     @property
     def alice(self) -> Principal:
-        return Principal(PrincipalKind.PROFESSIONAL, self.world.alice_rpps, "Dr Alice MARTIN",
-                         self.world.alice)
+        return self.world.alice_principal
 
     @property
     def bruno(self) -> Principal:
-        return Principal(PrincipalKind.PROFESSIONAL, self.world.bruno_rpps, "Bruno PETIT",
-                         self.world.bruno)
+        return self.world.bruno_principal
 
     async def send(self, *, principal: Principal | None = None, mail_from: str | None = None,
                    to: str | None = None, subject: str = "Résultats", body: str = "Bonjour.",
