@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.org_members import member_rights, org_members
@@ -262,17 +262,19 @@ async def folder_counts(session: AsyncSession, folder_id: int, reader: str | Non
 async def folder_entries(
     session: AsyncSession, folder_id: int, reader: str | None, *,
     uids: Sequence[int] | None = None, uid_min: int | None = None,
-    changed_since: int | None = None,
+    changed_since: int | None = None, with_header: bool = False,
 ) -> list[EntryInfo]:
     """Entries in UID order with the reader's view of the flags, in one query.
 
     A dense or long UID list is read as its range and filtered here, so a set of 10,000
     UIDs is not 10,000 bound parameters; a few scattered UIDs are asked for by list.
+    `with_header` adds each message's sealed header section (for header-only FETCH).
     """
     columns = [
         FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags, StoredMessage.id,
         StoredMessage.mailbox_id, StoredMessage.blob_key, StoredMessage.size,
         StoredMessage.internal_date, StoredMessage.subject, StoredMessage.from_addr,
+        StoredMessage.sealed_header if with_header else literal(None),
     ]
     if reader is not None:
         columns += [PrivateFlags.flags, PrivateFlags.modseq]
@@ -300,15 +302,15 @@ async def folder_entries(
         modseq = row[1]
         if reader is not None:
             flags = flags - PRIVATE
-            if row[10] is not None:
-                flags = flags | frozenset(row[10].split())
-                modseq = max(modseq, row[11])
+            if row[11] is not None:
+                flags = flags | frozenset(row[11].split())
+                modseq = max(modseq, row[12])
         if changed_since is not None and modseq <= changed_since:
             continue
         result.append(EntryInfo(
             uid=row[0], modseq=modseq, flags=flags, message_id=row[3], mailbox_id=row[4],
             blob_key=row[5], size=row[6], internal_date=row[7], subject=row[8] or "",
-            from_addr=row[9] or "",
+            from_addr=row[9] or "", sealed_header=row[10],
         ))
     return result
 

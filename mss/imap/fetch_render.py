@@ -30,6 +30,21 @@ def needs_content(attributes: Sequence[FetchAttribute]) -> bool:
     return any(a.name not in METADATA_ATTRIBUTES for a in attributes)
 
 
+def needs_only_header(attributes: Sequence[FetchAttribute]) -> bool:
+    """Whether the header section is all the content asked for (ENVELOPE, the header
+    fetches mail clients list folders with): it is kept sealed beside the row."""
+    for attribute in attributes:
+        name = attribute.name
+        if name in METADATA_ATTRIBUTES or name in HEADER_ONLY_ATTRIBUTES:
+            continue
+        section = attribute.section
+        if (name == "BODY" and section is not None and not section.parts
+                and section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT")):
+            continue
+        return False
+    return True
+
+
 def reads_message(attributes: Sequence[FetchAttribute]) -> bool:
     """Whether the fetch shows header or body content (an audited read, DESIGN)."""
     return any(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mss.directory.folder_search import folder_search
 from mss.directory.mail_access import folder_entries, folder_flags, folder_id_of
 from mss.identity import MailboxKind, PrincipalKind
 from mss.imap.addresses import parse_address_list
@@ -25,7 +26,7 @@ from mss.imap.commands import (
     StoreCommand,
     UidExpungeCommand,
 )
-from mss.imap.fetch_render import fetch_items, needs_content, reads_message
+from mss.imap.fetch_render import fetch_items, needs_content, needs_only_header, reads_message
 from mss.imap.mime_tree import parse_header_only
 from mss.imap.responses import (
     ImapBad,
@@ -48,6 +49,7 @@ from mss.imap.search_keys import (
     TextKey,
 )
 from mss.imap.search_match import MessageView, SearchScope, search_matches
+from mss.imap.search_pushdown import store_filter
 from mss.imap.selected import SelectedMailbox
 from mss.imap.sequence_set import SequenceOutOfRange, SequenceSet, compact_sequence_set
 from mss.imap.session import Done, Reply
@@ -76,15 +78,30 @@ def target_uids(selected: SelectedMailbox, sequence_set: SequenceSet, by_uid: bo
         raise ImapBad(None, "No such message (sequence number out of range)") from None
 
 
-async def read_contents(session: ImapSession, entries: Sequence[EntryInfo]) -> list[bytes]:
-    """Decrypt several blobs in one thread hop (one mailbox data key per session)."""
+async def read_contents(
+    session: ImapSession, entries: Sequence[EntryInfo], *, header_only: bool = False
+) -> list[bytes]:
+    """Decrypt several blobs in one thread hop (one mailbox data key per session).
+
+    With `header_only`, the header sections kept beside the rows are opened instead
+    (no file read); rows written before they were kept fall back to the blob."""
     store = session.store
-    keys = {e.mailbox_id: await store.mail.data_key(e.mailbox_id) for e in entries}
+    found: list[bytes | None] = [None] * len(entries)
+    if header_only:
+        for position, entry in enumerate(entries):
+            found[position] = await store.mail.open_header(entry)
+    missing = [(p, e) for p, e in enumerate(entries) if found[p] is None]
+    if missing:
+        keys = {e.mailbox_id: await store.mail.data_key(e.mailbox_id) for _, e in missing}
 
-    def read_all() -> list[bytes]:
-        return [store.blobs.read(e.mailbox_id, e.blob_key, keys[e.mailbox_id]) for e in entries]
+        def read_all() -> list[bytes]:
+            return [store.blobs.read(e.mailbox_id, e.blob_key, keys[e.mailbox_id])
+                    for _, e in missing]
 
-    return await asyncio.to_thread(read_all)
+        for (position, _), raw in zip(missing, await asyncio.to_thread(read_all),
+                                      strict=True):
+            found[position] = raw
+    return [raw for raw in found if raw is not None]
 
 
 def known_with_sequence(
@@ -151,20 +168,23 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
     attributes = command.attributes
     if any(a.name == "MODSEQ" for a in attributes):
         session.condstore = True
+    content = needs_content(attributes)
+    header_only = content and needs_only_header(attributes)
     async with session.store.reading() as db:
         entries = await folder_entries(db, selected.folder_id, selected.access.reader,
-                                       uids=uids, changed_since=command.changed_since)
+                                       uids=uids, changed_since=command.changed_since,
+                                       with_header=header_only)
     sets_seen = (
         any(a.sets_seen for a in attributes) and not selected.read_only
         and selected.access.may("s")
     )
-    content = needs_content(attributes)
     audit = content and reads_message(attributes) and audited_reader(session)
     seen_uids: list[int] = []
     reads: list[tuple[int, str, str]] = []  # uid, INS, address
     for batch in _batches(entries, session.limits.content_batch if content else 10_000):
         raws: list[bytes | None] = (
-            list(await read_contents(session, batch)) if content else [None] * len(batch)
+            list(await read_contents(session, batch, header_only=header_only)) if content
+            else [None] * len(batch)
         )
         for entry, raw in zip(batch, raws, strict=True):
             sequence = selected.sequence_of(entry.uid)
@@ -322,6 +342,18 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     modseq_search = uses_modseq(command.key)
     if modseq_search:
         session.condstore = True
+    condition = store_filter(command.key, selected)
+    if condition is not None:
+        async with session.store.reading() as db:
+            found = await folder_search(db, selected.folder_id, selected.access.reader,
+                                        condition)
+        hits = [(sequence, uid, modseq) for uid, modseq in found
+                if (sequence := selected.sequence_of(uid)) is not None]
+        numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
+        for line in _search_result(command, numbers, max((h[2] for h in hits), default=0),
+                                   modseq_search):
+            yield line
+        return
     async with session.store.reading() as db:
         if needs_message_columns(command.key):
             entries = await folder_entries(db, selected.folder_id, selected.access.reader)
@@ -347,14 +379,20 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
                 matched.append((sequence, entry))
     numbers = [entry.uid if command.uid else sequence for sequence, entry in matched]
     highest = max((e.modseq for _, e in matched), default=0)
+    for line in _search_result(command, numbers, highest, modseq_search):
+        yield line
+
+
+def _search_result(
+    command: SearchCommand, numbers: list[int], highest: int, modseq_search: bool
+) -> list[bytes | Done]:
     if command.return_options is not None:
-        yield _esearch(command, numbers, highest if modseq_search else None)
-    else:
-        line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
-        if modseq_search and numbers:
-            line += b" (MODSEQ %d)" % highest
-        yield line + b"\r\n"
-    yield Done("SEARCH completed")
+        return [_esearch(command, numbers, highest if modseq_search else None),
+                Done("SEARCH completed")]
+    line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
+    if modseq_search and numbers:
+        line += b" (MODSEQ %d)" % highest
+    return [line + b"\r\n", Done("SEARCH completed")]
 
 
 def _esearch(command: SearchCommand, numbers: list[int], modseq: int | None) -> bytes:

@@ -23,6 +23,7 @@ import ssl
 import time
 from asyncio import sslproto
 from collections import Counter
+from collections.abc import AsyncIterator
 
 from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.errors import ImapParseError
@@ -34,6 +35,7 @@ from mss.store.store import Store
 
 log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
+COALESCE_BYTES = 32 * 1024
 LISTEN_BACKLOG = 4096  # a burst of connections is refused at once, not after SYN-ACK retries
 TLS_READ_BUFFER = 32 * 1024
 """asyncio allocates `SSLProtocol.max_size` (256 KiB) per TLS connection up front; with
@@ -160,6 +162,20 @@ class _Connection:
         self.server.peak_write_buffer = max(self.server.peak_write_buffer, buffered)
         await self.writer.drain()
 
+    async def send_all(self, chunks: AsyncIterator[bytes]) -> None:
+        """Responses of one command written in few TLS records: joined up to
+        `COALESCE_BYTES`, then drained (a slow reader still stops the command)."""
+        pending: list[bytes] = []
+        size = 0
+        async for chunk in chunks:
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= COALESCE_BYTES:
+                await self.send(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            await self.send(b"".join(pending))
+
     async def receive(self, timeout: float) -> bool:
         """Read more bytes into the command reader; False when the client is gone.
 
@@ -190,8 +206,7 @@ class _Connection:
                         if not await self.receive(self.limits.autologout_seconds):
                             return
                         continue
-                    async for chunk in session.sasl_response(line):
-                        await self.send(chunk)
+                    await self.send_all(session.sasl_response(line))
                     continue
                 event = self.commands.next_event()
                 if event is not None:
@@ -215,8 +230,7 @@ class _Connection:
                     await self.send(tagged(event.tag, "NO", "Too many commands, slow down",
                                            ResponseCode.LIMIT))
                     continue
-                async for chunk in session.execute(event):
-                    await self.send(chunk)
+                await self.send_all(session.execute(event))
                 if session.start_tls_requested:
                     await self._start_tls()
                 elif session.idling_tag is not None and not await self._idle():
@@ -250,8 +264,7 @@ class _Connection:
                     return False
                 if change in done:
                     change.result()
-                    async for chunk in session.idle_updates():
-                        await self.send(chunk)
+                    await self.send_all(session.idle_updates())
                     change = asyncio.ensure_future(session.next_change())
                 if read in done:
                     data = read.result()
@@ -260,8 +273,7 @@ class _Connection:
                     self.commands.feed(data)
                     line = self.commands.read_line()
                     if line is not None:
-                        async for chunk in session.end_idle(line):
-                            await self.send(chunk)
+                        await self.send_all(session.end_idle(line))
                         return True
                     read = asyncio.ensure_future(self.reader.read(READ_SIZE))
             return True

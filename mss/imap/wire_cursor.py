@@ -31,6 +31,10 @@ _DATE_TIME = re.compile(
 )
 _MAX_NUMBER = 2**63 - 1
 
+_SYSTEM_FLAGS = {f.casefold(): f for f in (
+    "\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "\\Recent"
+)}
+
 
 class WireSyntaxError(ValueError):
     """The command does not follow the grammar; the parser adds the tag."""
@@ -260,7 +264,8 @@ class WireCursor:
     def flag(self) -> str:
         """RFC 3501 §9 ``flag``: ``\\Seen``, keywords; ``\\*`` only in PERMANENTFLAGS."""
         if self.accept(b"\\"):
-            return "\\" + self.raw_atom()
+            name = "\\" + self.raw_atom()
+            return _SYSTEM_FLAGS.get(name.casefold(), name)  # RFC 3501 §2.3.2: any case
         return self.raw_atom()
 
     def flag_list(self) -> tuple[str, ...]:

@@ -23,6 +23,22 @@ class BlobError(Exception):
     """A blob is missing, unreadable or fails authentication (corrupted or wrong key)."""
 
 
+HEADER_AAD = b"header:"
+
+
+def seal_small(data_key: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    """A small value kept in a database row, sealed like a blob (nonce + AES-GCM)."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+
+def open_small(data_key: bytes, aad: bytes, sealed: bytes) -> bytes:
+    try:
+        return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError):
+        raise BlobError("sealed value fails authentication (corrupted or wrong key)") from None
+
+
 class BlobStore:
     """Blob files under `root/<mailbox id>/<2 hex>/<blob key>`.
 

@@ -25,12 +25,19 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mss.store.blobs import BlobStore
+from mss.store.blobs import HEADER_AAD, BlobStore, open_small, seal_small
 from mss.store.events import ChangeEvent
-from mss.store.header_summary import summarise_headers
+from mss.store.header_summary import header_block, summarise_headers
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mailboxes import INBOX, new_uidvalidity
-from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredMessage
+from mss.store.tables import (
+    ExpungedEntry,
+    Folder,
+    FolderEntry,
+    Mailbox,
+    PrivateFlags,
+    StoredMessage,
+)
 from mss.store.unit_of_work import UnitOfWork
 
 SEEN = "\\Seen"
@@ -59,6 +66,7 @@ class PreparedBlob:
     blob_key: str
     sha256: str
     size: int
+    sealed_header: bytes | None = None  # the header section, sealed with the mailbox key
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,7 @@ class EntryInfo:
     internal_date: datetime
     subject: str = ""
     from_addr: str = ""
+    sealed_header: bytes | None = None  # only when the reader asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +182,16 @@ class MailStore:
         sha = hashlib.sha256(raw).hexdigest()
         blob_key = blob_key_for(key, sha)
         await asyncio.to_thread(self.blobs.write, mailbox_id, blob_key, key, raw)
-        return PreparedBlob(mailbox_id, blob_key, sha, len(raw))
+        sealed_header = seal_small(key, HEADER_AAD + blob_key.encode(), header_block(raw))
+        return PreparedBlob(mailbox_id, blob_key, sha, len(raw), sealed_header)
+
+    async def open_header(self, entry: EntryInfo) -> bytes | None:
+        """The entry's header section from its row, or None when the row has none (then
+        the blob is read)."""
+        if entry.sealed_header is None:
+            return None
+        key = await self.data_key(entry.mailbox_id)
+        return open_small(key, HEADER_AAD + entry.blob_key.encode(), entry.sealed_header)
 
     async def read_raw(self, mailbox_id: int, blob_key: str) -> bytes:
         key = await self.data_key(mailbox_id)
@@ -361,7 +379,7 @@ class MailStore:
                 "internal_date": internal_date or uow.now(),
                 "message_id": summary.message_id, "subject": summary.subject,
                 "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
-                "sent_date": summary.date,
+                "sent_date": summary.date, "sealed_header": blob.sealed_header,
             })
         ).scalar_one()
         await session.execute(_INSERT_ENTRY, {
@@ -531,6 +549,10 @@ class MailStore:
             removed.append(row.uid)
             uow.publish(ChangeEvent("expunge", mailbox_id, folder_id, row.uid, modseq))
         await session.flush()
+        # RFC 7162 §3.2.5: remembered so that QRESYNC can name them in VANISHED
+        await session.execute(insert(ExpungedEntry.__table__), [
+            {"folder_id": folder_id, "uid": uid, "modseq": modseq} for uid in removed
+        ])
         return removed
 
     async def copy(
@@ -573,6 +595,7 @@ class MailStore:
             internal_date=original.internal_date, message_id=original.message_id,
             subject=original.subject, from_addr=original.from_addr,
             to_addrs=original.to_addrs, sent_date=original.sent_date,
+            sealed_header=blob.sealed_header,
         )
         uow.session.add(message)
         await uow.session.flush()

@@ -78,6 +78,9 @@ class StoredMessage(Base):
     from_addr: Mapped[str] = mapped_column(Text, default="")
     to_addrs: Mapped[str] = mapped_column(Text, default="")
     sent_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The header section sealed with the mailbox key (AES-GCM, like the blob): ENVELOPE
+    # and header fetches without reading the blob. None on rows written before 0002.
+    sealed_header: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class FolderEntry(Base):
@@ -95,6 +98,21 @@ class FolderEntry(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     modseq: Mapped[int] = mapped_column(BigInteger)
     flags: Mapped[str] = mapped_column(Text, default="")  # space-separated, sorted
+
+
+class ExpungedEntry(Base):
+    """A UID removed from a folder and the MODSEQ of its removal, so that a client
+    resynchronising (RFC 7162 §3.2.5 QRESYNC, §3.2.6 VANISHED) learns exactly which of
+    the messages it knew are gone."""
+
+    __tablename__ = "expunged_entries"
+    __table_args__ = (Index("ix_expunged_entries_folder_modseq", "folder_id", "modseq"),)
+
+    folder_id: Mapped[int] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True
+    )
+    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    modseq: Mapped[int] = mapped_column(BigInteger)
 
 
 class PrivateFlags(Base):

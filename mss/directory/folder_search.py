@@ -1,0 +1,116 @@
+"""SEARCH conditions the database answers by itself: flags, UIDs and MODSEQ.
+
+A client's ``SEARCH UNSEEN`` on a folder of 10,000 messages should not bring 10,000 rows
+into Python to test one flag on each (Dovecot answers it from its index in a few
+milliseconds). The IMAP session turns the keys it can into a `FolderFilter` (plain
+data, no SQL outside this package); this module turns that into one query.
+
+Flags match as the IMAP session sees them (`mail_access.folder_flags`): whole flags,
+case-insensitively (RFC 3501 §2.3.2 flags are atoms); on an ORG mailbox the reader's
+private flags (``\\Seen``) come from their own row, the others from the shared entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mss.store.mailstore import PRIVATE
+from mss.store.tables import FolderEntry, PrivateFlags
+
+
+@dataclass(frozen=True, slots=True)
+class Everything:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FlagIs:
+    flag: str
+    present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UidWithin:
+    """UIDs in any of the inclusive ranges."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModseqAtLeast:
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    inner: FolderFilter
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    parts: tuple[FolderFilter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    parts: tuple[FolderFilter, ...]
+
+
+FolderFilter = Everything | FlagIs | UidWithin | ModseqAtLeast | Negation | AllOf | AnyOf
+
+
+def _holds(flags_column: ColumnElement[str], flag: str) -> ColumnElement[bool]:
+    """The whole flag in a space-separated list, case-insensitively."""
+    padded = literal(" ") + func.lower(func.coalesce(flags_column, "")) + literal(" ")
+    return padded.contains(f" {flag.lower()} ", autoescape=True)
+
+
+def _condition(item: FolderFilter, reader: str | None) -> ColumnElement[bool]:
+    match item:
+        case Everything():
+            return true()
+        case FlagIs(flag=flag, present=present):
+            if reader is None:
+                found = _holds(FolderEntry.flags, flag)
+            elif flag.casefold() in {f.casefold() for f in PRIVATE}:
+                found = _holds(PrivateFlags.flags, flag)
+            else:
+                found = or_(_holds(FolderEntry.flags, flag), _holds(PrivateFlags.flags, flag))
+            return found if present else not_(found)
+        case UidWithin(ranges=ranges):
+            if not ranges:
+                return false()
+            return or_(*(FolderEntry.uid.between(low, high) for low, high in ranges))
+        case ModseqAtLeast(modseq=modseq):
+            if reader is None:
+                return FolderEntry.modseq >= modseq
+            return or_(FolderEntry.modseq >= modseq,
+                       func.coalesce(PrivateFlags.modseq, 0) >= modseq)
+        case Negation(inner=inner):
+            return not_(_condition(inner, reader))
+        case AllOf(parts=parts):
+            return and_(true(), *(_condition(p, reader) for p in parts))
+        case AnyOf(parts=parts):
+            return or_(false(), *(_condition(p, reader) for p in parts))
+    raise TypeError(f"not a folder filter: {item!r}")
+
+
+async def folder_search(
+    session: AsyncSession, folder_id: int, reader: str | None, condition: FolderFilter
+) -> list[tuple[int, int]]:
+    """(uid, modseq as the reader sees it) of the matching entries, in UID order."""
+    columns = [FolderEntry.uid, FolderEntry.modseq]
+    query = select(*columns).select_from(FolderEntry)
+    if reader is not None:
+        query = query.add_columns(PrivateFlags.modseq).outerjoin(
+            PrivateFlags,
+            and_(PrivateFlags.entry_id == FolderEntry.id, PrivateFlags.reader == reader),
+        )
+    query = query.where(FolderEntry.folder_id == folder_id, _condition(condition, reader))
+    rows = (await session.execute(query.order_by(FolderEntry.uid))).all()
+    if reader is None:
+        return [(uid, modseq) for uid, modseq in rows]
+    return [(row[0], max(row[1], row[2] or 0)) for row in rows]
