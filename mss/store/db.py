@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from mss.store.sqlite_driver import SqliteConnection
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,31 +70,26 @@ def create_engine(
 
     On SQLite, writing transactions start with BEGIN IMMEDIATE (writers queue on the
     lock up front instead of failing when a read lock must be upgraded); reading ones
-    start deferred and see a WAL snapshot without blocking writers.
+    start deferred and see a WAL snapshot without blocking writers. Both are sent with
+    the transaction's first statement (see mss.store.sqlite_driver).
     """
     if is_sqlite(url):
-        # Each aiosqlite connection is a thread: a small pool avoids GIL thrashing, and
-        # one writer connection is all SQLite can use anyway.
+        # One thread per connection (mss.store.sqlite_driver): a small pool avoids GIL
+        # thrashing, and one writer connection is all SQLite can use anyway.
         pool = {"pool_size": 1, "max_overflow": 0} if for_writing else {
             "pool_size": READ_POOL, "max_overflow": 0}
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30, "isolation_level": None}, **pool, **kw
-        )
+        path = make_url(url).database or ":memory:"
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
+        async def connect() -> SqliteConnection:
+            return await SqliteConnection.open(path, synchronous=sqlite_synchronous,
+                                               timeout=30)
 
+        engine = create_async_engine(url, async_creator=connect, **pool, **kw)
         begin = "BEGIN IMMEDIATE" if for_writing else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+            conn.connection.driver_connection.begin_deferred(begin)
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)

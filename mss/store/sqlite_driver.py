@@ -1,0 +1,267 @@
+"""The SQLite connection SQLAlchemy's async engine drives: one thread hop per statement.
+
+aiosqlite sends every DBAPI call to its thread on its own: creating a cursor, executing,
+fetching, closing the cursor, BEGIN, the pool's reset-on-return ROLLBACK. Each hop
+wakes the event loop through its self-pipe, and on a 4 KB message the hops cost more
+CPU than the SQL (issue #5: a read of one row cost ~1.4 ms). This connection keeps
+aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect plugs it in through
+`async_creator`) but:
+- executes a statement and fetches all its rows in one hop; cursors are plain objects;
+- holds the BEGIN the engine asks for until the next statement, and sends it in the
+  same hop (a transaction that runs no statement costs nothing); the lock and snapshot
+  are taken where SQLite takes them anyway, at the first statement;
+- skips COMMIT and ROLLBACK when SQLite has no transaction open.
+
+Invariants:
+- one thread per connection, calls run one at a time and in order (sqlite3 objects
+  never cross threads concurrently);
+- COMMIT returns only after SQLite has committed (with `synchronous=FULL`, after the
+  WAL fsync): durability is SQLite's, unchanged;
+- sqlite3 exceptions reach SQLAlchemy unchanged (same classes as aiosqlite's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from queue import SimpleQueue
+from typing import Any
+
+_STOP = object()
+_Call = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
+
+
+def _set_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _worker(calls: SimpleQueue[_Call]) -> None:
+    while True:
+        future, function = calls.get()
+        try:
+            result = function()
+        except BaseException as error:  # handed to the awaiting caller
+            if future is not None:
+                future.get_loop().call_soon_threadsafe(_set_exception, future, error)
+            continue
+        if future is not None:
+            future.get_loop().call_soon_threadsafe(_set_result, future, result)
+        if result is _STOP:
+            return
+
+
+def _pragmas(conn: sqlite3.Connection, synchronous: str) -> None:
+    """DESIGN §5: WAL, synchronous=FULL by default, foreign keys on."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+
+
+class SqliteCursor:
+    """A cursor whose rows were fetched in the hop that executed its statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: SqliteConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: deque[Any] = deque()
+
+    async def __aenter__(self) -> SqliteCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def _take(self, outcome: tuple[Any, int, int | None, list[Any]]) -> SqliteCursor:
+        self.description, self.rowcount, self.lastrowid, rows = outcome
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> SqliteCursor:
+        return self._take(await self._connection._statement(sql, parameters, many=False))
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> SqliteCursor:
+        return self._take(await self._connection._statement(sql, parameters, many=True))
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = size or self.arraysize
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+    async def nextset(self) -> None:
+        return None
+
+    async def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+
+class _CallQueue:
+    """What SQLAlchemy's isolation-level setter expects of aiosqlite (`_tx.put_nowait`)."""
+
+    def __init__(self, calls: SimpleQueue[_Call]) -> None:
+        self._calls = calls
+
+    def put_nowait(self, item: _Call) -> None:
+        self._calls.put(item)
+
+
+class SqliteConnection:
+    """A sqlite3 connection owned by one thread, with aiosqlite's async interface."""
+
+    def __init__(self, conn: sqlite3.Connection, calls: SimpleQueue[_Call],
+                 thread: threading.Thread) -> None:
+        self._conn = conn
+        self._connection: sqlite3.Connection | None = conn  # SQLAlchemy tests it is open
+        self._calls = calls
+        self._tx = _CallQueue(calls)
+        self._thread = thread
+        self._pending_begin: str | None = None
+        self._in_transaction = False
+
+    @classmethod
+    async def open(cls, path: str, *, synchronous: str = "FULL",
+                   timeout: float = 30.0) -> SqliteConnection:
+        calls: SimpleQueue[_Call] = SimpleQueue()
+        thread = threading.Thread(target=_worker, args=(calls,), name="mss-sqlite",
+                                  daemon=True)
+        thread.start()
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                _pragmas(conn, synchronous)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        future = asyncio.get_running_loop().create_future()
+        calls.put((future, connect))
+        try:
+            conn = await future
+        except BaseException:
+            calls.put((None, lambda: _STOP))
+            raise
+        return cls(conn, calls, thread)
+
+    async def _run(self, function: Callable[[], Any]) -> Any:
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        future = asyncio.get_running_loop().create_future()
+        self._calls.put((future, function))
+        return await future
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin_deferred(self, statement: str) -> None:
+        """Send `statement` (BEGIN or BEGIN IMMEDIATE) with the next one, in its hop."""
+        self._pending_begin = statement
+
+    async def _statement(self, sql: str, parameters: Any, *, many: bool
+                         ) -> tuple[Any, int, int | None, list[Any]]:
+        begin, self._pending_begin = self._pending_begin, None
+        conn = self._conn
+
+        def run() -> tuple[Any, int, int | None, list[Any]]:
+            try:
+                if begin is not None:
+                    conn.execute(begin)
+                cursor = conn.cursor()
+                try:
+                    if many:
+                        cursor.executemany(sql, parameters)
+                    elif parameters is None:
+                        cursor.execute(sql)
+                    else:
+                        cursor.execute(sql, parameters)
+                    rows = cursor.fetchall() if cursor.description else []
+                    return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+                finally:
+                    cursor.close()
+            finally:
+                self._in_transaction = conn.in_transaction
+
+        return await self._run(run)  # type: ignore[no-any-return]
+
+    async def _finish(self, method: Callable[[], None]) -> None:
+        self._pending_begin = None
+        if not self._in_transaction:
+            return  # nothing was run since BEGIN, or SQLite already ended it
+        conn = self._conn
+
+        def run() -> None:
+            try:
+                method()
+            finally:
+                self._in_transaction = conn.in_transaction
+
+        await self._run(run)
+
+    async def commit(self) -> None:
+        await self._finish(self._conn.commit)
+
+    async def rollback(self) -> None:
+        await self._finish(self._conn.rollback)
+
+    # -- the rest of the DBAPI surface SQLAlchemy uses ----------------------------------
+
+    def cursor(self) -> SqliteCursor:
+        return SqliteCursor(self)
+
+    async def execute(self, sql: str, parameters: Any = None) -> SqliteCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> SqliteCursor:
+        return await self.cursor().executemany(sql, parameters)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction or self._pending_begin is not None
+
+    async def create_function(self, *args: Any, **kw: Any) -> None:
+        await self._run(lambda: self._conn.create_function(*args, **kw))
+
+    async def close(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            await self._run(self._conn.close)
+        finally:
+            self._connection = None
+            self._calls.put((None, lambda: _STOP))
+
+    def stop(self) -> None:
+        """Force-close (SQLAlchemy's terminate): close in the thread, then end it."""
+        if self._connection is None:
+            return
+        self._connection = None
+        self._calls.put((None, self._conn.close))
+        self._calls.put((None, lambda: _STOP))
