@@ -1,4 +1,4 @@
-"""SEARCH conditions the database answers by itself: flags, UIDs and MODSEQ.
+"""SEARCH conditions the database answers by itself: flags and UIDs.
 
 A client's ``SEARCH UNSEEN`` on a folder of 10,000 messages should not bring 10,000 rows
 into Python to test one flag on each (Dovecot answers it from its index in a few
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mss.directory.mail_access import core_execute
 from mss.store.mailstore import PRIVATE
 from mss.store.tables import FolderEntry, PrivateFlags
 
@@ -40,11 +41,6 @@ class UidWithin:
 
 
 @dataclass(frozen=True, slots=True)
-class ModseqAtLeast:
-    modseq: int
-
-
-@dataclass(frozen=True, slots=True)
 class Negation:
     inner: FolderFilter
 
@@ -59,13 +55,16 @@ class AnyOf:
     parts: tuple[FolderFilter, ...]
 
 
-FolderFilter = Everything | FlagIs | UidWithin | ModseqAtLeast | Negation | AllOf | AnyOf
+FolderFilter = Everything | FlagIs | UidWithin | Negation | AllOf | AnyOf
 
 
 def _holds(flags_column: ColumnElement[str], flag: str) -> ColumnElement[bool]:
-    """The whole flag in a space-separated list, case-insensitively."""
-    padded = literal(" ") + func.lower(func.coalesce(flags_column, "")) + literal(" ")
-    return padded.contains(f" {flag.lower()} ", autoescape=True)
+    """The whole flag in a space-separated list, case-insensitively (system flags are
+    stored in their RFC spelling, so only keywords need lowering)."""
+    stored: ColumnElement[str] = func.coalesce(flags_column, "")
+    if not flag.startswith("\\"):
+        stored, flag = func.lower(stored), flag.lower()
+    return (literal(" ") + stored + literal(" ")).contains(f" {flag} ", autoescape=True)
 
 
 def _condition(item: FolderFilter, reader: str | None) -> ColumnElement[bool]:
@@ -84,11 +83,6 @@ def _condition(item: FolderFilter, reader: str | None) -> ColumnElement[bool]:
             if not ranges:
                 return false()
             return or_(*(FolderEntry.uid.between(low, high) for low, high in ranges))
-        case ModseqAtLeast(modseq=modseq):
-            if reader is None:
-                return FolderEntry.modseq >= modseq
-            return or_(FolderEntry.modseq >= modseq,
-                       func.coalesce(PrivateFlags.modseq, 0) >= modseq)
         case Negation(inner=inner):
             return not_(_condition(inner, reader))
         case AllOf(parts=parts):
@@ -100,17 +94,14 @@ def _condition(item: FolderFilter, reader: str | None) -> ColumnElement[bool]:
 
 async def folder_search(
     session: AsyncSession, folder_id: int, reader: str | None, condition: FolderFilter
-) -> list[tuple[int, int]]:
-    """(uid, modseq as the reader sees it) of the matching entries, in UID order."""
-    columns = [FolderEntry.uid, FolderEntry.modseq]
-    query = select(*columns).select_from(FolderEntry)
+) -> list[int]:
+    """UIDs of the matching entries, in UID order."""
+    query = select(FolderEntry.uid).where(FolderEntry.folder_id == folder_id)
     if reader is not None:
-        query = query.add_columns(PrivateFlags.modseq).outerjoin(
+        query = query.outerjoin(
             PrivateFlags,
             and_(PrivateFlags.entry_id == FolderEntry.id, PrivateFlags.reader == reader),
         )
-    query = query.where(FolderEntry.folder_id == folder_id, _condition(condition, reader))
-    rows = (await session.execute(query.order_by(FolderEntry.uid))).all()
-    if reader is None:
-        return [(uid, modseq) for uid, modseq in rows]
-    return [(row[0], max(row[1], row[2] or 0)) for row in rows]
+    query = query.where(_condition(condition, reader)).order_by(FolderEntry.uid)
+    return list((await core_execute(session, query)).scalars().all())
+

@@ -19,8 +19,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Result, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.org_members import member_rights, org_members
@@ -139,13 +140,19 @@ async def access_control_list(
 # -- lean folder reads ---------------------------------------------------------------
 
 
+async def core_execute(session: AsyncSession, query: Any) -> Result[Any]:
+    """A Core query on the session's connection: plain rows, without the ORM's loading
+    step, which costs more than SQLite itself on reads of thousands of rows."""
+    connection = await session.connection()
+    return await connection.execute(query)
+
+
 @dataclass(frozen=True, slots=True)
 class FolderIndex:
-    """What SELECT needs (RFC 3501 §6.3.1): UIDs in order, the first unseen, counts."""
+    """What SELECT needs (RFC 3501 §6.3.1): UIDs in order and the first unseen."""
 
     uids: array[int]
     first_unseen_uid: int | None
-    unseen: int
 
 
 def _unseen_condition(reader: str | None):  # type: ignore[no-untyped-def]
@@ -173,7 +180,8 @@ async def folder_uids(session: AsyncSession, folder_id: int) -> array[int]:
         (FolderEntry.uid - func.row_number().over(order_by=FolderEntry.uid)).label("run"),
     ).where(FolderEntry.folder_id == folder_id).subquery()
     runs = (
-        await session.execute(
+        await core_execute(
+            session,
             select(func.min(numbered.c.uid), func.max(numbered.c.uid))
             .group_by(numbered.c.run).order_by(func.min(numbered.c.uid))
         )
@@ -196,7 +204,7 @@ async def folder_flags(
     ).order_by(FolderEntry.uid)
     found = []
     cache: dict[str, frozenset[str]] = {}
-    for row in (await session.execute(query)).all():
+    for row in (await core_execute(session, query)).all():
         text = row[2] or ""
         flags = cache.get(text)
         if flags is None:
@@ -212,13 +220,25 @@ async def folder_flags(
 
 
 async def folder_index(session: AsyncSession, folder_id: int, reader: str | None) -> FolderIndex:
-    """UIDs, first unseen UID and unseen count in two queries."""
-    uids = await folder_uids(session, folder_id)
-    unseen_query = _with_private(
-        select(func.min(FolderEntry.uid), func.count()).select_from(FolderEntry), reader
-    ).where(FolderEntry.folder_id == folder_id, _unseen_condition(reader))
-    first, count = (await session.execute(unseen_query)).one()
-    return FolderIndex(uids, first, int(count or 0))
+    """UIDs and the first unseen UID. The count and bounds come from the (folder, uid)
+    index alone; a folder never expunged has no gap, so its UIDs are that range and the
+    runs query is read only for a folder with gaps. The first unseen stops at the first
+    match."""
+    bounds = select(func.count(), func.min(FolderEntry.uid), func.max(FolderEntry.uid)).where(
+        FolderEntry.folder_id == folder_id
+    )
+    count, low, high = (await core_execute(session, bounds)).one()
+    if not count:
+        return FolderIndex(array("Q"), None)
+    if high - low + 1 == count:
+        uids = array("Q", range(low, high + 1))
+    else:
+        uids = await folder_uids(session, folder_id)
+    first_unseen = _with_private(select(FolderEntry.uid).select_from(FolderEntry), reader).where(
+        FolderEntry.folder_id == folder_id, _unseen_condition(reader)
+    ).order_by(FolderEntry.uid).limit(1)
+    first = (await core_execute(session, first_unseen)).scalar_one_or_none()
+    return FolderIndex(uids, first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +315,7 @@ async def folder_entries(
     if uid_min is not None:
         query = query.where(FolderEntry.uid >= uid_min)
     result: list[EntryInfo] = []
-    for row in (await session.execute(query.order_by(FolderEntry.uid))).all():
+    for row in (await core_execute(session, query.order_by(FolderEntry.uid))).all():
         if wanted is not None and row[0] not in wanted:
             continue
         flags = frozenset(row[2].split()) if row[2] else frozenset()

@@ -46,7 +46,7 @@ async def synchronise(
             fresh = await folder_entries(db, selected.folder_id, reader,
                                          uid_min=selected.last_uid + 1)
         for entry in fresh:
-            selected.uids.append(entry.uid)
+            selected.append(entry.uid)
         if fresh:
             out.append(b"* %d EXISTS\r\n" % len(selected.uids))
     if selected.flag_events:

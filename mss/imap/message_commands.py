@@ -342,16 +342,14 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     modseq_search = uses_modseq(command.key)
     if modseq_search:
         session.condstore = True
-    condition = store_filter(command.key, selected)
+    condition = None if modseq_search else store_filter(command.key, selected)
     if condition is not None:
         async with session.store.reading() as db:
             found = await folder_search(db, selected.folder_id, selected.access.reader,
                                         condition)
-        hits = [(sequence, uid, modseq) for uid, modseq in found
-                if (sequence := selected.sequence_of(uid)) is not None]
-        numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
-        for line in _search_result(command, numbers, max((h[2] for h in hits), default=0),
-                                   modseq_search):
+        hits = selected.sequences_of(found)
+        numbers = [uid for _, uid in hits] if command.uid else [seq for seq, _ in hits]
+        for line in _search_result(command, numbers, 0, False):
             yield line
         return
     async with session.store.reading() as db:

@@ -1,4 +1,4 @@
-"""Which SEARCH keys the store answers by itself (flags, UIDs, sequence numbers, MODSEQ).
+"""Which SEARCH keys the store answers by itself (flags, UIDs, sequence numbers).
 
 `store_filter` turns such a key tree into the directory's `FolderFilter`, or returns
 None when some key needs message columns or content (then the session evaluates the
@@ -15,7 +15,6 @@ from mss.directory.folder_search import (
     Everything,
     FlagIs,
     FolderFilter,
-    ModseqAtLeast,
     Negation,
     UidWithin,
 )
@@ -23,7 +22,6 @@ from mss.imap.search_keys import (
     AllKey,
     AndKey,
     FlagKey,
-    ModSeqKey,
     NotKey,
     OrKey,
     RecencyKey,
@@ -55,8 +53,6 @@ def store_filter(key: SearchKey, selected: SelectedMailbox) -> FolderFilter | No
             if by_uid:
                 return UidWithin(tuple(sequence_set.bounds(selected.last_uid)))
             return UidWithin(_uid_ranges(sequence_set.bounds(len(selected.uids)), selected))
-        case ModSeqKey(modseq=modseq):
-            return ModseqAtLeast(modseq)
         case NotKey(key=inner):
             found = store_filter(inner, selected)
             return None if found is None else Negation(found)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from array import array
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ class SelectedMailbox:
     has_new: bool = False
     overflow: bool = False
     reported: dict[int, int] = field(default_factory=dict)  # uid -> modseq told
+    _positions: dict[int, int] | None = field(default=None, repr=False)
 
     @property
     def mailbox_id(self) -> int:
@@ -53,11 +55,33 @@ class SelectedMailbox:
             return position + 1
         return None
 
+    def sequences_of(self, uids: Sequence[int]) -> list[tuple[int, int]]:
+        """(sequence number, uid) of the given UIDs the client knows (ascending UIDs),
+        for results of thousands of messages: arithmetic while the known UIDs have no
+        gap, else a position table built once per change of the list."""
+        known = self.uids
+        if not known:
+            return []
+        first = known[0]
+        if known[-1] - first + 1 == len(known):
+            last = known[-1]
+            return [(uid - first + 1, uid) for uid in uids if first <= uid <= last]
+        if self._positions is None:
+            self._positions = {uid: position for position, uid in enumerate(known, 1)}
+        positions = self._positions
+        return [(positions[uid], uid) for uid in uids if uid in positions]
+
+    def append(self, uid: int) -> None:
+        """A new message the client is about to be told of (EXISTS)."""
+        self.uids.append(uid)
+        self._positions = None
+
     def remove(self, uid: int) -> int | None:
         """Forget a message; returns the sequence number its EXPUNGE must carry."""
         sequence = self.sequence_of(uid)
         if sequence is not None:
             del self.uids[sequence - 1]
+            self._positions = None
         self.expunged.discard(uid)
         self.flag_events.pop(uid, None)
         self.reported.pop(uid, None)
