@@ -13,14 +13,23 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mss.identity import Principal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+# Core statements built once: every writing transaction runs them (issue #5: through
+# the ORM, the chain's three statements cost more than a delivery's).
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(seq=bindparam("b_seq"), hash=bindparam("b_hash")))
+_CREATE_HEAD = insert(_HEAD)
+_INSERT_EVENTS = insert(AuditEvent.__table__)
 
 
 def row_hash(
@@ -45,18 +54,15 @@ class AuditChain:
         self.saved: list[dict[str, object]] = []  # what the transaction wrote, for metrics
 
     @classmethod
-    async def lock(cls, session: AsyncSession) -> AuditChain:
-        head = (
-            await session.execute(
-                select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-            )
-        ).one_or_none()
+    async def lock(cls, connection: AsyncConnection) -> AuditChain:
+        """Read the head, locked until commit (FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+        head = (await connection.execute(_LOCK_HEAD)).one_or_none()
         if head is None:
             return cls(0, GENESIS, exists=False)
         return cls(head[0], head[1])
 
     def append(
-        self, session: AsyncSession, *, at: datetime, principal: Principal | str,
+        self, *, at: datetime, principal: Principal | str,
         action: AuditAction, target: str = "", outcome: AuditOutcome = AuditOutcome.OK,
         subject: str = "", detail: str = "",
     ) -> None:
@@ -73,18 +79,16 @@ class AuditChain:
         ))
         self.seq, self.hash = seq, digest
 
-    async def save(self, session: AsyncSession) -> None:
+    async def save(self, connection: AsyncConnection) -> None:
         """Write the rows appended in this transaction and move the head, before commit."""
         if not self._rows:
             return
-        await session.execute(insert(AuditEvent), self._rows)
+        await connection.execute(_INSERT_EVENTS, self._rows)
         self.saved, self._rows = self._rows, []
         if self._exists:
-            await session.execute(
-                update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, hash=self.hash)
-            )
+            await connection.execute(_MOVE_HEAD, {"b_seq": self.seq, "b_hash": self.hash})
         else:
-            await session.execute(insert(AuditHead).values(id=1, seq=self.seq, hash=self.hash))
+            await connection.execute(_CREATE_HEAD, {"id": 1, "seq": self.seq, "hash": self.hash})
             self._exists = True
 
 

@@ -341,7 +341,8 @@ class MailStore:
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
         """Add a message to a folder named by id (APPEND)."""
-        allocated = (await uow.session.execute(_ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
+        connection = await uow.core()
+        allocated = (await connection.execute(_ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
         return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
 
     async def deliver_to_folder(
@@ -349,8 +350,9 @@ class MailStore:
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
         """Add a message to a folder of the blob's mailbox named by name (delivery, Sent)."""
+        connection = await uow.core()
         allocated = (
-            await uow.session.execute(
+            await connection.execute(
                 _ALLOCATE_BY_NAME, {"b_mailbox": blob.mailbox_id, "b_name": folder_name}
             )
         ).first()
@@ -362,7 +364,9 @@ class MailStore:
     ) -> Delivered:
         """Three statements in all: allocate UID/MODSEQ (which also finds the folder),
         insert the message, insert the entry; prebuilt Core statements, since building
-        and caching statements costs more than the SQL on this path."""
+        and caching statements costs more than the SQL on this path, run on the
+        transaction's connection (no ORM session work per statement; the callers
+        flushed the session, see `UnitOfWork.core`)."""
         if allocated is None:
             raise MailStoreError("NONEXISTENT", "no such folder")
         folder_id, uid, modseq, mailbox_id = (
@@ -371,9 +375,9 @@ class MailStore:
         if mailbox_id != blob.mailbox_id:
             raise MailStoreError("CANNOT", "blob prepared for another mailbox")
         summary = summarise_headers(raw_headers)
-        session = uow.session
+        connection = uow.connection
         message_id = (
-            await session.execute(_INSERT_MESSAGE, {
+            await connection.execute(_INSERT_MESSAGE, {
                 "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key,
                 "sha256": blob.sha256, "size": blob.size,
                 "internal_date": internal_date or uow.now(),
@@ -382,7 +386,7 @@ class MailStore:
                 "sent_date": summary.date, "sealed_header": blob.sealed_header,
             })
         ).scalar_one()
-        await session.execute(_INSERT_ENTRY, {
+        await connection.execute(_INSERT_ENTRY, {
             "folder_id": folder_id, "message_id": message_id, "uid": uid, "modseq": modseq,
             "flags": _flags_text(flags),
         })

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from mss.clock import Clock
 from mss.identity import Principal
@@ -34,23 +34,36 @@ MAX_BATCH = 128
 
 @dataclass
 class UnitOfWork:
-    """What a job sees: the session, the audit chain, and events to publish on commit."""
+    """What a job sees: the session, the audit chain, and events to publish on commit.
+
+    `core()` gives the session's own connection (same transaction) for prebuilt Core
+    statements on hot paths: they skip the ORM session's per-statement work.
+    """
 
     session: AsyncSession
     clock: Clock
     _chain: AuditChain
+    connection: AsyncConnection
     events: list[ChangeEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock.now()
 
+    async def core(self) -> AsyncConnection:
+        """The transaction's connection, after flushing what the session holds pending
+        (`session.execute` autoflushes; a statement on the connection would not)."""
+        sync = self.session.sync_session
+        if sync.new or sync.deleted or sync.dirty:
+            await self.session.flush()
+        return self.connection
+
     def audit(
         self, action: AuditAction, principal: Principal | str, *, target: str = "",
         outcome: AuditOutcome = AuditOutcome.OK, subject: str = "", detail: str = "",
     ) -> None:
         self._chain.append(
-            self.session, at=self.clock.now(), principal=principal, action=action,
+            at=self.clock.now(), principal=principal, action=action,
             target=target, outcome=outcome, subject=subject, detail=detail,
         )
 
@@ -129,16 +142,17 @@ class WriteBatcher:
             failed: tuple[int, BaseException] | None = None
             try:
                 async with self._sessions() as session, session.begin():
-                    chain = await AuditChain.lock(session)
+                    connection = await session.connection()
+                    chain = await AuditChain.lock(connection)
                     for index, item in enumerate(pending):
-                        uow = UnitOfWork(session, self._clock, chain)
+                        uow = UnitOfWork(session, self._clock, chain, connection)
                         try:
                             result = await item.job(uow)
                         except Exception as exc:  # the caller receives it
                             failed = (index, exc)
                             raise _RollBack from exc
                         done.append((item, result, uow))
-                    await chain.save(session)
+                    await chain.save(connection)
                     if self._announce is not None:
                         await self._announce(session, [e for _, _, u in done for e in u.events])
             except _RollBack:
