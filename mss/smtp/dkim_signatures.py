@@ -197,6 +197,11 @@ def verify_message(raw: bytes, keys: Mapping[tuple[str, str], str]) -> DkimResul
     The first passing signature wins; otherwise the result of the topmost one
     (RFC 6376 §6.1: a verifier may stop at the first success).
     """
+    end = raw.find(b"\r\n\r\n")
+    if b"dkim-signature" not in (raw if end < 0 else raw[:end]).lower():
+        # dkimpy would parse the whole message to find no signature field (its header
+        # section ends at or before the first empty line)
+        return DkimResult("none", reason="no signature")
     message = dkim.DKIM(raw)
     count = sum(1 for name, _ in message.headers if name.lower() == b"dkim-signature")
     if count == 0:

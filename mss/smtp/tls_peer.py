@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from mss.certs import CertificateIdentity, identify_certificate
@@ -28,7 +29,7 @@ class TlsDetails:
 
     @property
     def peer_identity(self) -> CertificateIdentity | None:
-        return identify_certificate(self.peer_der) if self.peer_der else None
+        return _identity_of(self.peer_der) if self.peer_der else None
 
     @property
     def peer_fingerprint(self) -> str | None:
@@ -40,6 +41,14 @@ class TlsDetails:
         if identity is None:
             return PeerCertificate(None, False)
         return PeerCertificate(identity.subject_dn, True)
+
+
+@lru_cache(maxsize=256)
+def _identity_of(der: bytes) -> CertificateIdentity:
+    """Decoding a certificate costs more than the rest of a MAIL command; peers present
+    the same few certificates on every connection, and the identity is a function of
+    the DER alone (verification and revocation were the handshake's)."""
+    return identify_certificate(der)
 
 
 def tls_details(transport: Any) -> TlsDetails | None:
