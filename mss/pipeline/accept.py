@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
 from typing import Protocol
@@ -84,6 +84,9 @@ class Submission:
     # the adapter already had T2 decided at MAIL FROM for this principal and address
     # (SMTP); otherwise the pipeline decides it (webmail, API, system messages)
     sender_checked: bool = False
+    # directory facts read for this same transaction moments before (SMTP RCPT, see
+    # Pipeline.check_recipient), by canonical address: not read again
+    known_correspondents: Mapping[str, Correspondent] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,22 +169,40 @@ class Pipeline:
             rights = await self.facts.acting_rights(session, principal)
         return decide_sender(rights, mail_from)
 
-    async def check_recipient(self, channel: Channel, mail_from: str, rcpt: str) -> Verdict:
-        """T3, R1-R3, P1, P2 at RCPT TO, so SMTP refuses before the body is sent."""
+    async def check_recipient(
+        self, channel: Channel, mail_from: str, rcpt: str,
+        known: MutableMapping[str, Correspondent] | None = None,
+    ) -> Verdict:
+        """T3, R1-R3, P1, P2 at RCPT TO, so SMTP refuses before the body is sent.
+
+        `known` (one SMTP transaction's) keeps the sender's and recipients' directory
+        facts: later RCPTs and the DATA (`Submission.known_correspondents`) reuse them
+        instead of reading the directory again milliseconds later (issue #5)."""
+        known = {} if known is None else known
         async with self.store.reading() as session:
             operator = await self.facts.operator(session)
-            envelope = await self._envelope(session, channel, mail_from)
-            recipient = await self.facts.correspondent(session, rcpt)
+            envelope = await self._envelope(session, channel, mail_from, known)
+            recipient = await self._correspondent(session, rcpt, known)
         return decide_recipient(operator, envelope, recipient)
 
     async def acting_rights(self, principal: Principal) -> ActingRights:
         async with self.store.reading() as session:
             return await self.facts.acting_rights(session, principal)
 
+    async def _correspondent(
+        self, session: AsyncSession, address: str, known: MutableMapping[str, Correspondent]
+    ) -> Correspondent:
+        canonical = canonical_address(address)
+        found = known.get(canonical)
+        if found is None:
+            found = known[canonical] = await self.facts.correspondent(session, canonical)
+        return found
+
     async def _envelope(
-        self, session: AsyncSession, channel: Channel, mail_from: str
+        self, session: AsyncSession, channel: Channel, mail_from: str,
+        known: MutableMapping[str, Correspondent],
     ) -> Envelope:
-        sender = await self.facts.correspondent(session, mail_from)
+        sender = await self._correspondent(session, mail_from, known)
         now = self.store.clock.now()
         relations = None
         if sender.is_patient:
@@ -242,16 +263,18 @@ class Pipeline:
                              for r in submission.recipients}
                 sender = Correspondent(canonical_address(submission.mail_from))
                 return _Plan({}, [], decisions, frozenset(), sender, parsed)
-            envelope = await self._envelope(session, submission.channel, submission.mail_from)
+            known = dict(submission.known_correspondents)
+            envelope = await self._envelope(session, submission.channel,
+                                            submission.mail_from, known)
             reply_to = tuple([
-                await self.facts.correspondent(session, a) for a in parsed.reply_to
+                await self._correspondent(session, a, known) for a in parsed.reply_to
             ])
             content = Content(
                 size=len(raw), subject=parsed.subject, x_mss_mes=parsed.x_mss_mes,
                 reply_to=reply_to, attachments=parsed.attachments,
             )
             for rcpt in dict.fromkeys(canonical_address(r) for r in submission.recipients):
-                recipient = await self.facts.correspondent(session, rcpt)
+                recipient = await self._correspondent(session, rcpt, known)
                 conversation = None
                 if recipient.is_patient and not envelope.sender.is_patient:
                     conversation = await self.facts.conversation(

@@ -73,7 +73,8 @@ class CommonHooks:
         if len(envelope.rcpt_tos) >= self.options.max_recipients:
             return TOO_MANY_RECIPIENTS
         verdict = await self.pipeline.check_recipient(
-            self.channel, null_path(envelope.mail_from), address
+            self.channel, null_path(envelope.mail_from), address,
+            known=envelope.known_correspondents,
         )
         if verdict.refused:
             return verdict.smtp_reply()

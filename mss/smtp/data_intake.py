@@ -78,6 +78,7 @@ class DataIntake:
             recipient_dsn=recipient_dsn, via="smtp",
             # the submission listener decided T2 at MAIL FROM (no DATA otherwise)
             sender_checked=channel is Channel.SUBMISSION,
+            known_correspondents=envelope.known_correspondents,
         ))
         if any(r.queued for r in result.results):
             self.wakeup()
