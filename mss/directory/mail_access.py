@@ -29,7 +29,14 @@ from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import OrgMember, Professional
 from mss.identity import MailboxKind, OrgRight, Principal, PrincipalKind
 from mss.store.mailstore import PRIVATE, SEEN, EntryInfo
-from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredMessage
+from mss.store.tables import (
+    ExpungedEntry,
+    Folder,
+    FolderEntry,
+    Mailbox,
+    PrivateFlags,
+    StoredMessage,
+)
 
 OWNER_RIGHTS = "lrswipkxtea"  # RFC 4314 §2.1 (c and d are the obsolete RFC 2086 forms)
 READ_RIGHTS = "lrs"
@@ -314,6 +321,11 @@ async def folder_entries(
             query = query.where(FolderEntry.uid >= low, FolderEntry.uid <= high)
     if uid_min is not None:
         query = query.where(FolderEntry.uid >= uid_min)
+    if changed_since is not None:  # RFC 7162 CHANGEDSINCE: the (folder, modseq) index
+        query = query.where(
+            FolderEntry.modseq > changed_since if reader is None
+            else or_(FolderEntry.modseq > changed_since, PrivateFlags.modseq > changed_since)
+        )
     result: list[EntryInfo] = []
     for row in (await core_execute(session, query.order_by(FolderEntry.uid))).all():
         if wanted is not None and row[0] not in wanted:
@@ -333,6 +345,21 @@ async def folder_entries(
             from_addr=row[9] or "", sealed_header=row[10],
         ))
     return result
+
+
+async def expunged_since(
+    session: AsyncSession, folder_id: int, modseq: int,
+    within: Sequence[tuple[int, int]] | None = None,
+) -> list[int]:
+    """UIDs removed from the folder after `modseq`, optionally only those in the UID
+    ranges `within` (RFC 7162 §3.2.5 VANISHED (EARLIER)), ascending."""
+    query = select(ExpungedEntry.uid).where(
+        ExpungedEntry.folder_id == folder_id, ExpungedEntry.modseq > modseq
+    ).order_by(ExpungedEntry.uid)
+    found = list((await core_execute(session, query)).scalars().all())
+    if within is None:
+        return found
+    return [uid for uid in found if any(low <= uid <= high for low, high in within)]
 
 
 async def folder_id_of(session: AsyncSession, mailbox_id: int, name: str) -> int | None:

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     UIDPLUS = "UIDPLUS"  # RFC 4315
     MOVE = "MOVE"  # RFC 6851
     CONDSTORE = "CONDSTORE"  # RFC 7162
+    QRESYNC = "QRESYNC"  # RFC 7162 §3.2
     LIST_EXTENDED = "LIST-EXTENDED"  # RFC 5258
     LIST_STATUS = "LIST-STATUS"  # RFC 5819
     SPECIAL_USE = "SPECIAL-USE"  # RFC 6154
@@ -51,6 +52,7 @@ BASE_CAPABILITIES: tuple[Capability, ...] = (
     Capability.UIDPLUS,
     Capability.MOVE,
     Capability.CONDSTORE,
+    Capability.QRESYNC,
     Capability.LIST_EXTENDED,
     Capability.LIST_STATUS,
     Capability.SPECIAL_USE,
@@ -59,5 +61,5 @@ BASE_CAPABILITIES: tuple[Capability, ...] = (
 )
 """What a logged-in session advertises once the store supports each of them."""
 
-ENABLEABLE = frozenset({Capability.CONDSTORE})
+ENABLEABLE = frozenset({Capability.CONDSTORE, Capability.QRESYNC})
 """Capabilities that ENABLE may switch on here (RFC 5161 §3.1)."""

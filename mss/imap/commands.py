@@ -41,11 +41,25 @@ class AuthenticateCommand(Command):
 
 
 @dataclass(frozen=True)
+class QresyncParameters:
+    """``QRESYNC (uidvalidity modseq [known-uids] [seq-match-data])`` (RFC 7162 §3.2.5).
+
+    The sequence-match data only helps a server that forgets expunged UIDs; MSS keeps
+    them, so it is parsed and not used."""
+
+    uidvalidity: int
+    modseq: int
+    known_uids: SequenceSet | None = None
+
+
+@dataclass(frozen=True)
 class SelectCommand(Command):
-    """SELECT / EXAMINE mailbox [(CONDSTORE)] (RFC 3501 §6.3.1, RFC 7162 §3.1.8)."""
+    """SELECT / EXAMINE mailbox [(CONDSTORE | QRESYNC (...))] (RFC 3501 §6.3.1,
+    RFC 7162 §3.1.8, §3.2.5)."""
 
     mailbox: str
     condstore: bool = False
+    qresync: QresyncParameters | None = None
 
     @property
     def read_only(self) -> bool:

@@ -15,7 +15,9 @@ from mss.directory.mail_access import (
     OWNER_RIGHTS,
     MailAccess,
     access_control_list,
+    expunged_since,
     folder_counts,
+    folder_entries,
     folder_id_of,
     folder_index,
 )
@@ -25,6 +27,7 @@ from mss.imap.commands import (
     Command,
     ListCommand,
     MailboxCommand,
+    QresyncParameters,
     QuotaRootCommand,
     RenameCommand,
     SelectCommand,
@@ -39,6 +42,7 @@ from mss.imap.namespaces import (
     pattern_regex,
 )
 from mss.imap.responses import (
+    ImapBad,
     ImapNo,
     ResponseCode,
     code_appenduid,
@@ -48,13 +52,16 @@ from mss.imap.responses import (
     code_uidvalidity,
     code_unseen,
     continuation,
+    fetch_response,
     render_flags,
     render_mailbox,
     render_string,
     untagged,
     untagged_status,
+    vanished,
 )
 from mss.imap.selected import SelectedMailbox
+from mss.imap.sequence_set import uid_ranges_to_end
 from mss.imap.session import Done, Reply
 from mss.store.audit_actions import AuditAction
 from mss.store.mailboxes import INBOX
@@ -89,7 +96,11 @@ async def _existing(session: ImapSession, resolved: ResolvedName) -> FolderInfo:
 
 
 async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
-    """RFC 3501 §6.3.1-2, RFC 7162 §3.1.8 (CONDSTORE parameter)."""
+    """RFC 3501 §6.3.1-2, RFC 7162 §3.1.8 (CONDSTORE parameter), §3.2.5 (QRESYNC)."""
+    if command.qresync is not None and not session.qresync:
+        raise ImapBad(ResponseCode.CLIENTBUG, "QRESYNC needs ENABLE QRESYNC first")
+    if session.selected is not None and session.qresync:
+        yield untagged_status("OK", "Previous mailbox closed", ResponseCode.CLOSED)
     await session.close()  # RFC 3501: a failed SELECT leaves no mailbox selected
     resolved = names_of(session).resolve(command.mailbox)
     access = resolved.access
@@ -125,8 +136,34 @@ async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
     yield untagged_status("OK", "UIDs valid", code_uidvalidity(folder.uidvalidity))
     yield untagged_status("OK", "Predicted next UID", code_uidnext(folder.uidnext))
     yield untagged_status("OK", "Highest", code_highest_modseq(folder.highestmodseq))
+    if command.qresync is not None and command.qresync.uidvalidity == folder.uidvalidity:
+        for line in await _resynchronised(session, selected, command.qresync):
+            yield line
     code = ResponseCode.READ_ONLY if read_only else ResponseCode.READ_WRITE
     yield Done(f"{command.name} completed", code)
+
+
+async def _resynchronised(
+    session: ImapSession, selected: SelectedMailbox, known: QresyncParameters
+) -> list[bytes]:
+    """RFC 7162 §3.2.5.2: what changed since the client's MODSEQ among the UIDs it
+    knows: VANISHED (EARLIER) for the removed ones, then FETCH (UID FLAGS MODSEQ)."""
+    within = uid_ranges_to_end(known.known_uids) if known.known_uids is not None else None
+    async with session.store.reading() as db:
+        gone = await expunged_since(db, selected.folder_id, known.modseq, within)
+        changed = await folder_entries(db, selected.folder_id, selected.access.reader,
+                                       changed_since=known.modseq)
+    lines = [vanished(gone, earlier=True)] if gone else []
+    for entry in changed:
+        if within is not None and not any(low <= entry.uid <= high for low, high in within):
+            continue
+        sequence = selected.sequence_of(entry.uid)
+        if sequence is not None:
+            lines.append(fetch_response(sequence, [
+                (b"UID", b"%d" % entry.uid), (b"FLAGS", render_flags(sorted(entry.flags))),
+                (b"MODSEQ", b"(%d)" % entry.modseq),
+            ]))
+    return lines
 
 
 def _may_store(access: MailAccess, flag: str) -> bool:

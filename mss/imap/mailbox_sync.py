@@ -7,14 +7,33 @@ not allow it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mss.directory.mail_access import folder_entries, folder_index
-from mss.imap.responses import fetch_response, render_flags
+from mss.imap.responses import fetch_response, render_flags, vanished
 from mss.imap.selected import SelectedMailbox
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession
+
+
+def expunge_responses(
+    session: ImapSession, selected: SelectedMailbox, uids: Iterable[int]
+) -> list[bytes]:
+    """The client is told of removed messages: one EXPUNGE each (RFC 3501 §7.4.1, in
+    ascending UID order, each number counted after the previous removal), or one
+    VANISHED once QRESYNC is enabled (RFC 7162 §3.2.10)."""
+    told: list[bytes] = []
+    gone: list[int] = []
+    for uid in sorted(uids):
+        sequence = selected.remove(uid)
+        if sequence is not None:
+            gone.append(uid)
+            told.append(b"* %d EXPUNGE\r\n" % sequence)
+    if session.qresync:
+        return [vanished(gone)] if gone else []
+    return told
 
 
 async def synchronise(
@@ -36,10 +55,7 @@ async def synchronise(
             if uid in present:
                 selected.flag_events[uid] = 0
     if allow_expunge and selected.expunged:
-        for uid in sorted(selected.expunged):
-            sequence = selected.remove(uid)
-            if sequence is not None:
-                out.append(b"* %d EXPUNGE\r\n" % sequence)
+        out.extend(expunge_responses(session, selected, list(selected.expunged)))
     if selected.has_new:
         selected.has_new = False
         async with store.reading() as db:

@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mss.directory.folder_search import folder_search
-from mss.directory.mail_access import folder_entries, folder_flags, folder_id_of
+from mss.directory.mail_access import (
+    expunged_since,
+    folder_entries,
+    folder_flags,
+    folder_id_of,
+)
 from mss.identity import MailboxKind, PrincipalKind
 from mss.imap.addresses import parse_address_list
 from mss.imap.commands import (
@@ -27,6 +32,7 @@ from mss.imap.commands import (
     UidExpungeCommand,
 )
 from mss.imap.fetch_render import fetch_items, needs_content, needs_only_header, reads_message
+from mss.imap.mailbox_sync import expunge_responses
 from mss.imap.mime_tree import parse_header_only
 from mss.imap.responses import (
     ImapBad,
@@ -36,6 +42,7 @@ from mss.imap.responses import (
     code_modified,
     fetch_response,
     untagged_status,
+    vanished,
 )
 from mss.imap.search_keys import (
     AndKey,
@@ -51,7 +58,12 @@ from mss.imap.search_keys import (
 from mss.imap.search_match import MessageView, SearchScope, search_matches
 from mss.imap.search_pushdown import store_filter
 from mss.imap.selected import SelectedMailbox
-from mss.imap.sequence_set import SequenceOutOfRange, SequenceSet, compact_sequence_set
+from mss.imap.sequence_set import (
+    SequenceOutOfRange,
+    SequenceSet,
+    compact_sequence_set,
+    uid_ranges_to_end,
+)
 from mss.imap.session import Done, Reply
 from mss.pipeline.conversations import patient_subject
 from mss.store.audit_actions import AuditAction
@@ -161,6 +173,16 @@ def audited_reader(session: ImapSession) -> bool:
 
 async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
     selected = selected_of(session)
+    if command.vanished:
+        if not session.qresync:
+            raise ImapBad(ResponseCode.CLIENTBUG, "VANISHED needs ENABLE QRESYNC first")
+        assert command.changed_since is not None
+        # RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, first
+        async with session.store.reading() as db:
+            gone = await expunged_since(db, selected.folder_id, command.changed_since,
+                                        uid_ranges_to_end(command.sequence_set))
+        if gone:
+            yield vanished(gone, earlier=True)
     uids = target_uids(selected, command.sequence_set, command.uid)
     if command.changed_since is not None:
         session.condstore = True
@@ -288,7 +310,7 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
             if sequence is None:
                 continue
             items = []
-            if command.uid:
+            if command.uid or session.qresync:  # QRESYNC clients key flags by UID
                 items.append((b"UID", b"%d" % entry.uid))
             if not command.silent:
                 items.append((b"FLAGS", _flags_value(entry.flags)))
@@ -458,10 +480,8 @@ async def cmd_copy(session: ImapSession, command: CopyCommand) -> Reply:
     if moving:
         if code:
             yield untagged_status("OK", "Moved", code)  # RFC 6851 §4.3
-        for source_uid in sorted(s for s, _ in pairs):
-            sequence = selected.remove(source_uid)
-            if sequence is not None:
-                yield b"* %d EXPUNGE\r\n" % sequence
+        for line in expunge_responses(session, selected, [s for s, _ in pairs]):
+            yield line
         yield Done("MOVE completed")
         return
     yield Done("COPY completed", code)
@@ -493,10 +513,8 @@ async def _expunge(session: ImapSession, uids: list[int] | None) -> list[int]:
 
 async def cmd_expunge(session: ImapSession, command: Command) -> Reply:
     selected = selected_of(session)
-    for uid in await _expunge(session, None):
-        sequence = selected.remove(uid)
-        if sequence is not None:
-            yield b"* %d EXPUNGE\r\n" % sequence
+    for line in expunge_responses(session, selected, await _expunge(session, None)):
+        yield line
     yield Done("EXPUNGE completed")
 
 
@@ -505,10 +523,8 @@ async def cmd_uid_expunge(session: ImapSession, command: UidExpungeCommand) -> R
     selected = selected_of(session)
     uids = target_uids(selected, command.sequence_set, True)
     removed = await _expunge(session, uids) if uids else []
-    for uid in removed:
-        sequence = selected.remove(uid)
-        if sequence is not None:
-            yield b"* %d EXPUNGE\r\n" % sequence
+    for line in expunge_responses(session, selected, removed):
+        yield line
     yield Done("UID EXPUNGE completed")
 
 

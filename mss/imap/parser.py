@@ -23,6 +23,7 @@ from mss.imap.commands import (
     ListCommand,
     LoginCommand,
     MailboxCommand,
+    QresyncParameters,
     QuotaRootCommand,
     RenameCommand,
     SearchCommand,
@@ -173,17 +174,46 @@ class _CommandParser:
     # -- authenticated ----------------------------------------------------------
 
     def select(self, name: str, uid: bool) -> Command:
-        """RFC 3501 §6.3.1; RFC 4466 select parameters, only CONDSTORE (RFC 7162)."""
+        """RFC 3501 §6.3.1; RFC 4466 select parameters: CONDSTORE and QRESYNC (RFC 7162)."""
         cursor = self.cursor
         cursor.space()
         mailbox = self.mailbox()
         condstore = False
+        qresync = None
         if cursor.accept(b" "):
-            for parameter in cursor.parenthesised_atoms():
-                if parameter != "CONDSTORE":
+            cursor.expect(b"(")
+            while not cursor.accept(b")"):
+                if condstore or qresync:
+                    cursor.space()
+                parameter = cursor.atom().upper()
+                if parameter == "CONDSTORE" and not condstore:
+                    condstore = True
+                elif parameter == "QRESYNC" and qresync is None:
+                    qresync = self._qresync_parameters()
+                else:
                     raise WireSyntaxError(f"unsupported select parameter {parameter}")
-                condstore = True
-        return SelectCommand(self.tag, name, mailbox, condstore)
+        return SelectCommand(self.tag, name, mailbox, condstore, qresync)
+
+    def _qresync_parameters(self) -> QresyncParameters:
+        """RFC 7162 §7 ``select-param`` for QRESYNC."""
+        cursor = self.cursor
+        cursor.space()
+        cursor.expect(b"(")
+        uidvalidity = cursor.nz_number()
+        cursor.space()
+        modseq = cursor.number()
+        known_uids = None
+        if cursor.accept(b" "):
+            if cursor.peek() != b"(":
+                known_uids = cursor.sequence_set()
+                cursor.accept(b" ")
+            if cursor.accept(b"("):  # seq-match-data: parsed, not needed (see QresyncParameters)
+                cursor.sequence_set()
+                cursor.space()
+                cursor.sequence_set()
+                cursor.expect(b")")
+        cursor.expect(b")")
+        return QresyncParameters(uidvalidity, modseq, known_uids)
 
     def rename(self, name: str, uid: bool) -> Command:
         self.cursor.space()

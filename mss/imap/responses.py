@@ -160,6 +160,14 @@ def code_modified(sequence_set: SequenceSet) -> str:
     return f"MODIFIED {sequence_set}"  # RFC 7162 §3.1.3
 
 
+def vanished(uids: Sequence[int], *, earlier: bool = False) -> bytes:
+    """RFC 7162 §3.2.10 ``* VANISHED [(EARLIER)] uid-set``; nothing when no UID."""
+    if not uids:
+        return b""
+    flag = b" (EARLIER)" if earlier else b""
+    return b"* VANISHED" + flag + b" " + str(compact_sequence_set(sorted(uids))).encode() + b"\r\n"
+
+
 def code_badcharset(charsets: Iterable[str]) -> str:
     return "BADCHARSET (" + " ".join(charsets) + ")"  # RFC 3501 §7.1
 

@@ -16,6 +16,9 @@ STAR = None
 SequenceNumberEnd = int | None
 
 
+MAX_UID = 2**63 - 1
+
+
 class SequenceOutOfRange(ValueError):
     """A message sequence number beyond the mailbox (RFC 3501 §9: reply ``BAD``/``NO``)."""
 
@@ -99,3 +102,14 @@ def compact_sequence_set(numbers: Iterable[int]) -> SequenceSet:
         else:
             ranges.append((number, number))
     return SequenceSet(tuple(ranges))
+
+
+def uid_ranges_to_end(uid_set: SequenceSet) -> list[tuple[int, int]]:
+    """A UID set as ranges where ``*`` runs past the highest UID still present: a
+    client resynchronising may know expunged UIDs above it (RFC 7162 §3.2.5-6)."""
+    ranges = []
+    for low, high in uid_set.ranges:
+        if low is None or (high is not None and low > high):
+            low, high = high, low
+        ranges.append((low or 1, high if high is not None else MAX_UID))
+    return ranges

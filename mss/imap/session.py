@@ -121,6 +121,7 @@ class ImapSession:
         self.names: MailboxNames | None = None
         self.selected: SelectedMailbox | None = None
         self.condstore = False
+        self.qresync = False  # RFC 7162 §3.2.3: VANISHED replaces EXPUNGE once enabled
         self.start_tls_requested = False
         self.idling_tag: str | None = None
         self._sasl: Callable[[bytes], Reply] | None = None
@@ -282,10 +283,12 @@ class ImapSession:
         yield Done("ID completed")
 
     async def cmd_enable(self, command: EnableCommand) -> Reply:
-        """RFC 5161 §3.1; only CONDSTORE can be enabled (RFC 7162 §3.1)."""
+        """RFC 5161 §3.1: CONDSTORE, and QRESYNC which implies it (RFC 7162 §3.1, §3.2.3)."""
         enabled = [c for c in command.capabilities if c in {str(e) for e in ENABLEABLE}]
         if enabled:
             self.condstore = True
+        if str(Capability.QRESYNC) in enabled:
+            self.qresync = True
         yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
         yield Done("ENABLE completed")
 

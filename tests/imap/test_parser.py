@@ -18,6 +18,7 @@ from mss.imap.commands import (
     ListCommand,
     LoginCommand,
     MailboxCommand,
+    QresyncParameters,
     QuotaRootCommand,
     RenameCommand,
     SearchCommand,
@@ -84,6 +85,17 @@ CASES: list[tuple[bytes, Command]] = [
     (
         b"b6 EXAMINE Envoy&AOk-s (CONDSTORE)\r\n",
         SelectCommand("b6", "EXAMINE", "Envoyés", condstore=True),
+    ),
+    (
+        b"b6q SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))\r\n",
+        SelectCommand("b6q", "SELECT", "INBOX", qresync=QresyncParameters(
+            67890007, 20050715194045000,
+            SequenceSet(((41, 41), (43, 211), (214, 541))))),
+    ),
+    (
+        b"b6r SELECT INBOX (CONDSTORE QRESYNC (1 0 (1:3 4:6)))\r\n",
+        SelectCommand("b6r", "SELECT", "INBOX", condstore=True,
+                      qresync=QresyncParameters(1, 0)),
     ),
     (b'b7 CREATE "Dossiers/Patients"\r\n', MailboxCommand("b7", "CREATE", "Dossiers/Patients")),
     (b"b8 DELETE old\r\n", MailboxCommand("b8", "DELETE", "old")),
@@ -458,6 +470,9 @@ def test_nul_in_a_literal_is_bad_except_literal8() -> None:
         (b"x1 SELECT Envoy\xc3\xa9s\r\n", "x1"),
         (b"x1 SELECT &AOk\r\n", "x1"),
         (b"x1 SELECT INBOX (QRESYNC)\r\n", "x1"),
+        (b"x1 SELECT INBOX (QRESYNC (0 1))\r\n", "x1"),
+        (b"x1 SELECT INBOX (QRESYNC (1 1 (1:2)))\r\n", "x1"),
+        (b"x1 SELECT INBOX (CONDSTORE CONDSTORE)\r\n", "x1"),
         (b"x1 UID NOOP\r\n", "x1"),
         (b"x1 STATUS INBOX (BOGUS)\r\n", "x1"),
         (b"x1 STORE 1 FLAGS (\\Recent)\r\n", "x1"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from mss.store.mailboxes import INBOX
 from tests.store.conftest import deliver, make_mailbox, sample_message
 
@@ -32,6 +34,26 @@ async def test_blob_on_disk_reveals_nothing_of_the_message(store, mailbox) -> No
     import hashlib
 
     assert hashlib.sha256(raw).hexdigest() not in str(files[0])
+
+
+async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) -> None:
+    """Header fetches (ENVELOPE, BODY[HEADER.FIELDS ...]) read it without the blob; the
+    row holds it encrypted with the mailbox key, like the blob."""
+    from mss.directory.mail_access import folder_entries
+    from mss.store.blobs import BlobError
+
+    raw = sample_message(8, size=3000, subject="Resultats biologie Dupont")
+    await deliver(store, mailbox, raw)
+    async with store.reading() as session:
+        folder = await store.mail.folder(session, mailbox, INBOX)
+        entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
+    assert entry.sealed_header is not None and b"Dupont" not in entry.sealed_header
+    assert await store.mail.open_header(entry) == raw[: raw.index(b"\r\n\r\n") + 4]
+    tampered = entry.sealed_header[:-1] + bytes([entry.sealed_header[-1] ^ 1])
+    import dataclasses
+
+    with pytest.raises(BlobError):
+        await store.mail.open_header(dataclasses.replace(entry, sealed_header=tampered))
 
 
 async def test_uids_increase_and_never_repeat_under_concurrency(store, mailbox) -> None:

@@ -91,6 +91,31 @@ async def test_expunge_removes_only_deleted(store, mailbox) -> None:
     assert [e.uid for e in await _entries(store, inbox.id)] == [2]
 
 
+async def test_expunge_and_move_remember_the_removed_uids(store, mailbox) -> None:
+    """RFC 7162 §3.2.5: QRESYNC needs which UIDs went away after a MODSEQ."""
+    from mss.directory.mail_access import expunged_since
+
+    for i in range(4):
+        await deliver(store, mailbox, sample_message(i), flags=("\\Deleted",) if i < 2 else ())
+    inbox = await _inbox(store, mailbox)
+    async with store.reading() as session:
+        archive = await store.mail.folder(session, mailbox, "Archive")
+
+    async def expunge(uow):
+        return await store.mail.expunge(uow, inbox.id)
+    await store.write(expunge)
+    after_expunge = (await _inbox(store, mailbox)).highestmodseq
+
+    async def move(uow):
+        return await store.mail.move(uow, inbox.id, [4], archive.id)
+    await store.write(move)
+    async with store.reading() as session:
+        assert await expunged_since(session, inbox.id, 0) == [1, 2, 4]
+        assert await expunged_since(session, inbox.id, after_expunge) == [4]
+        assert await expunged_since(session, inbox.id, 0, [(2, 3)]) == [2]
+        assert await expunged_since(session, archive.id, 0) == []
+
+
 async def test_copy_and_move_keep_flags_and_assign_new_uids(store, mailbox) -> None:
     for i in range(2):
         await deliver(store, mailbox, sample_message(i), flags=("\\Flagged",))
