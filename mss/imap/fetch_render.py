@@ -6,6 +6,7 @@ Body contents always go out as literals (``~{n}`` for BINARY content holding NUL
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from mss.imap.body_section import UnknownTransferEncoding, decoded_body_of, section_of
@@ -84,6 +85,31 @@ def _cut(data: bytes, partial: tuple[int, int] | None) -> bytes:
     return data[origin : origin + length]
 
 
+class EnvelopeCache:
+    """ENVELOPE bytes by blob key, least recently used out first.
+
+    Clients list folders by ENVELOPE over and over (Dovecot keeps it in its index
+    cache); a blob key names one content in one mailbox, and content never changes,
+    so an entry never goes stale."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, blob_key: str, parsed: _Parsed) -> bytes:
+        found = self._items.get(blob_key)
+        if found is not None:
+            self._items.move_to_end(blob_key)
+            return found
+        found = self._items[blob_key] = envelope_of(parsed.header)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return found
+
+
+ENVELOPES = EnvelopeCache(50_000)  # about 300 bytes each
+
+
 def fetch_items(
     attributes: Sequence[FetchAttribute], entry: EntryInfo, raw: bytes | None,
     *, flags: frozenset[str] | None = None, with_modseq: bool = False,
@@ -114,6 +140,9 @@ def fetch_items(
             add(name, b"%d" % entry.size)
         elif name == "MODSEQ":
             add(name, b"(%d)" % entry.modseq)
+        elif name == "ENVELOPE":
+            assert parsed is not None
+            add(name, ENVELOPES.get(entry.blob_key, parsed))
         else:
             assert parsed is not None
             add(attribute.response_name(), _content_item(attribute, parsed))

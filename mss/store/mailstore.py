@@ -135,6 +135,21 @@ _ALLOCATE_BY_NAME = (
     .where(_F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name"))
     .values(_BUMP).returning(*_ALLOCATED)
 )
+_E = FolderEntry.__table__.c
+_P = PrivateFlags.__table__.c
+_BUMP_MODSEQ = (
+    update(Folder.__table__).where(_F.id == bindparam("b_folder"))
+    .values(highestmodseq=_F.highestmodseq + 1).returning(_F.highestmodseq, _F.mailbox_id)
+)
+_UPDATE_ENTRY_FLAGS = (
+    update(FolderEntry.__table__).where(_E.id == bindparam("b_entry"))
+    .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
+)
+_UPDATE_PRIVATE_FLAGS = (
+    update(PrivateFlags.__table__)
+    .where(_P.entry_id == bindparam("b_entry"), _P.reader == bindparam("b_reader"))
+    .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
+)
 _INSERT_MESSAGE = insert(StoredMessage.__table__).returning(StoredMessage.__table__.c.id)
 _INSERT_ENTRY = insert(FolderEntry.__table__)
 
@@ -469,34 +484,49 @@ class MailStore:
         self, uow: UnitOfWork, folder_id: int, uids: Sequence[int], flags: Iterable[str],
         mode: FlagMode, *, reader: str | None = None, unchanged_since: int | None = None,
     ) -> FlagChange:
-        """STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3)."""
+        """STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
+
+        Core statements on the transaction's connection (a client marking messages read
+        is the commonest write after delivery); the session is flushed before and its
+        loaded rows expired after, so ORM work in the same transaction stays right."""
         session = uow.session
+        await session.flush()
+        connection = await session.connection()
         wanted = frozenset(flags)
-        rows = (
-            await session.execute(
-                select(FolderEntry).where(
-                    FolderEntry.folder_id == folder_id, FolderEntry.uid.in_(list(uids))
-                ).order_by(FolderEntry.uid)
-            )
-        ).scalars().all()
         change = FlagChange()
+        rows = (await connection.execute(
+            select(_E.id, _E.uid, _E.modseq, _E.flags).where(
+                _E.folder_id == folder_id, _E.uid.in_(list(uids))
+            ).order_by(_E.uid)
+        )).all()
         if not rows:
             return change
-        private = (
-            await self._private_rows(session, [r.id for r in rows], reader)
-            if reader is not None else {}
-        )
+        private: dict[int, tuple[str, int]] = {}
+        if reader is not None:
+            for start in range(0, len(rows), 500):
+                chunk = [row.id for row in rows[start : start + 500]]
+                private.update({
+                    entry_id: (text, modseq) for entry_id, text, modseq in (
+                        await connection.execute(
+                            select(_P.entry_id, _P.flags, _P.modseq).where(
+                                _P.reader == reader, _P.entry_id.in_(chunk))
+                        )
+                    ).all()
+                })
         modseq: int | None = None
-        mailbox_id = (await session.get(Folder, folder_id)).mailbox_id  # type: ignore[union-attr]
-        for entry in rows:
-            shared = _flags_set(entry.flags)
-            mine = private.get(entry.id)
-            current_modseq = max(entry.modseq, mine.modseq if mine else 0)
+        mailbox_id = 0
+        shared_updates: list[dict[str, Any]] = []
+        private_updates: list[dict[str, Any]] = []
+        private_inserts: list[dict[str, Any]] = []
+        for entry_id, uid, entry_modseq, entry_flags in rows:
+            shared = _flags_set(entry_flags)
+            mine = private.get(entry_id)
+            current_modseq = max(entry_modseq, mine[1] if mine else 0)
             current = shared
             if reader is not None:
-                current = (shared - PRIVATE) | _flags_set(mine.flags if mine else "")
+                current = (shared - PRIVATE) | _flags_set(mine[0] if mine else "")
             if unchanged_since is not None and current_modseq > unchanged_since:
-                change.conflicts.append(entry.uid)
+                change.conflicts.append(uid)
                 continue
             if mode is FlagMode.REPLACE:
                 new = wanted
@@ -507,20 +537,32 @@ class MailStore:
             if new == current:
                 continue
             if modseq is None:
-                modseq = await self._bump_modseq(session, folder_id)
+                allocated = (await connection.execute(
+                    _BUMP_MODSEQ, {"b_folder": folder_id})).one()
+                modseq, mailbox_id = allocated.highestmodseq, allocated.mailbox_id
             if reader is not None:
                 new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
-                if mine is None:
-                    mine = PrivateFlags(entry_id=entry.id, reader=reader, flags="", modseq=0)
-                    session.add(mine)
-                mine.flags, mine.modseq = _flags_text(new_private), modseq
+                values = {"b_entry": entry_id, "b_reader": reader,
+                          "flags": _flags_text(new_private), "modseq": modseq}
+                (private_updates if mine else private_inserts).append(values)
                 if new_shared != shared:
-                    entry.flags, entry.modseq = _flags_text(new_shared), modseq
+                    shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new_shared),
+                                           "modseq": modseq})
             else:
-                entry.flags, entry.modseq = _flags_text(new), modseq
-            change.changed.append((entry.uid, modseq, new))
-            uow.publish(ChangeEvent("flags", mailbox_id, folder_id, entry.uid, modseq))
-        await session.flush()
+                shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new),
+                                       "modseq": modseq})
+            change.changed.append((uid, modseq, new))
+            uow.publish(ChangeEvent("flags", mailbox_id, folder_id, uid, modseq))
+        if shared_updates:
+            await connection.execute(_UPDATE_ENTRY_FLAGS, shared_updates)
+        if private_updates:
+            await connection.execute(_UPDATE_PRIVATE_FLAGS, private_updates)
+        if private_inserts:
+            await connection.execute(insert(PrivateFlags.__table__), [
+                {"entry_id": v["b_entry"], "reader": v["b_reader"], "flags": v["flags"],
+                 "modseq": v["modseq"]} for v in private_inserts
+            ])
+        session.expire_all()
         return change
 
     # -- expunge, copy, move ----------------------------------------------------------
