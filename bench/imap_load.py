@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import ssl
 import statistics
 import subprocess
@@ -122,6 +123,17 @@ async def serve(data: Path, url: str | None) -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await server.stop()
     await store.close()
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mb(pid: int) -> float:
@@ -242,14 +254,18 @@ async def run_bench(args: argparse.Namespace) -> None:
                 client.writer.close()
 
             timings: dict[str, list[float]] = {}
+            server_cpu, client_cpu = process_cpu(child.pid), own_cpu()
             started = time.perf_counter()
             until = started + args.seconds
             await asyncio.gather(*(mix_client(port, context, until, args.messages, timings)
                                    for _ in range(args.clients)))
             elapsed = time.perf_counter() - started
+            server_cpu, client_cpu = process_cpu(child.pid) - server_cpu, own_cpu() - client_cpu
             total = sum(len(v) for v in timings.values())
             print(f"mix: {args.clients} clients, {total} operations in {elapsed:.1f} s = "
                   f"{total / elapsed:.0f} operations/s; server RSS {rss_mb(child.pid):.0f} MB")
+            print(f"  CPU per operation: server {server_cpu / total * 1000:.2f} ms, "
+                  f"clients {client_cpu / total * 1000:.2f} ms")
             for name, values in sorted(timings.items()):
                 print(f"  {name:26s} n={len(values):6d} p50={percentile(values, .5) * 1000:7.1f}"
                       f" ms p99={percentile(values, .99) * 1000:7.1f} ms")

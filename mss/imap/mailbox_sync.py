@@ -67,18 +67,26 @@ async def synchronise(
             out.append(b"* %d EXISTS\r\n" % len(selected.uids))
     if selected.flag_events:
         events, selected.flag_events = selected.flag_events, {}
-        async with store.reading() as db:
-            entries = await folder_entries(db, selected.folder_id, reader, uids=list(events))
-        for entry in entries:
-            if entry.modseq < events[entry.uid]:
-                continue  # another member's private flag: not visible to this reader
-            if selected.reported.get(entry.uid, 0) >= entry.modseq:
+        known, selected.flag_values = selected.flag_values, {}
+        # the event carried the shared flags: nothing to read (other sessions' STOREs
+        # reach every session of the folder, this is the common case)
+        changed = [(uid, modseq, known[uid]) for uid, modseq in sorted(events.items())
+                   if uid in known]
+        unknown = [uid for uid in events if uid not in known]
+        if unknown:
+            async with store.reading() as db:
+                entries = await folder_entries(db, selected.folder_id, reader, uids=unknown)
+            changed += [(e.uid, e.modseq, tuple(sorted(e.flags))) for e in entries
+                        if e.modseq >= events[e.uid]]  # else another member's private flag
+            changed.sort()
+        for uid, modseq, flags in changed:
+            if selected.reported.get(uid, 0) >= modseq:
                 continue
-            sequence = selected.sequence_of(entry.uid)
+            sequence = selected.sequence_of(uid)
             if sequence is None:
                 continue
-            items = [(b"UID", b"%d" % entry.uid), (b"FLAGS", render_flags(sorted(entry.flags)))]
+            items = [(b"UID", b"%d" % uid), (b"FLAGS", render_flags(flags))]
             if session.condstore:
-                items.append((b"MODSEQ", b"(%d)" % entry.modseq))
+                items.append((b"MODSEQ", b"(%d)" % modseq))
             out.append(fetch_response(sequence, items))
     return out

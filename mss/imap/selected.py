@@ -36,6 +36,7 @@ class SelectedMailbox:
     exit_stack: AsyncExitStack
     expunged: set[int] = field(default_factory=set)
     flag_events: dict[int, int] = field(default_factory=dict)  # uid -> modseq
+    flag_values: dict[int, tuple[str, ...]] = field(default_factory=dict)  # uid -> flags
     has_new: bool = False
     overflow: bool = False
     reported: dict[int, int] = field(default_factory=dict)  # uid -> modseq told
@@ -84,6 +85,7 @@ class SelectedMailbox:
             self._positions = None
         self.expunged.discard(uid)
         self.flag_events.pop(uid, None)
+        self.flag_values.pop(uid, None)
         self.reported.pop(uid, None)
         return sequence
 
@@ -103,9 +105,15 @@ class SelectedMailbox:
         elif event.kind == "flags":
             if self.reported.get(event.uid, 0) >= event.modseq:
                 self.reported.pop(event.uid, None)
-            elif self.sequence_of(event.uid) is not None:
-                self.flag_events[event.uid] = max(self.flag_events.get(event.uid, 0),
-                                                  event.modseq)
+            elif (self.sequence_of(event.uid) is not None
+                  and event.modseq >= self.flag_events.get(event.uid, 0)):
+                self.flag_events[event.uid] = event.modseq
+                # shared flags on a mailbox without private ones: the event says it all
+                shared = event.reader is None and self.access.reader is None
+                if shared and event.flags is not None:
+                    self.flag_values[event.uid] = event.flags
+                else:
+                    self.flag_values.pop(event.uid, None)
 
     def drain(self) -> None:
         """Note every event already queued, without waiting."""

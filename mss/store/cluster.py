@@ -82,7 +82,7 @@ class PgEventRelay:
             if message.get("node") == self._node_id:
                 return
             for item in message.get("events", []):
-                self._bus.publish(ChangeEvent(**item))
+                self._bus.publish(ChangeEvent.from_dict(item))
         except (ValueError, TypeError):
             log.warning("ignored a malformed cluster event payload")
 

@@ -22,13 +22,24 @@ class ChangeEvent:
     folder_id: int
     uid: int = 0
     modseq: int = 0
+    # "flags": the flags after the change, and whose private view they are (None: the
+    # shared flags everyone sees), so that sessions can tell their clients without a read
+    flags: tuple[str, ...] | None = None
+    reader: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ChangeEvent:
-        return cls(**json.loads(text))
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, item: dict[str, object]) -> ChangeEvent:
+        flags = item.get("flags")
+        if isinstance(flags, list):
+            item = {**item, "flags": tuple(str(f) for f in flags)}
+        return cls(**item)  # type: ignore[arg-type]
 
 
 OVERFLOW = ChangeEvent("overflow", 0, 0)
