@@ -352,7 +352,7 @@ class Pipeline:
                 continue
             if rcpt in plan.local:
                 target = plan.local[rcpt]
-                await self._deliver(uow, blobs[target], target, raw)
+                self._deliver(uow, blobs[target], target, raw)
                 uow.audit(AuditAction.MESSAGE_DELIVERED, actor, target=target,
                           subject=subject, detail=f"message={ref} via={submission.via}")
                 for hook in self.in_delivery:
@@ -386,13 +386,15 @@ class Pipeline:
                           detail=f"message={ref}")
         if (submission.save_to_sent and plan.sender.address in blobs
                 and any(r.accepted for r in results)):
-            await self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw,
+            self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw,
                                 folder=SENT, flags=(SEEN,))
         return results
 
-    async def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
-                       *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
-        await self.store.mail.deliver_to_folder(uow, folder, blob, raw, flags=flags)
+    def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
+                 *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
+        """With the batch's other deliveries (the UID is not needed here): one database
+        round trip for all of them, before the commit that makes them visible."""
+        self.store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=flags)
 
     async def _all_refused(self, submission: Submission, verdict: Verdict) -> AcceptResult:
         results = tuple(RecipientResult(canonical_address(r), verdict)

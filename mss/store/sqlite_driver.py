@@ -26,9 +26,15 @@ import asyncio
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+T = TypeVar("T")
 
 _STOP = object()
 _Call = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
@@ -65,6 +71,42 @@ def _pragmas(conn: sqlite3.Connection, synchronous: str) -> None:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStatement:
+    """A prebuilt Core statement compiled once for SQLite, to be run by a function given
+    to `SqliteConnection.run` (in the connection's thread): SQL text, parameter order,
+    literal values and SQLAlchemy's own bind processors, so values are stored exactly
+    as the engine would store them."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement, dialect: Dialect,
+                keys: Sequence[str] | None = None) -> ThreadStatement:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys or ()) or None)
+        names = tuple(compiled.positiontup or ())
+        constants = {name: bind.effective_value for name, bind in compiled.binds.items()
+                     if not bind.required and bind.callable is None}
+        return cls(str(compiled), names, constants,
+                   dict(compiled._bind_processors))  # what execution itself applies
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name in self.names:
+            value = values[name] if name in values else self.constants[name]
+            processor = self.processors.get(name)
+            out.append(processor(value) if processor is not None and value is not None
+                       else value)
+        return tuple(out)
+
+    def execute(self, conn: sqlite3.Connection, values: Mapping[str, Any]) -> list[Any]:
+        """Run in the connection's thread; all rows (RETURNING) are fetched."""
+        return conn.execute(self.sql, self.parameters(values)).fetchall()
 
 
 class SqliteCursor:
@@ -174,6 +216,23 @@ class SqliteConnection:
         future = asyncio.get_running_loop().create_future()
         self._calls.put((future, function))
         return await future
+
+    async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `function(sqlite3 connection)` in the connection's thread, in order with
+        the statements before it and in the same transaction: several statements in
+        one hop (see ThreadStatement)."""
+        begin, self._pending_begin = self._pending_begin, None
+        conn = self._conn
+
+        def call() -> T:
+            try:
+                if begin is not None:
+                    conn.execute(begin)
+                return function(conn)
+            finally:
+                self._in_transaction = conn.in_transaction
+
+        return await self._run(call)  # type: ignore[no-any-return]
 
     # -- transactions -------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ Invariants:
   on that result is durable;
 - a caller whose work fails gets its exception and none of its rows; the others'
   work is rerun in a fresh transaction and still commits;
+- work a job deferred (`UnitOfWork.defer`) runs in the same transaction, after every
+  job of the batch and before the audit rows; its failure is its job's failure;
 - change events are published only after commit.
 """
 
@@ -46,6 +48,9 @@ class UnitOfWork:
     connection: AsyncConnection
     events: list[ChangeEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # the batch's deferred items by runner, each with the index of the job that deferred it
+    _deferred: dict[DeferredRunner, list[tuple[int, Any]]] = field(default_factory=dict)
+    _job_index: int = 0
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -69,6 +74,26 @@ class UnitOfWork:
 
     def publish(self, event: ChangeEvent) -> None:
         self.events.append(event)
+
+    def defer(self, runner: DeferredRunner, item: Any) -> None:
+        """Have `runner` write `item` with the batch's other items of the same kind, once
+        every job of the batch has run (for writes whose results the job does not need:
+        the batch then pays one database round trip for all of them, issue #5)."""
+        self._deferred.setdefault(runner, []).append((self._job_index, item))
+
+
+# Runs the deferred items of one kind of a whole batch (one database round trip for
+# many, where the engine allows); raises DeferredWriteFailed to name the item at fault.
+DeferredRunner = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
+
+
+class DeferredWriteFailed(Exception):
+    """The deferred item at `position` (in the list given to the runner) failed."""
+
+    def __init__(self, position: int, error: BaseException) -> None:
+        super().__init__(position, error)
+        self.position = position
+        self.error = error
 
 
 Job = Callable[[UnitOfWork], Awaitable[Any]]
@@ -144,14 +169,22 @@ class WriteBatcher:
                 async with self._sessions() as session, session.begin():
                     connection = await session.connection()
                     chain = await AuditChain.lock(connection)
+                    deferred: dict[DeferredRunner, list[tuple[int, Any]]] = {}
                     for index, item in enumerate(pending):
-                        uow = UnitOfWork(session, self._clock, chain, connection)
+                        uow = UnitOfWork(session, self._clock, chain, connection,
+                                         _deferred=deferred, _job_index=index)
                         try:
                             result = await item.job(uow)
                         except Exception as exc:  # the caller receives it
                             failed = (index, exc)
                             raise _RollBack from exc
                         done.append((item, result, uow))
+                    for runner, entries in deferred.items():
+                        try:
+                            await runner(connection, [entry for _, entry in entries])
+                        except DeferredWriteFailed as exc:
+                            failed = (entries[exc.position][0], exc.error)
+                            raise _RollBack from exc.error
                     await chain.save(connection)
                     if self._announce is not None:
                         await self._announce(session, [e for _, _, u in done for e in u.events])
