@@ -98,9 +98,10 @@ def _entry(element: Element, number: int) -> TrustedEntry:
     dn = _child_text(element, "DNCertificatOperateur")
     if not domain:
         raise TrustListError(f"entry {number} has no <Nom>")
-    if not dn:
+    subject_dn = normalise_dn(dn)
+    if not subject_dn:  # "," or blanks: no certificate has an empty subject
         raise TrustListError(f"entry {number} ({domain}) has no <DNCertificatOperateur>")
-    return TrustedEntry(domain, normalise_dn(dn), dn, _child_text(element, "Description"),
+    return TrustedEntry(domain, subject_dn, dn, _child_text(element, "Description"),
                         _child_text(element, "DateMAJ"))
 
 
