@@ -16,9 +16,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -179,7 +180,7 @@ class Pipeline:
         facts: later RCPTs and the DATA (`Submission.known_correspondents`) reuse them
         instead of reading the directory again milliseconds later (issue #5)."""
         known = {} if known is None else known
-        async with self.store.reading() as session:
+        async with _ReadOnDemand(self.store) as session:
             operator = await self.facts.operator(session)
             envelope = await self._envelope(session, channel, mail_from, known)
             recipient = await self._correspondent(session, rcpt, known)
@@ -255,7 +256,7 @@ class Pipeline:
         remote: list[str] = []
         decisions: dict[str, Decision] = {}
         patients: set[str] = set()
-        async with self.store.reading() as session:
+        async with _ReadOnDemand(self.store) as session:
             operator = await self.facts.operator(session)
             at_mail = await self._mail_from_verdict(session, submission, operator)
             if at_mail.refused:  # T1 / T2: every recipient is refused for the same reason
@@ -422,6 +423,27 @@ class Pipeline:
                                      principal=SYSTEM)
 
         await self.store.write(job)
+
+
+class _ReadOnDemand:
+    """A read transaction begun at its first statement, if any: a message whose facts
+    are all known (read at RCPT, operator facts cached) opens none (issue #5)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._stack = AsyncExitStack()
+        self._session: AsyncSession | None = None
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        if self._session is None:
+            self._session = await self._stack.enter_async_context(self._store.reading())
+        return await self._session.execute(statement, params)
+
+    async def __aenter__(self) -> AsyncSession:
+        return cast(AsyncSession, self)
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        return await self._stack.__aexit__(*exc)
 
 
 def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:
