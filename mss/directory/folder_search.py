@@ -18,8 +18,10 @@ from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.mail_access import core_execute
-from mss.store.mailstore import PRIVATE
+from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
 from mss.store.tables import FolderEntry, PrivateFlags
+
+_SYSTEM_FLAGS = {flag.casefold(): flag for flag in SYSTEM_FLAGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,13 @@ FolderFilter = Everything | FlagIs | UidWithin | Negation | AllOf | AnyOf
 
 def _holds(flags_column: ColumnElement[str], flag: str) -> ColumnElement[bool]:
     """The whole flag in a space-separated list, case-insensitively (system flags are
-    stored in their RFC spelling, so only keywords need lowering)."""
+    stored in their RFC spelling, so only keywords need lowering; SQLite's LIKE ignores
+    ASCII case anyway, PostgreSQL's does not)."""
     stored: ColumnElement[str] = func.coalesce(flags_column, "")
-    if not flag.startswith("\\"):
+    system = _SYSTEM_FLAGS.get(flag.casefold())
+    if system is not None:
+        flag = system
+    else:
         stored, flag = func.lower(stored), flag.lower()
     return (literal(" ") + stored + literal(" ")).contains(f" {flag} ", autoescape=True)
 
