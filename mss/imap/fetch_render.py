@@ -86,14 +86,16 @@ def _cut(data: bytes, partial: tuple[int, int] | None) -> bytes:
 
 
 class EnvelopeCache:
-    """ENVELOPE bytes by blob key, least recently used out first.
+    """ENVELOPE bytes by blob key, least recently used out first, within a byte budget.
 
     Clients list folders by ENVELOPE over and over (Dovecot keeps it in its index
     cache); a blob key names one content in one mailbox, and content never changes,
-    so an entry never goes stale."""
+    so an entry never goes stale. Budgeted in bytes: one message may name thousands of
+    recipients."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = budget_bytes
+        self.used = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
 
     def get(self, blob_key: str, parsed: _Parsed) -> bytes:
@@ -101,13 +103,17 @@ class EnvelopeCache:
         if found is not None:
             self._items.move_to_end(blob_key)
             return found
-        found = self._items[blob_key] = envelope_of(parsed.header)
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
+        found = envelope_of(parsed.header)
+        if len(found) <= self.budget // 100:
+            self._items[blob_key] = found
+            self.used += len(found)
+            while self.used > self.budget:
+                _, dropped = self._items.popitem(last=False)
+                self.used -= len(dropped)
         return found
 
 
-ENVELOPES = EnvelopeCache(50_000)  # about 300 bytes each
+ENVELOPES = EnvelopeCache(16 * 1024 * 1024)  # about 50,000 ordinary envelopes
 
 
 def fetch_items(

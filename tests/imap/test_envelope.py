@@ -94,3 +94,24 @@ def test_imapclient_builds_its_envelope_object() -> None:
     assert isinstance(parsed, Envelope)
     assert parsed.subject == b"Compte rendu consultation"
     assert str(parsed.from_[0]) == "Dr Gregory House <gregory.house@hopital.mssante.fr>"
+
+
+def test_envelope_cache_keeps_recent_envelopes_within_its_budget() -> None:
+    from mss.imap.fetch_render import EnvelopeCache, _Parsed
+
+    def message(n: int, recipients: int = 1) -> _Parsed:
+        to = ", ".join(f"<r{i}@mss.localhost>" for i in range(recipients))
+        return _Parsed(f"Subject: m{n}\r\nTo: {to}\r\n\r\nbody\r\n".encode())
+
+    one = len(envelope(b"Subject: m1\r\nTo: <r0@mss.localhost>\r\n\r\n"))
+    cache = EnvelopeCache(budget_bytes=one * 100 * 3)
+    for n in range(1, 4):
+        assert cache.get(f"k{n}", message(n)) == envelope(message(n).raw)
+    assert cache.get("k1", message(99)) == envelope(message(1).raw)  # cached: content-keyed
+    big = message(5, recipients=400)
+    assert cache.get("k5", big) == envelope(big.raw)  # too large for the budget: not kept
+    assert "k5" not in cache._items
+    for n in range(6, 400):
+        cache.get(f"k{n}", message(n))
+    assert cache.used <= cache.budget
+    assert "k2" not in cache._items and "k399" in cache._items
