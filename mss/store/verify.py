@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from mss.store.audit import verify_chain
-from mss.store.blobs import BlobError
+from mss.store.blobs import HEADER_AAD, BlobError, open_small
+from mss.store.header_summary import header_block
 from mss.store.keys import MasterKeyError
 from mss.store.store import Store
 from mss.store.tables import AuditHead, FolderEntry, StoredMessage
@@ -31,6 +32,18 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.faults
+
+
+async def _sealed_header_faults(store: Store, msg: StoredMessage, raw: bytes) -> list[str]:
+    """The header section kept beside the row must open and match the blob's."""
+    key = await store.mail.data_key(msg.mailbox_id)
+    try:
+        header = open_small(key, HEADER_AAD + msg.blob_key.encode(), msg.sealed_header or b"")
+    except BlobError:
+        return [f"message {msg.id}: sealed header fails authentication"]
+    if header != header_block(raw):
+        return [f"message {msg.id}: sealed header does not match the message"]
+    return []
 
 
 async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
@@ -56,6 +69,8 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
                 digest = await asyncio.to_thread(lambda r=raw: hashlib.sha256(r).hexdigest())
                 if digest != msg.sha256 or len(raw) != msg.size:
                     report.faults.append(f"message {msg.id}: content does not match its hash")
+                elif msg.sealed_header is not None:
+                    report.faults.extend(await _sealed_header_faults(store, msg, raw))
         if not rows:
             break
         last_id = rows[-1].id

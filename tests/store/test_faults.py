@@ -58,6 +58,21 @@ async def test_corrupted_blob_is_reported_with_its_place(store, capsys) -> None:
     assert "FAULT message" in out and "fails authentication" in out and str(path) in out
 
 
+async def test_tampered_sealed_header_is_reported(store, capsys) -> None:
+    from sqlalchemy import update
+
+    from mss.store.tables import StoredMessage
+
+    await _store_with_one_message(store)
+
+    async def tamper(uow):
+        await uow.session.execute(update(StoredMessage).values(sealed_header=b"\x00" * 40))
+    await store.write(tamper)
+    code = await asyncio.to_thread(_run_cli, _cli(store.settings, "verify"), store.settings)
+    out = capsys.readouterr().out
+    assert code == 1 and "sealed header fails authentication" in out
+
+
 async def test_missing_blob_is_reported(store, capsys) -> None:
     mailbox, blob_key = await _store_with_one_message(store)
     store.blobs.path_for(mailbox, blob_key).unlink()
