@@ -22,16 +22,25 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import Counter, defaultdict
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from mss.identity import Principal
 from mss.policy import Correspondent, PeerCertificate, Verdict
 from mss.smtp.bearer_auth import AUTH_LINE_LIMIT
+from mss.smtp.data_block import (
+    COMMAND_END,
+    TERMINATOR,
+    DataOutcome,
+    block_outcome,
+    pending_terminator,
+    unstuff,
+)
 from mss.smtp.dsn_parameters import (
     MailDsnParameters,
     RcptDsnParameters,
@@ -201,6 +210,113 @@ class MssSMTP(SMTP):
             if self._errors >= self.errors_per_session and self.transport is not None:
                 await super().push(TOO_MANY_ERRORS)
                 self.transport.close()
+
+    # -- DATA in blocks (mss.smtp.data_block) --------------------------------------------
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's smtp_DATA with the line loop replaced by block reads (same replies,
+        same content; see mss.smtp.data_block). The rest is aiosmtpd's, kept in step."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            state, content = await self._read_data_block()
+        except asyncio.CancelledError:
+            log.info("Connection lost during DATA")
+            self._writer.close()
+            raise
+        if state is not DataOutcome.NOMINAL:
+            if state is DataOutcome.TOO_LONG:
+                await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            else:
+                await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        original_content = unstuff(content)
+        decoded: str | bytes = original_content
+        if self._decode_data:
+            if self.enable_SMTPUTF8:
+                decoded = original_content.decode("utf-8", errors="surrogateescape")
+            else:
+                try:
+                    decoded = original_content.decode("ascii", errors="strict")
+                except UnicodeDecodeError:
+                    await self.push("500 Error: strict ASCII mode")
+                    return
+        self.envelope.content = decoded
+        self.envelope.original_content = original_content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data_block(self) -> tuple[DataOutcome, bytes]:
+        """Read up to and including the terminator; return the outcome and the data
+        before the terminator's `.` CRLF (still dot-stuffed). Past the size limit the
+        data is no longer kept, only read to the end (as aiosmtpd does)."""
+        reader = self._reader
+        size_limit = self.data_size_limit
+        stream_limit = int(reader._limit)  # aiosmtpd's line loop's bound
+        # kept up to this: what lies beyond cannot be the terminator's own bytes
+        keep_limit = size_limit + len(TERMINATOR) if size_limit else None
+        kept: list[bytes] = []
+        kept_size = 0
+        dropped = False  # past keep_limit: reading to the end, keeping nothing
+        crossing = 0  # whole length of the line the size limit fell in, once known
+        crossing_open = False
+        tail = COMMAND_END  # the last bytes read (the DATA command's CRLF at first)
+        while True:
+            before = tail
+            pending = pending_terminator(before)
+            final = False
+            if pending:
+                # a terminator may have begun in what was read: read just its rest
+                piece = await reader.readexactly(len(TERMINATOR) - pending)
+                final = before[-pending:] + piece == TERMINATOR
+            else:
+                try:
+                    piece = await reader.readuntil(TERMINATOR)
+                    final = True
+                except asyncio.LimitOverrunError as error:
+                    # leaves the last 4 bytes unread: no terminator is cut in two
+                    piece = await reader.read(error.consumed)
+            tail = (before + piece)[-4:]
+            if not dropped:
+                kept.append(piece)
+                kept_size += len(piece)
+                if keep_limit and kept_size > keep_limit and not final:
+                    dropped = True
+                    block = b"".join(kept)
+                    kept[:] = [block]
+                    start = block.rfind(b"\r\n")
+                    crossing = len(block) - (0 if start < 0 else start + 2)
+                    crossing_open = True
+            elif crossing_open:
+                carried = b"\r" if before.endswith(b"\r") else b""
+                end = (carried + piece).find(b"\r\n")
+                if end < 0:
+                    crossing += len(piece)
+                else:
+                    crossing += end + 2 - len(carried)
+                    crossing_open = False
+            if final:
+                break
+        block = b"".join(kept)
+        if dropped:
+            return block_outcome(block, size_limit=size_limit, line_limit=self.line_length_limit,
+                                 stream_limit=stream_limit, crossing_line=crossing), b""
+        content = (COMMAND_END + block)[2:-3]  # the terminator's CRLF ends the last line
+        return block_outcome(content, size_limit=size_limit, line_limit=self.line_length_limit,
+                             stream_limit=stream_limit), content
 
     # -- parameters aiosmtpd does not know ----------------------------------------------
 
