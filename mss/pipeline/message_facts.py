@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import compat32
@@ -85,15 +85,43 @@ def parse_message(raw: bytes) -> ParsedMessage:
     charset...), the message is read again with the compat32 policy, whose headers stay
     plain strings, so that one crafted header cannot make a message undeliverable."""
     try:
-        return _facts(BytesParser(policy=PARSING_POLICY).parsebytes(raw), raw)
+        return _facts(parse_modern(raw), raw)
     except Exception:
         return _facts(BytesParser(_class=EmailMessage, policy=compat32).parsebytes(raw), raw)
 
 
+def parse_modern(raw: bytes) -> Message:
+    """`BytesParser(policy=PARSING_POLICY).parsebytes(raw)`, the same message, cheaper
+    for a single-part one: the header section is parsed alone and the rest becomes the
+    payload as the parser would make it (all the text after the headers), instead of
+    the parser splitting a body it does not look into line by line (issue #5).
+    Multipart and message/* bodies, and header sections that end before the first
+    CRLF CRLF (or lack one), take the parser's whole path."""
+    end = raw.find(b"\r\n\r\n")
+    if end >= 0:
+        head = BytesParser(policy=PARSING_POLICY).parsebytes(raw[: end + 4], headersonly=True)
+        # the usual case: the header section ends at that empty line (nothing left of
+        # the block for the body) and the body is not one the parser splits into parts
+        if head.get_payload() == "" and head.get_content_maintype() not in _NESTED:
+            head.set_payload(raw[end + 4:].decode("ascii", "surrogateescape"))
+            return head
+    return BytesParser(policy=PARSING_POLICY).parsebytes(raw)
+
+
+_NESTED = frozenset({"multipart", "message"})  # the parser's own branches (feedparser)
+# Headers policy.default parses with a grammar that can fail on hostile text; the others
+# (unstructured: Subject, Received, DKIM-Signature...) always parse, registering defects.
+_STRUCTURED = frozenset(
+    name for name, kind in PARSING_POLICY.header_factory.registry.items()
+    if not issubclass(kind, UnstructuredHeader)
+)
+
+
 def _facts(message: Message, raw: bytes) -> ParsedMessage:
     assert isinstance(message, EmailMessage)
-    for _name, value in message.items():  # every header readable, or compat32 is used
-        str(value)
+    for name, value in message.raw_items():  # every header readable, or compat32 is used
+        if name.lower() in _STRUCTURED:
+            str(message.policy.header_fetch_parse(name, value))
     return ParsedMessage(
         message=message,
         subject=_header_text(message, "Subject"),
