@@ -82,7 +82,7 @@ def create_engine(
 
         async def connect() -> SqliteConnection:
             return await SqliteConnection.open(path, synchronous=sqlite_synchronous,
-                                               timeout=30)
+                                               timeout=30, read_only=not for_writing)
 
         engine = create_async_engine(url, async_creator=connect, **pool, **kw)
         begin = "BEGIN IMMEDIATE" if for_writing else "BEGIN"

@@ -65,12 +65,15 @@ def _worker(calls: SimpleQueue[_Call]) -> None:
             return
 
 
-def _pragmas(conn: sqlite3.Connection, synchronous: str) -> None:
-    """DESIGN §5: WAL, synchronous=FULL by default, foreign keys on."""
+def _pragmas(conn: sqlite3.Connection, synchronous: str, read_only: bool) -> None:
+    """DESIGN §5: WAL, synchronous=FULL by default, foreign keys on; a reading
+    connection refuses writes (query_only)."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    if read_only:
+        conn.execute("PRAGMA query_only=ON")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +177,9 @@ class SqliteConnection:
     """A sqlite3 connection owned by one thread, with aiosqlite's async interface."""
 
     def __init__(self, conn: sqlite3.Connection, calls: SimpleQueue[_Call],
-                 thread: threading.Thread) -> None:
+                 thread: threading.Thread, *, read_only: bool = False) -> None:
         self._conn = conn
+        self._read_only = read_only
         self._connection: sqlite3.Connection | None = conn  # SQLAlchemy tests it is open
         self._calls = calls
         self._tx = _CallQueue(calls)
@@ -184,8 +188,8 @@ class SqliteConnection:
         self._in_transaction = False
 
     @classmethod
-    async def open(cls, path: str, *, synchronous: str = "FULL",
-                   timeout: float = 30.0) -> SqliteConnection:
+    async def open(cls, path: str, *, synchronous: str = "FULL", timeout: float = 30.0,
+                   read_only: bool = False) -> SqliteConnection:
         calls: SimpleQueue[_Call] = SimpleQueue()
         thread = threading.Thread(target=_worker, args=(calls,), name="mss-sqlite",
                                   daemon=True)
@@ -195,7 +199,7 @@ class SqliteConnection:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
             try:
-                _pragmas(conn, synchronous)
+                _pragmas(conn, synchronous, read_only)
             except BaseException:
                 conn.close()
                 raise
@@ -208,7 +212,7 @@ class SqliteConnection:
         except BaseException:
             calls.put((None, lambda: _STOP))
             raise
-        return cls(conn, calls, thread)
+        return cls(conn, calls, thread, read_only=read_only)
 
     async def _run(self, function: Callable[[], Any]) -> Any:
         if self._connection is None:
@@ -278,6 +282,12 @@ class SqliteConnection:
             finally:
                 self._in_transaction = conn.in_transaction
 
+        if self._read_only:
+            # a query_only connection's transaction holds nothing to make durable: its
+            # end is queued, not awaited; the connection's next call comes after it
+            self._in_transaction = False
+            self._calls.put((None, run))
+            return
         await self._run(run)
 
     async def commit(self) -> None:
