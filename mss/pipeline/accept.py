@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mss.config import Settings
 from mss.identity import SYSTEM, MailboxKind, Principal
@@ -427,16 +427,27 @@ class Pipeline:
 
 class _ReadOnDemand:
     """A read transaction begun at its first statement, if any: a message whose facts
-    are all known (read at RCPT, operator facts cached) opens none (issue #5)."""
+    are all known (read at RCPT, operator facts cached) opens none (issue #5).
+
+    Statements that select columns run on the connection itself; an ORM session (on
+    the same connection, so in the same snapshot) is made only for one that selects
+    mapped objects: the session's work per statement cost more than the lookup."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._stack = AsyncExitStack()
+        self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
+        if self._connection is None:
+            self._connection = await self._stack.enter_async_context(
+                self._store.read_engine.connect())
+        if _selects_columns(statement):
+            return await self._connection.execute(statement, params)
         if self._session is None:
-            self._session = await self._stack.enter_async_context(self._store.reading())
+            self._session = await self._stack.enter_async_context(
+                AsyncSession(bind=self._connection))
         return await self._session.execute(statement, params)
 
     async def __aenter__(self) -> AsyncSession:
@@ -444,6 +455,13 @@ class _ReadOnDemand:
 
     async def __aexit__(self, *exc: Any) -> bool | None:
         return await self._stack.__aexit__(*exc)
+
+
+def _selects_columns(statement: Any) -> bool:
+    """A SELECT of columns only (no mapped entity): the same rows from a connection."""
+    descriptions = getattr(statement, "column_descriptions", None)
+    return bool(descriptions) and not any(isinstance(d.get("type"), type)
+                                          for d in descriptions)
 
 
 def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:

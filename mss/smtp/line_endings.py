@@ -41,6 +41,9 @@ def find_bare_line_ending(data: bytes) -> BareLineEnding | None:
 
     A final CR at the very end counts as bare: the data ends before its LF.
     """
+    pairs = data.count(b"\r\n")
+    if data.count(b"\n") == pairs and data.count(b"\r") == pairs:
+        return None  # every LF and every CR belongs to a CRLF (counted in C, issue #5)
     offset = data.find(b"\n")
     while offset != -1:
         if offset == 0 or data[offset - 1] != CR:
