@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mss.identity import Principal
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -80,8 +84,16 @@ class AuditChain:
         self.seq, self.hash = seq, digest
 
     async def save(self, connection: AsyncConnection) -> None:
-        """Write the rows appended in this transaction and move the head, before commit."""
+        """Write the rows appended in this transaction and move the head, before commit
+        (on SQLite both statements in one call to the connection's thread)."""
         if not self._rows:
+            return
+        driver = (await connection.get_raw_connection()).driver_connection
+        if self._exists and isinstance(driver, SqliteConnection):
+            statements = _thread_statements(connection.dialect, list(self._rows[0]))
+            await driver.run(partial(_save_in_thread, statements, self._rows,
+                                     {"b_seq": self.seq, "b_hash": self.hash}))
+            self.saved, self._rows = self._rows, []
             return
         await connection.execute(_INSERT_EVENTS, self._rows)
         self.saved, self._rows = self._rows, []
@@ -90,6 +102,30 @@ class AuditChain:
         else:
             await connection.execute(_CREATE_HEAD, {"id": 1, "seq": self.seq, "hash": self.hash})
             self._exists = True
+
+
+_THREAD_STATEMENTS: dict[str, tuple[ThreadStatement, ThreadStatement]] = {}
+
+
+def _thread_statements(
+    dialect: Dialect, keys: list[str]
+) -> tuple[ThreadStatement, ThreadStatement]:
+    compiled = _THREAD_STATEMENTS.get(dialect.name)
+    if compiled is None:
+        compiled = _THREAD_STATEMENTS[dialect.name] = (
+            ThreadStatement.compile(_INSERT_EVENTS, dialect, keys),
+            ThreadStatement.compile(_MOVE_HEAD, dialect),
+        )
+    return compiled
+
+
+def _save_in_thread(
+    statements: tuple[ThreadStatement, ThreadStatement], rows: list[dict[str, object]],
+    head: dict[str, object], conn: sqlite3.Connection,
+) -> None:
+    insert_events, move_head = statements
+    insert_events.execute_many(conn, rows)
+    move_head.execute(conn, head)
 
 
 @dataclass(frozen=True)

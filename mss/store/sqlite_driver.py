@@ -111,6 +111,10 @@ class ThreadStatement:
         """Run in the connection's thread; all rows (RETURNING) are fetched."""
         return conn.execute(self.sql, self.parameters(values)).fetchall()
 
+    def execute_many(self, conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run in the connection's thread, once per row (no RETURNING)."""
+        conn.executemany(self.sql, [self.parameters(values) for values in rows])
+
 
 class SqliteCursor:
     """A cursor whose rows were fetched in the hop that executed its statement."""
