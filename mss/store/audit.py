@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
@@ -48,22 +49,18 @@ def row_hash(
 
 
 class AuditChain:
-    """The chain head as held by one writing transaction."""
+    """One writing transaction's audit rows, chained onto the head when saved.
 
-    def __init__(self, seq: int, head_hash: str, exists: bool = True) -> None:
-        self.seq = seq
-        self.hash = head_hash
-        self._exists = exists
-        self._rows: list[dict[str, object]] = []  # written in one statement at save()
+    The head is read (locked: FOR UPDATE; on SQLite the transaction holds the write
+    lock) and the rows hashed at `save`, just before commit, in the order they were
+    appended: the chain order is the commit order, on one node or several. On SQLite
+    reading the head, writing the rows and moving the head are one call to the
+    connection's thread (issue #5: the head used to be read at the start of each
+    batch, a round trip of its own)."""
+
+    def __init__(self) -> None:
+        self._pending: list[dict[str, object]] = []  # appended, not yet chained
         self.saved: list[dict[str, object]] = []  # what the transaction wrote, for metrics
-
-    @classmethod
-    async def lock(cls, connection: AsyncConnection) -> AuditChain:
-        """Read the head, locked until commit (FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
-        head = (await connection.execute(_LOCK_HEAD)).one_or_none()
-        if head is None:
-            return cls(0, GENESIS, exists=False)
-        return cls(head[0], head[1])
 
     def append(
         self, *, at: datetime, principal: Principal | str,
@@ -71,61 +68,76 @@ class AuditChain:
         subject: str = "", detail: str = "",
     ) -> None:
         who = principal if isinstance(principal, str) else principal.label()
-        seq = self.seq + 1
-        digest = row_hash(
-            seq=seq, at=at, principal=who, action=action.value, target=target,
-            outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
-        )
-        self._rows.append(dict(
-            seq=seq, at=at, principal=who, action=action.value, target=target,
-            outcome=outcome.value, subject=subject, detail=detail, prev_hash=self.hash,
-            hash=digest,
+        self._pending.append(dict(
+            at=at, principal=who, action=action.value, target=target,
+            outcome=outcome.value, subject=subject, detail=detail,
         ))
-        self.seq, self.hash = seq, digest
 
     async def save(self, connection: AsyncConnection) -> None:
-        """Write the rows appended in this transaction and move the head, before commit
-        (on SQLite both statements in one call to the connection's thread)."""
-        if not self._rows:
+        """Chain the appended rows onto the head, write them and move the head."""
+        if not self._pending:
             return
+        pending, self._pending = self._pending, []
         driver = (await connection.get_raw_connection()).driver_connection
-        if self._exists and isinstance(driver, SqliteConnection):
-            statements = _thread_statements(connection.dialect, list(self._rows[0]))
-            await driver.run(partial(_save_in_thread, statements, self._rows,
-                                     {"b_seq": self.seq, "b_hash": self.hash}))
-            self.saved, self._rows = self._rows, []
+        if isinstance(driver, SqliteConnection):
+            statements = _thread_statements(connection.dialect)
+            self.saved = await driver.run(partial(_save_in_thread, statements, pending))
             return
-        await connection.execute(_INSERT_EVENTS, self._rows)
-        self.saved, self._rows = self._rows, []
-        if self._exists:
-            await connection.execute(_MOVE_HEAD, {"b_seq": self.seq, "b_hash": self.hash})
+        head = (await connection.execute(_LOCK_HEAD)).one_or_none()
+        rows = chained(head, pending)
+        await connection.execute(_INSERT_EVENTS, rows)
+        last = rows[-1]
+        if head is not None:
+            await connection.execute(_MOVE_HEAD, {"b_seq": last["seq"], "b_hash": last["hash"]})
         else:
-            await connection.execute(_CREATE_HEAD, {"id": 1, "seq": self.seq, "hash": self.hash})
-            self._exists = True
+            await connection.execute(_CREATE_HEAD,
+                                     {"id": 1, "seq": last["seq"], "hash": last["hash"]})
+        self.saved = rows
 
 
-_THREAD_STATEMENTS: dict[str, tuple[ThreadStatement, ThreadStatement]] = {}
+def chained(head: Any, pending: list[dict[str, object]]) -> list[dict[str, object]]:
+    """`pending` rows with seq, prev_hash and hash, following `head` (None: genesis)."""
+    seq, previous = (head[0], head[1]) if head is not None else (0, GENESIS)
+    rows = []
+    for row in pending:
+        seq += 1
+        digest = row_hash(seq=seq, prev_hash=previous, **row)  # type: ignore[arg-type]
+        rows.append({**row, "seq": seq, "prev_hash": previous, "hash": digest})
+        previous = digest
+    return rows
 
 
-def _thread_statements(
-    dialect: Dialect, keys: list[str]
-) -> tuple[ThreadStatement, ThreadStatement]:
+_ROW_KEYS = ["at", "principal", "action", "target", "outcome", "subject", "detail", "seq",
+             "prev_hash", "hash"]
+_THREAD_STATEMENTS: dict[str, tuple[ThreadStatement, ...]] = {}
+
+
+def _thread_statements(dialect: Dialect) -> tuple[ThreadStatement, ...]:
     compiled = _THREAD_STATEMENTS.get(dialect.name)
     if compiled is None:
         compiled = _THREAD_STATEMENTS[dialect.name] = (
-            ThreadStatement.compile(_INSERT_EVENTS, dialect, keys),
+            ThreadStatement.compile(_LOCK_HEAD, dialect),
+            ThreadStatement.compile(_INSERT_EVENTS, dialect, _ROW_KEYS),
             ThreadStatement.compile(_MOVE_HEAD, dialect),
+            ThreadStatement.compile(_CREATE_HEAD, dialect, ["id", "seq", "hash"]),
         )
     return compiled
 
 
 def _save_in_thread(
-    statements: tuple[ThreadStatement, ThreadStatement], rows: list[dict[str, object]],
-    head: dict[str, object], conn: sqlite3.Connection,
-) -> None:
-    insert_events, move_head = statements
+    statements: tuple[ThreadStatement, ...], pending: list[dict[str, object]],
+    conn: sqlite3.Connection,
+) -> list[dict[str, object]]:
+    lock_head, insert_events, move_head, create_head = statements
+    found = lock_head.execute(conn, {})
+    rows = chained(found[0] if found else None, pending)
     insert_events.execute_many(conn, rows)
-    move_head.execute(conn, head)
+    last = rows[-1]
+    if found:
+        move_head.execute(conn, {"b_seq": last["seq"], "b_hash": last["hash"]})
+    else:
+        create_head.execute(conn, {"id": 1, "seq": last["seq"], "hash": last["hash"]})
+    return rows
 
 
 @dataclass(frozen=True)

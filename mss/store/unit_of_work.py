@@ -28,6 +28,7 @@ from mss.identity import Principal
 from mss.store.audit import AuditChain
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.events import ChangeEvent, EventBus
+from mss.store.sqlite_driver import SqliteConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,7 +169,7 @@ class WriteBatcher:
             try:
                 async with self._sessions() as session, session.begin():
                     connection = await session.connection()
-                    chain = await AuditChain.lock(connection)
+                    chain = AuditChain()
                     deferred: dict[DeferredRunner, list[tuple[int, Any]]] = {}
                     for index, item in enumerate(pending):
                         uow = UnitOfWork(session, self._clock, chain, connection,
@@ -179,13 +180,9 @@ class WriteBatcher:
                             failed = (index, exc)
                             raise _RollBack from exc
                         done.append((item, result, uow))
-                    for runner, entries in deferred.items():
-                        try:
-                            await runner(connection, [entry for _, entry in entries])
-                        except DeferredWriteFailed as exc:
-                            failed = (entries[exc.position][0], exc.error)
-                            raise _RollBack from exc.error
-                    await chain.save(connection)
+                    failed = await self._finish(connection, deferred, chain)
+                    if failed is not None:
+                        raise _RollBack from failed[1]
                     if self._announce is not None:
                         await self._announce(session, [e for _, _, u in done for e in u.events])
             except _RollBack:
@@ -205,6 +202,39 @@ class WriteBatcher:
             for listener in self.audit_listeners:
                 listener(chain.saved)
             return
+
+    async def _finish(
+        self, connection: AsyncConnection, deferred: dict[DeferredRunner, list[tuple[int, Any]]],
+        chain: AuditChain,
+    ) -> tuple[int, BaseException] | None:
+        """The deferred writes, then the audit rows; (job index, error) if one failed.
+
+        On SQLite each of them is one call to the connection's thread: started together,
+        they run back to back there and the event loop is waited for once, not once
+        each (the thread keeps their order; a failure rolls everything back anyway)."""
+        driver = (await connection.get_raw_connection()).driver_connection
+        outcomes: list[Any] = []
+        if isinstance(driver, SqliteConnection):
+            outcomes = await asyncio.gather(
+                *(runner(connection, [entry for _, entry in entries])
+                  for runner, entries in deferred.items()),
+                chain.save(connection), return_exceptions=True,
+            )
+        else:
+            try:
+                for runner, entries in deferred.items():
+                    outcomes.append(await runner(connection, [entry for _, entry in entries]))
+                outcomes.append(await chain.save(connection))
+            except Exception as exc:
+                outcomes.append(exc)
+        for (_, entries), outcome in zip(deferred.items(), outcomes, strict=False):
+            if isinstance(outcome, DeferredWriteFailed):
+                return entries[outcome.position][0], outcome.error
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if len(outcomes) > len(deferred) and isinstance(outcomes[-1], BaseException):
+            raise outcomes[-1]
+        return None
 
     def _after_commit(self, done: list[tuple[_Pending, Any, UnitOfWork]]) -> None:
         for item, result, uow in done:
