@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from email.utils import format_datetime, make_msgid
+from functools import lru_cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -457,8 +458,12 @@ class _ReadOnDemand:
         return await self._stack.__aexit__(*exc)
 
 
+@lru_cache(maxsize=256)
 def _selects_columns(statement: Any) -> bool:
-    """A SELECT of columns only (no mapped entity): the same rows from a connection."""
+    """A SELECT of columns only (no mapped entity): the same rows from a connection.
+
+    Kept per statement (statements hash by identity; the hot ones are built once):
+    `column_descriptions` builds the ORM compile state each time it is asked."""
     descriptions = getattr(statement, "column_descriptions", None)
     return bool(descriptions) and not any(isinstance(d.get("type"), type)
                                           for d in descriptions)
