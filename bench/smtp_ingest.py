@@ -24,6 +24,9 @@ from pathlib import Path
 
 import aiosmtplib
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_support import create_pg_db, drop_pg_db
 from mss.certs import DevPki, ca_client_context
 
 CLIENT_DOMAIN = "bench-a.localhost"
@@ -143,7 +146,9 @@ def main() -> int:
     parser.add_argument("--large-count", type=int, default=400, help="messages of 200 KB")
     parser.add_argument("--sizes", default="4096,204800")
     parser.add_argument("--sessions", default="1,8,32")
-    parser.add_argument("--database-url", default="", help="PostgreSQL URL (default SQLite)")
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL server URL (default SQLite): the run gets a "
+                             "throwaway database next to the one named, dropped after")
     parser.add_argument("--profile", default="",
                         help="write the server's cProfile (event loop thread CPU) here")
     args = parser.parse_args()
@@ -155,9 +160,12 @@ def main() -> int:
     context = ca_client_context(pki.paths.ca_bundle, cert_chain=client_cert.chain_path,
                                 key=client_cert.key_path)
     context.check_hostname = False
+    database_url, throwaway = args.database_url, ""
+    if database_url:
+        throwaway, database_url = asyncio.run(create_pg_db(args.database_url))
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=_server, args=(folder, args.database_url, child, args.profile))
+        target=_server, args=(folder, database_url, child, args.profile))
     process.start()
     port, rcpt = parent.recv()
     engine = "PostgreSQL" if args.database_url else "SQLite (synchronous=FULL)"
@@ -188,6 +196,8 @@ def main() -> int:
         parent.send("stop")
         process.join(timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+        if throwaway:
+            asyncio.run(drop_pg_db(args.database_url, throwaway))
     return 0
 
 
