@@ -4,7 +4,8 @@ Invariants:
 - one command runs at a time per connection and nothing more is read from the socket
   while its responses are written; every write waits for the transport to drain past
   `ImapLimits.write_buffer_high`, so a client that reads slowly cannot make the server
-  buffer without bound;
+  buffer without bound; small responses are joined into writes of at most
+  `COALESCE_BYTES`, a larger one is written alone;
 - a literal over the limit is refused before any of its bytes are read (no ``+`` for
   ``{n}``; for ``{n+}`` the connection is closed after the error, RFC 7888 §4);
 - after STARTTLS nothing received in clear text is kept (RFC 3501 §6.2.1, the IMAP
@@ -36,6 +37,7 @@ from mss.store.store import Store
 log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
 COALESCE_BYTES = 32 * 1024
+WRITE_PIECE = 64 * 1024
 LISTEN_BACKLOG = 4096  # a burst of connections is refused at once, not after SYN-ACK retries
 TLS_READ_BUFFER = 32 * 1024
 """asyncio allocates `SSLProtocol.max_size` (256 KiB) per TLS connection up front; with
@@ -157,10 +159,15 @@ class _Connection:
         return CommandReader(max_line=self.limits.max_line, max_literal=self.limits.max_literal)
 
     async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        buffered = buffered_bytes(self.writer.transport)
-        self.server.peak_write_buffer = max(self.server.peak_write_buffer, buffered)
-        await self.writer.drain()
+        """Written in pieces, each drained: asyncio's TLS transport hands a whole write
+        to the socket transport at once and only then pauses, so one large literal
+        written whole could sit there while the next is accepted."""
+        view = memoryview(data)
+        for start in range(0, len(data), WRITE_PIECE):
+            self.writer.write(view[start : start + WRITE_PIECE])
+            buffered = buffered_bytes(self.writer.transport)
+            self.server.peak_write_buffer = max(self.server.peak_write_buffer, buffered)
+            await self.writer.drain()
 
     async def send_all(self, chunks: AsyncIterator[bytes]) -> None:
         """Responses of one command written in few TLS records: joined up to
@@ -168,6 +175,9 @@ class _Connection:
         pending: list[bytes] = []
         size = 0
         async for chunk in chunks:
+            if pending and size + len(chunk) > COALESCE_BYTES:
+                await self.send(b"".join(pending))  # a big literal goes out on its own
+                pending, size = [], 0
             pending.append(chunk)
             size += len(chunk)
             if size >= COALESCE_BYTES:

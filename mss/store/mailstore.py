@@ -47,6 +47,9 @@ from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 SEEN = "\\Seen"
 DELETED = "\\Deleted"
 PRIVATE = frozenset({SEEN})
+MAX_SEALED_HEADER = 64 * 1024
+"""A larger header section (or a message without a body separator) is not copied into
+its row; header fetches read the blob for it."""
 SYSTEM_FLAGS = frozenset({"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"})
 
 
@@ -312,7 +315,9 @@ class MailStore:
         sha = hashlib.sha256(raw).hexdigest()
         blob_key = blob_key_for(key, sha)
         await asyncio.to_thread(self.blobs.write, mailbox_id, blob_key, key, raw)
-        sealed_header = seal_small(key, HEADER_AAD + blob_key.encode(), header_block(raw))
+        header = header_block(raw)
+        sealed_header = (seal_small(key, HEADER_AAD + blob_key.encode(), header)
+                         if len(header) <= MAX_SEALED_HEADER else None)
         return PreparedBlob(mailbox_id, blob_key, sha, len(raw), sealed_header)
 
     async def open_header(self, entry: EntryInfo) -> bytes | None:

@@ -56,6 +56,18 @@ async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) 
         await store.mail.open_header(dataclasses.replace(entry, sealed_header=tampered))
 
 
+async def test_a_huge_header_section_is_left_in_the_blob(store, mailbox) -> None:
+    from mss.directory.mail_access import folder_entries
+    from mss.store.mailstore import MAX_SEALED_HEADER
+
+    no_separator = b"Subject: x\r\n" + b"X-Filler: " + b"a" * MAX_SEALED_HEADER + b"\r\n"
+    await deliver(store, mailbox, no_separator)
+    async with store.reading() as session:
+        folder = await store.mail.folder(session, mailbox, INBOX)
+        entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
+    assert entry.sealed_header is None and await store.mail.open_header(entry) is None
+
+
 async def test_uids_increase_and_never_repeat_under_concurrency(store, mailbox) -> None:
     results = await asyncio.gather(*(deliver(store, mailbox, sample_message(i)) for i in range(60)))
     uids = sorted(r.uid for r in results)
