@@ -38,12 +38,17 @@ def needs_only_header(attributes: Sequence[FetchAttribute]) -> bool:
         name = attribute.name
         if name in METADATA_ATTRIBUTES or name in HEADER_ONLY_ATTRIBUTES:
             continue
-        section = attribute.section
-        if (name == "BODY" and section is not None and not section.parts
-                and section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT")):
+        if name == "BODY" and attribute.section is not None and _top_header(attribute.section):
             continue
         return False
     return True
+
+
+def _top_header(section: Section) -> bool:
+    """BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT (...)] of the
+    message itself: the header section is enough."""
+    return not section.parts and section.text in ("HEADER", "HEADER.FIELDS",
+                                                   "HEADER.FIELDS.NOT")
 
 
 def reads_message(attributes: Sequence[FetchAttribute]) -> bool:
@@ -171,7 +176,7 @@ def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
         return render_literal(parsed.tree.body)
     section = attribute.section or Section()
     if name == "BODY":
-        if section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT") and not section.parts:
+        if _top_header(section):
             data = section_of(parsed.header, section)
         else:
             data = section_of(parsed.tree, section)

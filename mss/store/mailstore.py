@@ -144,9 +144,11 @@ _ALLOCATE_BY_NAME = (
 )
 _E = FolderEntry.__table__.c
 _P = PrivateFlags.__table__.c
+# ORM-enabled (on the entity): a Folder already loaded in the session is kept in step
 _BUMP_MODSEQ = (
-    update(Folder.__table__).where(_F.id == bindparam("b_folder"))
-    .values(highestmodseq=_F.highestmodseq + 1).returning(_F.highestmodseq, _F.mailbox_id)
+    update(Folder).where(Folder.id == bindparam("b_folder"))
+    .values(highestmodseq=Folder.highestmodseq + 1)
+    .returning(Folder.highestmodseq, Folder.mailbox_id)
 )
 _UPDATE_ENTRY_FLAGS = (
     update(FolderEntry.__table__).where(_E.id == bindparam("b_entry"))
@@ -467,9 +469,10 @@ class MailStore:
         ).one()
         return row[0] - count, row[1]
 
-    async def _bump_modseq(self, session: AsyncSession, folder_id: int) -> int:
-        _, modseq = await self._allocate(session, folder_id, 0)
-        return modseq
+    async def _bump_modseq(self, session: AsyncSession, folder_id: int) -> tuple[int, int]:
+        """One more MODSEQ for a change of the folder: (modseq, mailbox id)."""
+        row = (await session.execute(_BUMP_MODSEQ, {"b_folder": folder_id})).one()
+        return row.highestmodseq, row.mailbox_id
 
     async def deliver(
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
@@ -648,9 +651,7 @@ class MailStore:
             if new == current:
                 continue
             if modseq is None:
-                allocated = (await connection.execute(
-                    _BUMP_MODSEQ, {"b_folder": folder_id})).one()
-                modseq, mailbox_id = allocated.highestmodseq, allocated.mailbox_id
+                modseq, mailbox_id = await self._bump_modseq(session, folder_id)
             if reader is not None:
                 new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
                 values = {"b_entry": entry_id, "b_reader": reader,
@@ -699,8 +700,7 @@ class MailStore:
         if not rows:
             return []
         session = uow.session
-        modseq = await self._bump_modseq(session, folder_id)
-        mailbox_id = (await session.get(Folder, folder_id)).mailbox_id  # type: ignore[union-attr]
+        modseq, mailbox_id = await self._bump_modseq(session, folder_id)
         removed = []
         for row in rows:
             await session.delete(row)
