@@ -80,7 +80,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str) -> 
             if request == "stop":
                 break
             usage = resource.getrusage(resource.RUSAGE_SELF)
-            pipe.send((usage.ru_utime + usage.ru_stime, usage.ru_maxrss))
+            pipe.send((usage.ru_utime + usage.ru_stime, usage.ru_maxrss, time.thread_time()))
         await app.stop()
 
     if profile:
@@ -172,26 +172,27 @@ def main() -> int:
     print(f"MX ingest, {engine}, server in its own process, TLS with client certificates")
     print(f"{'size':>7} {'K':>3} {'N':>5} {'msg/s':>8} {'MB/s':>7} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'srv CPU s':>9} {'CPU/msg ms':>10} {'cli CPU/msg':>11} "
-          f"{'peak RSS MB':>11}")
+          f"{'peak RSS MB':>11} {'loop busy':>8}")
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             count = args.count if size <= 16384 else args.large_count
             for sessions in (int(k) for k in args.sessions.split(",")):
                 parent.send("usage")
-                cpu_before, _ = parent.recv()
+                cpu_before, _, loop_before = parent.recv()
                 client_before = _cpu_seconds()
                 elapsed, latencies = asyncio.run(
                     run_load(port, context, rcpt, count, size, sessions))
                 client_cpu = _cpu_seconds() - client_before
                 parent.send("usage")
-                cpu_after, rss_kb = parent.recv()
+                cpu_after, rss_kb, loop_after = parent.recv()
                 rate = count / elapsed
                 cpu = cpu_after - cpu_before
                 print(f"{size // 1024:>5}KB {sessions:>3} {count:>5} {rate:>8.0f} "
                       f"{rate * size / 1e6:>7.2f} {percentile(latencies, 0.5) * 1e3:>7.1f} "
                       f"{percentile(latencies, 0.99) * 1e3:>7.1f} {cpu:>9.2f} "
                       f"{cpu / count * 1e3:>10.2f} {client_cpu / count * 1e3:>11.2f} "
-                      f"{rss_kb / 1024:>11.0f}", flush=True)
+                      f"{rss_kb / 1024:>11.0f} {(loop_after - loop_before) / elapsed:>8.0%}",
+                      flush=True)
     finally:
         parent.send("stop")
         process.join(timeout=60)

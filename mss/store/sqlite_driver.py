@@ -10,7 +10,11 @@ aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect plugs it in throu
 - holds the BEGIN the engine asks for until the next statement, and sends it in the
   same hop (a transaction that runs no statement costs nothing); the lock and snapshot
   are taken where SQLite takes them anyway, at the first statement;
-- skips COMMIT and ROLLBACK when SQLite has no transaction open.
+- skips COMMIT and ROLLBACK when SQLite has no transaction open;
+- a writing connection takes an exclusive `flock` on `<database>-writelock` before its
+  BEGIN and drops it when the transaction ends: writers in several processes (MX
+  processes, issue #5) queue in the kernel and wake the moment the lock is free,
+  where SQLite's busy handler would poll with sleeps of up to 100 ms.
 
 Invariants:
 - one thread per connection, calls run one at a time and in order (sqlite3 objects
@@ -23,6 +27,8 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -181,8 +187,11 @@ class SqliteConnection:
     """A sqlite3 connection owned by one thread, with aiosqlite's async interface."""
 
     def __init__(self, conn: sqlite3.Connection, calls: SimpleQueue[_Call],
-                 thread: threading.Thread, *, read_only: bool = False) -> None:
+                 thread: threading.Thread, *, read_only: bool = False,
+                 write_lock: int | None = None) -> None:
         self._conn = conn
+        self._write_lock = write_lock  # a file descriptor to flock, for writing ones
+        self._lock_held = False  # read and written in the thread only
         self._read_only = read_only
         self._connection: sqlite3.Connection | None = conn  # SQLAlchemy tests it is open
         self._calls = calls
@@ -190,6 +199,8 @@ class SqliteConnection:
         self._thread = thread
         self._pending_begin: str | None = None
         self._in_transaction = False
+        self._failed_in_transaction = False  # read and written in the thread only
+        self._committed_early = False  # likewise: commit_unless_failed committed
 
     @classmethod
     async def open(cls, path: str, *, synchronous: str = "FULL", timeout: float = 30.0,
@@ -199,24 +210,26 @@ class SqliteConnection:
                                   daemon=True)
         thread.start()
 
-        def connect() -> sqlite3.Connection:
+        def connect() -> tuple[sqlite3.Connection, int | None]:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
             try:
                 _pragmas(conn, synchronous, read_only)
+                lock = (None if read_only or path == ":memory:" else
+                        os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT, 0o600))
             except BaseException:
                 conn.close()
                 raise
-            return conn
+            return conn, lock
 
         future = asyncio.get_running_loop().create_future()
         calls.put((future, connect))
         try:
-            conn = await future
+            conn, lock = await future
         except BaseException:
             calls.put((None, lambda: _STOP))
             raise
-        return cls(conn, calls, thread, read_only=read_only)
+        return cls(conn, calls, thread, read_only=read_only, write_lock=lock)
 
     async def _run(self, function: Callable[[], Any]) -> Any:
         if self._connection is None:
@@ -234,15 +247,45 @@ class SqliteConnection:
 
         def call() -> T:
             try:
-                if begin is not None:
-                    conn.execute(begin)
+                self._begin(begin) if begin is not None else self._refuse_after_commit()
                 return function(conn)
+            except BaseException:
+                self._failed_in_transaction = True
+                raise
             finally:
-                self._in_transaction = conn.in_transaction
+                self._ended()
 
         return await self._run(call)  # type: ignore[no-any-return]
 
     # -- transactions -------------------------------------------------------------------
+
+    def _begin(self, statement: str) -> None:
+        """In the thread: the cross-process write lock, then BEGIN."""
+        if self._write_lock is not None and not self._lock_held:
+            fcntl.flock(self._write_lock, fcntl.LOCK_EX)
+            self._lock_held = True
+        self._failed_in_transaction = self._committed_early = False
+        try:
+            self._conn.execute(statement)
+        finally:
+            self._ended()
+
+    def _transaction_over(self) -> None:
+        self._committed_early = False
+
+    def _refuse_after_commit(self) -> None:
+        """In the thread: a statement queued behind `commit_unless_failed` would run
+        outside the transaction it belongs to (autocommit): refuse it."""
+        if self._committed_early:
+            raise sqlite3.OperationalError("statement after its transaction was committed")
+
+    def _ended(self) -> None:
+        """In the thread, after each call: note whether a transaction is open, and drop
+        the write lock once none is."""
+        self._in_transaction = self._conn.in_transaction
+        if self._lock_held and not self._in_transaction:
+            fcntl.flock(self._write_lock, fcntl.LOCK_UN)  # type: ignore[arg-type]
+            self._lock_held = False
 
     def begin_deferred(self, statement: str) -> None:
         """Send `statement` (BEGIN or BEGIN IMMEDIATE) with the next one, in its hop."""
@@ -255,8 +298,7 @@ class SqliteConnection:
 
         def run() -> tuple[Any, int, int | None, list[Any]]:
             try:
-                if begin is not None:
-                    conn.execute(begin)
+                self._begin(begin) if begin is not None else self._refuse_after_commit()
                 cursor = conn.cursor()
                 try:
                     if many:
@@ -269,22 +311,29 @@ class SqliteConnection:
                     return cursor.description, cursor.rowcount, cursor.lastrowid, rows
                 finally:
                     cursor.close()
+            except BaseException:
+                self._failed_in_transaction = True
+                raise
             finally:
-                self._in_transaction = conn.in_transaction
+                self._ended()
 
         return await self._run(run)  # type: ignore[no-any-return]
 
     async def _finish(self, method: Callable[[], None]) -> None:
         self._pending_begin = None
         if not self._in_transaction:
-            return  # nothing was run since BEGIN, or SQLite already ended it
-        conn = self._conn
+            # nothing was run since BEGIN, or SQLite (or commit_unless_failed) ended it:
+            # the transaction is over for the caller too, so statements may follow
+            if not self._read_only:
+                self._calls.put((None, self._transaction_over))
+            return
 
         def run() -> None:
             try:
                 method()
             finally:
-                self._in_transaction = conn.in_transaction
+                self._ended()
+                self._failed_in_transaction = False
 
         if self._read_only:
             # a query_only connection's transaction holds nothing to make durable: its
@@ -296,6 +345,27 @@ class SqliteConnection:
 
     async def commit(self) -> None:
         await self._finish(self._conn.commit)
+
+    async def commit_unless_failed(self) -> bool:
+        """COMMIT queued behind the calls already queued, done only if none of this
+        transaction's calls failed; False leaves the transaction for a rollback.
+
+        Queued with the transaction's last writes, it saves the group commit a wait on
+        the event loop (issue #5); the `commit()` that follows then has nothing to do.
+        """
+        conn = self._conn
+
+        def run() -> bool:
+            if self._failed_in_transaction or not conn.in_transaction:
+                return not self._failed_in_transaction
+            try:
+                conn.commit()
+                self._committed_early = True
+            finally:
+                self._ended()
+            return True
+
+        return await self._run(run)  # type: ignore[no-any-return]
 
     async def rollback(self) -> None:
         await self._finish(self._conn.rollback)
@@ -326,15 +396,24 @@ class SqliteConnection:
         if self._connection is None:
             return
         try:
-            await self._run(self._conn.close)
+            await self._run(self._close_in_thread)
         finally:
             self._connection = None
             self._calls.put((None, lambda: _STOP))
+
+    def _close_in_thread(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            if self._write_lock is not None:
+                os.close(self._write_lock)  # drops the flock too
+                self._write_lock = None
+                self._lock_held = False
 
     def stop(self) -> None:
         """Force-close (SQLAlchemy's terminate): close in the thread, then end it."""
         if self._connection is None:
             return
         self._connection = None
-        self._calls.put((None, self._conn.close))
+        self._calls.put((None, self._close_in_thread))
         self._calls.put((None, lambda: _STOP))
