@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import resource
 import shutil
 import sys
@@ -33,7 +35,22 @@ CLIENT_DOMAIN = "bench-a.localhost"
 SERVER_DOMAIN = "bench-b.localhost"
 
 
-def _server(folder: Path, database_url: str, pipe: Connection, profile: str) -> None:
+def _process_usage() -> tuple[float, float]:
+    """CPU seconds and peak RSS (kB) of this process and of its MX processes."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu, rss = usage.ru_utime + usage.ru_stime, float(usage.ru_maxrss)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            rss += float(status.split("VmHWM:")[1].split()[0])
+    return cpu, rss
+
+
+def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
+            mx_processes: int) -> None:
     """Child process: run the MX until told to stop; answer rusage requests."""
     from mss.app import App
     from mss.config import load_settings
@@ -47,6 +64,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str) -> 
             "data_dir": str(folder / "server"),
             "server": {"hostname": f"mx.{SERVER_DOMAIN}", "domain": SERVER_DOMAIN,
                        "patient_domain": f"patient.{SERVER_DOMAIN}", "node_id": "bench"},
+            "smtp": {"mx_processes": mx_processes},
             "listeners": {"mx": {"port": 0}, "submission": off, "submissions": off,
                           "imap": off, "imaps": off, "http": off},
         }
@@ -79,8 +97,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str) -> 
             request = await loop.run_in_executor(None, pipe.recv)
             if request == "stop":
                 break
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            pipe.send((usage.ru_utime + usage.ru_stime, usage.ru_maxrss, time.thread_time()))
+            pipe.send((*_process_usage(), time.thread_time()))
         await app.stop()
 
     if profile:
@@ -149,6 +166,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL server URL (default SQLite): the run gets a "
                              "throwaway database next to the one named, dropped after")
+    parser.add_argument("--mx-processes", type=int, default=1,
+                        help="smtp.mx_processes of the server (SO_REUSEPORT processes)")
     parser.add_argument("--profile", default="",
                         help="write the server's cProfile (event loop thread CPU) here")
     args = parser.parse_args()
@@ -165,11 +184,12 @@ def main() -> int:
         throwaway, database_url = asyncio.run(create_pg_db(args.database_url))
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=_server, args=(folder, database_url, child, args.profile))
+        target=_server, args=(folder, database_url, child, args.profile, args.mx_processes))
     process.start()
     port, rcpt = parent.recv()
     engine = "PostgreSQL" if args.database_url else "SQLite (synchronous=FULL)"
-    print(f"MX ingest, {engine}, server in its own process, TLS with client certificates")
+    print(f"MX ingest, {engine}, server in its own process(es): {args.mx_processes} MX "
+          "process(es), TLS with client certificates; loop busy: the main process's")
     print(f"{'size':>7} {'K':>3} {'N':>5} {'msg/s':>8} {'MB/s':>7} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'srv CPU s':>9} {'CPU/msg ms':>10} {'cli CPU/msg':>11} "
           f"{'peak RSS MB':>11} {'loop busy':>8}")

@@ -23,6 +23,7 @@ from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import queue_depth
 from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
+from mss.store.events import EventBus
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.deposit import attach_vault
@@ -49,9 +50,16 @@ class Service(Protocol):
 
 
 class App:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    """The node's main process, or (with `mx_process`) one of its extra MX processes:
+    those serve only the MX listener, and leave node liveness, audit of start and stop,
+    the outbound queue worker and every other listener to the main process."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 mx_process: int | None = None, bus: EventBus | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.mx_process = mx_process
+        self._bus = bus
         self.node_id = default_node_id(settings.server.node_id)
         self._heartbeat: asyncio.Task[None] | None = None
         self.store: Store | None = None
@@ -63,27 +71,33 @@ class App:
         self.metrics = NodeMetrics(self.node_id)  # shared objects services publish for each other
 
     async def start(self, extra: Sequence[ServiceFactory] = ()) -> list[str]:
-        self.store = await Store.open(self.settings, clock=self.clock, create=True)
+        main = self.mx_process is None
+        self.store = await Store.open(self.settings, clock=self.clock, create=main,
+                                      bus=self._bus)
         self.store.node_id = self.node_id
         lines: list[str] = []
         try:
             await self.store.start_cluster_events()
-            await self.beat()
-            self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
+            if main:
+                await self.beat()
+                self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
+            else:
+                self.context["smtp_worker_enabled"] = False
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             self.store.batcher.audit_listeners.append(self.metrics.count_audit)
             self.pipeline = Pipeline(self.store, self.settings)
             attach_vault(self.pipeline)
             self.pipeline.after_accept.append(self.metrics.count_accept)
             await self.pipeline.ensure_spool_mailbox()
-            for build in [*_factories(), *extra]:
+            for build in [*_factories(only_smtp=not main), *extra]:
                 for service in build(self):
                     lines.extend(await service.start())
                     self.services.append(service)
         except BaseException:
             await self.stop()
             raise
-        await self.store.write(_audit_start(self.node_id))
+        if main:
+            await self.store.write(_audit_start(self.node_id))
         return lines
 
     async def beat(self) -> None:
@@ -114,10 +128,11 @@ class App:
         self.services.clear()
         await drain_acknowledgements()  # MDNs accepted for sending go out before closing
         if self.store is not None:
-            with contextlib.suppress(Exception):
-                await self.store.write(_audit_stop(self.node_id))
-            with contextlib.suppress(Exception):
-                await self.store.write(_leave(self.node_id))
+            if self.mx_process is None:
+                with contextlib.suppress(Exception):
+                    await self.store.write(_audit_stop(self.node_id))
+                with contextlib.suppress(Exception):
+                    await self.store.write(_leave(self.node_id))
             await self.store.close()
             self.store = None
 
@@ -140,8 +155,9 @@ class App:
 ServiceFactory = Callable[[App], list[Service]]
 
 
-def _factories() -> list[ServiceFactory]:
-    return [importlib.import_module(name).build for name in SERVICE_FACTORIES]
+def _factories(*, only_smtp: bool = False) -> list[ServiceFactory]:
+    names = SERVICE_FACTORIES[:1] if only_smtp else SERVICE_FACTORIES
+    return [importlib.import_module(name).build for name in names]
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

@@ -110,6 +110,9 @@ class SmtpSettings:
     retry_first_delay_seconds: int = _doc("First retry delay (doubles each time).", default=60)
     retry_max_delay_seconds: int = _doc("Longest delay between retries.", default=3600)
     relay_timeout_seconds: int = _doc("Timeout of one exchange with a peer.", default=60)
+    mx_processes: int = _doc(
+        "Processes accepting MX sessions on the one MX port (SO_REUSEPORT): more than "
+        "one spreads TLS, parsing and policy over several cores.", default=1)
 
 
 @dataclass
@@ -357,6 +360,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         listener: ListenerSettings = getattr(settings.listeners, f.name)
         if not 0 <= listener.port <= 65535:
             problems.append(f"listeners.{f.name}.port: {listener.port} is not a TCP port")
+    if not 1 <= settings.smtp.mx_processes <= 64:
+        problems.append("smtp.mx_processes: from 1 to 64")
     if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         problems.append("database.sqlite_synchronous: one of OFF, NORMAL, FULL, EXTRA")
     for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):

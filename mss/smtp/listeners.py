@@ -53,8 +53,10 @@ HANDSHAKE_TIMEOUT = 30.0  # seconds for an implicit TLS handshake (asyncio's def
 
 
 class SmtpListener:
-    def __init__(self, spec: ListenerSpec, options: SmtpOptions, hostname: str) -> None:
+    def __init__(self, spec: ListenerSpec, options: SmtpOptions, hostname: str, *,
+                 shared_port: bool = False) -> None:
         self.spec = spec
+        self.shared_port = shared_port  # SO_REUSEPORT: other MX processes bind it too
         self.options = options
         self.hostname = hostname
         self.counter = ConnectionCounter(options.connections_per_address)
@@ -94,7 +96,7 @@ class SmtpListener:
         self.server = await loop.create_server(
             self._protocol, self.spec.settings.host, self.spec.settings.port,
             ssl=self.spec.tls_context if self.spec.implicit_tls else None,
-            reuse_address=True, backlog=LISTEN_BACKLOG,
+            reuse_address=True, reuse_port=self.shared_port or None, backlog=LISTEN_BACKLOG,
             ssl_handshake_timeout=self._handshake_timeout() if self.spec.implicit_tls else None,
         )
         self.port = int(self.server.sockets[0].getsockname()[1])

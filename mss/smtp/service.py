@@ -3,11 +3,14 @@
 Each listener is switched on or off by `settings.listeners.<mx|submission|submissions>`;
 port 0 picks a free port and the printed line gives the real one. Objects other services
 may use are published in `app.context`: "smtp_queue_worker" (its `wake` event) and
-"smtp_listeners" (name → SmtpListener).
+"smtp_listeners" (name → SmtpListener). With `smtp.mx_processes` above one, the main
+process starts the extra MX processes (mss.smtp.mx_processes) once its own MX listener
+is bound, and stops them first.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mss.certs import server_context
@@ -15,9 +18,11 @@ from mss.oidc.bearer_login import shared_bearer_login
 from mss.smtp.data_intake import DataIntake
 from mss.smtp.inbound_handler import MxHandler
 from mss.smtp.listeners import ListenerSpec, SmtpListener
+from mss.smtp.mx_processes import QUEUE_WAKEUP, MxProcesses
 from mss.smtp.options import SmtpOptions, smtp_options
 from mss.smtp.outbound_worker import QueueWorker
 from mss.smtp.submission_handler import SubmissionHandler
+from mss.store.process_link import ProcessLink
 
 if TYPE_CHECKING:
     from mss.app import App
@@ -30,6 +35,7 @@ class SmtpService:
         self.app = app
         self.listeners: dict[str, SmtpListener] = {}
         self.worker: QueueWorker | None = None
+        self.mx_processes: MxProcesses | None = None
 
     def _specs(self, intake: DataIntake, options: SmtpOptions) -> list[tuple[str, ListenerSpec]]:
         app = self.app
@@ -63,12 +69,21 @@ class SmtpService:
         self.worker = QueueWorker(app.store, app.settings, app.pipeline, app.pki.paths,
                                   options, name=f"{app.node_id}-smtp")
         worker = self.worker
-        intake = DataIntake(app.store, app.settings, app.pipeline, worker.wake.set)
+        link: ProcessLink | None = app.context.get("process_link")
+        wake = worker.wake.set if link is None else partial(link.wake, QUEUE_WAKEUP)
+        intake = DataIntake(app.store, app.settings, app.pipeline, wake)
         lines = []
+        shared = app.settings.smtp.mx_processes > 1
         for name, spec in self._specs(intake, options):
-            listener = SmtpListener(spec, options, app.settings.server.hostname)
+            listener = SmtpListener(spec, options, app.settings.server.hostname,
+                                    shared_port=shared and name == "mx")
             lines.append(await listener.start())
             self.listeners[name] = listener
+        if shared and "mx" in self.listeners and app.mx_process is None:
+            self.mx_processes = MxProcesses(app.settings, app.store, self.listeners["mx"].port,
+                                            app.node_id)
+            self.mx_processes.hub.wakeups[QUEUE_WAKEUP] = worker.wake.set
+            lines.extend(await self.mx_processes.start())
         app.context["smtp_listeners"] = self.listeners
         listeners = self.listeners
         app.metrics.sessions.labels("smtp").set_function(
@@ -80,6 +95,9 @@ class SmtpService:
         return lines
 
     async def stop(self) -> None:
+        if self.mx_processes is not None:
+            await self.mx_processes.stop()  # they drain their sessions and commits first
+            self.mx_processes = None
         for listener in self.listeners.values():
             await listener.stop()
         self.listeners.clear()

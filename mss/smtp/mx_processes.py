@@ -1,0 +1,165 @@
+"""Extra processes serving the MX port beside the main one (`smtp.mx_processes`).
+
+One Python process accepts MX mail at the speed of one core: TLS, parsing and policy
+hold the interpreter lock (issue #5). With `smtp.mx_processes = N`, the main process and
+N - 1 MX processes bind the same port with SO_REUSEPORT and the kernel spreads incoming
+connections among them. Each MX process opens the same store: on SQLite its writes
+queue on the cross-process write lock (mss.store.sqlite_driver), its change events and
+outbound-queue wake-ups reach the main process through mss.store.process_link; on
+PostgreSQL events travel by NOTIFY as between nodes.
+
+Invariants: MX processes start after the main MX listener is bound (they take its port,
+even one picked by port 0) and stop before the main process closes the store; an MX
+process stops when SIGTERM comes or its link to the main process breaks (a main process
+killed outright leaves none behind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import multiprocessing
+import os
+import signal
+import tempfile
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from mss.config import Settings
+from mss.store.db import is_sqlite
+from mss.store.events import EventBus
+from mss.store.process_link import ProcessHub, ProcessLink
+from mss.store.store import Store
+
+log = logging.getLogger(__name__)
+QUEUE_WAKEUP = "smtp_queue"
+START_TIMEOUT = 120.0  # seconds for an MX process to import, open the store and bind
+STOP_TIMEOUT = 60.0  # seconds for it to drain its sessions before it is killed
+HUB_SOCKET = "mx-processes.sock"
+MAX_SOCKET_PATH = 100
+
+
+class MxProcesses:
+    """The main process's view of its MX processes and of the hub linking them."""
+
+    def __init__(self, settings: Settings, store: Store, port: int, node_id: str) -> None:
+        self.settings = settings
+        self.port = port
+        self.node_id = node_id
+        self.hub = ProcessHub(store.bus, hub_path(settings), send_events=not store.clustered)
+        self.processes: list[BaseProcess] = []
+
+    async def start(self) -> list[str]:
+        await self.hub.start()
+        context = multiprocessing.get_context("spawn")  # no copy of this event loop
+        waiting: list[tuple[BaseProcess, Connection]] = []
+        for index in range(1, self.settings.smtp.mx_processes):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=run_mx_process, name=f"mss-mx-{index}", daemon=True,
+                args=(mx_process_settings(self.settings, index, self.port, self.node_id),
+                      index, str(self.hub.path), theirs,
+                      logging.getLogger().getEffectiveLevel()))
+            process.start()
+            theirs.close()
+            self.processes.append(process)
+            waiting.append((process, ours))
+        try:
+            for process, pipe in waiting:
+                answer = await asyncio.to_thread(_answer, pipe, START_TIMEOUT)
+                if answer != "ready":
+                    raise RuntimeError(f"{process.name} did not start: {answer}")
+        except BaseException:
+            await self.stop()
+            raise
+        return [f"MX also served by {len(waiting)} more process(es) on port {self.port}"]
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: stop accepting, finish, close the store
+        for process in self.processes:
+            await asyncio.to_thread(process.join, STOP_TIMEOUT)
+            if process.is_alive():
+                log.error("%s did not stop in time: killed", process.name)
+                process.kill()
+                await asyncio.to_thread(process.join, 5)
+        self.processes.clear()
+        await self.hub.stop()
+        if self.hub.path.parent != self.settings.data_dir.resolve():
+            with contextlib.suppress(OSError):
+                self.hub.path.parent.rmdir()  # the private folder hub_path made
+
+
+def hub_path(settings: Settings) -> Path:
+    """In the data folder, unless its path is too long for a Unix socket address (108
+    bytes on Linux): then in a new private folder under the system's temporary one."""
+    path = settings.data_dir.resolve() / HUB_SOCKET
+    if len(os.fsencode(path)) < MAX_SOCKET_PATH:
+        return path
+    return Path(tempfile.mkdtemp(prefix="mss-")) / HUB_SOCKET
+
+
+def mx_process_settings(settings: Settings, index: int, port: int, node_id: str) -> Settings:
+    """The main settings with only the MX listener, on the port the main process bound."""
+    ours = copy.deepcopy(settings)
+    for name in ("submission", "submissions", "imap", "imaps", "http"):
+        getattr(ours.listeners, name).enabled = False
+    ours.listeners.mx.port = port
+    ours.server.node_id = f"{node_id}-mx{index}"  # PostgreSQL NOTIFY tells nodes apart by it
+    return ours
+
+
+def _answer(pipe: Connection, timeout: float) -> str:
+    try:
+        if not pipe.poll(timeout):
+            return "no answer in time"
+        return str(pipe.recv())
+    except EOFError:
+        return "exited (see its log)"
+    finally:
+        pipe.close()
+
+
+def run_mx_process(settings: Settings, index: int, hub: str, pipe: Connection,
+                   log_level: int) -> None:
+    """Entry point of an MX process (spawned): logs like `mss serve`, at its level."""
+    logging.basicConfig(level=log_level,
+                        format=f"%(asctime)s mx{index} %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        asyncio.run(_serve(settings, index, Path(hub), pipe))
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            pipe.send(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+async def _serve(settings: Settings, index: int, hub: Path, pipe: Connection) -> None:
+    from mss.app import App  # late: mss.app imports the SMTP service, which imports this
+
+    bus = EventBus()
+    app = App(settings, mx_process=index, bus=bus)
+    link = ProcessLink(bus, hub, send_events=is_sqlite(settings.database_url))
+    await link.start()  # before the store opens: no event of the main process is missed
+    app.context["process_link"] = link
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        pipe.send("ready")
+        pipe.close()
+        waits = [asyncio.create_task(link.lost.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if not stop.is_set():
+            log.error("lost the main process: stopping")
+    finally:
+        await app.stop()
+        await link.stop()

@@ -1,0 +1,160 @@
+"""`smtp.mx_processes = 2`: a second process shares the MX port (issue #5).
+
+The kernel spreads connections between the main process and the MX process; whichever
+accepts a message, it is stored once, audited in one unbroken chain, and announced to
+the IMAP sessions of the main process. Stopping the node stops the MX process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+import aiosmtplib
+import pytest
+from imapclient import IMAPClient
+
+from mss.app import App
+from mss.demo import seed_world
+from mss.directory.trust_store import import_trust_list
+from mss.smtp.mx_processes import MxProcesses
+from mss.smtp.service import SmtpService
+from mss.store.audit import verify_chain
+from tests.smtp.conftest import (
+    DOMAIN_A,
+    DOMAIN_B,
+    install_pki,
+    message,
+    operator_settings,
+    stored_messages,
+    trust_list_xml,
+)
+
+SESSIONS = 24  # all of them on one process by chance: 2 ** -23
+PER_SESSION = 2
+
+
+@pytest.fixture
+async def node(make_settings, session_pki) -> Any:
+    settings = operator_settings(make_settings, "b", DOMAIN_B)
+    settings.listeners.imaps.enabled = True
+    settings.listeners.imaps.port = 0
+    settings.smtp.mx_processes = 2
+    install_pki(settings, session_pki, session_pki.operator_b)
+    app = App(settings)
+    app.context["smtp_worker_enabled"] = False
+    await app.start()
+    try:
+        assert app.store is not None and app.pipeline is not None
+        world = await seed_world(app.store)
+        await import_trust_list(app.store, trust_list_xml(
+            [(DOMAIN_A, session_pki.operator_a.subject_dn)]))
+        accepted_here: list[object] = []
+        app.pipeline.after_accept.append(lambda result, _: accepted_here.append(result))
+        yield app, world, accepted_here
+    finally:
+        await app.stop()
+
+
+def mx_processes(app: App) -> MxProcesses:
+    smtp = next(s for s in app.services if isinstance(s, SmtpService))
+    assert smtp.mx_processes is not None
+    return smtp.mx_processes
+
+
+def client_context(app: App, certificate: Any) -> ssl.SSLContext:
+    assert app.pki is not None
+    context = ssl.create_default_context(cafile=str(app.pki.paths.ca_bundle))
+    context.load_cert_chain(certificate.chain_path, certificate.key_path)
+    context.check_hostname = False
+    return context
+
+
+async def send_from_many_sessions(app: App, certificate: Any, rcpt: str) -> None:
+    """SESSIONS concurrent TLS sessions with a client certificate, PER_SESSION each."""
+    port = app.context["smtp_listeners"]["mx"].port
+
+    async def session(number: int) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
+                                 tls_context=client_context(app, certificate))
+        await client.connect()
+        await client.starttls()
+        for index in range(PER_SESSION):
+            raw = message(f"dr.a@{DOMAIN_A}", rcpt, subject=f"s{number}-{index}")
+            refused, reply = await client.sendmail(f"dr.a@{DOMAIN_A}", [rcpt], raw)
+            assert refused == {} and reply.startswith("2.0.0")
+        await client.quit()
+
+    await asyncio.gather(*(session(n) for n in range(SESSIONS)))
+
+
+async def test_both_processes_accept_and_every_message_is_stored_once(
+    node, session_pki
+) -> None:
+    app, world, accepted_here = node
+    await send_from_many_sessions(app, session_pki.operator_a, world.bruno)
+    total = SESSIONS * PER_SESSION
+    stored = await stored_messages_of(app, world.bruno)
+    assert sorted(stored) == sorted(f"s{n}-{i}" for n in range(SESSIONS)
+                                    for i in range(PER_SESSION))
+    # the main process accepted some of them, the MX process the rest
+    assert 0 < len(accepted_here) < total
+    assert app.store is not None
+    async with app.store.reading() as session_:
+        assert await verify_chain(session_) == []  # one chain, written by two processes
+
+
+async def stored_messages_of(app: App, address: str) -> list[str]:
+    class View:  # what tests.smtp.conftest.stored_messages reads
+        store = app.store
+
+    raws = await stored_messages(View, address)  # type: ignore[arg-type]
+    return [raw.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0].decode() for raw in raws]
+
+
+async def test_idle_in_the_main_process_hears_of_every_delivery(node, session_pki) -> None:
+    """imapclient IDLEs on the main process while both processes deliver."""
+    app, world, _ = node
+    imaps = app.context["imap"].addresses["imaps"][1]
+    assert app.pki is not None
+    context = ssl.create_default_context(cafile=str(app.pki.paths.ca_bundle))
+    context.check_hostname = False
+    client = await asyncio.to_thread(IMAPClient, "127.0.0.1", port=imaps, ssl=True,
+                                     ssl_context=context, timeout=30)
+    await asyncio.to_thread(client.login, world.bruno, world.password)
+    before = (await asyncio.to_thread(client.select_folder, "INBOX"))[b"EXISTS"]
+    await asyncio.to_thread(client.idle)
+    total = SESSIONS * PER_SESSION
+
+    def until_all_announced() -> int:
+        highest = before
+        while highest < before + total:
+            responses = client.idle_check(timeout=30)
+            assert responses, "IDLE heard nothing for 30 s"
+            highest = max([highest, *(n for n, what in responses if what == b"EXISTS")])
+        return highest
+
+    sending = asyncio.create_task(send_from_many_sessions(app, session_pki.operator_a,
+                                                          world.bruno))
+    assert await asyncio.to_thread(until_all_announced) == before + total
+    await sending
+    await asyncio.to_thread(client.idle_done)
+    await asyncio.to_thread(client.logout)
+
+
+async def test_stopping_the_node_stops_its_mx_process(make_settings, session_pki) -> None:
+    settings = operator_settings(make_settings, "b", DOMAIN_B)
+    settings.smtp.mx_processes = 2
+    install_pki(settings, session_pki, session_pki.operator_b)
+    app = App(settings)
+    app.context["smtp_worker_enabled"] = False
+    lines = await app.start()
+    port = app.context["smtp_listeners"]["mx"].port
+    assert f"MX also served by 1 more process(es) on port {port}" in lines
+    processes = mx_processes(app)
+    worker = processes.processes[0]
+    assert worker.is_alive()
+    await app.stop()
+    assert not worker.is_alive() and worker.exitcode == 0
+    assert not processes.hub.path.exists()
