@@ -9,7 +9,6 @@ the audit of patient reads together).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,7 +92,7 @@ def target_uids(selected: SelectedMailbox, sequence_set: SequenceSet, by_uid: bo
 async def read_contents(
     session: ImapSession, entries: Sequence[EntryInfo], *, header_only: bool = False
 ) -> list[bytes]:
-    """Decrypt several blobs in one thread hop (one mailbox data key per session).
+    """Several messages' contents: inline ones in one query, files in one thread hop.
 
     With `header_only`, the header sections kept beside the rows are opened instead
     (no file read); rows written before they were kept fall back to the blob."""
@@ -104,14 +103,8 @@ async def read_contents(
             found[position] = await store.mail.open_header(entry)
     missing = [(p, e) for p, e in enumerate(entries) if found[p] is None]
     if missing:
-        keys = {e.mailbox_id: await store.mail.data_key(e.mailbox_id) for _, e in missing}
-
-        def read_all() -> list[bytes]:
-            return [store.blobs.read(e.mailbox_id, e.blob_key, keys[e.mailbox_id])
-                    for _, e in missing]
-
-        for (position, _), raw in zip(missing, await asyncio.to_thread(read_all),
-                                      strict=True):
+        contents = await store.mail.read_many([(e.mailbox_id, e.blob_key) for _, e in missing])
+        for (position, _), raw in zip(missing, contents, strict=True):
             found[position] = raw
     return [raw for raw in found if raw is not None]
 

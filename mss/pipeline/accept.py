@@ -310,7 +310,8 @@ class Pipeline:
     async def _prepare_blobs(
         self, submission: Submission, plan: _Plan, raw: bytes
     ) -> dict[str, PreparedBlob]:
-        """One sealed blob per receiving mailbox (each has its own key), before commit."""
+        """One sealed blob per receiving mailbox (each has its own key), before commit;
+        small ones are written by the commit itself (inline)."""
         owners = set(plan.local.values())
         sender_local = self.facts.is_local(plan.sender.address) and (
             submission.save_to_sent or plan.remote
@@ -321,8 +322,9 @@ class Pipeline:
             owners.add(self.spool_address)
         ids = {address: await self.store.mail.mailbox_id(address) for address in owners}
         known = [(address, mailbox_id) for address, mailbox_id in ids.items() if mailbox_id]
-        sealed = await asyncio.gather(  # written and fsynced side by side
-            *(self.store.mail.prepare_blob(mailbox_id, raw) for _, mailbox_id in known)
+        sealed = await asyncio.gather(  # large ones written and fsynced side by side
+            *(self.store.mail.prepare_blob(mailbox_id, raw, inline=True)
+              for _, mailbox_id in known)
         )
         return {address: blob for (address, _), blob in zip(known, sealed, strict=True)}
 

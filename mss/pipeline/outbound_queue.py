@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from mss.pipeline.tables import OutboundMessage, OutboundRecipient
 from mss.store.db import is_sqlite
-from mss.store.mailstore import PreparedBlob
+from mss.store.mailstore import PreparedBlob, keep_inline
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -61,6 +61,7 @@ async def enqueue(
     *, envid: str | None = None, ret: str | None = None,
 ) -> int:
     now = uow.now()
+    await keep_inline(await uow.core(), blob)
     message = OutboundMessage(
         mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, size=blob.size,
         mail_from=mail_from, envid=envid, ret=ret, created_at=now,

@@ -83,6 +83,20 @@ class StoredMessage(Base):
     sealed_header: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
+class InlineBlob(Base):
+    """A small blob kept in the database instead of a file (issue #5): sealed exactly
+    like a blob file's content (AES-GCM, the blob key as associated data), and written
+    in the transaction that references it, so its durability is the commit's."""
+
+    __tablename__ = "inline_blobs"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    blob_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class FolderEntry(Base):
     """A message as seen in one folder: UID, shared flags and MODSEQ (RFC 3501, RFC 7162)."""
 

@@ -180,6 +180,9 @@ class WriteBatcher:
                             failed = (index, exc)
                             raise _RollBack from exc
                         done.append((item, result, uow))
+                    sync = session.sync_session
+                    if sync.new or sync.dirty or sync.deleted:
+                        await session.flush()  # before the COMMIT _finish may send
                     failed = await self._finish(connection, deferred, chain)
                     if failed is not None:
                         raise _RollBack from failed[1]
