@@ -410,7 +410,7 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
     flags = [f for f in command.flags if f in SYSTEM_FLAGS or not f.startswith("\\")]
     if not access.may("w"):
         flags = [f for f in flags if _may_store(access, f)]
-    blob = await store.mail.prepare_blob(access.mailbox_id, command.message)
+    blob = await store.mail.prepare_blob(access.mailbox_id, command.message, inline=True)
     principal = session.principal
     assert principal is not None
 

@@ -38,7 +38,7 @@ async def keep_refused(store: Store, mailbox: str, raw: bytes, *, recipient: str
     mailbox_id = await store.mail.mailbox_id(mailbox)
     blob: PreparedBlob | None = None
     if mailbox_id is not None:
-        blob = await store.mail.prepare_blob(mailbox_id, raw)
+        blob = await store.mail.prepare_blob(mailbox_id, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> RefusedSend:
         uid = None

@@ -51,10 +51,11 @@ SEEN = "\\Seen"
 DELETED = "\\Deleted"
 PRIVATE = frozenset({SEEN})
 MAX_INLINE_BLOB = 64 * 1024
-"""A message this size or smaller, delivered by the pipeline, is kept in the database
-(`inline_blobs`) rather than in a file of its own: written in the delivery's transaction,
-it costs no file, no fsync of file and folder, no thread of its own (issue #5: those
-were half the cost of a 4 KB message)."""
+"""A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP
+APPEND, kept drafts), is kept in the database (`inline_blobs`) rather than in a file of
+its own: written in the delivering transaction, it costs no file, no fsync of file and
+folder, no thread of its own (issue #5: those were half the cost of a 4 KB message).
+Vault documents stay files: their rows name blobs directly."""
 MAX_SEALED_HEADER = 64 * 1024
 """A larger header section (or a message without a body separator) is not copied into
 its row; header fetches read the blob for it."""
