@@ -9,9 +9,9 @@ outbound-queue wake-ups reach the main process through mss.store.process_link; o
 PostgreSQL events travel by NOTIFY as between nodes.
 
 Invariants: MX processes start after the main MX listener is bound (they take its port,
-even one picked by port 0) and stop before the main process closes the store; an MX
-process stops when SIGTERM comes or its link to the main process breaks (a main process
-killed outright leaves none behind).
+even one picked by port 0) and stop before the main process closes the store; one that
+dies is restarted; an MX process stops when SIGTERM comes or its link to the main
+process breaks (a main process killed outright leaves none behind).
 """
 
 from __future__ import annotations
@@ -38,50 +38,86 @@ log = logging.getLogger(__name__)
 QUEUE_WAKEUP = "smtp_queue"
 START_TIMEOUT = 120.0  # seconds for an MX process to import, open the store and bind
 STOP_TIMEOUT = 60.0  # seconds for it to drain its sessions before it is killed
+RESTART_DELAY = 5.0  # seconds: an MX process that dies younger is restarted this late
 HUB_SOCKET = "mx-processes.sock"
 MAX_SOCKET_PATH = 100
 
 
 class MxProcesses:
-    """The main process's view of its MX processes and of the hub linking them."""
+    """The main process's view of its MX processes and of the hub linking them.
+
+    Like Postfix's master, it restarts an MX process that dies (a crash, the OOM
+    killer): the port stays served by the others meanwhile; a process that dies within
+    RESTART_DELAY of its start is restarted only after that delay (no crash loop)."""
 
     def __init__(self, settings: Settings, store: Store, port: int, node_id: str) -> None:
         self.settings = settings
         self.port = port
         self.node_id = node_id
         self.hub = ProcessHub(store.bus, hub_path(settings), send_events=not store.clustered)
-        self.processes: list[BaseProcess] = []
+        self.processes: dict[int, BaseProcess] = {}  # by index, 1 to N - 1
+        self.restarts = 0
+        self.restarted = asyncio.Event()  # set after each restart (tests, operators' logs)
+        self._watchers: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def start(self) -> list[str]:
         await self.hub.start()
-        context = multiprocessing.get_context("spawn")  # no copy of this event loop
-        waiting: list[tuple[BaseProcess, Connection]] = []
-        for index in range(1, self.settings.smtp.mx_processes):
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=run_mx_process, name=f"mss-mx-{index}", daemon=True,
-                args=(mx_process_settings(self.settings, index, self.port, self.node_id),
-                      index, str(self.hub.path), theirs,
-                      logging.getLogger().getEffectiveLevel()))
-            process.start()
-            theirs.close()
-            self.processes.append(process)
-            waiting.append((process, ours))
+        indexes = range(1, self.settings.smtp.mx_processes)
         try:
-            for process, pipe in waiting:
-                answer = await asyncio.to_thread(_answer, pipe, START_TIMEOUT)
-                if answer != "ready":
-                    raise RuntimeError(f"{process.name} did not start: {answer}")
+            await asyncio.gather(*(self._start_one(index) for index in indexes))
         except BaseException:
             await self.stop()
             raise
-        return [f"MX also served by {len(waiting)} more process(es) on port {self.port}"]
+        self._watchers = [asyncio.create_task(self._watch(index), name=f"mss-mx-{index}-watch")
+                          for index in indexes]
+        return [f"MX also served by {len(indexes)} more process(es) on port {self.port}"]
+
+    async def _start_one(self, index: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no copy of this event loop
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=run_mx_process, name=f"mss-mx-{index}", daemon=True,
+            args=(mx_process_settings(self.settings, index, self.port, self.node_id),
+                  index, str(self.hub.path), theirs, logging.getLogger().getEffectiveLevel()))
+        process.start()
+        theirs.close()
+        self.processes[index] = process
+        answer = await asyncio.to_thread(_answer, ours, START_TIMEOUT)
+        if answer != "ready":
+            raise RuntimeError(f"{process.name} did not start: {answer}")
+
+    async def _watch(self, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            process = self.processes[index]
+            started = loop.time()
+            await _exited(process)
+            if self._stopping:
+                return
+            log.error("%s exited (code %s): restarting it", process.name, process.exitcode)
+            if loop.time() - started < RESTART_DELAY:
+                await asyncio.sleep(RESTART_DELAY)  # a backoff, not a synchronisation
+            try:
+                await self._start_one(index)
+            except RuntimeError:
+                log.exception("restarting mss-mx-%d failed; trying again", index)
+                continue
+            self.restarts += 1
+            self.restarted.set()
 
     async def stop(self) -> None:
-        for process in self.processes:
+        self._stopping = True
+        for watcher in self._watchers:
+            watcher.cancel()
+        for watcher in self._watchers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        self._watchers.clear()
+        for process in self.processes.values():
             if process.is_alive():
                 process.terminate()  # SIGTERM: stop accepting, finish, close the store
-        for process in self.processes:
+        for process in self.processes.values():
             await asyncio.to_thread(process.join, STOP_TIMEOUT)
             if process.is_alive():
                 log.error("%s did not stop in time: killed", process.name)
@@ -92,6 +128,23 @@ class MxProcesses:
         if self.hub.path.parent != self.settings.data_dir.resolve():
             with contextlib.suppress(OSError):
                 self.hub.path.parent.rmdir()  # the private folder hub_path made
+
+
+async def _exited(process: BaseProcess) -> None:
+    """Wait, without a thread, until `process` ends (its sentinel becomes readable)."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def on_end() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(process.sentinel, on_end)
+    try:
+        await ended
+    finally:
+        loop.remove_reader(process.sentinel)
+    process.join()  # ended: reaps it at once
 
 
 def hub_path(settings: Settings) -> Path:

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from mss.store.events import ChangeEvent, EventBus
 
@@ -65,6 +66,7 @@ class ProcessHub(_Republisher):
         self.path = path
         self.wakeups: dict[str, Callable[[], None]] = {}
         self._peers: set[asyncio.StreamWriter] = set()
+        self._serving: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self._from: asyncio.StreamWriter | None = None
 
@@ -80,6 +82,7 @@ class ProcessHub(_Republisher):
             self._server.close()
             for peer in list(self._peers):
                 peer.close()
+            await asyncio.gather(*self._serving, return_exceptions=True)  # they see EOF
             await self._server.wait_closed()
             self._server = None
         self.path.unlink(missing_ok=True)
@@ -92,6 +95,9 @@ class ProcessHub(_Republisher):
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._peers.add(writer)
+        serving = asyncio.current_task()
+        assert serving is not None
+        self._serving.add(serving)
         writer.write(HELLO)  # from now on this peer hears every event
         try:
             while line := await reader.readline():
@@ -100,6 +106,7 @@ class ProcessHub(_Republisher):
             log.warning("an MX process sent what the hub cannot read; link closed")
         finally:
             self._peers.discard(writer)
+            self._serving.discard(serving)
             writer.close()
 
     def _received(self, message: dict[str, object], writer: asyncio.StreamWriter) -> None:

@@ -18,6 +18,7 @@ from imapclient import IMAPClient
 from mss.app import App
 from mss.demo import seed_world
 from mss.directory.trust_store import import_trust_list
+from mss.smtp import mx_processes as mx_processes_module
 from mss.smtp.mx_processes import MxProcesses
 from mss.smtp.service import SmtpService
 from mss.store.audit import verify_chain
@@ -153,8 +154,29 @@ async def test_stopping_the_node_stops_its_mx_process(make_settings, session_pki
     port = app.context["smtp_listeners"]["mx"].port
     assert f"MX also served by 1 more process(es) on port {port}" in lines
     processes = mx_processes(app)
-    worker = processes.processes[0]
+    worker = processes.processes[1]
     assert worker.is_alive()
     await app.stop()
     assert not worker.is_alive() and worker.exitcode == 0
     assert not processes.hub.path.exists()
+
+
+async def test_an_mx_process_that_dies_is_restarted_and_serves_again(
+    node, session_pki, monkeypatch
+) -> None:
+    app, world, accepted_here = node
+    monkeypatch.setattr(mx_processes_module, "RESTART_DELAY", 0.0)  # it died young
+    processes = mx_processes(app)
+    first = processes.processes[1]
+    first.kill()  # SIGKILL: no chance to finish anything
+    await asyncio.wait_for(processes.restarted.wait(), 60)
+    second = processes.processes[1]
+    assert second.pid != first.pid and second.is_alive() and processes.restarts == 1
+    assert first.exitcode == -9
+    await send_from_many_sessions(app, session_pki.operator_a, world.bruno)
+    total = SESSIONS * PER_SESSION
+    assert len(await stored_messages_of(app, world.bruno)) == total
+    assert 0 < len(accepted_here) < total  # the new MX process took its share
+    assert app.store is not None
+    async with app.store.reading() as session:
+        assert await verify_chain(session) == []
