@@ -71,9 +71,11 @@ def parse_pipeline(text: str) -> Iterator[Row]:
 
 def parse_smtp(text: str) -> Iterator[Row]:
     engine = "postgresql" if "PostgreSQL" in text.split("MX ingest", 1)[-1][:40] else "sqlite"
-    for size, sessions, _count, rate, mbs, p50, p99, _cpu, cpu_msg, rss in _table(text,
-                                                                                   "size "):
-        name = f"SMTP MX ingest {size}, {sessions} sessions ({engine})"
+    found = re.search(r"(\d+) MX process", text)
+    processes = f", {found[1]} MX processes" if found and found[1] != "1" else ""
+    for cells in _table(text, "size "):
+        size, sessions, _count, rate, mbs, p50, p99, _cpu, cpu_msg, _client, rss = cells[:11]
+        name = f"SMTP MX ingest {size}, {sessions} sessions ({engine}{processes})"
         yield name, float(rate), "msg/s"
         yield f"{name} throughput", float(mbs), "MB/s"
         yield f"{name} p50", float(p50), "ms"
@@ -144,7 +146,8 @@ BENCHES = [
     Bench("store_deliver.py", ["--count", "200"], ["--count", "2000"], parse_store),
     Bench("pipeline_accept.py", ["--count", "200"], ["--count", "2000"], parse_pipeline),
     Bench("smtp_ingest.py", ["--count", "200", "--large-count", "40", "--sessions", "1,8"],
-          ["--count", "2000", "--large-count", "400", "--sessions", "1,8,32"], parse_smtp,
+          ["--count", "2000", "--large-count", "400", "--sessions", "1,8,32",
+           "--mx-processes", "2"], parse_smtp,
           pg_flag="--database-url"),
     Bench("imap_load.py", ["--clients", "5", "--seconds", "5", "--messages", "1000",
                            "--large", "5000", "--idlers", "500"],
