@@ -153,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     report = run_store_task(run())
     print(f"blobs checked: {report.blobs_checked}, folder entries: {report.entries_checked}, "
-          f"audit rows: {report.audit_rows}, unreferenced blob files: {report.orphan_blobs}")
+          f"audit rows: {report.audit_rows}, unreferenced blobs: {report.orphan_blobs}")
     for fault in report.faults:
         print(f"FAULT {fault}")
     print("verify: OK" if report.ok else f"verify: {len(report.faults)} fault(s)")

@@ -18,7 +18,7 @@ from mss.store.blobs import HEADER_AAD, BlobError, open_small
 from mss.store.header_summary import header_block
 from mss.store.keys import MasterKeyError
 from mss.store.store import Store
-from mss.store.tables import AuditHead, FolderEntry, StoredMessage
+from mss.store.tables import AuditHead, FolderEntry, InlineBlob, StoredMessage
 
 
 @dataclass
@@ -92,5 +92,8 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
         head = await session.get(AuditHead, 1)
         report.audit_rows = head.seq if head else 0
     on_disk = set(await asyncio.to_thread(store.blobs.iter_keys))
-    report.orphan_blobs = len(on_disk - referenced)
+    async with store.reading() as session:
+        inline = {(int(m), str(b)) for m, b in (await session.execute(
+            select(InlineBlob.mailbox_id, InlineBlob.blob_key))).all()}
+    report.orphan_blobs = len((on_disk | inline) - referenced)
     return report

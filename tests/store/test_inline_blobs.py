@@ -8,12 +8,12 @@ references it committed, and `mss verify` checks it like a file.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from mss.store.blobs import BlobError
 from mss.store.mailboxes import INBOX
 from mss.store.mailstore import MAX_INLINE_BLOB
-from mss.store.tables import InlineBlob
+from mss.store.tables import FolderEntry, InlineBlob, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
 from mss.store.verify import verify_store
 from tests.store.conftest import deliver, sample_message
@@ -101,3 +101,15 @@ async def test_a_tampered_inline_blob_fails_authentication(store, mailbox) -> No
     await store.write(tamper)
     report = await verify_store(store)
     assert len(report.faults) == 1 and "fails authentication" in report.faults[0]
+
+
+async def test_verify_counts_an_inline_blob_no_message_names(store, mailbox) -> None:
+    await deliver_inline(store, mailbox, sample_message(50, size=800))
+
+    async def forget_message(uow: UnitOfWork) -> None:
+        await uow.session.execute(delete(FolderEntry))
+        await uow.session.execute(delete(StoredMessage))
+
+    await store.write(forget_message)
+    report = await verify_store(store)
+    assert report.faults == [] and report.blobs_checked == 0 and report.orphan_blobs == 1
