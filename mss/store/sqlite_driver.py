@@ -242,20 +242,25 @@ class SqliteConnection:
         """Run `function(sqlite3 connection)` in the connection's thread, in order with
         the statements before it and in the same transaction: several statements in
         one hop (see ThreadStatement)."""
-        begin, self._pending_begin = self._pending_begin, None
         conn = self._conn
+        return await self._run(self._in_transaction_of(lambda: function(conn)))  # type: ignore[no-any-return]
+
+    def _in_transaction_of(self, body: Callable[[], T]) -> Callable[[], T]:
+        """`body` as the thread runs it: after the pending BEGIN (or refused after an
+        early commit), noting a failure and whether a transaction is still open."""
+        begin, self._pending_begin = self._pending_begin, None
 
         def call() -> T:
             try:
                 self._begin(begin) if begin is not None else self._refuse_after_commit()
-                return function(conn)
+                return body()
             except BaseException:
                 self._failed_in_transaction = True
                 raise
             finally:
                 self._ended()
 
-        return await self._run(call)  # type: ignore[no-any-return]
+        return call
 
     # -- transactions -------------------------------------------------------------------
 
@@ -293,31 +298,23 @@ class SqliteConnection:
 
     async def _statement(self, sql: str, parameters: Any, *, many: bool
                          ) -> tuple[Any, int, int | None, list[Any]]:
-        begin, self._pending_begin = self._pending_begin, None
         conn = self._conn
 
         def run() -> tuple[Any, int, int | None, list[Any]]:
+            cursor = conn.cursor()
             try:
-                self._begin(begin) if begin is not None else self._refuse_after_commit()
-                cursor = conn.cursor()
-                try:
-                    if many:
-                        cursor.executemany(sql, parameters)
-                    elif parameters is None:
-                        cursor.execute(sql)
-                    else:
-                        cursor.execute(sql, parameters)
-                    rows = cursor.fetchall() if cursor.description else []
-                    return cursor.description, cursor.rowcount, cursor.lastrowid, rows
-                finally:
-                    cursor.close()
-            except BaseException:
-                self._failed_in_transaction = True
-                raise
+                if many:
+                    cursor.executemany(sql, parameters)
+                elif parameters is None:
+                    cursor.execute(sql)
+                else:
+                    cursor.execute(sql, parameters)
+                rows = cursor.fetchall() if cursor.description else []
+                return cursor.description, cursor.rowcount, cursor.lastrowid, rows
             finally:
-                self._ended()
+                cursor.close()
 
-        return await self._run(run)  # type: ignore[no-any-return]
+        return await self._run(self._in_transaction_of(run))  # type: ignore[no-any-return]
 
     async def _finish(self, method: Callable[[], None]) -> None:
         self._pending_begin = None
