@@ -41,11 +41,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None), overrides=overrides)
 
 
+def package_version() -> str:
+    """The installed distribution's version (pyproject's), as `mss --version` prints it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mss")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mss", description="MSS health-messaging operator")
     parser.add_argument("--config", type=Path, help="settings file (TOML)")
     parser.add_argument("--data", type=Path, help="data folder ($MSS_DATA_DIR, default ./mss-data)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"mss {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:  # imported here: each of them imports this module
         importlib.import_module(name).add_commands(sub)
