@@ -24,7 +24,7 @@ def add_commands(sub: Any) -> None:
     size.add_argument("--large", action="store_true", help="the README's setting")
     p.add_argument("--pg", default="", help="also PostgreSQL (admin URL)")
     p.add_argument("--only", default="", help="comma-separated benchmark names")
-    p.set_defaults(handler=cmd_bench)
+    p.set_defaults(handler=cmd_bench, needs_data=False)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -28,11 +28,11 @@ log = logging.getLogger("mss")
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("init", help="create the data folder, master key, database and dev PKI")
-    p.set_defaults(handler=cmd_init)
+    p.set_defaults(handler=cmd_init, needs_data=False)
 
     p = sub.add_parser("serve", help="run every listener in one process")
     p.add_argument("--demo", action="store_true", help="seed demo mailboxes on first start")
-    p.set_defaults(handler=cmd_serve)
+    p.set_defaults(handler=cmd_serve, needs_data=False)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command")
     p = db.add_parser("upgrade", help="upgrade the database schema to this version")
@@ -55,9 +55,9 @@ def add_commands(sub: Any) -> None:
 
     config = sub.add_parser("config", help="settings").add_subparsers(dest="config_command")
     p = config.add_parser("example", help="print a documented settings file")
-    p.set_defaults(handler=cmd_config_example)
+    p.set_defaults(handler=cmd_config_example, needs_data=False)
     p = config.add_parser("check", help="load the settings and report every problem")
-    p.set_defaults(handler=cmd_config_check)
+    p.set_defaults(handler=cmd_config_check, needs_data=False)
 
 
 def run_store_task(coro: Any) -> Any:
@@ -113,7 +113,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
 
     async def run() -> str | None:
-        prepare_data_dir(settings)
         engine = create_engine(settings.database_url)
         try:
             await schema.upgrade(engine)

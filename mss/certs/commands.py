@@ -141,6 +141,7 @@ def _add_days(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: Any) -> None:
     certs = sub.add_parser("certs", help="dev PKI: CA, certificates, CRL")
+    certs.set_defaults(needs_data="folder")  # files only: no key or database needed
     certs_sub = certs.add_subparsers(dest="certs_command", metavar="ACTION", required=True)
 
     init = certs_sub.add_parser("init", help="create the PKI and server certificate (idempotent)")

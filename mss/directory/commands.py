@@ -1,6 +1,6 @@
 """`mss mailbox|patient|org|password|directory|trust|operator ...` commands.
 
-Each command opens the store (creating it on first use), does one thing, prints a short
+Each command opens the existing store (`mss init` made it), does one thing, prints a short
 result and returns 0; problems the operator can fix end as `mss.cli.UserError`.
 """
 
@@ -54,7 +54,7 @@ def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[int]
     settings = settings_from_args(args)
 
     async def main() -> int:
-        store = await Store.open(settings, create=True)
+        store = await Store.open(settings)
         try:
             return await work(store)
         finally:

@@ -21,7 +21,7 @@ def add_commands(sub: Any) -> None:
     p = oidc.add_parser("dev-provider", help="run the dev provider for the demo")
     p.add_argument("--port", type=int, default=10090)
     p.add_argument("--webmail-url", default="", help="default: http://localhost:<http port>")
-    p.set_defaults(handler=cmd_dev_provider)
+    p.set_defaults(handler=cmd_dev_provider, needs_data=False)
 
 
 def cmd_dev_provider(args: argparse.Namespace) -> int:

@@ -128,5 +128,6 @@ def test_config_example_is_loadable(tmp_path, capsys) -> None:
 
 
 def test_verify_without_key_file(tmp_path, capsys) -> None:
+    (tmp_path / "none").mkdir()
     assert main(["--data", str(tmp_path / "none"), "verify"]) == 1
     assert "master key file is missing" in capsys.readouterr().err
