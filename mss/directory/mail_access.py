@@ -369,3 +369,10 @@ async def folder_id_of(session: AsyncSession, mailbox_id: int, name: str) -> int
             select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
         )
     ).scalar_one_or_none()
+
+
+async def folder_highest_modseq(session: AsyncSession, folder_id: int) -> int:
+    """The folder's HIGHESTMODSEQ (RFC 7162 §3.1.2), 0 once it is gone."""
+    found = (await session.execute(
+        select(Folder.highestmodseq).where(Folder.id == folder_id))).scalar_one_or_none()
+    return int(found or 0)

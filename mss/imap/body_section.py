@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import quopri
+import re
 
 from mss.imap.fetch_attributes import Section
 from mss.imap.mime_tree import MimePart, parse_message
@@ -121,10 +121,34 @@ def decode_transfer_encoding(part: MimePart) -> bytes:
         except (binascii.Error, ValueError) as exc:
             raise UnknownTransferEncoding("invalid base64") from exc
     if encoding == "quoted-printable":
-        return quopri.decodestring(body)
+        return decode_quoted_printable(body)
     if encoding in ("7bit", "8bit", "binary"):
         return body
     raise UnknownTransferEncoding(f"unknown transfer encoding {encoding}")
+
+
+_QP_LINE = re.compile(rb"([^\r\n]*)(\r\n|\n|\r)?")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def decode_quoted_printable(body: bytes) -> bytes:
+    """RFC 2045 §6.7: trailing spaces and tabs of each encoded line are removed (rule
+    3), a line then ending in ``=`` is a soft break (rule 5), so ``= `` at the end of a
+    line joins it to the next; ``=XY`` is an octet (lower-case hex accepted, as the RFC
+    advises of robust decoders); other ``=`` are kept. Line breaks become CRLF."""
+    out = bytearray()
+    for match in _QP_LINE.finditer(body):
+        text, line_break = match.group(1), match.group(2)
+        if not text and not line_break:
+            continue
+        text = text.rstrip(b" \t")
+        soft = text.endswith(b"=")
+        if soft:
+            text = text[:-1]
+        out += _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text)
+        if line_break and not soft:
+            out += b"\r\n"
+    return bytes(out)
 
 
 def _slice(data: bytes, partial: tuple[int, int] | None) -> bytes:

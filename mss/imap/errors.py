@@ -50,6 +50,13 @@ class BadCharset(ImapParseError):
     status = "NO"
 
 
+class InvalidMailboxName(ImapParseError):
+    """A mailbox name that is not modified UTF-7 (RFC 3501 §5.1.3): a valid command with
+    a name no mailbox can have, so ``NO`` as Dovecot answers, not ``BAD``."""
+
+    status = "NO"
+
+
 class IncompleteCommand(Exception):
     """More bytes are needed before the command can be parsed.
 

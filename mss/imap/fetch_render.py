@@ -1,7 +1,10 @@
 """FETCH response items for one message (RFC 3501 §7.4.2, RFC 3516, RFC 7162), pure.
 
 The session decides which messages and loads their bytes; this module only renders.
-Body contents always go out as literals (``~{n}`` for BINARY content holding NUL).
+Body contents always go out as literals: ``~{n}`` for BINARY content holding NUL
+(RFC 3516 §4.3); a plain literal never carries NUL (RFC 3501 §4.3), so BODY and RFC822
+items have each NUL replaced by 0x80, as Dovecot does (the size is unchanged, so
+RFC822.SIZE and partial fetches stay consistent).
 """
 
 from __future__ import annotations
@@ -169,18 +172,18 @@ def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
     if name in ("BODY", "BODYSTRUCTURE") and attribute.section is None:
         return body_structure_of(parsed.tree, extensible=name == "BODYSTRUCTURE")
     if name == "RFC822":
-        return render_literal(parsed.raw)
+        return _text_literal(parsed.raw)
     if name == "RFC822.HEADER":
-        return render_literal(parsed.header.header)
+        return _text_literal(parsed.header.header)
     if name == "RFC822.TEXT":
-        return render_literal(parsed.tree.body)
+        return _text_literal(parsed.tree.body)
     section = attribute.section or Section()
     if name == "BODY":
         if _top_header(section):
             data = section_of(parsed.header, section)
         else:
             data = section_of(parsed.tree, section)
-        return render_literal(_cut(data, attribute.partial))
+        return _text_literal(_cut(data, attribute.partial))
     try:
         decoded = decoded_body_of(parsed.tree, section.parts)
     except UnknownTransferEncoding as exc:
@@ -189,6 +192,11 @@ def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
         return b"%d" % len(decoded)
     data = _cut(decoded, attribute.partial)
     return render_literal(data, binary=b"\x00" in data)
+
+
+def _text_literal(data: bytes) -> bytes:
+    """A plain literal, which must not hold NUL (see the module docstring)."""
+    return render_literal(data.replace(b"\x00", b"\x80") if b"\x00" in data else data)
 
 
 def implied_seen_flags(flags: frozenset[str]) -> frozenset[str]:

@@ -182,7 +182,7 @@ def _own_name(resolved: ResolvedName) -> str:
 
 
 async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
-    """RFC 3501 §6.3.3: superior names are created too."""
+    """RFC 3501 §6.3.3: superior names are created too; none is subscribed (Dovecot)."""
     raw_name = command.mailbox
     if raw_name == SHARED_ROOT or (raw_name.startswith(SHARED_PREFIX) and raw_name.count(
         SEPARATOR
@@ -204,7 +204,7 @@ async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
         for depth in range(1, len(pieces) + 1):
             partial = SEPARATOR.join(pieces[:depth])
             try:
-                await store.mail.create_folder(uow, mailbox_id, partial)
+                await store.mail.create_folder(uow, mailbox_id, partial, subscribed=False)
             except MailStoreError as error:
                 if depth == len(pieces) or error.code != "ALREADYEXISTS":
                     raise store_error(error) from None
@@ -330,9 +330,11 @@ async def cmd_list(session: ImapSession, command: ListCommand) -> Reply:
             continue
         has_children = any(other.startswith(name + SEPARATOR) for other in all_names)
         attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
+        if lsub:
+            attributes = []  # RFC 3501 §7.2.3: LSUB keeps to the RFC 3501 attributes
         if folder is None:
             attributes.insert(0, "\\Noselect")
-        else:
+        elif not lsub:
             if folder.special_use:
                 attributes.append(folder.special_use)
             if show_subscribed and folder.subscribed:

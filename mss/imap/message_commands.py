@@ -177,12 +177,11 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
         if gone:
             yield vanished(gone, earlier=True)
     uids = target_uids(selected, command.sequence_set, command.uid)
-    if command.changed_since is not None:
-        session.condstore = True
-    with_modseq = session.condstore and command.changed_since is not None
     attributes = command.attributes
-    if any(a.name == "MODSEQ" for a in attributes):
-        session.condstore = True
+    if command.changed_since is not None or any(a.name == "MODSEQ" for a in attributes):
+        for line in await session.enable_condstore():
+            yield line
+    with_modseq = session.condstore and command.changed_since is not None
     content = needs_content(attributes)
     header_only = content and needs_only_header(attributes)
     async with session.store.reading() as db:
@@ -278,7 +277,8 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
     check_flag_rights(selected, command.flags, command.mode)
     uids = target_uids(selected, command.sequence_set, command.uid)
     if command.unchanged_since is not None:
-        session.condstore = True
+        for line in await session.enable_condstore():
+            yield line
     store = session.store
     flags = [f for f in command.flags if f != "\\Recent"]
 
@@ -356,7 +356,8 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     selected = selected_of(session)
     modseq_search = uses_modseq(command.key)
     if modseq_search:
-        session.condstore = True
+        for line in await session.enable_condstore():
+            yield line
     condition = None if modseq_search else store_filter(command.key, selected)
     if condition is not None:
         async with session.store.reading() as db:
@@ -364,7 +365,7 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
                                         condition)
         hits = selected.sequences_of(found)
         numbers = [uid for _, uid in hits] if command.uid else [seq for seq, _ in hits]
-        for line in _search_result(command, numbers, 0, False):
+        for line in _search_result(command, numbers, [], False):
             yield line
         return
     async with session.store.reading() as db:
@@ -391,39 +392,49 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
             if search_matches(command.key, view, scope):
                 matched.append((sequence, entry))
     numbers = [entry.uid if command.uid else sequence for sequence, entry in matched]
-    highest = max((e.modseq for _, e in matched), default=0)
-    for line in _search_result(command, numbers, highest, modseq_search):
+    modseqs = [entry.modseq for _, entry in matched] if modseq_search else []
+    for line in _search_result(command, numbers, modseqs, modseq_search):
         yield line
 
 
 def _search_result(
-    command: SearchCommand, numbers: list[int], highest: int, modseq_search: bool
+    command: SearchCommand, numbers: list[int], modseqs: list[int], modseq_search: bool
 ) -> list[bytes | Done]:
+    """`modseqs` are the matches' MODSEQs, in the order of `numbers` (RFC 7162 §3.1.5)."""
     if command.return_options is not None:
-        return [_esearch(command, numbers, highest if modseq_search else None),
+        return [_esearch(command, numbers, modseqs if modseq_search else None),
                 Done("SEARCH completed")]
     line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
     if modseq_search and numbers:
-        line += b" (MODSEQ %d)" % highest
+        line += b" (MODSEQ %d)" % max(modseqs)
     return [line + b"\r\n", Done("SEARCH completed")]
 
 
-def _esearch(command: SearchCommand, numbers: list[int], modseq: int | None) -> bytes:
-    """RFC 4731 §3.1: MIN, MAX, ALL, COUNT (ALL when RETURN () is empty)."""
+def _esearch(command: SearchCommand, numbers: list[int], modseqs: list[int] | None) -> bytes:
+    """RFC 4731 §3.1: MIN, MAX, ALL, COUNT (ALL when RETURN () is empty). With a MODSEQ
+    search, RFC 7162 §3.1.5: MODSEQ is the highest of the messages returned, so of the
+    MIN and MAX messages alone when only those are asked for."""
     options = set(command.return_options or ()) or {"ALL"}
     parts = [b"* ESEARCH (TAG \"" + command.tag.encode("ascii") + b"\")"]
     if command.uid:
         parts.append(b"UID")
+    returned: list[int] = []  # positions in numbers of the messages the reply names
     if numbers and "MIN" in options:
-        parts.append(b"MIN %d" % min(numbers))
+        lowest = min(range(len(numbers)), key=numbers.__getitem__)
+        returned.append(lowest)
+        parts.append(b"MIN %d" % numbers[lowest])
     if numbers and "MAX" in options:
-        parts.append(b"MAX %d" % max(numbers))
+        highest = max(range(len(numbers)), key=numbers.__getitem__)
+        returned.append(highest)
+        parts.append(b"MAX %d" % numbers[highest])
     if numbers and "ALL" in options:
         parts.append(b"ALL " + str(compact_sequence_set(sorted(numbers))).encode("ascii"))
     if "COUNT" in options:
         parts.append(b"COUNT %d" % len(numbers))
-    if modseq is not None and numbers:
-        parts.append(b"MODSEQ %d" % modseq)
+    if modseqs is not None and numbers:
+        if options & {"ALL", "COUNT"}:
+            returned = list(range(len(numbers)))
+        parts.append(b"MODSEQ %d" % max(modseqs[position] for position in returned))
     return b" ".join(parts) + b"\r\n"
 
 

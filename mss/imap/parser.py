@@ -33,7 +33,7 @@ from mss.imap.commands import (
     StoreCommand,
     UidExpungeCommand,
 )
-from mss.imap.errors import BadCharset, ImapParseError
+from mss.imap.errors import BadCharset, ImapParseError, InvalidMailboxName
 from mss.imap.fetch_attributes import FetchAttribute
 from mss.imap.fetch_parser import parse_fetch_items
 from mss.imap.mutf7 import InvalidModifiedUtf7, decode_mailbox_name
@@ -76,6 +76,10 @@ STATUS_ITEMS = frozenset(
         "DELETED",  # RFC 9051
     }
 )
+LIST_SELECTION_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+"""RFC 5258 §3.1 and RFC 6154 §5.1; any other selection option is ``BAD``."""
+LIST_RETURN_OPTIONS = frozenset({"SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"})
+"""RFC 5258 §3.2, RFC 5819, RFC 6154 §5.1; any other return option is ``BAD``."""
 SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 """Charsets that SEARCH accepts; others get ``NO [BADCHARSET (...)]`` (RFC 3501 §6.4.4)."""
 
@@ -98,7 +102,10 @@ def parse_command(
         cursor.pos = len(tag)
         cursor.space()
         command = _CommandParser(cursor, tag).command()
-    except (WireSyntaxError, InvalidModifiedUtf7, UnicodeDecodeError) as exc:
+    except InvalidModifiedUtf7 as exc:
+        raise InvalidMailboxName(tag, "Mailbox name is not valid mUTF-7",
+                                 consumed=end) from exc
+    except (WireSyntaxError, UnicodeDecodeError) as exc:
         raise ImapParseError(tag, str(exc) or "syntax error", consumed=end) from exc
     except ImapParseError as exc:
         exc.consumed = end
@@ -227,7 +234,13 @@ class _CommandParser:
         cursor.space()
         selection: tuple[str, ...] = ()
         if name == "LIST" and cursor.peek() == b"(":
-            selection = cursor.parenthesised_atoms()
+            selection = tuple(option.upper() for option in cursor.parenthesised_atoms())
+            unknown = set(selection) - LIST_SELECTION_OPTIONS
+            if unknown:
+                raise WireSyntaxError(f"unknown LIST selection option {min(unknown)}")
+            if selection and set(selection) <= {"RECURSIVEMATCH", "REMOTE"} and (
+                    "RECURSIVEMATCH" in selection):
+                raise WireSyntaxError("RECURSIVEMATCH needs another selection option")
             cursor.space()
         reference = _mailbox(cursor.astring())
         cursor.space()
@@ -246,7 +259,9 @@ class _CommandParser:
             while not cursor.accept(b")"):
                 if returns:
                     cursor.space()
-                option = cursor.atom()
+                option = cursor.atom().upper()
+                if option not in LIST_RETURN_OPTIONS:
+                    raise WireSyntaxError(f"unknown LIST return option {option}")
                 returns.append(option)
                 if option == "STATUS":
                     cursor.space()

@@ -14,6 +14,7 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
+from mss.imap.addresses import parse_address_list
 from mss.imap.body_section import UnknownTransferEncoding, decode_transfer_encoding
 from mss.imap.mime_tree import MimePart, parse_message, unfold
 from mss.imap.search_keys import (
@@ -32,6 +33,7 @@ from mss.imap.search_keys import (
     TextKey,
 )
 
+ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender"})
 RECENT = "\\Recent"
 SEEN = "\\Seen"
 
@@ -108,6 +110,18 @@ def _decoded_header(part: MimePart) -> str:
     return "\r\n".join(lines)
 
 
+def _header_texts(name: str, value: bytes) -> Iterator[str]:
+    """The decoded field, and for an address field each address as ``local@domain``
+    with comments and folding removed (RFC 5322 §3.4: ``<user (c)@ (c) domain>`` is
+    ``user@domain``), so ``SEARCH FROM user@domain`` finds it as Dovecot does."""
+    yield decode_header_value(value)
+    if name.lower() not in ADDRESS_FIELDS:
+        return
+    for address in parse_address_list(value):
+        if address.mailbox is not None and address.host is not None:
+            yield decode_header_value(address.mailbox + b"@" + address.host)
+
+
 def _contains(haystack: str, needle: str) -> bool:
     return needle.casefold() in haystack.casefold()
 
@@ -164,8 +178,9 @@ class _Evaluation:
                 return not self.has_flag(RECENT)
             case HeaderKey(field=name, value=value):
                 return any(
-                    _contains(decode_header_value(found), value)
+                    _contains(text, value)
                     for found in self.tree.field_values(name)
+                    for text in _header_texts(name, found)
                 )
             case TextKey(name="BODY", value=value):
                 return _contains(self.body_text(), value)

@@ -35,7 +35,7 @@ from mss.certs import identify_certificate
 from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
-from mss.directory.mail_access import mail_access_for
+from mss.directory.mail_access import folder_highest_modseq, mail_access_for
 from mss.directory.org_members import rights_on_org
 from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
@@ -48,6 +48,7 @@ from mss.imap.responses import (
     ImapResponseError,
     ResponseCode,
     code_capability,
+    code_highest_modseq,
     continuation,
     render_nstring,
     tagged,
@@ -259,6 +260,18 @@ class ImapSession:
     async def subscribe_events(self, stack: AsyncExitStack, mailbox_id: int) -> Any:
         return await stack.enter_async_context(self.store.bus.subscribe(mailbox_id))
 
+    async def enable_condstore(self) -> list[bytes]:
+        """A CONDSTORE-enabling command (RFC 7162 §3.1): the first one while a mailbox is
+        selected is answered with ``OK [HIGHESTMODSEQ]`` besides its own results."""
+        if self.condstore:
+            return []
+        self.condstore = True
+        if self.selected is None:
+            return []
+        async with self.store.reading() as db:
+            highest = await folder_highest_modseq(db, self.selected.folder_id)
+        return [untagged_status("OK", "Highest", code_highest_modseq(highest))]
+
     # -- commands of any state ----------------------------------------------------------
 
     async def cmd_capability(self, command: Command) -> Reply:
@@ -286,7 +299,8 @@ class ImapSession:
         """RFC 5161 §3.1: CONDSTORE, and QRESYNC which implies it (RFC 7162 §3.1, §3.2.3)."""
         enabled = [c for c in command.capabilities if c in {str(e) for e in ENABLEABLE}]
         if enabled:
-            self.condstore = True
+            for line in await self.enable_condstore():
+                yield line
         if str(Capability.QRESYNC) in enabled:
             self.qresync = True
         yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"

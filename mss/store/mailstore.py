@@ -427,8 +427,11 @@ class MailStore:
         return row
 
     async def create_folder(
-        self, uow: UnitOfWork, mailbox_id: int, name: str, special_use: str | None = None
+        self, uow: UnitOfWork, mailbox_id: int, name: str, special_use: str | None = None,
+        *, subscribed: bool = True,
     ) -> FolderInfo:
+        """A new folder; IMAP CREATE passes `subscribed=False` (RFC 3501 §6.3.3 does not
+        subscribe, LSUB lists only what the client subscribed to)."""
         if name.upper() == INBOX:
             raise MailStoreError("ALREADYEXISTS", "INBOX always exists")
         exists = (
@@ -440,7 +443,7 @@ class MailStore:
             raise MailStoreError("ALREADYEXISTS", f"folder {name!r} already exists")
         row = Folder(
             mailbox_id=mailbox_id, name=name, special_use=special_use,
-            uidvalidity=new_uidvalidity(), uidnext=1, highestmodseq=1, subscribed=True,
+            uidvalidity=new_uidvalidity(), uidnext=1, highestmodseq=1, subscribed=subscribed,
         )
         uow.session.add(row)
         await uow.session.flush()

@@ -57,7 +57,8 @@ async def test_flag_keys_and_uid_search(imap: ImapWorld, folder: str) -> None:
     esearch = await raw.command("e", "SEARCH RETURN (MIN MAX COUNT) ALL")
     assert esearch[0] == b'* ESEARCH (TAG "e") MIN 1 MAX 5 COUNT 5\r\n'
     modseq = await raw.command("m", "SEARCH MODSEQ 1")
-    assert modseq[0].startswith(b"* SEARCH 1 2 3 4 5 (MODSEQ ")
+    assert modseq[0].startswith(b"* OK [HIGHESTMODSEQ ")  # RFC 7162 §3.1: CONDSTORE now on
+    assert modseq[1].startswith(b"* SEARCH 1 2 3 4 5 (MODSEQ ")
     charset = await raw.command("c", "SEARCH CHARSET KOI8-R ALL")
     assert charset[-1].startswith(b"c NO [BADCHARSET")
     await raw.close()

@@ -89,6 +89,7 @@ async def test_unsubscribe_and_lsub(imap: ImapWorld) -> None:
     folder = unique("sub")
     client = await raw_login(imap, imap.world.alice)
     await client.command("c", f"CREATE {folder}")
+    await client.command("s0", f"SUBSCRIBE {folder}")
     assert any(folder.encode() in line for line in await client.command("l", 'LSUB "" "*"'))
     await client.command("u", f"UNSUBSCRIBE {folder}")
     assert not any(folder.encode() in line for line in await client.command("m", 'LSUB "" "*"'))
