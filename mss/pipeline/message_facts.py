@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from mss.policy import Attachment
 from mss.store.header_summary import summarise_headers
+from mss.vault.cda import looks_like_xml, read_cda_header
 from mss.vault.errors import VaultExtractionError
 from mss.vault.limits import DEFAULT_LIMITS
 from mss.vault.xdm_archive import is_xdm_archive_name, read_xdm_archive
@@ -183,7 +184,19 @@ def _attachment(filename: str | None, content_type: str, content: bytes) -> Atta
         except VaultExtractionError:
             # not a readable IHE XDM archive: judged as the ordinary archive it is (S2)
             return Attachment(None, "application/zip", ZIP_MAGIC + content[:LEADING_BYTES])
+    elif looks_like_xml(content):
+        codes = cda_confidentiality_codes(content)
     return Attachment(filename, content_type, content[:LEADING_BYTES], codes)
+
+
+def cda_confidentiality_codes(content: bytes) -> frozenset[str]:
+    """The confidentialityCode of a CDA attached outside XDM (none for other XML)."""
+    try:
+        header = read_cda_header(content, DEFAULT_LIMITS)
+    except VaultExtractionError:
+        return frozenset()  # the vault refuses it as unsafe and tells the sender
+    code = header.confidentiality_code if header is not None else None
+    return frozenset({code}) if code else frozenset()
 
 
 def xdm_confidentiality_codes(content: bytes) -> frozenset[str]:

@@ -3,8 +3,11 @@
 MSSanté form (mssante-facts, read receipts): `Disposition:
 automatic-action/MDN-sent-automatically; processed` or `...; processed/Error: <code>^<label>`.
 The same `<code>^<label>` is repeated in an RFC 8098 §3.2.7 `Error` field, so that
-readers that only know the RFC find it too (MSS choice). The report carries no document
-content, and no third part with the original headers (RFC 8098 §3: optional).
+readers that only know the RFC find it too, with one more `Error` field per further
+refused attachment (MSS choice). Each label names the refused file and says what is wrong
+with it (mss.vault.problem_text); the human-readable part lists every refused file in
+French and English. The report carries no document content, and no third part with the
+original headers (RFC 8098 §3: optional).
 Pure: the caller passes the time and the Message-ID (STYLE §8).
 """
 
@@ -12,12 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
 
+from mss.vault.documents import DocumentProblem
 from mss.vault.errors import ProcessingErrorCode
+from mss.vault.problem_text import problem_text
 
 DISPOSITION_PROCESSED = "automatic-action/MDN-sent-automatically; processed"
 REPORTING_UA_PRODUCT = "MSS"
@@ -48,7 +55,36 @@ def notification_addresses(original: Message) -> list[str]:
     return [address for _, address in getaddresses([str(value)]) if "@" in address]
 
 
-def _human_text(error: ProcessingErrorCode | None, label: str | None) -> str:
+def ascii_text(text: str) -> str:
+    """Accents dropped (`différent` → `different`): RFC 8098 fields are plain ASCII here."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+def problem_label(problem: DocumentProblem) -> str:
+    """`Erreur de traitement - DOC0001.XML : la taille ou l'empreinte SHA-1 differe...`."""
+    shown = problem.file_name or "message"
+    return ascii_text(f"{problem.processing_error.label} - {shown} : "
+                      f"{problem_text(problem.kind)}")
+
+
+def ordered_problems(
+    error: ProcessingErrorCode | None, problems: Sequence[DocumentProblem]
+) -> list[DocumentProblem]:
+    """The refusals, those of the reported code first."""
+    return sorted(problems, key=lambda p: p.processing_error is not error)
+
+
+_ADVICE = {
+    True: ("Vérifiez l'identité (INS) du patient et renvoyez les documents concernés.",
+           "Check the patient's identity (INS) and send the documents concerned again."),
+    False: ("Corrigez les documents concernés et renvoyez-les.",
+            "Correct the documents concerned and send them again."),
+}
+
+
+def _human_text(error: ProcessingErrorCode | None, label: str | None,
+                problems: Sequence[DocumentProblem]) -> str:
     if error is None:
         return (
             "Votre message a été traité : les documents ont été déposés dans l'espace "
@@ -57,11 +93,25 @@ def _human_text(error: ProcessingErrorCode | None, label: str | None) -> str:
             "health space.\n"
         )
     code = error_text(error, label)
+    french = [f"- {p.file_name or 'message'} : {problem_text(p.kind)} "
+              f"({int(p.processing_error)})" for p in problems]
+    english = [f"- {p.file_name or 'message'}: {problem_text(p.kind, 'en')} "
+               f"({int(p.processing_error)}; {p.reason})" for p in problems]
+    if not problems:  # the vault itself failed: nothing names one file
+        french = ["- le dépôt a échoué dans la messagerie du patient ; aucun document "
+                  "n'a été déposé"]
+        english = ["- filing failed in the patient's mail service; no document was filed"]
+    ins_related = error is not ProcessingErrorCode.OTHER
+    advice_fr, advice_en = _ADVICE[ins_related]
     return (
-        f"Votre message a été traité avec une erreur ({code}) : les documents concernés "
-        "n'ont pas été déposés. Vérifiez l'identité (INS) du patient et renvoyez-les.\n\n"
-        f"Your message was processed with an error ({code}): the documents concerned were "
-        "not filed. Check the patient's identity (INS) and send them again.\n"
+        f"Votre message a été traité avec une erreur ({code}). Les pièces suivantes n'ont "
+        "pas été déposées dans l'espace santé du patient :\n"
+        + "".join(f"{line}\n" for line in french)
+        + f"{advice_fr} Les autres documents ont été déposés.\n\n"
+        f"Your message was processed with an error ({code}). These attachments were not "
+        "filed in the patient's health space:\n"
+        + "".join(f"{line}\n" for line in english)
+        + f"{advice_en} The other documents were filed.\n"
     )
 
 
@@ -71,6 +121,7 @@ def _notification_fields(
     final_recipient: str,
     error: ProcessingErrorCode | None,
     label: str | None,
+    problems: Sequence[DocumentProblem],
 ) -> Message:
     fields = Message(policy=_REPORT_POLICY)
     fields["Reporting-UA"] = f"{reporting_host}; {REPORTING_UA_PRODUCT}"
@@ -85,6 +136,8 @@ def _notification_fields(
     fields["Disposition"] = disposition_value(error, label)
     if error is not None:
         fields["Error"] = error_text(error, label)
+        for problem in problems[1:]:
+            fields["Error"] = error_text(problem.processing_error, problem_label(problem))
     return fields
 
 
@@ -97,12 +150,17 @@ def build_processing_acknowledgement(
     now: datetime,
     error: ProcessingErrorCode | None = None,
     label: str | None = None,
+    problems: Sequence[DocumentProblem] = (),
 ) -> EmailMessage | None:
     """The MDN for `original`, or None when it asked for none (no Disposition-Notification-To).
 
     `final_recipient` is the patient mailbox; it is also the From of the report (RFC 8098
-    §2.1: the MDN is sent on behalf of the recipient). `label` overrides the code's label.
+    §2.1: the MDN is sent on behalf of the recipient). `label` overrides the code's label;
+    without it, the first refused file of `problems` with the code `error` names it.
     """
+    refused = ordered_problems(error, problems) if error is not None else []
+    if label is None and refused:
+        label = problem_label(refused[0])
     addresses = notification_addresses(original)
     if not addresses:
         return None
@@ -119,12 +177,13 @@ def build_processing_acknowledgement(
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     report["MIME-Version"] = "1.0"
     human = EmailMessage(policy=policy.default.clone(max_line_length=76))  # RFC 2045 §6.7
-    human.set_content(_human_text(error, label), cte="quoted-printable")
+    human.set_content(_human_text(error, label, refused), cte="quoted-printable")
     del human["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
     notification = EmailMessage(policy=_REPORT_POLICY)
     notification["Content-Type"] = "message/disposition-notification"
     notification.set_payload(
-        [_notification_fields(original, reporting_host, final_recipient, error, label)]
+        [_notification_fields(original, reporting_host, final_recipient, error, label,
+                              refused)]
     )
     report.make_mixed()
     report.attach(human)

@@ -28,6 +28,12 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 DOCUMENT_TYPES = frozenset({PDF, "image/jpeg", "image/png", "image/tiff"})
 """Plain attachments the vault keeps as documents (DESIGN §6: PDFs and images)."""
 
+SIGNATURE_TYPES = frozenset({
+    "application/pkcs7-signature", "application/x-pkcs7-signature",
+    "application/pgp-signature",
+})
+"""Detached signatures (RFC 8551 §3.5, RFC 3156): part of the message, not documents."""
+
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_NAME = 255
 
@@ -103,7 +109,7 @@ def collect_attachments(
                 stack.extend((child, depth + 1) for child in reversed(children)
                              if isinstance(child, Message))
             continue
-        if maintype == "message":
+        if maintype == "message" or part.get_content_type() in SIGNATURE_TYPES:
             continue
         file_name = _file_name(part)
         if not _is_attachment(part, file_name):

@@ -288,6 +288,7 @@ def _schedule_acknowledgement(
             original, reporting_host=server.hostname,
             final_recipient=canonical_address(patient_mailbox),
             message_id=make_msgid(domain=server.domain), now=uow.now(), error=outcome.error,
+            problems=outcome.problems,
         )
     except Exception:
         log.error("cannot build the processing acknowledgement", exc_info=True)

@@ -20,6 +20,7 @@ from mss.vault.spaces import PatientSpace
 class DocumentOrigin(enum.StrEnum):
     XDM = "xdm"  # a document entry of an IHE_XDM.zip
     ATTACHMENT = "attachment"  # a plain PDF or image of the message
+    CDA = "cda"  # a CDA R2 document attached outside any XDM archive
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +80,12 @@ class ProblemKind(enum.StrEnum):
     TOO_MANY_ATTACHMENTS = "too many attachments"
 
 
-_ACK_CODES: dict[ProblemKind, ProcessingErrorCode | None] = {
+_ACK_CODES: dict[ProblemKind, ProcessingErrorCode] = {
     ProblemKind.INS_MISSING: ProcessingErrorCode.INS_MISSING,
     ProblemKind.INS_INCOMPLETE: ProcessingErrorCode.INS_INCOMPLETE,
     ProblemKind.INS_MISMATCH: ProcessingErrorCode.INS_MISMATCH,
-    ProblemKind.UNSUPPORTED_TYPE: None,
 }
+"""Every other problem is 906: the sender is told of every attachment not filed."""
 
 _ACK_PRIORITY = (
     ProcessingErrorCode.INS_MISMATCH,
@@ -104,8 +105,8 @@ class DocumentProblem:
     reason: str
 
     @property
-    def processing_error(self) -> ProcessingErrorCode | None:
-        """The acknowledgement code; None for attachments that simply are not documents."""
+    def processing_error(self) -> ProcessingErrorCode:
+        """The acknowledgement code of this refusal."""
         return _ACK_CODES.get(self.kind, ProcessingErrorCode.OTHER)
 
 

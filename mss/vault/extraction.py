@@ -13,10 +13,12 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from mss.vault.attachments import (
     DOCUMENT_TYPES,
+    ZIP,
     Attachment,
     collect_attachments,
     sniff_content_type,
 )
+from mss.vault.cda_attachment import cda_attachment, is_cda_candidate
 from mss.vault.classification import classify
 from mss.vault.documents import (
     DepositPlan,
@@ -64,7 +66,8 @@ def plain_document(
     name = attachment.file_name or "document"
     if content_type not in DOCUMENT_TYPES:
         return DocumentProblem(name, ProblemKind.UNSUPPORTED_TYPE,
-                               "not a PDF or image (content sniffed)")
+                               "not a PDF, an image, a CDA R2 document or an XDM archive "
+                               "(content sniffed)")
     return VaultDocument(
         file_name=name,
         content_type=content_type,
@@ -83,8 +86,10 @@ def extract_documents(
 ) -> DepositPlan:
     """The documents to deposit for the patient `recipient_ins`, and the problems found.
 
-    XDM archives (IHE_XDM.zip, any case) give their documents by metadata; other PDFs
-    and images are plain documents; a PDF copy of an XDM document gets `copy_of`.
+    XDM archives (IHE_XDM.zip, any case, or any zip) give their documents by metadata;
+    a CDA R2 attached alone is read like one inside; other PDFs and images are plain
+    documents; a PDF copy of an XDM document gets `copy_of` (mss.vault.pdf_copy). Every
+    attachment ends as a document or a problem.
     """
     subject = strip_xdm_prefix(header_text(message, "Subject"))
     author = sender_display(message)
@@ -93,29 +98,31 @@ def extract_documents(
     entries: list[XdmEntryOutcome] = []
     plain: list[VaultDocument] = []
     problems: list[DocumentProblem] = []
-    archive_seen = archive_failed = False
     if walk.truncated:
         problems.append(DocumentProblem("", ProblemKind.TOO_MANY_ATTACHMENTS,
                                         "attachments or nesting beyond the limits"))
     for attachment in walk.attachments:
-        if is_xdm_archive_name(attachment.file_name):
-            archive_seen = True
+        if is_xdm_archive_name(attachment.file_name) or (
+                sniff_content_type(attachment.content) == ZIP):
             outcome = deposit_xdm_archive(
-                attachment.content, attachment.file_name, recipient_ins, subject, limits
+                attachment.content, attachment.file_name or "archive.zip", recipient_ins,
+                subject, limits,
             )
             entries.extend(outcome.entries)
             if outcome.archive_problem is not None:
-                archive_failed = True
                 problems.append(outcome.archive_problem)
+            continue
+        if sniff_content_type(attachment.content) is None and is_cda_candidate(attachment):
+            entries.append(cda_attachment(attachment, recipient_ins, subject, author,
+                                          created_at, limits))
             continue
         result = plain_document(attachment, subject, author, created_at)
         if isinstance(result, DocumentProblem):
             problems.append(result)
         else:
             plain.append(result)
-    if archive_seen:
-        plain, copy_problems = link_pdf_copies(plain, entries, archive_failed)
-        problems.extend(copy_problems)
+    plain, copy_problems = link_pdf_copies(plain, entries)
+    problems.extend(copy_problems)
     problems.extend(e.problem for e in entries if e.problem is not None)
     documents = [e.document for e in entries if e.document is not None] + plain
     return DepositPlan(tuple(documents), tuple(problems))

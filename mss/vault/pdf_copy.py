@@ -1,11 +1,15 @@
-"""Linking the PDF copy that travels beside an IHE_XDM.zip to the document it renders.
+"""Linking a PDF that travels beside an IHE_XDM.zip to the document it renders.
 
 Professional software sends the archive plus a PDF copy (mssante-facts, message
-conventions). A PDF beside an archive is a copy when its name stem equals the stem or the
-title of an archive entry, or when it is the only PDF of the message (then it copies the
-archive's first entry, the main document by convention). A copy takes the space,
-confidentiality codes and patient of its original, and is refused when its original was
-refused: the copy of another patient's letter is still another patient's letter (MSS choice).
+conventions), but a PDF beside an archive may just as well be a document of its own (an
+ordonnance beside a lettre de liaison). A PDF is a copy only when:
+- the same content is inside an archive: its bytes equal an entry's file, or the
+  base64 body of a CDA "N1" entry (`nonXMLBody`); or
+- the XDM metadata names it: its name stem equals the stem of an entry's `URI`
+  (`DOC0001.pdf` beside `DOC0001.XML`) or an entry's title.
+Otherwise it is filed as its own document. A copy takes the space, confidentiality
+codes and patient of its original, and is refused when its original was refused: the
+copy of another patient's letter is still another patient's letter (MSS choice).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import replace
 
 from mss.vault.attachments import PDF
 from mss.vault.classification import Classification, ClassificationBasis, fold_text
-from mss.vault.documents import DocumentProblem, ProblemKind, VaultDocument
+from mss.vault.documents import DocumentProblem, VaultDocument
 from mss.vault.xdm_deposit import XdmEntryOutcome
 
 
@@ -22,15 +26,15 @@ def name_stem(file_name: str) -> str:
     return fold_text(file_name.rsplit(".", 1)[0] if "." in file_name else file_name).strip()
 
 
-def find_original(
-    pdf: VaultDocument, entries: list[XdmEntryOutcome], only_pdf: bool
-) -> XdmEntryOutcome | None:
+def find_original(pdf: VaultDocument, entries: list[XdmEntryOutcome]) -> XdmEntryOutcome | None:
+    """The entry `pdf` is the copy of, by content first, then by the metadata's names."""
+    for entry in entries:
+        if pdf.sha256 in entry.content_sha256s:
+            return entry
     stem = name_stem(pdf.file_name)
     for entry in entries:
         if stem and stem in (name_stem(entry.file_name), fold_text(entry.title).strip()):
             return entry
-    if only_pdf and entries:
-        return entries[0]
     return None
 
 
@@ -52,35 +56,23 @@ def as_copy(pdf: VaultDocument, original: VaultDocument) -> VaultDocument:
 
 
 def link_pdf_copies(
-    plain: list[VaultDocument], entries: list[XdmEntryOutcome], archive_failed: bool
+    plain: list[VaultDocument], entries: list[XdmEntryOutcome]
 ) -> tuple[list[VaultDocument], list[DocumentProblem]]:
-    """Plain documents with copies linked, and the copies refused with their original.
-
-    `archive_failed`: an archive of the message could not be read at all; then the only
-    PDF beside it is refused too, since nothing proves whose document it copies.
-    """
-    pdfs = [d for d in plain if d.content_type == PDF]
-    only_pdf = len(pdfs) == 1
+    """Plain documents with copies linked, and the copies refused with their original."""
     kept: list[VaultDocument] = []
     problems: list[DocumentProblem] = []
     for document in plain:
-        if document.content_type != PDF:
-            kept.append(document)
-            continue
-        original = find_original(document, entries, only_pdf)
-        if original is None and only_pdf and archive_failed:
-            problems.append(DocumentProblem(
-                document.file_name, ProblemKind.UNREADABLE_ARCHIVE,
-                "copy beside an unreadable XDM archive"
-            ))
-        elif original is None:
+        original = find_original(document, entries) if document.content_type == PDF else None
+        if original is None:
             kept.append(document)
         elif original.document is not None:
+            if original.document.sha256 == document.sha256:
+                continue  # the very same file as the archive's entry: filed once
             kept.append(as_copy(document, original.document))
         elif original.problem is not None:
             problems.append(DocumentProblem(
                 document.file_name, original.problem.kind,
-                f"copy of a refused document: {original.problem.reason}",
+                f"copy of the refused document {original.problem.file_name}: "
+                f"{original.problem.reason}",
             ))
     return kept, problems
-

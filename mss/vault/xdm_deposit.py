@@ -38,12 +38,16 @@ _INS_SEVERITY = (InsCheck.MISMATCH, InsCheck.INCOMPLETE, InsCheck.MISSING, InsCh
 
 @dataclass(frozen=True, slots=True)
 class XdmEntryOutcome:
-    """One entry of the metadata: deposited (document) or not (problem)."""
+    """One entry of the metadata, or a CDA attached alone: deposited (document) or not
+    (problem)."""
 
     file_name: str
     title: str
     document: VaultDocument | None
     problem: DocumentProblem | None
+    content_sha256s: frozenset[str] = frozenset()
+    """SHA-256 of the entry's bytes and of a CDA's embedded body: a PDF beside the
+    archive with one of these is the same content (see mss.vault.pdf_copy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +99,12 @@ def deposit_entry(
     file_name = uri.rsplit("/", 1)[-1]
     title = entry.title or file_name
 
+    hashes: set[str] = set()
+
     def rejected(kind: ProblemKind, reason: str) -> XdmEntryOutcome:
         shown = file_name or entry.entry_id or "METADATA.XML entry"
-        return XdmEntryOutcome(file_name, title, None, DocumentProblem(shown, kind, reason))
+        return XdmEntryOutcome(file_name, title, None, DocumentProblem(shown, kind, reason),
+                               frozenset(hashes))
 
     if not uri:
         return rejected(ProblemKind.MISSING_FILE, "metadata entry without URI")
@@ -109,6 +116,7 @@ def deposit_entry(
     content = archive.find(path)
     if content is None:
         return rejected(ProblemKind.MISSING_FILE, "file named by URI not in the archive")
+    hashes.add(hashlib.sha256(content).hexdigest())
     if entry.size is None or entry.sha1 is None:
         return rejected(ProblemKind.INTEGRITY, "metadata lacks size or hash (ITI-32)")
     if len(content) != entry.size:
@@ -125,7 +133,10 @@ def deposit_entry(
             cda = read_cda_header(content, limits)
         except VaultExtractionError as exc:
             return rejected(ProblemKind.UNSAFE_DOCUMENT, exc.reason)
-    ins_check, ins = worst_ins_check(entry, cda, recipient_ins)
+    if cda is not None and cda.embedded is not None:
+        hashes.add(cda.embedded.sha256)
+    ins_check, ins = worst_ins_check([entry.patient_id, cda.patient_ins if cda else None],
+                                     recipient_ins)
     if ins_check is not InsCheck.MATCHES:
         kind, reason = _INS_PROBLEMS[ins_check]
         return rejected(kind, reason)
@@ -151,21 +162,26 @@ def deposit_entry(
         type_code=entry.type_code or (cda.code if cda else None),
         class_code=entry.class_code,
         confidentiality_codes=entry.confidentiality_codes,
-        author=entry.author,
+        author=entry.author or (cda.author if cda else None),
         created_at=parse_hl7_time(entry.creation_time)
         or parse_hl7_time(cda.effective_time if cda else None),
         patient_id=ins.value if ins else None,
         archive_path=path,
         unique_id=entry.unique_id,
     )
-    return XdmEntryOutcome(file_name, title, document, None)
+    return XdmEntryOutcome(file_name, title, document, None, frozenset(hashes))
+
+
+def ins_problem(ins_check: InsCheck) -> tuple[ProblemKind, str] | None:
+    """The problem of a document whose INS is not the recipient's (903/904/905)."""
+    return None if ins_check is InsCheck.MATCHES else _INS_PROBLEMS[ins_check]
 
 
 def worst_ins_check(
-    entry: XdmDocumentEntry, cda: CdaHeader | None, recipient_ins: str
+    identifiers: list[PatientIdentifier | None], recipient_ins: str
 ) -> tuple[InsCheck, PatientIdentifier | None]:
     """Every INS the document states must be the recipient's; none at all is 903."""
-    stated = [i for i in (entry.patient_id, cda.patient_ins if cda else None) if i and i.is_ins]
+    stated = [i for i in identifiers if i and i.is_ins]
     if not stated:
         return InsCheck.MISSING, None
     checks = {check_ins(identifier, recipient_ins) for identifier in stated}

@@ -315,3 +315,14 @@ def pdf_entry(**overrides: object) -> EntrySpec:
     )
     values.update(overrides)
     return EntrySpec(**values)  # type: ignore[arg-type]
+
+
+def cda_n1_document(code: str, title: str, embedded: bytes, ins: str = PATIENT_INS,
+                    media_type: str = "application/pdf") -> bytes:
+    """A CDA "N1" (CI-SIS): the header and a `nonXMLBody` carrying a PDF in base64."""
+    import base64
+
+    structured = cda_document(code, title, ins).decode()
+    body = (f'<component><nonXMLBody><text mediaType="{media_type}" representation="B64">'
+            f"{base64.b64encode(embedded).decode()}</text></nonXMLBody></component>")
+    return structured.replace("<component><structuredBody/></component>", body).encode()

@@ -62,11 +62,14 @@ def test_pdf_copy_named_after_the_title_is_linked() -> None:
     assert plan.documents[2].copy_of == plan.documents[1].sha256
 
 
-def test_only_pdf_beside_an_xdm_copies_its_first_document() -> None:
-    message = corpus.xdm_message(corpus.valid_xdm(), pdf_copy=("courrier.pdf", corpus.pdf_bytes()))
+def test_a_lone_pdf_beside_an_xdm_that_does_not_name_it_is_its_own_document() -> None:
+    message = corpus.xdm_message(corpus.valid_xdm(),
+                                 pdf_copy=("ordonnance-bisoprolol.pdf", corpus.pdf_bytes()))
     plan = extract_documents(message, corpus.PATIENT_INS)
-    assert plan.documents[2].copy_of == plan.documents[0].sha256
-    assert len(plan.listed_documents) == 2
+    ordonnance = plan.documents[2]
+    assert ordonnance.copy_of is None
+    assert ordonnance.space is PatientSpace.TRAITEMENTS_ET_SOINS
+    assert len(plan.listed_documents) == 3 and plan.problems == ()
 
 
 def test_two_unmatched_pdfs_beside_an_xdm_stay_documents_of_their_own() -> None:
@@ -163,7 +166,8 @@ def test_hostile_archives_become_problems_and_deposit_nothing() -> None:
     for label, archive in hostile.items():
         message = corpus.xdm_message(archive, pdf_copy=("copie.pdf", corpus.pdf_bytes()))
         plan = extract_documents(message, corpus.PATIENT_INS)
-        assert plan.documents == (), label
+        # nothing of the archive; the PDF beside it, named by no metadata, is its own
+        assert [(d.file_name, d.copy_of) for d in plan.documents] == [("copie.pdf", None)]
         assert ProblemKind.UNREADABLE_ARCHIVE in {p.kind for p in plan.problems}, label
         assert plan.processing_error is ProcessingErrorCode.OTHER, label
 
@@ -260,7 +264,7 @@ def test_declared_type_is_not_trusted() -> None:
     plan = extract_documents(message, corpus.PATIENT_INS)
     assert plan.documents == ()
     assert [p.kind for p in plan.problems] == [ProblemKind.UNSUPPORTED_TYPE]
-    assert plan.processing_error is None
+    assert plan.processing_error is ProcessingErrorCode.OTHER  # the sender is told
 
 
 def test_invisible_patient_document_is_never_deposited() -> None:
@@ -313,3 +317,40 @@ def test_xdm_pdf_document_with_our_ins_is_deposited_by_its_keywords() -> None:
     assert (document.content_type, document.space, document.reason) == (
         "application/pdf", PatientSpace.IMAGERIE_MEDICALE, "file name keyword irm"
     )
+
+
+def test_lone_cda_is_read_checked_and_classified_by_its_code() -> None:
+    message = corpus.patient_message([AttachmentSpec(
+        "resultats.xml", corpus.cda_document("11502-2", "Hémogramme"), "application/hl7-v3+xml")])
+    plan = extract_documents(message, corpus.PATIENT_INS)
+    (document,) = plan.documents
+    assert (document.space, document.reason) == (PatientSpace.BIOLOGIE, "CDA code 11502-2")
+    assert (document.origin, document.content_type) == (DocumentOrigin.CDA, "text/xml")
+    assert document.title == "Hémogramme" and document.patient_id == corpus.PATIENT_INS
+    assert plan.problems == ()
+
+
+def test_lone_cda_of_another_patient_or_with_a_dtd_or_not_a_cda_is_refused() -> None:
+    dtd = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><ClinicalDocument/>'
+    message = corpus.patient_message([
+        AttachmentSpec("autre.xml", corpus.cda_document("11502-2", "B",
+                                                        corpus.OTHER_PATIENT_INS), "text/xml"),
+        AttachmentSpec("dtd.xml", dtd, "text/xml"),
+        AttachmentSpec("facture.xml", b"<facture><total>3</total></facture>", "text/xml"),
+    ])
+    plan = extract_documents(message, corpus.PATIENT_INS)
+    assert plan.documents == ()
+    assert [(p.file_name, p.kind) for p in plan.problems] == [
+        ("autre.xml", ProblemKind.INS_MISMATCH), ("dtd.xml", ProblemKind.UNSAFE_DOCUMENT),
+        ("facture.xml", ProblemKind.UNSUPPORTED_TYPE)]
+    assert plan.processing_error is ProcessingErrorCode.INS_MISMATCH
+
+
+def test_pdf_with_the_content_of_a_cda_n1_body_is_its_copy() -> None:
+    embedded = corpus.pdf_bytes("n1")
+    archive = corpus.xdm_archive([corpus.lettre_de_liaison(
+        content=corpus.cda_n1_document("11490-0", "Lettre", embedded))])
+    plan = extract_documents(corpus.xdm_message(archive, pdf_copy=("lettre.pdf", embedded)),
+                             corpus.PATIENT_INS)
+    lettre, copy = plan.documents
+    assert copy.copy_of == lettre.sha256 and plan.listed_documents == (lettre,)
