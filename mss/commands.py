@@ -13,6 +13,7 @@ from mss.app import App
 from mss.certs import ensure_server_pki
 from mss.cli import UserError, settings_from_args
 from mss.config import Settings, example_toml
+from mss.event_log import configure_logging
 from mss.pipeline.outbound_queue import queue_depth
 from mss.store import schema
 from mss.store.backup import BackupError, backup
@@ -92,6 +93,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+
+    configure_logging(settings.logging.format, verbose=args.verbose)
 
     async def run() -> None:
         prepare_data_dir(settings)

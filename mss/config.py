@@ -204,6 +204,13 @@ class AuthSettings:
 
 
 @dataclass
+class LoggingSettings:
+    format: str = _doc(
+        "Log lines: `logfmt` (key=value, one line per event, docs/logging.md) or `json` "
+        "(one object per line, same fields).", default="logfmt")
+
+
+@dataclass
 class Settings:
     data_dir: Path = _doc(
         "Data folder: database, blobs, keys, certificates.", default=DEFAULT_DATA_DIR
@@ -221,6 +228,7 @@ class Settings:
                               default_factory=OidcSettings)
     auth: AuthSettings = _doc("Sign-in methods allowed per mailbox kind.",
                               default_factory=AuthSettings)
+    logging: LoggingSettings = _doc("Log lines (format).", default_factory=LoggingSettings)
 
     @property
     def database_url(self) -> str:
@@ -362,6 +370,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
             problems.append(f"listeners.{f.name}.port: {listener.port} is not a TCP port")
     if not 1 <= settings.smtp.mx_processes <= 64:
         problems.append("smtp.mx_processes: from 1 to 64")
+    if settings.logging.format not in ("logfmt", "json"):
+        problems.append("logging.format: one of logfmt, json")
     if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         problems.append("database.sqlite_synchronous: one of OFF, NORMAL, FULL, EXTRA")
     for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):

@@ -29,6 +29,7 @@ from mss.identity import SYSTEM, MailboxKind, Principal
 from mss.pipeline.conversations import apply_conversation_transitions, patient_subject
 from mss.pipeline.directory_facts import DirectoryFacts
 from mss.pipeline.message_facts import ParsedMessage, parse_message
+from mss.pipeline.message_log import log_accepted, new_queue_id
 from mss.pipeline.outbound_queue import QueuedRecipient, enqueue
 from mss.policy import (
     ActingRights,
@@ -89,6 +90,9 @@ class Submission:
     # directory facts read for this same transaction moments before (SMTP RCPT, see
     # Pipeline.check_recipient), by canonical address: not read again
     known_correspondents: Mapping[str, Correspondent] = field(default_factory=dict)
+    # the id given to the client (`250 ... queued as`), in logs and stored with the
+    # message; empty: the pipeline makes one
+    queue_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,9 @@ class RecipientResult:
 class AcceptResult:
     results: tuple[RecipientResult, ...]
     message_id: str
+    queue_id: str = ""
+    size: int = 0
+    kept_in_sent: bool = False
 
     @property
     def accepted(self) -> tuple[RecipientResult, ...]:
@@ -215,25 +222,32 @@ class Pipeline:
 
     async def accept(self, submission: Submission) -> AcceptResult:
         started = time.perf_counter()
-        result = await self._accept(submission)
+        submission.queue_id = submission.queue_id or new_queue_id()
+        audited: list[dict[str, object]] = []
+        result = await self._accept(submission, audited)
+        log_accepted(submission, result, audited)
         for callback in self.after_accept:
             callback(result, time.perf_counter() - started)
         return result
 
-    async def _accept(self, submission: Submission) -> AcceptResult:
+    async def _accept(self, submission: Submission,
+                      audited: list[dict[str, object]]) -> AcceptResult:
         raw = self._complete_headers(submission)
         if len(raw) > self.settings.limits.max_message_bytes:
             too_big = refusal(Cause.TOO_LARGE, limit=self.settings.limits.max_message_bytes)
-            return await self._all_refused(submission, too_big)
+            return await self._all_refused(submission, too_big, len(raw))
         plan = await self._decide(submission, raw)
         blobs = await self._prepare_blobs(submission, plan, raw)
         deposits = await self._prepare_deposits(plan)
 
         async def job(uow: UnitOfWork) -> list[RecipientResult]:
+            audited[:] = []  # a rerun of the batch starts this job's rows afresh
+            uow.audited = audited
             return await self._commit(uow, submission, plan, blobs, deposits, raw)
 
         results = await self.store.write(job)
-        return AcceptResult(tuple(results), plan.parsed.message_id)
+        return AcceptResult(tuple(results), plan.parsed.message_id, submission.queue_id,
+                            len(raw), plan.sender.address in blobs and submission.save_to_sent)
 
     def _complete_headers(self, submission: Submission) -> bytes:
         """RFC 5322 §3.6: a submission without Message-ID or Date gets them (RFC 6409 §8)."""
@@ -345,20 +359,23 @@ class Pipeline:
     ) -> list[RecipientResult]:
         actor = submission.principal
         ref = plan.parsed.message_id
+        qid = submission.queue_id
+        about = f"message={ref} queue_id={qid}"  # the audit rows' detail
         results: list[RecipientResult] = []
         for rcpt, decision in plan.decisions.items():
             subject = _patient_subject_of(rcpt, plan.sender.address, self.facts)
             if decision.verdict.refused:
                 uow.audit(AuditAction.MESSAGE_REFUSED, actor, target=rcpt,
                           outcome=AuditOutcome.REFUSED, subject=subject,
-                          detail=f"rule={decision.verdict.rule} message={ref}")
+                          detail=f"rule={decision.verdict.rule} {about}")
                 results.append(RecipientResult(rcpt, decision.verdict))
                 continue
             if rcpt in plan.local:
                 target = plan.local[rcpt]
-                self._deliver(uow, blobs[target], target, raw)
+                self._deliver(uow, blobs[target], target, raw, qid)
                 uow.audit(AuditAction.MESSAGE_DELIVERED, actor, target=target,
-                          subject=subject, detail=f"message={ref} via={submission.via}")
+                          subject=subject,
+                          detail=f"{about} via={submission.via} folder={INBOX}")
                 for hook in self.in_delivery:
                     await hook(uow, target, plan.sender.address)
                 if decision.transitions:
@@ -383,24 +400,26 @@ class Pipeline:
                 for r in plan.remote
             ]
             await enqueue(uow, blobs[spool], submission.mail_from, queued,
-                          envid=submission.envid, ret=submission.ret)
+                          envid=submission.envid, ret=submission.ret, queue_id=qid)
             for rcpt in plan.remote:
                 uow.audit(AuditAction.MESSAGE_QUEUED, actor, target=rcpt,
                           subject=_patient_subject_of(rcpt, plan.sender.address, self.facts),
-                          detail=f"message={ref}")
+                          detail=about)
         if (submission.save_to_sent and plan.sender.address in blobs
                 and any(r.accepted for r in results)):
-            self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw,
-                                folder=SENT, flags=(SEEN,))
+            self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw, qid,
+                          folder=SENT, flags=(SEEN,))
         return results
 
     def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
-                 *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
+                 queue_id: str, *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
         """With the batch's other deliveries (the UID is not needed here): one database
         round trip for all of them, before the commit that makes them visible."""
-        self.store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=flags)
+        self.store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=flags,
+                                                queue_id=queue_id)
 
-    async def _all_refused(self, submission: Submission, verdict: Verdict) -> AcceptResult:
+    async def _all_refused(self, submission: Submission, verdict: Verdict,
+                           size: int) -> AcceptResult:
         results = tuple(RecipientResult(canonical_address(r), verdict)
                         for r in submission.recipients)
 
@@ -408,10 +427,10 @@ class Pipeline:
             for result in results:
                 uow.audit(AuditAction.MESSAGE_REFUSED, submission.principal,
                           target=result.address, outcome=AuditOutcome.REFUSED,
-                          detail=f"rule={verdict.rule}")
+                          detail=f"rule={verdict.rule} queue_id={submission.queue_id}")
 
         await self.store.write(job)
-        return AcceptResult(results, "")
+        return AcceptResult(results, "", submission.queue_id, size)
 
     async def ensure_spool_mailbox(self) -> None:
         """The mailbox whose key seals system messages (DSN, MDN) waiting to be relayed."""

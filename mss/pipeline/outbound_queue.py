@@ -58,13 +58,13 @@ class Claim:
 
 async def enqueue(
     uow: UnitOfWork, blob: PreparedBlob, mail_from: str, recipients: list[QueuedRecipient],
-    *, envid: str | None = None, ret: str | None = None,
+    *, envid: str | None = None, ret: str | None = None, queue_id: str | None = None,
 ) -> int:
     now = uow.now()
     await keep_inline(await uow.core(), blob)
     message = OutboundMessage(
         mailbox_id=blob.mailbox_id, blob_key=blob.blob_key, size=blob.size,
-        mail_from=mail_from, envid=envid, ret=ret, created_at=now,
+        mail_from=mail_from, envid=envid, ret=ret, created_at=now, queue_id=queue_id,
     )
     uow.session.add(message)
     await uow.session.flush()

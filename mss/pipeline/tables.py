@@ -66,6 +66,7 @@ class OutboundMessage(Base):
     envid: Mapped[str | None] = mapped_column(String(100), nullable=True)
     ret: Mapped[str | None] = mapped_column(String(4), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    queue_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class OutboundRecipient(Base):

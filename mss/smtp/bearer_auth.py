@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 from base64 import b64decode
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, AuthResult
@@ -40,6 +41,7 @@ class BearerMechanisms:
     """Mixed into the submission handler; `oauth` is set by the SMTP service."""
 
     oauth: BearerLogin | None = None
+    log_auth: Callable[[Any, str, str, Principal | None], None]  # CommonHooks'
 
     @property
     def excluded_mechanisms(self) -> tuple[str, ...]:
@@ -75,6 +77,7 @@ class BearerMechanisms:
             via=f"smtp {mechanism}")
         if outcome.temporary:
             return AuthResult(success=False, handled=False, message=AUTH_TEMP_FAIL)
+        self.log_auth(server.session, mechanism, credentials.authzid or "", outcome.principal)
         if outcome.principal is None:
             status = error_challenge(mechanism,
                                      openid_configuration=self.oauth.openid_configuration)

@@ -16,6 +16,8 @@ from typing import Any
 from aiosmtpd.smtp import TLSSetupException
 
 from mss.certs import check_from_ssl_error
+from mss.event_log import event
+from mss.identity import Principal
 from mss.policy import Channel
 from mss.smtp.data_intake import DataIntake, null_path
 from mss.smtp.options import SmtpOptions
@@ -77,7 +79,15 @@ class CommonHooks:
             known=envelope.known_correspondents,
         )
         if verdict.refused:
-            return verdict.smtp_reply()
+            reply = verdict.smtp_reply()
+            event(AuditAction.MESSAGE_REFUSED, queue_id=envelope.queue_id, stage="rcpt",
+                  listener=self.listener, client=session.client_ip,
+                  **{"from": null_path(envelope.mail_from) or "<>"}, to=address,
+                  rule=verdict.rule, reply=reply)
+            await self.audit(AuditAction.MESSAGE_REFUSED, address,
+                             f"rule={verdict.rule} queue_id={envelope.queue_id} stage=rcpt "
+                             f"client={session.client_ip}")
+            return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return RECIPIENT_OK
@@ -103,10 +113,31 @@ class CommonHooks:
         cause = error.__cause__
         if isinstance(cause, ssl.SSLError):
             check = check_from_ssl_error(cause)
-            log.info("%s TLS handshake refused: %s (%s)", self.listener, check.reason,
-                     check.detail)
+            event(AuditAction.TLS_FAILED, listener=self.listener, reason=check.reason,
+                  detail=check.detail)
         else:
-            log.info("%s TLS handshake failed: %r", self.listener, cause)
+            event(AuditAction.TLS_FAILED, listener=self.listener, reason="handshake",
+                  detail=repr(cause))
+
+    def data_refused(self, session: MssSession, envelope: Any, reply: SmtpReply) -> str:
+        """The whole message refused at DATA before the pipeline (bare line endings)."""
+        rendered = reply.render()
+        event(AuditAction.MESSAGE_REFUSED, queue_id=envelope.queue_id, stage="data",
+              listener=self.listener, client=session.client_ip,
+              **{"from": null_path(envelope.mail_from) or "<>"}, reply=rendered)
+        return rendered
+
+    def log_auth(self, session: MssSession, mechanism: str, user: str,
+                    principal: Principal | None) -> None:
+        """`auth.succeeded` / `auth.failed` (user, mechanism, client; never the secret):
+        the failed ones are what fail2ban matches (docs/logging.md)."""
+        if principal is None:
+            event(AuditAction.AUTH_FAILED, protocol="smtp", listener=self.listener,
+                  mechanism=mechanism, user=user, client=session.client_ip)
+        else:
+            event(AuditAction.AUTH_SUCCEEDED, protocol="smtp", listener=self.listener,
+                  mechanism=mechanism, user=user, client=session.client_ip,
+                  principal=principal.label(), mailbox=principal.mailbox)
 
     async def audit(self, action: AuditAction, target: str, detail: str,
                     principal: Any = "anonymous",

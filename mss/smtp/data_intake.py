@@ -16,7 +16,6 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,11 +33,6 @@ from mss.store.store import Store
 log = logging.getLogger(__name__)
 
 Wakeup = Callable[[], None]
-
-
-def new_queue_id() -> str:
-    """A short random id for the Received field and the 250 reply (like Postfix's)."""
-    return secrets.token_hex(6).upper()
 
 
 def null_path(address: str | None) -> str:
@@ -78,7 +72,7 @@ class DataIntake:
             recipient_dsn=recipient_dsn, via="smtp",
             # the submission listener decided T2 at MAIL FROM (no DATA otherwise)
             sender_checked=channel is Channel.SUBMISSION,
-            known_correspondents=envelope.known_correspondents,
+            known_correspondents=envelope.known_correspondents, queue_id=queue_id,
         ))
         if any(r.queued for r in result.results):
             self.wakeup()

@@ -25,11 +25,12 @@ from aiosmtpd.smtp import TLSSetupException
 
 from mss.certs import check_from_ssl_error
 from mss.directory.operators import operator_dkim_keys
+from mss.event_log import event
 from mss.identity import Principal, PrincipalKind
 from mss.policy import Channel
 from mss.policy.addresses import domain_of
 from mss.smtp.common_hooks import CommonHooks
-from mss.smtp.data_intake import new_queue_id, null_path
+from mss.smtp.data_intake import null_path
 from mss.smtp.dkim_signatures import DkimResult, verify_message
 from mss.smtp.protocol import MssEnvelope, MssSession
 from mss.smtp.replies import MUST_STARTTLS, SENDER_OK, SmtpReply
@@ -88,11 +89,16 @@ class MxHandler(CommonHooks):
             verdict = await self.pipeline.check_peer(peer, mail_from)
             session.peer_verdicts[domain] = verdict
         if verdict.refused:
+            reply = verdict.smtp_reply()
+            event(AuditAction.PEER_REFUSED, queue_id=envelope.queue_id, stage="mail",
+                  listener=self.listener, client=session.client_ip,
+                  **{"from": mail_from or "<>"}, peer_subject=peer.subject_dn,
+                  rule=verdict.rule, reply=reply)
             await self.audit(
                 AuditAction.PEER_REFUSED, peer.subject_dn or session.client_ip,
                 f"rule={verdict.rule} client={session.client_ip} mail_from={mail_from}",
             )
-            return verdict.smtp_reply()
+            return reply
         identity = tls.peer_identity
         assert identity is not None
         session.peer_certificate = peer
@@ -109,10 +115,9 @@ class MxHandler(CommonHooks):
         try:
             self.intake.check_line_endings(envelope)
         except SmtpReply as reply:
-            log.info("mx refused data from %s: %s", session.client_ip, reply.text)
-            return reply.render()
+            return self.data_refused(session, envelope, reply)
         assert session.principal is not None
-        queue_id = new_queue_id()
+        queue_id = envelope.queue_id
         raw = await self._traced(server, session, envelope, queue_id)
         return await self.intake.accept(
             envelope, raw, channel=Channel.INBOUND, principal=session.principal,

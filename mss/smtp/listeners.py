@@ -71,6 +71,7 @@ class SmtpListener:
             connections=self.counter,
             offer_dsn=spec.offer_dsn,
             errors_per_session=self.options.errors_per_session,
+            listener=spec.label.lower(),
             data_size_limit=self.options.max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,

@@ -29,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mss.config import Settings
+from mss.event_log import configure_logging
 from mss.store.db import is_sqlite
 from mss.store.events import EventBus
 from mss.store.process_link import ProcessHub, ProcessLink
@@ -180,9 +181,8 @@ def _answer(pipe: Connection, timeout: float) -> str:
 def run_mx_process(settings: Settings, index: int, hub: str, pipe: Connection,
                    log_level: int) -> None:
     """Entry point of an MX process (spawned): logs like `mss serve`, at its level."""
-    logging.basicConfig(level=log_level,
-                        format=f"%(asctime)s mx{index} %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.logging.format, verbose=log_level <= logging.DEBUG,
+                      process=f"mx{index}")
     try:
         asyncio.run(_serve(settings, index, Path(hub), pipe))
     except Exception as exc:

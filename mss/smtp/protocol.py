@@ -17,7 +17,9 @@ fills protocol gaps, each a limit or a parameter syntax:
 
 Invariants:
 - a refused connection never reaches the handler: no session, no banner;
-- the slot of a client address is released exactly once, when the connection is lost.
+- the slot of a client address is released exactly once, when the connection is lost;
+- each connection is one session id (mss.event_log) on every line it causes, from
+  `session.opened` (listener, client, TLS) to `session.closed`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
+from mss.event_log import begin_session, event, in_session
 from mss.identity import Principal
+from mss.pipeline.message_log import new_queue_id
 from mss.policy import Correspondent, PeerCertificate, Verdict
 from mss.smtp.bearer_auth import AUTH_LINE_LIMIT
 from mss.smtp.data_block import (
@@ -48,6 +52,8 @@ from mss.smtp.dsn_parameters import (
     parse_rcpt_dsn_parameters,
 )
 from mss.smtp.replies import IDLE_TIMEOUT, TOO_BIG, SmtpReply
+from mss.smtp.tls_peer import tls_details
+from mss.store.audit_actions import AuditAction
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,16 @@ class MssSession(Session):
         self.client_ip: str = ""
         self.peer_verdicts: dict[str, Verdict] = {}  # MX: T1 per MAIL FROM domain
 
+    # aiosmtpd sets this legacy field after each AUTH and warns in the log each time;
+    # MSS reads `principal` instead
+    @property  # type: ignore[override]
+    def login_data(self) -> Any:
+        return getattr(self, "_login_data", None)
+
+    @login_data.setter
+    def login_data(self, value: Any) -> None:
+        self._login_data = value
+
 
 class MssEnvelope(Envelope):
     """aiosmtpd's envelope plus the DSN parameters, the declared size, and the directory
@@ -88,6 +104,8 @@ class MssEnvelope(Envelope):
         self.rcpt_dsn: dict[str, RcptDsnParameters] = {}
         self.declared_size: int | None = None
         self.known_correspondents: dict[str, Correspondent] = {}
+        # one per transaction, from MAIL on: RCPT refusals, Received, `queued as`
+        self.queue_id = new_queue_id()
 
 
 class ConnectionCounter:
@@ -109,6 +127,18 @@ class ConnectionCounter:
             del self.open[address]
 
 
+def _tls_fields(transport: Any) -> dict[str, str]:
+    """TLS version, cipher and the client certificate's subject, for a session line."""
+    tls = tls_details(transport)
+    if tls is None:
+        return {}
+    identity = tls.peer_identity
+    fields = {"tls": tls.version, "cipher": tls.cipher}
+    if identity is not None:
+        fields["peer_subject"] = identity.subject_dn
+    return fields
+
+
 def _split_arg(arg: str, keyword: str, server: SMTP) -> tuple[str, list[str]] | None:
     """`FROM:<a@b> X=1 Y` → (`FROM:<a@b>`, [`X=1`, `Y`]); None when aiosmtpd would refuse."""
     stripped = server._strip_command_keyword(keyword, arg)
@@ -126,7 +156,7 @@ class MssSMTP(SMTP):
 
     def __init__(
         self, handler: Any, *, connections: ConnectionCounter, offer_dsn: bool,
-        errors_per_session: int, **kwargs: Any,
+        errors_per_session: int, listener: str = "smtp", **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
         self.command_size_limits = defaultdict(lambda: SMTP.command_size_limit)
@@ -143,6 +173,8 @@ class MssSMTP(SMTP):
         self._client_ip = ""
         self._refused = False
         self._released = False
+        self.listener = listener
+        self.session_id = ""
 
     def _create_session(self) -> Session:
         session = MssSession(self.loop)
@@ -173,7 +205,24 @@ class MssSMTP(SMTP):
         if not self._released:
             self._released = True
             self.connections.release(self._client_ip)
+            if self.session_id:
+                with in_session(self.session_id):
+                    event(AuditAction.SESSION_CLOSED, listener=self.listener,
+                          client=self._client_ip)
         super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        self.session_id = begin_session()  # this task's context: every line of the session
+        event(AuditAction.SESSION_OPENED, listener=self.listener, client=self._client_ip,
+              **_tls_fields(self.transport))
+        await super()._handle_client()
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await super().smtp_STARTTLS(arg)
+        if tls_details(self.transport) is not None:
+            event(AuditAction.SESSION_TLS, listener=self.listener, client=self._client_ip,
+                  **_tls_fields(self.transport))
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's address parser, with the stdlib parser's own bugs on hostile text

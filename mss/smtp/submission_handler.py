@@ -29,11 +29,12 @@ from aiosmtpd.smtp import MISSING, AuthResult
 from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
+from mss.event_log import event
 from mss.identity import Principal
 from mss.policy import Channel
 from mss.smtp.bearer_auth import BearerMechanisms
 from mss.smtp.common_hooks import CommonHooks
-from mss.smtp.data_intake import new_queue_id, null_path
+from mss.smtp.data_intake import null_path
 from mss.smtp.protocol import MssEnvelope, MssSession
 from mss.smtp.replies import (
     AUTH_REQUIRED,
@@ -90,7 +91,7 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
             await server.push(BAD_PLAIN)
             return AuthResult(success=False, handled=True)
         authzid, login, password = (part.decode("utf-8", "replace") for part in parts)
-        return await self._password(server, login, password, authzid or None)
+        return await self._password(server, login, password, authzid or None, "PLAIN")
 
     async def auth_LOGIN(self, server: Any, args: list[str]) -> AuthResult:
         login = await self._response(server, args, USERNAME_CHALLENGE)
@@ -100,8 +101,8 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
         if password is MISSING:
             return AuthResult(success=False, handled=True)
         return await self._password(
-            server, login.decode("utf-8", "replace"), password.decode("utf-8", "replace"), None
-        )
+            server, login.decode("utf-8", "replace"), password.decode("utf-8", "replace"), None,
+            "LOGIN")
 
     async def auth_EXTERNAL(self, server: Any, args: list[str]) -> AuthResult:
         """RFC 4422 appendix A: the TLS client certificate is the credential."""
@@ -132,6 +133,8 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
                 credential_mailbox=principal.mailbox):
             principal = None  # [auth]: certificates refused for this kind of mailbox
         if principal is None or (authzid and authzid != (principal.mailbox or "")):
+            self.log_auth(session, "EXTERNAL",
+                             identity.subject_dn if identity else "no certificate", None)
             await self.audit(
                 AuditAction.AUTH_FAILED, identity.subject_dn if identity else "no certificate",
                 f"mechanism=EXTERNAL client={session.client_ip}",
@@ -142,15 +145,17 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
             f"mechanism=EXTERNAL client={session.client_ip}", principal=principal,
             outcome=AuditOutcome.OK,
         )
+        self.log_auth(session, "EXTERNAL", identity.subject_dn if identity else "", principal)
         return self._authenticated(session, principal)
 
     async def _password(
-        self, server: Any, login: str, password: str, authzid: str | None
+        self, server: Any, login: str, password: str, authzid: str | None, mechanism: str,
     ) -> AuthResult:
         session: MssSession = server.session
         principal = await authenticate(
             self.store, login, password, session.client_ip or "unknown", authzid=authzid
         )
+        self.log_auth(session, mechanism, login, principal)
         if principal is None:
             return AuthResult(success=False, handled=False)  # 535 5.7.8 from aiosmtpd
         return self._authenticated(session, principal)
@@ -171,7 +176,12 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
             return AUTH_REQUIRED
         verdict = await self.pipeline.check_sender(session.principal, null_path(address))
         if verdict.refused:
-            return verdict.smtp_reply()
+            reply = verdict.smtp_reply()
+            event(AuditAction.MESSAGE_REFUSED, queue_id=envelope.queue_id, stage="mail",
+                  listener=self.listener, client=session.client_ip,
+                  **{"from": null_path(address) or "<>"},
+                  principal=session.principal.label(), rule=verdict.rule, reply=reply)
+            return reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return SENDER_OK
@@ -182,10 +192,9 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
         try:
             self.intake.check_line_endings(envelope)
         except SmtpReply as reply:
-            log.info("submission refused data from %s: %s", session.client_ip, reply.text)
-            return reply.render()
+            return self.data_refused(session, envelope, reply)
         assert session.principal is not None
-        queue_id = new_queue_id()
+        queue_id = envelope.queue_id
         tls = tls_details(server.transport)
         rcpts = envelope.rcpt_tos
         raw = prepend_header(envelope.original_content or b"", received_header(

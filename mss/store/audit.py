@@ -66,12 +66,14 @@ class AuditChain:
         self, *, at: datetime, principal: Principal | str,
         action: AuditAction, target: str = "", outcome: AuditOutcome = AuditOutcome.OK,
         subject: str = "", detail: str = "",
-    ) -> None:
+    ) -> dict[str, object]:
         who = principal if isinstance(principal, str) else principal.label()
-        self._pending.append(dict(
+        row: dict[str, object] = dict(
             at=at, principal=who, action=action.value, target=target,
             outcome=outcome.value, subject=subject, detail=detail,
-        ))
+        )
+        self._pending.append(row)
+        return row
 
     async def save(self, connection: AsyncConnection) -> None:
         """Chain the appended rows onto the head, write them and move the head."""

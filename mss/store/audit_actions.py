@@ -57,6 +57,15 @@ class AuditAction(enum.StrEnum):
     SERVER_STARTED = "server.started"
     SERVER_STOPPED = "server.stopped"
     BACKUP_TAKEN = "backup.taken"
+    # logged and counted, not audited (sessions come and go by the thousand)
+    SESSION_OPENED = "session.opened"
+    SESSION_TLS = "session.tls"
+    SESSION_CLOSED = "session.closed"
+    TLS_FAILED = "tls.failed"
+    AUTH_LOGGED_OUT = "auth.logged_out"
+    MESSAGE_DEFERRED = "message.deferred"
+    NOTICE_SENT = "notice.sent"
+    NOTICE_FAILED = "notice.failed"
 
 
 class AuditOutcome(enum.StrEnum):

@@ -193,7 +193,7 @@ async def keep_inline(connection: AsyncConnection, blob: PreparedBlob) -> None:
 
 
 def _message_values(
-    blob: PreparedBlob, raw_headers: bytes, internal_date: datetime
+    blob: PreparedBlob, raw_headers: bytes, internal_date: datetime, queue_id: str | None = None,
 ) -> dict[str, Any]:
     """The `messages` row of a delivery (one place for _deliver and late deliveries)."""
     summary = summarise_headers(raw_headers)
@@ -203,6 +203,7 @@ def _message_values(
         "message_id": summary.message_id, "subject": summary.subject,
         "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
         "sent_date": summary.date, "sealed_header": blob.sealed_header,
+        "queue_id": queue_id or None,
     }
 
 
@@ -581,13 +582,14 @@ class MailStore:
     def deliver_to_folder_later(
         self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+        queue_id: str | None = None,
     ) -> None:
         """`deliver_to_folder` for a job that needs no UID back (the pipeline): the
         delivery runs with the batch's others after every job of the batch, in the same
         transaction, and on SQLite all of them in one hop to the database thread
         (issue #5: a delivery's three awaited statements each waited a turn of a busy
         event loop). A failure is the job's, as if raised by deliver_to_folder."""
-        message = _message_values(blob, raw_headers, internal_date or uow.now())
+        message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id)
         uow.defer(_run_late_deliveries,
                   _LateDelivery(uow, folder_name, blob, message, _flags_text(flags)))
 

@@ -81,6 +81,9 @@ class StoredMessage(Base):
     # The header section sealed with the mailbox key (AES-GCM, like the blob): ENVELOPE
     # and header fetches without reading the blob. None on rows written before 0002.
     sealed_header: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the id the accepting session gave (`queued as`, logs, `mss trace`); None for
+    # IMAP APPEND and rows written before 0004
+    queue_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class InlineBlob(Base):

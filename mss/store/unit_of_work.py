@@ -52,6 +52,8 @@ class UnitOfWork:
     # the batch's deferred items by runner, each with the index of the job that deferred it
     _deferred: dict[DeferredRunner, list[tuple[int, Any]]] = field(default_factory=dict)
     _job_index: int = 0
+    # when a job sets it: the audit rows this job appended (logged after the commit)
+    audited: list[dict[str, object]] | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -68,10 +70,12 @@ class UnitOfWork:
         self, action: AuditAction, principal: Principal | str, *, target: str = "",
         outcome: AuditOutcome = AuditOutcome.OK, subject: str = "", detail: str = "",
     ) -> None:
-        self._chain.append(
+        row = self._chain.append(
             at=self.clock.now(), principal=principal, action=action,
             target=target, outcome=outcome, subject=subject, detail=detail,
         )
+        if self.audited is not None:
+            self.audited.append(row)
 
     def publish(self, event: ChangeEvent) -> None:
         self.events.append(event)
