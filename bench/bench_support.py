@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -46,3 +49,16 @@ async def drop_pg_db(admin_url: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def ensure_debian_package(command: str, package: str) -> bool:
+    """The reference server a benchmark compares with, installed from Debian when missing
+    (`apt-get`, as root; its own service is never used: each script runs a private one)."""
+    if shutil.which(command) is not None:
+        return True
+    print(f"installing {package} from Debian for the comparison...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        if subprocess.run(step, env=env, capture_output=True).returncode != 0:
+            break
+    return shutil.which(command) is not None

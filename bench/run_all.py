@@ -142,6 +142,26 @@ def parse_webmail(text: str) -> Iterator[Row]:
             yield f"{name} p99", float(found[3]), "ms"
 
 
+def parse_imap_stress(text: str) -> Iterator[Row]:
+    """The `comparison  MSS  Dovecot  ratio` lines of imap_stress.py."""
+    for line in text.splitlines():
+        found = re.match(r"^(\w+: [^\d]+?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+|-)$", line)
+        if not found:
+            continue
+        name, mss, dovecot, ratio = found.groups()
+        unit = name.rsplit(" ", 1)[-1]
+        yield f"IMAP stress {name} (MSS)", float(mss), unit
+        yield f"IMAP stress {name} (Dovecot)", float(dovecot), unit
+        if ratio != "-":
+            yield f"IMAP stress {name}: MSS / Dovecot", float(ratio), "ratio"
+
+
+def parse_postfix(text: str) -> Iterator[Row]:
+    for cells in _table(text, "size "):
+        size, sessions, _count, rate = cells[:4]
+        yield f"Postfix MX accept {size}, {sessions} sessions", float(rate), "msg/s"
+
+
 BENCHES = [
     Bench("store_deliver.py", ["--count", "200"], ["--count", "2000"], parse_store),
     Bench("pipeline_accept.py", ["--count", "200"], ["--count", "2000"], parse_pipeline),
@@ -153,6 +173,10 @@ BENCHES = [
                            "--large", "5000", "--idlers", "500"],
           ["--clients", "20", "--seconds", "20", "--messages", "10000", "--large", "100000",
            "--idlers", "5000"], parse_imap),
+    Bench("imap_stress.py", ["--clients", "8", "--seconds", "8"],
+          ["--clients", "16", "--seconds", "20"], parse_imap_stress, pg_flag=""),
+    Bench("smtp_postfix.py", ["--count", "200", "--sessions", "1,8"],
+          ["--count", "2000", "--sessions", "1,8,32"], parse_postfix, pg_flag=""),
     Bench("vault_deposit.py", ["--count", "20"], ["--count", "200"], parse_vault),
     Bench("directory_import.py", ["--lines", "20000"], ["--lines", "535000"], parse_directory),
     Bench("webmail_pages.py", ["--messages", "1000", "--requests", "50"],
@@ -162,7 +186,7 @@ BENCHES = [
 
 def run_bench(bench: Bench, setting: str, pg: str) -> tuple[list[Row], str]:
     args = list(bench.small if setting == "small" else bench.large)
-    if pg:
+    if pg and bench.pg_flag:
         args += [bench.pg_flag, pg]
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(HERE / bench.script), *args],

@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_support import ensure_debian_package
 from bench.smtp_ingest import SERVER_DOMAIN, _cpu_seconds, percentile, run_load
 from mss.certs import DevPki, ca_client_context
 
@@ -134,8 +135,8 @@ def main() -> int:
     parser.add_argument("--sessions", default="1,32")
     parser.add_argument("--size", type=int, default=4096)
     args = parser.parse_args()
-    if shutil.which("postfix") is None:
-        print("postfix is not installed: apt-get install -y postfix")
+    if not ensure_debian_package("postfix", "postfix"):
+        print("postfix could not be installed: apt-get install -y postfix")
         return 1
     root = Path(tempfile.mkdtemp(prefix="mss-postfix-"))
     os.chmod(root, 0o755)

@@ -201,6 +201,10 @@ class AuthSettings:
     app: str = _doc("Applicative (APP) mailboxes: password, certificate, token (HTTP API).",
                     default="password,certificate,token")
     pat: str = _doc("Patient mailboxes: password.", default="password")
+    password_cache_seconds: int = _doc(
+        "Seconds a password verified by argon2id is confirmed from a keyed in-memory digest "
+        "(clients that log in again and again skip the hash); a wrong or changed password "
+        "never matches it; 0 turns the cache off.", default=3600)
 
 
 @dataclass
@@ -418,6 +422,8 @@ def auth_methods(text: str) -> frozenset[str]:
 
 
 def _validate_auth(settings: Settings, problems: list[str]) -> None:
+    if settings.auth.password_cache_seconds < 0:
+        problems.append("auth.password_cache_seconds: must be 0 (off) or more")
     for kind, allowed in AUTH_METHODS_BY_KIND.items():
         methods = auth_methods(getattr(settings.auth, kind))
         if not methods:

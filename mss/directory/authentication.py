@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.auth_policy import AuthMethod, principal_allows
+from mss.directory.credential_cache import PROCESS_CACHE, VerifiedPasswords
 from mss.directory.org_members import rights_on_org
 from mss.directory.passwords import DEFAULT_HASHER, dummy_hash
 from mss.directory.principals import principal_for_mailbox
@@ -141,7 +142,7 @@ async def record_failure(uow: UnitOfWork, key: str, client_address: str, *,
 async def authenticate(
     store: Store, login: str, password: str, client_address: str, *,
     authzid: str | None = None, hasher: PasswordHasher = DEFAULT_HASHER,
-    limits: RateLimits = DEFAULT_LIMITS,
+    limits: RateLimits = DEFAULT_LIMITS, verified_passwords: VerifiedPasswords = PROCESS_CACHE,
 ) -> Principal | None:
     """The principal for `login`/`password` (acting on `authzid` if given), or None."""
     key = _login_key(login)
@@ -162,10 +163,17 @@ async def authenticate(
         await store.write(refuse)
         return None
 
-    verified = await asyncio.to_thread(
-        _verify, hasher, stored_hash or dummy_hash(hasher), password
-    )
-    verified = verified and stored_hash is not None
+    cache_seconds = store.settings.auth.password_cache_seconds
+    if cache_seconds > 0 and stored_hash is not None and verified_passwords.confirms(
+            stored_hash, password, cache_seconds):
+        verified = True  # argon2 verified this very password and hash moments ago
+    else:
+        verified = await asyncio.to_thread(
+            _verify, hasher, stored_hash or dummy_hash(hasher), password
+        )
+        verified = verified and stored_hash is not None
+        if verified and cache_seconds > 0 and stored_hash is not None:
+            verified_passwords.remember(stored_hash, password)
     new_hash = None
     if verified and stored_hash is not None and hasher.check_needs_rehash(stored_hash):
         new_hash = await asyncio.to_thread(hasher.hash, password)
