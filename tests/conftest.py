@@ -14,10 +14,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from mss.clock import ManualClock
 from mss.config import Settings, load_settings
 from mss.store.store import Store, prepare_data_dir
+
+# Property tests judge behaviour, never speed: Hypothesis's per-example deadline (200 ms)
+# fails examples on a loaded machine, so it is off for the whole suite.
+hypothesis_settings.register_profile("mss", deadline=None)
+hypothesis_settings.load_profile("mss")
 
 PG_URL = os.environ.get("MSS_TEST_DATABASE_URL", "")
 
