@@ -18,8 +18,12 @@ the answer is then the same uniform failure, after the same hash verification.
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -53,6 +57,17 @@ class RateLimits:
 
 
 DEFAULT_LIMITS = RateLimits()
+
+_T = TypeVar("_T")
+
+# argon2id takes 64 MiB and most of a core per hash: at most one hash per core runs at
+# once, so that a burst of logins queues here instead of multiplying memory and stalling
+# every other session (the event loop's default pool would run several per core).
+_HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+
+
+async def _hashing(work: Callable[..., _T], *args: object) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, work, *args)
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
@@ -168,7 +183,7 @@ async def authenticate(
             stored_hash, password, cache_seconds):
         verified = True  # argon2 verified this very password and hash moments ago
     else:
-        verified = await asyncio.to_thread(
+        verified = await _hashing(
             _verify, hasher, stored_hash or dummy_hash(hasher), password
         )
         verified = verified and stored_hash is not None
@@ -176,7 +191,7 @@ async def authenticate(
             verified_passwords.remember(stored_hash, password)
     new_hash = None
     if verified and stored_hash is not None and hasher.check_needs_rehash(stored_hash):
-        new_hash = await asyncio.to_thread(hasher.hash, password)
+        new_hash = await _hashing(hasher.hash, password)
 
     async def settle(uow: UnitOfWork) -> Principal | None:
         principal = None
