@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from mss.clock import ManualClock
 from mss.config import Settings, load_settings
 from mss.store.store import Store, prepare_data_dir
+from tests.event_lines import lines  # noqa: F401 - the `lines` fixture, for every test
 
 # Property tests judge behaviour, never speed: Hypothesis's per-example deadline (200 ms)
 # fails examples on a loaded machine, so it is off for the whole suite.

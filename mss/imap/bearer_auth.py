@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
+from mss.event_log import event
 from mss.imap.responses import ImapNo, ResponseCode, continuation
 from mss.oidc.sasl import SaslMalformed, error_challenge, parse_bearer
+from mss.store.audit_actions import AuditAction
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession, Reply
@@ -35,12 +37,15 @@ async def bearer_step(session: ImapSession, mechanism: str, response: bytes) -> 
     if outcome.temporary:
         raise ImapNo(ResponseCode.UNAVAILABLE, "Identity provider unavailable, try later")
     if outcome.principal is None:
+        event(AuditAction.AUTH_FAILED, protocol="imap", mechanism=mechanism,
+              user=credentials.authzid or "", client=session.connection.client_address)
         status = error_challenge(
             mechanism, openid_configuration=session.oauth.openid_configuration)
         session._sasl = _after_error
         yield continuation(base64.b64encode(status).decode("ascii"))
         return
-    async for item in session._logged_in(outcome.principal):
+    async for item in session._logged_in(outcome.principal, mechanism,
+                                         credentials.authzid or ""):
         yield item
 
 

@@ -26,12 +26,14 @@ from asyncio import sslproto
 from collections import Counter
 from collections.abc import AsyncIterator
 
+from mss.event_log import begin_session, event
 from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.errors import ImapParseError
 from mss.imap.limits import CommandRate, ImapLimits
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
 from mss.imap.session import Connection, ImapSession
 from mss.oidc.bearer_login import BearerLogin
+from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,10 @@ class ImapServer:
         peer = writer.get_extra_info("peername")
         address = str(peer[0]) if peer else "unknown"
         self._per_address[address] += 1
+        begin_session()  # this connection's task: every line it causes carries the id
+        listener = "imaps" if self.implicit_tls else "imap"
+        event(AuditAction.SESSION_OPENED, listener=listener, client=address,
+              **_tls_fields(writer))
         try:
             if self._per_address[address] > self.limits.connections_per_address:
                 writer.write(untagged_status("BYE", "Too many connections",
@@ -126,6 +132,15 @@ class ImapServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 5)
+            event(AuditAction.SESSION_CLOSED, listener=listener, client=address)
+
+
+def _tls_fields(writer: asyncio.StreamWriter) -> dict[str, str]:
+    ssl_object = writer.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return {}
+    cipher = ssl_object.cipher()
+    return {"tls": ssl_object.version() or "TLS", "cipher": cipher[0] if cipher else ""}
 
 
 def _peer_certificate(writer: asyncio.StreamWriter) -> bytes | None:
@@ -257,6 +272,8 @@ class _Connection:
             buffered.clear()
         await self.writer.start_tls(self.server.tls_context, ssl_handshake_timeout=30)
         self.session.tls_started(_peer_certificate(self.writer))
+        event(AuditAction.SESSION_TLS, listener="imap",
+              client=self.session.connection.client_address, **_tls_fields(self.writer))
 
     async def _idle(self) -> bool:
         """RFC 2177: send changes as they come until DONE; False to close."""

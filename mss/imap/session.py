@@ -37,6 +37,7 @@ from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
 from mss.directory.mail_access import folder_highest_modseq, mail_access_for
 from mss.directory.org_members import rights_on_org
+from mss.event_log import event
 from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
 from mss.imap.commands import AuthenticateCommand, Command, EnableCommand, IdCommand
@@ -285,6 +286,9 @@ class ImapSession:
         yield Done("CHECK completed")  # RFC 3501 §6.4.1: every change is already durable
 
     async def cmd_logout(self, command: Command) -> Reply:
+        if self.principal is not None:
+            event(AuditAction.AUTH_LOGGED_OUT, protocol="imap",
+                  principal=self.principal.label(), client=self.connection.client_address)
         yield untagged_status("BYE", "Logging out")
         await self._deselect()
         self.state = State.LOGOUT
@@ -322,7 +326,7 @@ class ImapSession:
         self._require_tls()
         principal = await authenticate(self.store, command.username, command.password,
                                        self.connection.client_address)
-        async for item in self._logged_in(principal):
+        async for item in self._logged_in(principal, "LOGIN", command.username):
             yield item
 
     async def cmd_authenticate(self, command: AuthenticateCommand) -> Reply:
@@ -387,7 +391,7 @@ class ImapSession:
                     self.store, authcid, password, self.connection.client_address,
                     authzid=authzid or None,
                 )
-        async for item in self._logged_in(principal):
+        async for item in self._logged_in(principal, "PLAIN", authcid):
             yield item
 
     async def _external(self, response: bytes) -> Reply:
@@ -412,7 +416,7 @@ class ImapSession:
                     credential_mailbox=own_mailbox):
                 principal = None
             await self.store.write(_audit_external(principal, self.connection, der))
-        async for item in self._logged_in(principal):
+        async for item in self._logged_in(principal, "EXTERNAL", authzid):
             yield item
 
     async def _acting_for(self, principal: Principal, org: str) -> Principal | None:
@@ -422,11 +426,19 @@ class ImapSession:
             return None
         return Principal(principal.kind, principal.ident, principal.display_name, org.lower())
 
-    async def _logged_in(self, principal: Principal | None) -> Reply:
+    async def _logged_in(self, principal: Principal | None, mechanism: str,
+                         user: str) -> Reply:
+        """The login's outcome, and its line (`auth.failed` for fail2ban: never the
+        secret, the client address last, docs/logging.md)."""
         accesses = await mail_access_for(self.store, principal) if principal else []
         names = MailboxNames(accesses)
+        client = self.connection.client_address
         if principal is None or names.personal is None:
+            event(AuditAction.AUTH_FAILED, protocol="imap", mechanism=mechanism, user=user,
+                  client=client)
             raise ImapNo(ResponseCode.AUTHENTICATIONFAILED, AUTH_FAILED)
+        event(AuditAction.AUTH_SUCCEEDED, protocol="imap", mechanism=mechanism, user=user,
+              principal=principal.label(), mailbox=principal.mailbox, client=client)
         self.principal, self.names = principal, names
         self.state = State.AUTHENTICATED
         yield Done("Logged in", code_capability(self.capabilities()))

@@ -26,9 +26,11 @@ import aiosmtplib
 from mss.clock import Clock
 from mss.directory.identifiers import InvalidIdentifier
 from mss.directory.patients import find_patient
+from mss.event_log import event
 from mss.notify.notice_queue import add_notice, claim_due, enqueue_notice, record_outcome
 from mss.notify.notice_text import NoticeKind, notice_message
 from mss.notify.relay_settings import RelaySettings
+from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -95,10 +97,15 @@ class Notifier:
         for due in await claim_due(self.store):
             error = await self._send(due.kind, due.recipient)
             await record_outcome(self.store, due.id, error=error)
+            # the patient's personal address stays out of the log: its domain only
+            where = due.recipient.rpartition("@")[2]
             if error is None:
                 sent += 1
+                event(AuditAction.NOTICE_SENT, notice=due.id, kind=due.kind.value,
+                      to_domain=where, attempt=due.attempts + 1)
             else:
-                log.info("notice %d not sent (attempt %d): %s", due.id, due.attempts + 1, error)
+                event(AuditAction.NOTICE_FAILED, notice=due.id, kind=due.kind.value,
+                      to_domain=where, attempt=due.attempts + 1, error=error)
         return sent
 
     def _tls_context(self) -> ssl.SSLContext:

@@ -54,6 +54,7 @@ class Claim:
     orcpt: str | None
     created_at: datetime
     delay_warned: bool = False
+    queue_id: str = ""
 
 
 async def enqueue(
@@ -120,6 +121,7 @@ async def claim_due(store: Store, worker: str, *, limit: int = 20,
                 blob_key=message.blob_key, mail_from=message.mail_from, envid=message.envid,
                 ret=message.ret, notify=rcpt.notify, orcpt=rcpt.orcpt,
                 created_at=message.created_at, delay_warned=rcpt.delay_warned,
+                queue_id=message.queue_id or "",
             ))
         await uow.session.flush()
         return claims

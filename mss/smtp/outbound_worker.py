@@ -37,6 +37,7 @@ from mss.certs import (
 from mss.config import Settings
 from mss.directory.operators import operator_endpoint
 from mss.directory.trust_store import trusted_dns
+from mss.event_log import event
 from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import DELIVERED, FAILED, QUEUED, Claim, claim_due, record_attempt
 from mss.smtp.bounces import send_dsn
@@ -175,6 +176,8 @@ class QueueWorker:
         now = self.store.clock.now()
         decisions = [self._decide(claim, outcomes[claim.recipient], now) for claim in group]
         await self.store.write(lambda uow: self._record(uow, decisions))
+        for decision in decisions:
+            _log_attempt(decision)
         if raw:
             await self._notify(decisions, raw, now)
 
@@ -226,13 +229,17 @@ class QueueWorker:
             await record_attempt(uow, claim.recipient_id, outcome=decision.state,
                                  error=error, next_attempt_at=decision.next_at,
                                  delay_warned=decision.dsn_action == "delayed")
+            about = (f"queue={claim.message_id} queue_id={claim.queue_id} "
+                     f"attempt={claim.attempts + 1}")
             if decision.state == DELIVERED:
                 uow.audit(AuditAction.MESSAGE_RELAYED, "system:mss", target=claim.recipient,
-                          detail=f"queue={claim.message_id} reply={outcome.text[:200]}")
+                          detail=f"{about} reply={outcome.text[:200]}")
             elif decision.state == FAILED:
                 uow.audit(AuditAction.MESSAGE_BOUNCED, "system:mss", target=claim.recipient,
-                          outcome=AuditOutcome.ERROR,
-                          detail=f"queue={claim.message_id} {error[:300]}")
+                          outcome=AuditOutcome.ERROR, detail=f"{about} {error[:300]}")
+            else:  # each attempt is in the trail: `mss trace` lists them
+                uow.audit(AuditAction.MESSAGE_DEFERRED, "system:mss", target=claim.recipient,
+                          outcome=AuditOutcome.ERROR, detail=f"{about} {error[:300]}")
 
     async def _notify(self, decisions: list[_Decision], raw: bytes, now: datetime) -> None:
         """One DSN per message and kind of outcome, to the envelope sender (RFC 3464)."""
@@ -255,15 +262,32 @@ class QueueWorker:
                 will_retry_until=(claim.created_at + self.options.queue_expiry
                                   if decision.dsn_action == "delayed" else None),
             ))
-        for statuses in by_action.values():
+        for action, statuses in by_action.items():
             try:
-                await send_dsn(
+                sent = await send_dsn(
                     self.pipeline, self.settings, original=raw, envelope_from=first.mail_from,
                     recipients=statuses, now=now, envid=first.envid, ret=first.ret,
                     arrival_date=first.created_at,
                 )
             except Exception:
                 log.exception("DSN for queue message %s not sent", first.message_id)
+                continue
+            if sent is not None:
+                await self._audit_dsn(first, action, sent.queue_id, statuses)
+
+    async def _audit_dsn(self, first: Claim, action: str, dsn_queue_id: str,
+                         statuses: list[RecipientStatus]) -> None:
+        """The DSN in the original message's trail (`mss trace` follows it there)."""
+        recipients = ",".join(s.final_recipient for s in statuses)
+        detail = f"queue_id={first.queue_id} dsn_queue_id={dsn_queue_id} action={action}"
+
+        async def job(uow: UnitOfWork) -> None:
+            uow.audit(AuditAction.DSN_SENT, "system:mss", target=first.mail_from or "<>",
+                      detail=f"{detail} recipients={recipients}"[:1000])
+
+        await self.store.write(job)
+        event(AuditAction.DSN_SENT, queue_id=first.queue_id, dsn_queue_id=dsn_queue_id,
+              action=action, to=first.mail_from or "<>", recipients=recipients)
 
     # -- the background loop ------------------------------------------------------------
 
@@ -293,6 +317,17 @@ class QueueWorker:
             self.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+
+
+def _log_attempt(decision: _Decision) -> None:
+    """`message.relayed` / `message.deferred` / `message.bounced`, with the peer's reply."""
+    claim, outcome = decision.claim, decision.outcome
+    action = {DELIVERED: AuditAction.MESSAGE_RELAYED, FAILED: AuditAction.MESSAGE_BOUNCED}.get(
+        decision.state, AuditAction.MESSAGE_DEFERRED)
+    event(action, queue_id=claim.queue_id, to=claim.recipient, attempt=claim.attempts + 1,
+          status=decision.status,
+          next_attempt=decision.next_at.isoformat() if decision.next_at else None,
+          reply=outcome.reply_line or outcome.text)
 
 
 def _rcpt_dsn(claim: Claim) -> RcptDsnParameters:

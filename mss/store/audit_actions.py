@@ -23,6 +23,8 @@ class AuditAction(enum.StrEnum):
     MESSAGE_QUEUED = "message.queued"
     MESSAGE_RELAYED = "message.relayed"
     MESSAGE_BOUNCED = "message.bounced"
+    MESSAGE_DEFERRED = "message.deferred"
+    DSN_SENT = "dsn.sent"
     CONVERSATION_OPENED = "conversation.opened"
     CONVERSATION_ENDED = "conversation.ended"
     CONVERSATION_CONTACT_SET = "conversation.contact_set"
@@ -63,7 +65,6 @@ class AuditAction(enum.StrEnum):
     SESSION_CLOSED = "session.closed"
     TLS_FAILED = "tls.failed"
     AUTH_LOGGED_OUT = "auth.logged_out"
-    MESSAGE_DEFERRED = "message.deferred"
     NOTICE_SENT = "notice.sent"
     NOTICE_FAILED = "notice.failed"
 

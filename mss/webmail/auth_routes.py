@@ -16,7 +16,9 @@ from mss.directory.authentication import authenticate
 from mss.directory.identifiers import InvalidIdentifier, patient_address
 from mss.directory.second_factor import check_code, second_factor_enabled
 from mss.directory.web_sessions import close_session, complete_second_factor, open_session
+from mss.event_log import event
 from mss.identity import PrincipalKind
+from mss.store.audit_actions import AuditAction
 from mss.webmail.rendering import LANG_COOKIE, render
 from mss.webmail.security import CSP, check_csrf, set_cookie
 from mss.webmail.web_auth import (
@@ -86,9 +88,13 @@ async def login_submit(request: Request) -> Response:
                                    authzid=org)
     if principal is None or principal.kind not in (PrincipalKind.PATIENT,
                                                    PrincipalKind.PROFESSIONAL):
+        event(AuditAction.AUTH_FAILED, protocol="http", mechanism="password", user=login,
+              client=client)
         return _login_page(
             request, "Identifiants incorrects ou trop de tentatives. Réessayez plus tard.",
             status_code=401)
+    event(AuditAction.AUTH_SUCCEEDED, protocol="http", mechanism="password", user=login,
+          principal=principal.label(), client=client)
     pending = await second_factor_enabled(web.store, login)
     session = await open_session(web.store, principal, second_factor_pending=pending)
     response = RedirectResponse("/login/code" if pending else home_of(principal.kind), 303)
@@ -130,6 +136,8 @@ async def logout(request: Request) -> Response:
         form = await read_form(request)
         check_csrf(session.csrf_token, form)
         await close_session(context_of(request).store, session.token)
+        event(AuditAction.AUTH_LOGGED_OUT, protocol="http", principal=session.principal.label(),
+              client=request.client.host if request.client else "unknown")
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

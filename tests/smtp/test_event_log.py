@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import smtplib
-from collections.abc import AsyncIterator
 
 import aiosmtplib
 import pytest
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from mss.event_log import configure_logging, logfmt, logfmt_value
 from mss.pipeline.tables import OutboundMessage
 from mss.store.tables import AuditEvent, StoredMessage
+from tests.event_lines import Lines, fields
 from tests.smtp.conftest import DOMAIN_A, DOMAIN_B, message
 from tests.smtp.test_mx import peer_client
 
@@ -31,59 +31,6 @@ FAIL2BAN_FAILREGEX = r"^.* event=auth\.failed .* client=<HOST>$"
 
 def fail2ban_pattern() -> re.Pattern[str]:
     return re.compile(FAIL2BAN_FAILREGEX.replace("<HOST>", r"(?P<host>[0-9a-fA-F.:]+)"))
-
-
-class Lines:
-    """What the server logs, formatted as `mss serve` formats it; `closed` is set when
-    a `session.closed` line is written (the server writes it when the connection is
-    lost, after the client's QUIT has been answered)."""
-
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-        self.closed = asyncio.Event()
-
-    def all(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
-
-    def events(self, name: str) -> list[dict[str, str]]:
-        return [fields(line) for line in self.all() if f" event={name} " in line + " "]
-
-
-def fields(line: str) -> dict[str, str]:
-    """Parse one logfmt line (values quoted as JSON strings when needed)."""
-    found: dict[str, str] = {}
-    for match in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
-        key, value = match.group(1), match.group(2)
-        found[key] = json.loads(value) if value.startswith('"') else value
-    return found
-
-
-class _ClosedWatch(logging.Handler):
-    def __init__(self, watched: Lines) -> None:
-        super().__init__()
-        self.watched = watched
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "mss_event", None) == "session.closed":
-            self.watched.closed.set()
-
-
-@pytest.fixture
-async def lines() -> AsyncIterator[Lines]:
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging("logfmt", stream=stream)
-    watched = Lines(stream)
-    root.addHandler(_ClosedWatch(watched))
-    try:
-        yield watched
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in before[0]:
-            root.addHandler(handler)
-        root.setLevel(before[1])
 
 
 @pytest.fixture
@@ -242,3 +189,25 @@ def test_json_format_has_the_same_fields() -> None:
     assert first["event"] == "auth.failed" and first["session"] == "abc123"
     assert (first["protocol"], first["user"], first["client"]) == ("imap", "u@x", "::1")
     assert second["msg"] == "plain line" and "session" not in second
+
+
+async def test_relay_attempt_lines_carry_the_queue_id(pair, lines: Lines) -> None:
+    a, b = pair
+    world = a.world
+    raw = message(world.alice, b.world.bruno)
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port("submission"),
+                             start_tls=False, tls_context=a.client_context())
+    await client.connect()
+    await client.starttls()
+    await client.login(world.alice, world.password)
+    _, reply = await client.sendmail(world.alice, [b.world.bruno], raw)
+    await client.quit()
+    queue_id = reply.rsplit(" ", 1)[1]
+    assert await a.worker.run_once() == 1
+    relayed, = lines.events("message.relayed")
+    assert (relayed["queue_id"], relayed["to"], relayed["attempt"]) == (
+        queue_id, b.world.bruno, "1")
+    assert relayed["reply"].startswith("250")
+    # B's acceptance names its own queue id, given back to A in that reply
+    received = [e for e in lines.events("message.accepted") if e["channel"] == "inbound"]
+    assert received and received[0]["queue_id"] in relayed["reply"]
