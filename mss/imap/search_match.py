@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
-from email.utils import parsedate_to_datetime
 
 from mss.imap.addresses import parse_address_list
 from mss.imap.body_section import UnknownTransferEncoding, decode_transfer_encoding
@@ -32,6 +31,7 @@ from mss.imap.search_keys import (
     SizeKey,
     TextKey,
 )
+from mss.store.header_dates import parse_header_date
 
 ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender"})
 RECENT = "\\Recent"
@@ -155,13 +155,8 @@ class _Evaluation:
 
     def sent_date(self) -> date:
         """The Date field's day; the internal date when it is missing or broken."""
-        value = self.tree.field_value("date")
-        if value is not None:
-            try:
-                return parsedate_to_datetime(value.decode("latin-1")).date()
-            except (TypeError, ValueError, IndexError):
-                pass
-        return self.message.internal_date.date()
+        sent = parse_header_date(self.tree.field_value("date"))
+        return (sent or self.message.internal_date).date()
 
     def matches(self, key: SearchKey) -> bool:
         message = self.message

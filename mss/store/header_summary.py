@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 from functools import lru_cache
+
+from mss.store.header_dates import parse_header_date
 
 MAX_FIELD = 2000
 
@@ -18,7 +20,7 @@ class HeaderSummary:
     subject: str
     from_addr: str
     to_addrs: str
-    date: datetime | None
+    date: datetime | None  # aware UTC; None when the Date field is missing or unusable
 
 
 def header_block(raw: bytes) -> bytes:
@@ -69,12 +71,9 @@ def _summary_of_block(block: bytes) -> HeaderSummary:
             return ""
         return ", ".join(addr for _, addr in pairs if addr)[:MAX_FIELD]
 
-    try:
-        date = parsedate_to_datetime(raw_text("Date")) if raw_text("Date") else None
-    except (TypeError, ValueError, IndexError):
-        date = None
     return HeaderSummary(
         message_id=" ".join(raw_text("Message-ID").split())[:MAX_FIELD],
         subject=" ".join(decoded("Subject").split()),
-        from_addr=addresses("From"), to_addrs=addresses("To"), date=date,
+        from_addr=addresses("From"), to_addrs=addresses("To"),
+        date=parse_header_date(raw_text("Date")),
     )

@@ -195,14 +195,17 @@ async def keep_inline(connection: AsyncConnection, blob: PreparedBlob) -> None:
 def _message_values(
     blob: PreparedBlob, raw_headers: bytes, internal_date: datetime, queue_id: str | None = None,
 ) -> dict[str, Any]:
-    """The `messages` row of a delivery (one place for _deliver and late deliveries)."""
+    """The `messages` row of a delivery (one place for _deliver and late deliveries).
+
+    `sent_date` is the sent date of RFC 5256 §2.2: the Date field's instant, or the
+    arrival time when the field is missing or cannot be read (mss.store.header_dates)."""
     summary = summarise_headers(raw_headers)
     return {
         "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key,
         "sha256": blob.sha256, "size": blob.size, "internal_date": internal_date,
         "message_id": summary.message_id, "subject": summary.subject,
         "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
-        "sent_date": summary.date, "sealed_header": blob.sealed_header,
+        "sent_date": summary.date or internal_date, "sealed_header": blob.sealed_header,
         "queue_id": queue_id or None,
     }
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 
+from mss.store.header_dates import parse_header_date
 from mss.vault.attachments import (
     DOCUMENT_TYPES,
     ZIP,
@@ -52,10 +53,8 @@ def sender_display(message: Message) -> str | None:
 
 
 def sent_at(message: Message) -> datetime | None:
-    try:
-        return parsedate_to_datetime(header_text(message, "Date"))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    """The Date field's instant (aware UTC), None when it cannot be read."""
+    return parse_header_date(header_text(message, "Date"))
 
 
 def plain_document(

@@ -13,10 +13,11 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 
 import nh3
 
+from mss.store.header_dates import parse_header_date
 from mss.vault.subject import strip_xdm_prefix
 
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"img"}) | {"span", "div", "p", "br", "table", "tr",
@@ -100,10 +101,8 @@ def view_message(raw: bytes) -> MessageView:
         html = []  # multipart/alternative: the text version is the safer one to show
     pairs = getaddresses([str(message.get("From", ""))])
     name, address = pairs[0] if pairs else ("", "")
-    try:
-        date = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
-    except (TypeError, ValueError, IndexError):
-        date = None
+    date = parse_header_date(next(
+        (str(value) for name, value in message.raw_items() if name.lower() == "date"), None))
     return MessageView(display_subject(str(message.get("Subject", ""))), name, address.lower(),
                        date, texts, html, attachments, str(message.get("Message-ID", "")))
 
