@@ -71,4 +71,10 @@ def refuse_bare_line_endings(data: bytes) -> None:
     found = find_bare_line_ending(data)
     if found is None:
         return
-    raise SmtpReply.parse(BARE_LF if found.kind == "LF" else BARE_CR)
+    raise bare_line_ending_reply(found)
+
+
+def bare_line_ending_reply(found: BareLineEnding) -> SmtpReply:
+    """550 5.5.2 naming the bare LF or CR (also given instead of `500 Line too long` when
+    bare LFs made aiosmtpd's CRLF-counted line long: the smuggling rule is the reason)."""
+    return SmtpReply.parse(BARE_LF if found.kind == "LF" else BARE_CR)

@@ -51,6 +51,7 @@ from mss.smtp.dsn_parameters import (
     parse_mail_dsn_parameters,
     parse_rcpt_dsn_parameters,
 )
+from mss.smtp.line_endings import bare_line_ending_reply, find_bare_line_ending
 from mss.smtp.replies import IDLE_TIMEOUT, TOO_BIG, SmtpReply
 from mss.smtp.tls_peer import tls_details
 from mss.store.audit_actions import AuditAction
@@ -285,7 +286,12 @@ class MssSMTP(SMTP):
             self._writer.close()
             raise
         if state is not DataOutcome.NOMINAL:
-            if state is DataOutcome.TOO_LONG:
+            bare = find_bare_line_ending(content) if state is DataOutcome.TOO_LONG else None
+            if bare is not None:
+                # aiosmtpd counts lines between CRLFs only: data with bare LFs is one
+                # long "line". The smuggling rule's reply says what is wrong with it.
+                await self.push(bare_line_ending_reply(bare).render())
+            elif state is DataOutcome.TOO_LONG:
                 await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
             else:
                 await self.push("552 Error: Too much mail data")

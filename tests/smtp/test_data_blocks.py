@@ -19,6 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mss.smtp.data_block import DataOutcome, block_outcome, pending_terminator, unstuff
+from mss.smtp.line_endings import bare_line_ending_reply, find_bare_line_ending
 from mss.smtp.protocol import ConnectionCounter, MssSMTP
 
 SIZE_LIMIT = 120
@@ -91,10 +92,29 @@ def _transcript(port: int, data: bytes, chunk: int) -> bytes:
     return received
 
 
+TOO_LONG = b"500 Line too long (see RFC5321 4.5.3.1.6)\r\n"
+
+
+def _expected(transcript: bytes, data: bytes) -> set[bytes]:
+    """aiosmtpd's transcript, with the one deviation of MssSMTP: aiosmtpd counts lines
+    between CRLFs, so bare LFs make one long line; MssSMTP answers such data with the
+    smuggling rule's refusal (mss.smtp.line_endings) instead of `500 Line too long`.
+    Past the size limit the data is no longer kept, so either reply may come then."""
+    framed = b"\r\n" + data
+    content = framed[2:framed.find(END)] if END in framed else data
+    bare = find_bare_line_ending(content)
+    if bare is None or TOO_LONG not in transcript:
+        return {transcript}
+    refused = bare_line_ending_reply(bare).render().encode() + b"\r\n"
+    replaced = transcript.replace(TOO_LONG, refused, 1)
+    return {replaced} if len(content) <= SIZE_LIMIT else {replaced, transcript}
+
+
 def _same(servers: Any, data: bytes, chunk: int = 65536) -> None:
     (theirs, their_port), (ours, our_port) = servers
     before = len(theirs.contents), len(ours.contents)
-    assert _transcript(our_port, data, chunk) == _transcript(their_port, data, chunk)
+    assert _transcript(our_port, data, chunk) in _expected(
+        _transcript(their_port, data, chunk), data)
     assert ours.contents[before[1]:] == theirs.contents[before[0]:]
 
 
@@ -116,6 +136,7 @@ END = b"\r\n.\r\n"
     b"ab\r\n" * 29 + b"z" * 70 + END,  # the size limit falls in a line past the stream limit
     b"ab\r\n" * 29 + b"z" * 20 + END,  # ... in a short line
     b"bare\nlf\r\n.\n.\r\nend" + END,
+    b"short\nbare\nlf\nlines\n" * 4 + END,  # longer than the line limit between CRLFs
     b"bare\rcr\r\n\r.\r\nend" + END,
     b"a\r\n.\r\nafter the end is a command" + END,
 ])

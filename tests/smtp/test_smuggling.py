@@ -185,3 +185,38 @@ def test_smuggling_attempt_is_refused_and_no_second_message_is_accepted(
     assert handler.data_calls == 1
     assert handler.accepted == []
     assert [line[:3] for line in rest] == ["221"]  # QUIT only: nothing smuggled ran
+
+
+# --- the MSS MX: a long message with bare LFs gets the smuggling reply -------------------
+
+
+async def test_a_long_bare_lf_message_gets_the_bare_lf_reply_on_the_mx(
+    operators, session_pki  # type: ignore[no-untyped-def]
+) -> None:
+    """6 KB of 60-byte lines: aiosmtpd's CRLF-counted "line" is 6 KB long, but the reason
+    to refuse the data is its bare LFs (550 5.5.2, as for short data); the same text with
+    CRLF line ends is accepted."""
+    from tests.smtp.conftest import DOMAIN_A, DOMAIN_B, RawSmtp, stored_messages
+
+    mx = await operators("b", DOMAIN_B, session_pki.operator_b)
+    lines = [f"Ligne {i:04d} du compte rendu, sans rien de plus long.".encode()
+             for i in range(120)]
+    head = f"From: <x@{DOMAIN_A}>\nTo: <{mx.world.bruno}>\nSubject: long\n\n".encode()
+    bare = head + b"\n".join(lines)  # the last line ends with the terminator's CRLF
+    assert len(bare) > 6000 and max(len(line) for line in bare.split(b"\n")) < 76
+    replies = []
+    for data in (bare, bare.replace(b"\n", b"\r\n")):
+        client = await RawSmtp.open(mx.port("mx"))
+        await client.command(b"EHLO mx.mss-a.localhost\r\n")
+        await client.starttls(mx.client_context(certificate=session_pki.operator_a))
+        await client.command(b"EHLO mx.mss-a.localhost\r\n")
+        assert (await client.command(f"MAIL FROM:<x@{DOMAIN_A}>\r\n".encode()))[:3] == "250"
+        assert (await client.command(f"RCPT TO:<{mx.world.bruno}>\r\n".encode()))[:3] == "250"
+        assert (await client.command(b"DATA\r\n"))[:3] == "354"
+        replies.append(await client.command(data + b"\r\n.\r\n"))
+        await client.command(b"QUIT\r\n")
+        await client.close()
+    assert replies[0] == BARE_LF
+    assert replies[1].startswith("250 ")
+    stored = await stored_messages(mx, mx.world.bruno)
+    assert len(stored) == 1 and stored[0].endswith(bare.replace(b"\n", b"\r\n") + b"\r\n")
