@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from mss.certs import DevPki, ensure_server_pki
+from mss.certs.live_trust import LiveTrust
+from mss.certs.revocation import StaleCrlPolicy
 from mss.clock import Clock, SystemClock
 from mss.config import Settings
 from mss.metrics import NodeMetrics
@@ -23,7 +25,7 @@ from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import queue_depth
 from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
-from mss.store.events import EventBus
+from mss.store.events import CRL_CHANGED, ChangeEvent, EventBus
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.deposit import attach_vault
@@ -65,6 +67,7 @@ class App:
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.pki: DevPki | None = None
+        self.live_trust: LiveTrust | None = None  # revocations in force (every listener)
         self.services: list[Service] = []
         self.context: dict[str, Any] = {}
         self.started_at = self.clock.now()
@@ -84,6 +87,7 @@ class App:
             else:
                 self.context["smtp_worker_enabled"] = False
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
+            await self._start_live_trust(self.pki)
             self.store.batcher.audit_listeners.append(self.metrics.count_audit)
             self.pipeline = Pipeline(self.store, self.settings)
             attach_vault(self.pipeline)
@@ -99,6 +103,26 @@ class App:
         if main:
             await self.store.write(_audit_start(self.node_id))
         return lines
+
+    async def _start_live_trust(self, pki: DevPki) -> None:
+        """Revocations reach every listener while it runs (mss.certs.live_trust)."""
+        assert self.store is not None
+        trust = self.settings.trust
+        live = LiveTrust(pki.paths.crl, pki.paths.ca_bundle, self.clock,
+                         stale_policy=StaleCrlPolicy(trust.stale_crl),
+                         check_every=trust.crl_check_seconds)
+        live.on_refused.append(
+            lambda listener, reason: self.metrics.tls_peer_refusals.labels(
+                listener, reason).inc())
+        live.on_stale_accepted.append(self.metrics.crl_stale_accepted.inc)
+        await live.start()
+        self.live_trust = live
+
+        def on_event(event: ChangeEvent) -> None:
+            if event.kind == CRL_CHANGED.kind:
+                live.changed()
+
+        self.store.bus.add_listener(on_event)
 
     async def beat(self) -> None:
         """Say this node is alive (`mss cluster status`)."""
@@ -127,6 +151,8 @@ class App:
                 log.exception("stopping %s failed", service.name)
         self.services.clear()
         await drain_acknowledgements()  # MDNs accepted for sending go out before closing
+        if self.live_trust is not None:
+            await self.live_trust.stop()
         if self.store is not None:
             if self.mx_process is None:
                 with contextlib.suppress(Exception):

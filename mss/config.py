@@ -207,6 +207,24 @@ class AuthSettings:
         "never matches it; 0 turns the cache off.", default=3600)
 
 
+STALE_CRL_POLICIES = ("refuse", "accept")
+
+
+@dataclass
+class TrustSettings:
+    """How revocations reach the listeners while they run (docs/design-notes.md, live
+    trust): a "crl" event makes every process reload at once; the CRL file is also
+    checked for changes every `crl_check_seconds`."""
+
+    crl_check_seconds: int = _doc(
+        "Seconds between two checks of the CRL file for changes (the bound when no "
+        "event arrives).", default=1)
+    stale_crl: str = _doc(
+        "A client certificate whose issuer's CRL has expired or is missing: refuse "
+        "(default) or accept (counted in mss_crl_stale_accepted_total, logged).",
+        default="refuse")
+
+
 @dataclass
 class LoggingSettings:
     format: str = _doc(
@@ -233,6 +251,8 @@ class Settings:
     auth: AuthSettings = _doc("Sign-in methods allowed per mailbox kind.",
                               default_factory=AuthSettings)
     logging: LoggingSettings = _doc("Log lines (format).", default_factory=LoggingSettings)
+    trust: TrustSettings = _doc("Revocation checks of client certificates.",
+                                default_factory=TrustSettings)
 
     @property
     def database_url(self) -> str:
@@ -394,6 +414,10 @@ def _validate(settings: Settings, problems: list[str]) -> None:
             problems.append(f"smtp.{f.name}: must be positive")
     _validate_oidc(settings.oidc, problems)
     _validate_auth(settings, problems)
+    if settings.trust.stale_crl not in STALE_CRL_POLICIES:
+        problems.append("trust.stale_crl: one of refuse, accept")
+    if not 1 <= settings.trust.crl_check_seconds <= 3600:
+        problems.append("trust.crl_check_seconds: from 1 to 3600")
 
 
 def _validate_oidc(oidc: OidcSettings, problems: list[str]) -> None:

@@ -35,6 +35,14 @@ class NodeMetrics:
                                           registry=self.registry)
         self.sessions = Gauge("mss_sessions", "Open protocol sessions.", ["protocol"],
                               registry=self.registry)
+        self.tls_peer_refusals = Counter(
+            "mss_tls_peer_refusals_total",
+            "Client certificates refused (handshake or revocation), by listener and reason.",
+            ["listener", "reason"], registry=self.registry)
+        self.crl_stale_accepted = Counter(
+            "mss_crl_stale_accepted_total",
+            "Client certificates accepted while their issuer's CRL was expired or missing "
+            "(trust.stale_crl = accept).", registry=self.registry)
         self.info = Gauge("mss_node_info", "This node.", list(labels), registry=self.registry)
         self.info.labels(**labels).set(1)
 

@@ -24,6 +24,7 @@ from mss.certs.server_pki import (
     ensure_server_pki,
 )
 from mss.cli import UserError, settings_from_args
+from mss.config import Settings
 
 
 def _load(args: argparse.Namespace) -> DevPki:
@@ -102,7 +103,44 @@ def run_issue_professional(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce_revocation(settings: Settings, serial: int) -> str:
+    """Audit the revocation and publish a "crl" change event, so that every process of
+    every node reloads the CRL now (PostgreSQL NOTIFY, the MX processes' hub); without
+    a database the running processes see the new file within trust.crl_check_seconds."""
+    import asyncio
+
+    from mss.store.audit_actions import AuditAction
+    from mss.store.events import CRL_CHANGED
+    from mss.store.store import Store
+    from mss.store.unit_of_work import UnitOfWork
+
+    later = f"running servers apply it within {settings.trust.crl_check_seconds} s"
+    sqlite_file = settings.data_dir / "mss.db"
+    if not settings.master_key_path.exists() or (
+            not settings.database.url and not sqlite_file.exists()):
+        return later
+
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.CERT_REVOKED, "system:mss-cli", target=serial_to_hex(serial),
+                  detail="mss certs revoke")
+        uow.publish(CRL_CHANGED)
+
+    async def announce() -> None:
+        store = await Store.open(settings)
+        try:
+            await store.write(job)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(announce())
+    except Exception as exc:  # the CRL is written: the file check still carries it
+        return f"{later} (no change event: {type(exc).__name__})"
+    return "running servers told"
+
+
 def run_revoke(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
     pki = _load(args)
     try:
         serial = serial_from_text(args.serial)
@@ -113,7 +151,8 @@ def run_revoke(args: argparse.Namespace) -> int:
     except UnknownSerialError:
         raise UserError(f"no certificate with serial {serial_to_hex(serial)}") from None
     state = "revoked" if changed else "was already revoked"
-    print(f"{serial_to_hex(serial)} {state}; CRL written to {pki.paths.crl}")
+    told = _announce_revocation(settings, serial)
+    print(f"{serial_to_hex(serial)} {state}; CRL written to {pki.paths.crl}; {told}")
     return 0
 
 

@@ -31,7 +31,7 @@ from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.errors import ImapParseError
 from mss.imap.limits import CommandRate, ImapLimits
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
-from mss.imap.session import Connection, ImapSession
+from mss.imap.session import CertificateChecker, Connection, ImapSession
 from mss.oidc.bearer_login import BearerLogin
 from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
@@ -58,9 +58,11 @@ class ImapServer:
     def __init__(
         self, store: Store, tls_context: ssl.SSLContext, *, implicit_tls: bool,
         limits: ImapLimits | None = None, oauth: BearerLogin | None = None,
+        certificate_check: CertificateChecker | None = None,
     ) -> None:
         self.store = store
         self.oauth = oauth  # XOAUTH2/OAUTHBEARER sign-in (mss.oidc), None: not offered
+        self.certificate_check = certificate_check  # revocation after the handshake
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.limits = limits or ImapLimits()
@@ -164,7 +166,8 @@ class _Connection:
         connection = Connection(address, server.implicit_tls,
                                 _peer_certificate(writer) if server.implicit_tls else None)
         self.session = ImapSession(server.store, connection, limits=self.limits,
-                                   oauth=server.oauth)
+                                   oauth=server.oauth,
+                                   certificate_check=server.certificate_check)
         self.commands = self._new_reader()
         self.last_activity = time.monotonic()  # the last whole command: autologout
         self.rate = CommandRate(self.limits.commands_per_second, self.limits.command_burst,

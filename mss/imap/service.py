@@ -4,6 +4,7 @@ applications can use AUTHENTICATE EXTERNAL."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mss.certs import server_context
@@ -28,7 +29,10 @@ class ImapService:
     async def start(self) -> list[str]:
         app = self.app
         assert app.store is not None and app.pki is not None
-        context = server_context(app.pki.paths, client_cert="optional")
+        # the chain in the handshake; revocation after it (mss.certs.live_trust)
+        context = server_context(app.pki.paths, client_cert="optional", check_crl=False)
+        live = app.live_trust
+        check = None if live is None else partial(live.check, listener="imap")
         lines = []
         oauth = shared_bearer_login(app.context, app.store)
         listeners = app.settings.listeners
@@ -37,7 +41,7 @@ class ImapService:
             if not listener.enabled:
                 continue
             server = ImapServer(app.store, context, implicit_tls=implicit, limits=self.limits,
-                                oauth=oauth)
+                                oauth=oauth, certificate_check=check)
             host, port = await server.start(listener.host, listener.port)
             self.servers.append(server)
             self.addresses[key] = (host, port)

@@ -16,7 +16,10 @@ Invariants:
 - a name, UID or folder outside the mailboxes the principal may open resolves to
   nothing (``NO [NONEXISTENT]``), never to data;
 - reads of patient-related messages by professionals are audited, one write per
-  command (DESIGN, audit).
+  command (DESIGN, audit);
+- a client certificate revoked since the handshake ends the session at its next command
+  (``* BYE``, mss.certs.live_trust); AUTH=EXTERNAL is offered only to a client that
+  presented a certificate (as Dovecot does: clients pick EXTERNAL when offered).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from mss.certs import identify_certificate
+from mss.certs import CertificateCheck, identify_certificate
 from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.authentication import authenticate
 from mss.directory.certificate_bindings import principal_for_certificate
@@ -66,6 +69,8 @@ from mss.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 AUTH_FAILED = "Authentication failed"
+CERTIFICATE_REFUSED = "Client certificate revoked or no longer trusted"
+CertificateChecker = Callable[[bytes], CertificateCheck]
 EXTRA_CAPABILITIES = (
     Capability.ESEARCH, Capability.QUOTA, Capability.QUOTA_STORAGE, Capability.ACL,
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE,
@@ -112,9 +117,11 @@ class ImapSession:
     def __init__(
         self, store: Store, connection: Connection, *, limits: ImapLimits | None = None,
         hostname: str = "", oauth: BearerLogin | None = None,
+        certificate_check: CertificateChecker | None = None,
     ) -> None:
         self.store = store
         self.oauth = oauth
+        self.certificate_check = certificate_check  # revocation in force (None: not checked)
         self.connection = connection
         self.limits = limits or ImapLimits()
         self.hostname = hostname or store.settings.server.hostname
@@ -132,7 +139,11 @@ class ImapSession:
     # -- lifecycle ----------------------------------------------------------------
 
     def greeting(self) -> bytes:
-        """RFC 3501 §7.1.1 with the capabilities (saves a round trip)."""
+        """RFC 3501 §7.1.1 with the capabilities (saves a round trip); `* BYE` to a
+        client whose certificate is no longer acceptable (RFC 3501 §7.1.5)."""
+        refusal = self._certificate_refusal()
+        if refusal is not None:
+            return refusal
         return untagged_status("OK", f"{self.hostname} MSS IMAP ready",
                                code_capability(self.capabilities()))
 
@@ -140,7 +151,9 @@ class ImapSession:
         caps: list[str] = [str(c) for c in BASE_CAPABILITIES]
         if self.state is State.NOT_AUTHENTICATED:
             if self.connection.tls:
-                caps += [Capability.AUTH_PLAIN, Capability.AUTH_EXTERNAL]
+                caps.append(Capability.AUTH_PLAIN)
+                if self.connection.peer_certificate is not None:
+                    caps.append(Capability.AUTH_EXTERNAL)
                 if self.oauth is not None:
                     caps += [Capability.AUTH_XOAUTH2, Capability.AUTH_OAUTHBEARER]
             else:
@@ -170,6 +183,10 @@ class ImapSession:
     async def execute(self, command: Command) -> AsyncIterator[bytes]:
         """Run one command; yields untagged responses, updates, then the tagged reply."""
         name = command.name
+        refusal = self._certificate_refusal()
+        if refusal is not None:
+            yield refusal
+            return
         try:
             handler = self._handler(command)
             async for item in handler(command):
@@ -187,6 +204,19 @@ class ImapSession:
             log.exception("imap %s failed", name)
             yield tagged(command.tag, "NO", "Internal error, try again later",
                          ResponseCode.SERVERBUG)
+
+    def _certificate_refusal(self) -> bytes | None:
+        """`* BYE` when the client's certificate is no longer acceptable; the session ends."""
+        der = self.connection.peer_certificate
+        if der is None or self.certificate_check is None:
+            return None
+        check = self.certificate_check(der)
+        if check.ok:
+            return None
+        event(AuditAction.CERT_REFUSED, protocol="imap", client=self.connection.client_address,
+              reason=check.reason, detail=check.detail)
+        self.state = State.LOGOUT
+        return untagged_status("BYE", CERTIFICATE_REFUSED)
 
     def _handler(self, command: Command) -> Callable[[Any], Reply]:
         name = command.name

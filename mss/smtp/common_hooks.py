@@ -15,7 +15,8 @@ from typing import Any
 
 from aiosmtpd.smtp import TLSSetupException
 
-from mss.certs import check_from_ssl_error
+from mss.certs import ChainProblem, check_from_ssl_error
+from mss.certs.live_trust import LiveTrust
 from mss.event_log import event
 from mss.identity import Principal
 from mss.policy import Channel
@@ -23,12 +24,15 @@ from mss.smtp.data_intake import DataIntake, null_path
 from mss.smtp.options import SmtpOptions
 from mss.smtp.protocol import MssSession
 from mss.smtp.replies import (
+    CERTIFICATE_REVOKED,
+    CERTIFICATE_UNVERIFIED,
     DISK_FULL,
     RECIPIENT_OK,
     TEMP_FAIL,
     TOO_MANY_RECIPIENTS,
     SmtpReply,
 )
+from mss.smtp.tls_peer import tls_details
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.faults import StorageFault, storage_fault
 from mss.store.unit_of_work import UnitOfWork
@@ -48,7 +52,9 @@ class CommonHooks:
     listener = "smtp"
     channel = Channel.SUBMISSION
 
-    def __init__(self, intake: DataIntake, options: SmtpOptions) -> None:
+    def __init__(self, intake: DataIntake, options: SmtpOptions,
+                 live_trust: LiveTrust | None = None) -> None:
+        self.live_trust = live_trust  # None: the handshake's checks only (unit tests)
         self.intake = intake
         self.options = options
         self.store = intake.store
@@ -65,6 +71,29 @@ class CommonHooks:
                 if self.offer_auth or not line[4:].upper().startswith("AUTH")]
         extra = [PIPELINING, ENHANCEDSTATUSCODES] + ([DSN] if self.offer_dsn else [])
         return kept + [f"250-{keyword}" for keyword in extra] + [responses[-1]]
+
+    async def trust_gate(self, server: Any) -> str | None:
+        """Before each command: a client certificate revoked since the handshake, or
+        whose revocation is unknown (`trust.stale_crl = refuse`), ends the session with
+        a temporary reply (the peer queues, it does not bounce)."""
+        if self.live_trust is None:
+            return None
+        tls = tls_details(server.transport)
+        if tls is None or tls.peer_der is None:
+            return None
+        check = self.live_trust.check(tls.peer_der, self.listener)
+        if check.ok:
+            return None
+        session: MssSession = server.session
+        identity = tls.peer_identity
+        subject = identity.subject_dn if identity is not None else "?"
+        event(AuditAction.CERT_REFUSED, listener=self.listener, client=session.client_ip,
+              reason=check.reason, subject=subject, detail=check.detail)
+        await self.audit(AuditAction.CERT_REFUSED, subject,
+                         f"listener={self.listener} client={session.client_ip} "
+                         f"reason={check.reason}")
+        return CERTIFICATE_REVOKED if check.reason == ChainProblem.REVOKED else (
+            CERTIFICATE_UNVERIFIED)
 
     async def handle_RCPT(
         self, server: Any, session: MssSession, envelope: Any, address: str,

@@ -34,6 +34,7 @@ from mss.certs import (
     ensure_dkim_key,
     signing_key_for_dkimpy,
 )
+from mss.certs.live_trust import LiveTrust
 from mss.config import Settings
 from mss.directory.operators import operator_endpoint
 from mss.directory.trust_store import trusted_dns
@@ -132,18 +133,31 @@ class _Decision:
 class QueueWorker:
     def __init__(
         self, store: Store, settings: Settings, pipeline: Pipeline, pki_paths: PkiPaths,
-        options: SmtpOptions, *, name: str = "worker",
+        options: SmtpOptions, *, name: str = "worker", live_trust: LiveTrust | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.pipeline = pipeline
         self.options = options
         self.name = name
-        self.tls_context = relay_tls_context(pki_paths)
+        self.pki_paths = pki_paths
+        self.live_trust = live_trust
+        self._context = relay_tls_context(pki_paths)
+        self._context_generation = live_trust.generation if live_trust else 0
         self.signer = DkimSigner(settings.server.domain,
                                  operator_dkim_keys_on_disk(settings, options))
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        """The relay's context, made again once the CRL in force changed (a context
+        loads the CRL when it is made); connections already open keep theirs."""
+        live = self.live_trust
+        if live is not None and live.generation != self._context_generation:
+            self._context = relay_tls_context(self.pki_paths)
+            self._context_generation = live.generation
+        return self._context
 
     # -- one pass -------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ fills protocol gaps, each a limit or a parameter syntax:
 - the idle timeout answers `421 4.4.2` before closing (RFC 5321 §4.5.3.2);
 - an address the stdlib parser chokes on is a malformed address (`553 5.1.3`);
 - after `errors_per_session` 5yz replies the session ends with `421 4.7.0` (Postfix
-  `smtpd_hard_error_limit`).
+  `smtpd_hard_error_limit`);
+- before every command but QUIT, the handler's `trust_gate` hook may end the session
+  with a reply (a client certificate revoked since the handshake, mss.certs.live_trust).
 
 Invariants:
 - a refused connection never reaches the handler: no session, no banner;
@@ -25,9 +27,11 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
@@ -176,6 +180,28 @@ class MssSMTP(SMTP):
         self._released = False
         self.listener = listener
         self.session_id = ""
+        gate = getattr(handler, "trust_gate", None)
+        if gate is not None:
+            self._smtp_methods = {name: method if name == "QUIT" else self._gated(method, gate)
+                                  for name, method in self._smtp_methods.items()}
+
+    def _gated(self, method: Callable[[str | None], Awaitable[None]],
+               gate: Callable[[Any], Awaitable[str | None]]
+               ) -> Callable[[str | None], Awaitable[None]]:
+        """The command, run only when the handler's `trust_gate` has nothing against
+        the session; otherwise its reply, and the connection closed."""
+
+        @functools.wraps(method)  # keeps the @syntax attributes HELP reads
+        async def run(arg: str | None) -> None:
+            refusal = await gate(self)
+            if refusal is None:
+                await method(arg)
+                return
+            await self.push(refusal)
+            if self.transport is not None:
+                self.transport.close()
+
+        return run
 
     def _create_session(self) -> Session:
         session = MssSession(self.loop)

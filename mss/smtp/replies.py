@@ -34,6 +34,11 @@ DISK_FULL = "452 4.3.1 Insufficient system storage"  # RFC 3463 X.3.1
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"  # RFC 5321 §4.5.3.1.10
 AUTH_TEMP_FAIL = "454 4.7.0 Temporary authentication failure"  # RFC 4954 §6
 TLS_NOT_AVAILABLE = "454 4.7.0 TLS not available due to temporary reason"  # RFC 3207 §4
+# A client certificate refused after the handshake (mss.certs.live_trust): temporary, so
+# that a peer whose certificate was replaced badly queues its mail instead of bouncing it.
+CERTIFICATE_REVOKED = "421 4.7.1 Client certificate revoked, closing transmission channel"
+CERTIFICATE_UNVERIFIED = (
+    "421 4.7.1 Client certificate not trusted: revocation status unknown, try again later")
 
 # --- permanent failures (5yz) ------------------------------------------------------------
 LINE_TOO_LONG = "500 5.5.2 Error: line too long"  # RFC 5321 §4.5.3.1.6

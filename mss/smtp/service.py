@@ -44,10 +44,12 @@ class SmtpService:
         listeners = app.settings.listeners
         # MX: the peer's certificate is asked for and checked at MAIL (T1): "optional"
         # lets a peer without one reach MAIL and hear why it is refused.
-        mx_context = server_context(paths, client_cert="optional")
-        submission_context = server_context(paths, client_cert="optional")
-        mx = MxHandler(intake, options)
-        submission = SubmissionHandler(intake, options)
+        # The handshake checks the chain; revocation is checked after it and before each
+        # command against the CRL in force now (mss.certs.live_trust).
+        mx_context = server_context(paths, client_cert="optional", check_crl=False)
+        submission_context = server_context(paths, client_cert="optional", check_crl=False)
+        mx = MxHandler(intake, options, app.live_trust)
+        submission = SubmissionHandler(intake, options, app.live_trust)
         submission.oauth = shared_bearer_login(app.context, intake.store)
         specs = [
             ("mx", ListenerSpec("MX", "(STARTTLS, client certificate required)", listeners.mx,
@@ -67,7 +69,8 @@ class SmtpService:
         assert app.store is not None and app.pipeline is not None and app.pki is not None
         options = smtp_options(app.settings, app.context.get("smtp_options"))
         self.worker = QueueWorker(app.store, app.settings, app.pipeline, app.pki.paths,
-                                  options, name=f"{app.node_id}-smtp")
+                                  options, name=f"{app.node_id}-smtp",
+                                  live_trust=app.live_trust)
         worker = self.worker
         link: ProcessLink | None = app.context.get("process_link")
         wake = worker.wake.set if link is None else partial(link.wake, QUEUE_WAKEUP)

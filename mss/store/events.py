@@ -44,6 +44,7 @@ class ChangeEvent:
 
 OVERFLOW = ChangeEvent("overflow", 0, 0)
 TRUST_LIST_CHANGED = ChangeEvent("trust", 0, 0)  # mailbox 0: the operator as a whole
+CRL_CHANGED = ChangeEvent("crl", 0, 0)  # a revocation: every process reloads the CRL
 
 
 class EventBus:

@@ -24,7 +24,10 @@ import aiosmtplib
 import pytest
 from imapclient import IMAPClient
 
+from mss.certs import DevPki
 from mss.demo import DemoWorld
+from mss.directory.certificate_bindings import bind_certificate
+from mss.smtp.replies import CERTIFICATE_REVOKED
 from mss.store.audit import verify_chain
 from mss.store.mailboxes import INBOX, find_mailbox
 from mss.store.store import Store
@@ -49,12 +52,17 @@ class Node:
             self.process.communicate(timeout=60)
 
 
-def start_node(settings, node_id: str, *, demo: bool) -> Node:
+def node_env(settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
     env.update({
         "MSS_DATA_DIR": str(settings.data_dir), "MSS_DATABASE__URL": settings.database_url,
-        "MSS_SERVER__NODE_ID": node_id, "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(ROOT), **extra,
     })
+    return env
+
+
+def start_node(settings, node_id: str, *, demo: bool, **extra_env: str) -> Node:
+    env = node_env(settings, MSS_SERVER__NODE_ID=node_id, **extra_env)
     for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     command = [sys.executable, "-m", "mss", "serve", *(["--demo"] if demo else [])]
@@ -159,3 +167,53 @@ async def test_a_killed_node_loses_no_acknowledged_message(two_nodes) -> None:
     missing = set(acknowledged) - set(stored)
     assert not missing, f"acknowledged but lost: {sorted(missing)}"
     assert len(stored) == len(set(stored))  # nothing delivered twice
+
+
+async def test_a_revocation_by_the_cli_reaches_both_nodes_at_once(make_settings) -> None:
+    """`mss certs revoke` publishes a "crl" event: PostgreSQL NOTIFY brings it to both
+    nodes, which are told not to look at the CRL file within the test."""
+    settings = make_settings()
+    no_file_check = {"MSS_TRUST__CRL_CHECK_SECONDS": "3600"}
+    node_a = start_node(settings, "node-a", demo=True, **no_file_check)
+    node_b = start_node(settings, "node-b", demo=False, **no_file_check)
+    try:
+        world = world_of(settings)
+        issued = await asyncio.to_thread(
+            lambda: DevPki.load(settings.pki_dir).issue_application(
+                "Laboratoire des deux noeuds", "1000000009", "LABO"))
+        store = await Store.open(settings)
+        try:
+            await bind_certificate(store, world.noreply, subject_dn=issued.subject_dn)
+        finally:
+            await store.close()
+
+        async def external_reply(node: Node) -> tuple[int, str]:
+            context = tls_context(settings)
+            context.load_cert_chain(str(issued.chain_path), str(issued.key_path))
+            client = aiosmtplib.SMTP(hostname="localhost", port=node.ports["submissions"],
+                                     use_tls=True, tls_context=context, timeout=30)
+            await client.connect()
+            try:
+                await client.ehlo()
+                response = await client.execute_command(b"AUTH", b"EXTERNAL", b"=")
+                return response.code, response.message
+            except aiosmtplib.SMTPResponseException as refused:
+                return refused.code, refused.message
+            finally:
+                client.close()
+
+        assert [(await external_reply(n))[0] for n in (node_a, node_b)] == [235, 235]
+        revoke = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "mss", "certs", "revoke",
+                             f"{issued.serial:X}"],
+            env=node_env(settings), capture_output=True, text=True, timeout=120)
+        assert revoke.returncode == 0, revoke.stderr
+        assert "running servers told" in revoke.stdout
+        deadline = time.monotonic() + 60  # a generous bound; NOTIFY takes milliseconds
+        for node in (node_a, node_b):
+            while (reply := await external_reply(node))[0] != 421:
+                assert time.monotonic() < deadline, f"still accepted: {reply}"
+            assert reply == (421, CERTIFICATE_REVOKED.split(" ", 1)[1])
+    finally:
+        node_a.stop()
+        node_b.stop()

@@ -180,8 +180,12 @@ async def operators(make_settings, session_pki: SessionPki) -> AsyncIterator[Ope
     started: list[App] = []
 
     async def start(name: str, domain: str, certificate: IssuedCertificate, *,
-                    options: SmtpOptions | None = None, **limits: int) -> Operator:
+                    options: SmtpOptions | None = None,
+                    configure: Callable[[Settings], None] | None = None,
+                    **limits: int) -> Operator:
         settings = operator_settings(make_settings, name, domain, **limits)
+        if configure is not None:
+            configure(settings)
         install_pki(settings, session_pki, certificate)
         clock = ManualClock()
         app = App(settings, clock=clock)

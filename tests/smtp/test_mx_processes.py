@@ -16,15 +16,20 @@ import pytest
 from imapclient import IMAPClient
 
 from mss.app import App
+from mss.certs import DevPki
 from mss.demo import seed_world
 from mss.directory.trust_store import import_trust_list
 from mss.smtp import mx_processes as mx_processes_module
 from mss.smtp.mx_processes import MxProcesses
+from mss.smtp.replies import CERTIFICATE_REVOKED
 from mss.smtp.service import SmtpService
 from mss.store.audit import verify_chain
+from mss.store.events import CRL_CHANGED
+from mss.store.unit_of_work import UnitOfWork
 from tests.smtp.conftest import (
     DOMAIN_A,
     DOMAIN_B,
+    ORGANISATION,
     install_pki,
     message,
     operator_settings,
@@ -180,3 +185,59 @@ async def test_an_mx_process_that_dies_is_restarted_and_serves_again(
     assert app.store is not None
     async with app.store.reading() as session:
         assert await verify_chain(session) == []
+
+
+async def test_a_revocation_reaches_the_mx_process_by_its_event(
+    make_settings, session_pki
+) -> None:
+    """The CRL file is not watched within the test (an hour between checks): the "crl"
+    event published in the main process reaches the MX process through the hub."""
+    settings = operator_settings(make_settings, "b", DOMAIN_B)
+    settings.smtp.mx_processes = 2
+    settings.trust.crl_check_seconds = 3600
+    install_pki(settings, session_pki, session_pki.operator_b)
+    pki = DevPki.load(settings.pki_dir)
+    peer = pki.issue_operator(f"mx.{DOMAIN_A}", "1000000001", ORGANISATION, "Paris (75)")
+    app = App(settings)
+    app.context["smtp_worker_enabled"] = False
+    await app.start()
+    try:
+        assert app.store is not None and app.live_trust is not None
+        await seed_world(app.store)
+        await import_trust_list(app.store, trust_list_xml([(DOMAIN_A, peer.subject_dn)]))
+        port = app.context["smtp_listeners"]["mx"].port
+        assert await refused_sessions(port, app, peer) == 0
+        generation = app.live_trust.generation
+        await asyncio.to_thread(pki.revoke, peer.serial)
+
+        async def announce(uow: UnitOfWork) -> None:
+            uow.publish(CRL_CHANGED)
+
+        await app.store.write(announce)
+        await asyncio.wait_for(app.live_trust.wait_for_generation(generation + 1), 60)
+        # the MX process reloads on the relayed event: poll, with a generous bound
+        deadline = asyncio.get_running_loop().time() + 60
+        while await refused_sessions(port, app, peer) < SESSIONS:
+            assert asyncio.get_running_loop().time() < deadline, "the MX process kept it"
+    finally:
+        await app.stop()
+
+
+async def refused_sessions(port: int, app: App, certificate: Any) -> int:
+    """How many of SESSIONS concurrent MX sessions with `certificate` are refused."""
+
+    async def session() -> bool:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
+                                 tls_context=client_context(app, certificate), timeout=30)
+        await client.connect()
+        await client.starttls()
+        try:
+            await client.mail(f"dr.a@{DOMAIN_A}")
+        except aiosmtplib.SMTPResponseException as refused:
+            assert (refused.code, refused.message) == (
+                421, CERTIFICATE_REVOKED.split(" ", 1)[1])
+            return True
+        await client.quit()
+        return False
+
+    return sum(await asyncio.gather(*(session() for _ in range(SESSIONS))))

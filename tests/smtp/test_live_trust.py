@@ -1,0 +1,216 @@
+"""Trust changes apply while `mss serve` runs. A revocation: to the next session and to
+the next command of the open ones, on the MX, on submission (AUTH EXTERNAL) and on
+IMAP. A trust-list import made by another process: to the next MX session.
+
+Each test revokes in the operator's own copy of the dev PKI, as `mss certs revoke`
+does, and waits for the process to load the new CRL (its generation), never a delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import ssl
+from collections.abc import Callable
+
+import aiosmtplib
+import pytest
+
+from mss.certs import DevPki, IssuedCertificate
+from mss.config import Settings
+from mss.directory.certificate_bindings import bind_certificate
+from mss.smtp.replies import CERTIFICATE_REVOKED
+from mss.store.audit import events_for_subject
+from mss.store.audit_actions import AuditAction
+from mss.store.events import CRL_CHANGED
+from mss.store.unit_of_work import UnitOfWork
+from tests.smtp.conftest import DOMAIN_A, DOMAIN_B, ORGANISATION, Operator, message
+
+RELOAD_BOUND = 60.0  # seconds: generous, a loaded machine still makes it
+
+
+def events_only(settings: Settings) -> None:
+    """No file check within the test: only the change event can bring the new CRL."""
+    settings.trust.crl_check_seconds = 3600
+
+
+def with_imaps(settings: Settings) -> None:
+    settings.listeners.imaps.enabled = True
+    settings.listeners.imaps.port = 0
+
+
+def own_pki(operator: Operator) -> DevPki:
+    return DevPki.load(operator.settings.pki_dir)
+
+
+async def revoke(operator: Operator, certificate: IssuedCertificate, *, announce: bool) -> None:
+    """Revoke in the operator's PKI folder; with `announce`, publish the "crl" event as
+    the CLI does; then wait until the running process uses the new CRL."""
+    live = operator.app.live_trust
+    assert live is not None
+    generation = live.generation
+    assert await asyncio.to_thread(own_pki(operator).revoke, certificate.serial)
+    if announce:
+        async def job(uow: UnitOfWork) -> None:
+            uow.publish(CRL_CHANGED)
+
+        await operator.store.write(job)
+    await asyncio.wait_for(live.wait_for_generation(generation + 1), RELOAD_BOUND)
+
+
+async def mx_session(operator: Operator, certificate: IssuedCertificate) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=operator.port("mx"), start_tls=False,
+                             tls_context=operator.client_context(certificate=certificate),
+                             timeout=30)
+    await client.connect()
+    await client.starttls()
+    return client
+
+
+async def refusal_of(command: Callable[[], object]) -> tuple[int, str]:
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await command()  # type: ignore[misc]
+    return refused.value.code, refused.value.message
+
+
+def reply_text(line: str) -> tuple[int, str]:
+    code, _, text = line.partition(" ")
+    return int(code), text
+
+
+async def refused_certificates(operator: Operator) -> list[str]:
+    async with operator.store.reading() as session:
+        events = await events_for_subject(session, "", limit=500)
+    return [e.detail for e in events if e.action == AuditAction.CERT_REFUSED]
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["change-event", "file-check"])
+async def test_a_revoked_peer_certificate_is_refused_without_a_restart(
+    operators, session_pki, announce: bool
+) -> None:
+    b = await operators("b", DOMAIN_B, session_pki.operator_b,
+                        configure=events_only if announce else None)
+    # A's DN (listed for A's domain) on a certificate B's PKI folder can revoke
+    peer = own_pki(b).issue_operator(f"mx.{DOMAIN_A}", "1000000001", ORGANISATION,
+                                     "Paris (75)")
+    open_session = await mx_session(b, peer)
+    assert (await open_session.mail(f"dr.a@{DOMAIN_A}")).code == 250
+
+    await revoke(b, peer, announce=announce)
+
+    # the open session: closed at its next command
+    assert await refusal_of(lambda: open_session.rcpt(b.world.bruno)) == reply_text(
+        CERTIFICATE_REVOKED)
+    # the next session: the handshake passes, the first command is refused
+    fresh = await mx_session(b, peer)
+    assert await refusal_of(lambda: fresh.mail(f"dr.a@{DOMAIN_A}")) == reply_text(
+        CERTIFICATE_REVOKED)
+    # a certificate that is not revoked still delivers
+    other = await mx_session(b, session_pki.operator_a)
+    raw = message(f"dr.a@{DOMAIN_A}", b.world.bruno, subject="Encore reçu")
+    refused, _ = await other.sendmail(f"dr.a@{DOMAIN_A}", [b.world.bruno], raw)
+    assert refused == {}
+    await other.quit()
+    details = await refused_certificates(b)
+    assert details and all("listener=mx" in d and "reason=revoked" in d for d in details)
+    sample = b.app.metrics.tls_peer_refusals.labels("mx", "revoked")._value.get()
+    assert sample == len(details) == 2
+
+
+async def test_a_revoked_application_certificate_is_refused_on_submission(
+    operators, session_pki
+) -> None:
+    a = await operators("a", DOMAIN_A, session_pki.operator_a, configure=events_only)
+    issued = own_pki(a).issue_application("Laboratoire revoque", "1000000009", "LABO")
+    await bind_certificate(a.store, a.world.noreply, subject_dn=issued.subject_dn)
+
+    async def external_session() -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port("submission"),
+                                 start_tls=False, timeout=30,
+                                 tls_context=a.client_context(certificate=issued))
+        await client.connect()
+        await client.starttls()
+        return client
+
+    logged_in = await external_session()
+    await logged_in.ehlo()
+    response = await logged_in.execute_command(b"AUTH", b"EXTERNAL", b"=")
+    assert response.code == 235
+
+    await revoke(a, issued, announce=True)
+
+    assert await refusal_of(lambda: logged_in.mail(a.world.noreply)) == reply_text(
+        CERTIFICATE_REVOKED)
+    fresh = await external_session()
+    assert await refusal_of(fresh.ehlo) == reply_text(CERTIFICATE_REVOKED)
+    assert all("listener=submission" in d for d in await refused_certificates(a))
+
+
+async def test_a_revoked_application_certificate_is_refused_on_imap(
+    operators, session_pki
+) -> None:
+    def configure(settings: Settings) -> None:
+        events_only(settings)
+        with_imaps(settings)
+
+    a = await operators("a", DOMAIN_A, session_pki.operator_a, configure=configure)
+    issued = own_pki(a).issue_application("Laboratoire IMAP", "1000000009", "LABO")
+    await bind_certificate(a.store, a.world.noreply, subject_dn=issued.subject_dn)
+    port = a.app.context["imap"].addresses["imaps"][1]
+
+    def connect() -> imaplib.IMAP4_SSL:
+        context = ssl.create_default_context(cafile=str(a.settings.pki_dir / "ca-bundle.pem"))
+        context.load_cert_chain(str(issued.chain_path), str(issued.key_path))
+        return imaplib.IMAP4_SSL("localhost", port, ssl_context=context, timeout=30)
+
+    def log_in(client: imaplib.IMAP4_SSL) -> str:
+        typ, _ = client.authenticate("EXTERNAL", lambda _: b"")
+        return typ
+
+    open_client = await asyncio.to_thread(connect)
+    assert "AUTH=EXTERNAL" in open_client.capabilities
+    assert await asyncio.to_thread(log_in, open_client) == "OK"
+
+    await revoke(a, issued, announce=True)
+
+    with pytest.raises(imaplib.IMAP4.abort, match="revoked"):
+        await asyncio.to_thread(open_client.select, "INBOX")
+    with pytest.raises(imaplib.IMAP4.error, match="revoked"):
+        await asyncio.to_thread(connect)  # `* BYE` instead of the greeting
+    refused = a.app.metrics.tls_peer_refusals.labels("imap", "revoked")._value.get()
+    assert refused == 2
+
+
+async def test_a_trust_list_import_by_another_process_applies_to_the_next_session(
+    operators, session_pki
+) -> None:
+    """The import runs on its own store, as `mss trust import` does: no event reaches
+    the server on SQLite, its trust-list cache sees the newer import within a second."""
+    from mss.directory.trust_store import import_trust_list
+    from mss.policy import Cause
+    from mss.policy.refusals import refusal
+    from mss.store.store import Store
+    from tests.smtp.conftest import trust_list_xml
+
+    b = await operators("b", DOMAIN_B, session_pki.operator_b)
+    before = await mx_session(b, session_pki.operator_a)
+    assert (await before.mail(f"dr.a@{DOMAIN_A}")).code == 250
+    await before.quit()
+    cli = await Store.open(b.settings)
+    try:
+        only_b = trust_list_xml([(DOMAIN_B, session_pki.operator_b.subject_dn)])
+        await import_trust_list(cli, only_b)
+    finally:
+        await cli.close()
+    expected = reply_text(refusal(Cause.PEER_NOT_LISTED).smtp_reply())
+    deadline = asyncio.get_running_loop().time() + RELOAD_BOUND
+    while True:
+        client = await mx_session(b, session_pki.operator_a)
+        try:
+            await client.mail(f"dr.a@{DOMAIN_A}")
+        except aiosmtplib.SMTPResponseException as refused:
+            assert (refused.code, refused.message) == expected
+            break
+        finally:
+            client.close()
+        assert asyncio.get_running_loop().time() < deadline, "the old trust list kept"
