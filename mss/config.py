@@ -142,6 +142,13 @@ class WebmailSettings:
 
 
 @dataclass
+class VaultSettings:
+    access_matrix: str = _doc(
+        "TOML file replacing the packaged access matrix of professions × documents "
+        "(empty: mss/vault/access_matrix.toml; format in docs/vault.md).", default="")
+
+
+@dataclass
 class OidcProviderSettings:
     issuer: str = _doc(
         "Issuer URL; its metadata is read from <issuer>/.well-known/openid-configuration "
@@ -246,6 +253,8 @@ class Settings:
     notify: NotifySettings = _doc("Patient notices by e-mail.", default_factory=NotifySettings)
     webmail: WebmailSettings = _doc("Webmail sessions and cookies.",
                                     default_factory=WebmailSettings)
+    vault: VaultSettings = _doc("Patient documents: who may read what.",
+                                default_factory=VaultSettings)
     oidc: OidcSettings = _doc("OpenID Connect providers (Pro Santé Connect).",
                               default_factory=OidcSettings)
     auth: AuthSettings = _doc("Sign-in methods allowed per mailbox kind.",
@@ -408,6 +417,13 @@ def _validate(settings: Settings, problems: list[str]) -> None:
     for name in ("session_idle_minutes", "session_absolute_hours"):
         if getattr(settings.webmail, name) <= 0:
             problems.append(f"webmail.{name}: must be positive")
+    if settings.vault.access_matrix:
+        from mss.vault.access_matrix import AccessMatrixError, load_access_matrix
+
+        try:
+            load_access_matrix(settings.vault.access_matrix)
+        except AccessMatrixError as exc:
+            problems.append(str(exc))
     for f in dataclasses.fields(settings.smtp):
         value = getattr(settings.smtp, f.name)
         if isinstance(value, int) and value <= 0:

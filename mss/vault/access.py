@@ -24,27 +24,45 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.clock import Clock
-from mss.identity import Principal, PrincipalKind
+from mss.directory.tables import MailboxOwner, Patient, Professional
+from mss.identity import MailboxKind, Principal, PrincipalKind
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.store import Store
-from mss.store.tables import AuditEvent
+from mss.store.tables import AuditEvent, Mailbox
 from mss.store.unit_of_work import UnitOfWork
+from mss.vault.access_matrix import AccessMatrix, DocumentFacts, load_access_matrix
 from mss.vault.access_rules import Refusal, Standing, break_glass_refusal, clean_reason, may_see
 from mss.vault.care import (
     PatientRecord,
+    ProfessionalProfile,
+    active_grant,
+    attending_physician,
+    blocked_professionals,
+    is_blocked,
     patient_record,
     professional_exists,
+    professional_profile,
+    professionals_in_care,
     standing,
 )
 from mss.vault.spaces import PatientSpace
-from mss.vault.tables import BreakGlassGrantRow, DepositProblemRow, DepositRow, DocumentHidingRow
+from mss.vault.tables import (
+    AttendingPhysicianRow,
+    BreakGlassGrantRow,
+    DepositProblemRow,
+    DepositRow,
+    DocumentHidingRow,
+    ProfessionalBlockRow,
+)
 from mss.vault.tables import DocumentRow as D
 from mss.vault.uploads import MAX_UPLOAD_BYTES, UploadRefused, check_upload
 
 log = logging.getLogger(__name__)
 AnySelect = Select[*tuple[Any, ...]]
 BREAK_GLASS_DURATION = timedelta(hours=24)
+PHYSICIAN = "10"
+"""Profession code of médecin in the RPPS directory: only one can be médecin traitant."""
 PATIENT_UPLOAD_BASIS = "patient upload"
 
 
@@ -75,8 +93,16 @@ class DocumentSummary:
     uploaded_by_patient: bool
     hidden_from_professionals: bool
     copy_of_id: int | None
+    type_code: str | None = None
+    class_code: str | None = None
+    source_message_id: str = ""
+    """Message-ID of the message the document was filed from ('' for uploads)."""
     pdf_copy_id: int | None = None
     """The PDF rendition travelling with this document, when there is one."""
+
+    @property
+    def facts(self) -> DocumentFacts:
+        return DocumentFacts(self.space, self.type_code, self.class_code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +111,10 @@ class SpaceListing:
     counts: dict[PatientSpace, int]
     documents: list[DocumentSummary]
     standing: Standing
+    withheld: int = 0
+    """Documents the matrix keeps from this professional (the patient's list: 0)."""
+    break_glass_reason: str | None = None
+    """The reason stated for the break-glass this listing is shown under."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +134,9 @@ class BreakGlassGrant:
 
 @dataclass(frozen=True, slots=True)
 class BreakGlassNotice:
-    """What the patient is told (no health content; the reason stays in the audit row)."""
+    """Who is told of a break-glass: the patient on her personal address (only that
+    someone opened her record: the notifier uses `notice_email` alone) and her médecin
+    traitant in the trust space, who reads the reason too (mss.vault.break_glass_notice)."""
 
     patient_ins: str
     patient_address: str
@@ -113,6 +145,11 @@ class BreakGlassNotice:
     professional_name: str
     at: datetime
     expires_at: datetime
+    patient_name: str = ""
+    physician_address: str | None = None
+    """The PER mailbox of the patient's médecin traitant, told too (CSP R1111-48)."""
+    profession_label: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +164,27 @@ class DepositView:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProfessionalAccess:
+    """One professional who can see (or could, unblocked) the patient's documents, as
+    she reads it: name, profession, why, and which spaces the matrix opens to them."""
+
+    ident: str
+    name: str
+    profession: str
+    profession_code: str
+    specialty: str
+    why: tuple[str, ...]  # "in care", "médecin traitant", "break-glass"
+    blocked: bool
+    spaces: dict[PatientSpace, int]
+    """Documents of each space they can see today (0 when blocked)."""
+
+
 _COLUMNS = (D.id, D.patient_ins, D.space, D.title, D.file_name, D.content_type, D.size,
             D.created_at, D.received_at, D.author, D.sender_mailbox, D.classification_basis,
             D.classification_evidence, D.uploaded_by_patient, D.hidden_from_professionals,
-            D.copy_of_id)
+            D.copy_of_id, D.type_code, D.class_code, D.source_message_id)
+_N = len(_COLUMNS)
 
 
 def _summary(row: Sequence[Any], pdf_copy_id: int | None = None) -> DocumentSummary:
@@ -141,8 +195,32 @@ def _summary(row: Sequence[Any], pdf_copy_id: int | None = None) -> DocumentSumm
         received_at=row[8], author=row[9], sender_mailbox=row[10],
         classification_basis=row[11], classification_evidence=row[12],
         uploaded_by_patient=bool(row[13]), hidden_from_professionals=bool(row[14]),
-        copy_of_id=row[15], pdf_copy_id=pdf_copy_id,
+        copy_of_id=row[15], type_code=row[16], class_code=row[17],
+        source_message_id=row[18] or "", pdf_copy_id=pdf_copy_id,
     )
+
+
+def _profession(profile: ProfessionalProfile | None) -> str:
+    """` profession=60` for an audit detail (the matrix row that decided)."""
+    if profile is None:
+        return ""
+    specialty = f":{profile.specialty_code}" if profile.specialty_code else ""
+    return f" profession={profile.profession_code or '-'}{specialty}"
+
+
+async def _per_address(session: AsyncSession, ident: str) -> str | None:
+    found = await session.execute(
+        select(Mailbox.address).join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+        .join(Professional, Professional.id == MailboxOwner.professional_id)
+        .where(Professional.ident == ident, Mailbox.kind == MailboxKind.PER.value,
+               Mailbox.disabled.is_(False)).order_by(Mailbox.id).limit(1))
+    return found.scalar_one_or_none()
+
+
+async def _patient_name(session: AsyncSession, ins: str) -> str:
+    found = (await session.execute(select(Patient.first_name, Patient.last_name)
+                                   .where(Patient.ins == ins))).first()
+    return f"{found[0]} {found[1]}" if found is not None else ""
 
 
 def _visible(query: AnySelect, viewer: Principal, standing_: Standing) -> AnySelect:
@@ -158,8 +236,10 @@ def _visible(query: AnySelect, viewer: Principal, standing_: Standing) -> AnySel
 class VaultService:
     def __init__(self, store: Store, *, clock: Clock | None = None,
                  break_glass_duration: timedelta = BREAK_GLASS_DURATION,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES,
+                 matrix: AccessMatrix | None = None) -> None:
         self.store = store
+        self.matrix = matrix or load_access_matrix(store.settings.vault.access_matrix)
         self.clock = clock or store.clock
         self.break_glass_duration = break_glass_duration
         self.max_upload_bytes = max_upload_bytes
@@ -178,10 +258,12 @@ class VaultService:
         await self.store.write(job)
 
     async def _refuse(self, action: AuditAction, principal: Principal, ins: str,
-                      code: Refusal, reason: str, target: str = "") -> VaultAccessError:
+                      code: Refusal, reason: str, target: str = "",
+                      detail: str = "") -> VaultAccessError:
         if ins:
             await self._audit(action, principal, ins, target=target,
-                              outcome=AuditOutcome.REFUSED, detail=f"refused={code.value}")
+                              outcome=AuditOutcome.REFUSED,
+                              detail=f"refused={code.value} {detail}".strip())
         return VaultAccessError(code, reason)
 
     async def _record_for(self, session: AsyncSession, principal: Principal,
@@ -192,39 +274,68 @@ class VaultService:
 
     # -- listing --------------------------------------------------------------------------
 
+    def matrix_allows(self, profile: ProfessionalProfile | None, standing_: Standing,
+                      facts: DocumentFacts) -> bool:
+        """The matrix's word for a professional viewer (the owner needs none)."""
+        if standing_ is Standing.OWNER:
+            return True
+        if profile is None or not standing_.is_professional:
+            return False
+        return self.matrix.allows(profile.profession_code, profile.specialty_code, facts,
+                                  emergency=standing_ is Standing.BREAK_GLASS)
+
+    async def _viewer(self, session: AsyncSession, principal: Principal, record: PatientRecord,
+                      now: datetime) -> tuple[Standing, ProfessionalProfile | None]:
+        standing_ = await standing(session, principal, record, now)
+        profile = (await professional_profile(session, principal.ident)
+                   if standing_.is_professional else None)
+        return standing_, profile
+
     async def list_documents(self, principal: Principal, patient_ins: str | None = None,
                              *, space: PatientSpace | None = None) -> SpaceListing:
         """Counts in the nine spaces and the documents (of `space`, or all) the principal
-        may see; PDF copies are folded into their original (`pdf_copy_id`)."""
+        may see (the access matrix decides for professionals); PDF copies are folded into
+        their original (`pdf_copy_id`)."""
         now = self.clock.now()
+        reason = None
         async with self.store.reading() as session:
             record = await self._record_for(session, principal, patient_ins)
             if record is None:
                 raise VaultAccessError(Refusal.NOT_FOUND, "patient inconnu / unknown patient")
-            standing_ = await standing(session, principal, record, now)
+            standing_, profile = await self._viewer(session, principal, record, now)
             rows: list[Sequence[Any]] = []
-            if standing_ is not Standing.NONE:
+            if standing_ is Standing.OWNER or standing_.is_professional:
                 everything = select(*_COLUMNS).where(D.patient_ins == record.ins)
                 query = _visible(everything, principal, standing_)
                 query = query.order_by(D.received_at.desc(), D.id.desc())
                 rows = [tuple(r) for r in (await session.execute(query)).all()]
-        if standing_ is Standing.NONE:
+            if standing_ is Standing.BREAK_GLASS:
+                grant = await active_grant(session, principal.ident, record.ins, now)
+                reason = grant.reason if grant is not None else None
+        if standing_ is not Standing.OWNER and not standing_.is_professional:
             raise await self._refuse(
                 AuditAction.DOCUMENT_LISTED, principal, record.ins, Refusal.NOT_IN_CARE,
-                "ce patient n'est pas suivi par vous / this patient is not in your care")
+                "ce patient n'est pas suivi par vous / this patient is not in your care",
+                detail=f"as={standing_.value}")
         copies = {r[15]: r[0] for r in rows if r[15] is not None}
         counts = dict.fromkeys(PatientSpace, 0)
         documents: list[DocumentSummary] = []
+        withheld = 0
         for row in rows:
             if row[15] is not None:
                 continue
-            counts[PatientSpace(row[2])] += 1
+            summary = _summary(row, copies.get(row[0]))
+            if not self.matrix_allows(profile, standing_, summary.facts):
+                withheld += 1
+                continue
+            counts[summary.space] += 1
             if space is None or row[2] == space.value:
-                documents.append(_summary(row, copies.get(row[0])))
+                documents.append(summary)
         await self._audit(AuditAction.DOCUMENT_LISTED, principal, record.ins,
                           detail=f"space={space.value if space else 'all'} "
-                                 f"as={standing_.value} count={len(documents)}")
-        return SpaceListing(record.ins, counts, documents, standing_)
+                                 f"as={standing_.value}{_profession(profile)} "
+                                 f"count={len(documents)} withheld={withheld}")
+        return SpaceListing(record.ins, counts, documents, standing_, withheld, reason)
 
     # -- one document ---------------------------------------------------------------------
 
@@ -239,21 +350,27 @@ class VaultService:
     async def _open(self, principal: Principal, document_id: int,
                     action: AuditAction) -> DocumentFile:
         now = self.clock.now()
+        standing_, profile, why = Standing.NONE, None, "unknown"
         async with self.store.reading() as session:
             row = (await session.execute(select(*_COLUMNS, D.mailbox_id, D.blob_key, D.deleted)
                                          .where(D.id == document_id))).first()
             record = await patient_record(session, str(row[1])) if row is not None else None
             visible = False
             if row is not None and record is not None:
-                standing_ = await standing(session, principal, record, now)
+                standing_, profile = await self._viewer(session, principal, record, now)
                 hidden = (await session.execute(
                     select(DocumentHidingRow.document_id).where(
                         DocumentHidingRow.document_id == document_id,
                         DocumentHidingRow.professional == principal.ident))).first()
+                allowed = self.matrix_allows(profile, standing_, _summary(row[:_N]).facts)
                 visible = may_see(standing_, masque_ps=bool(row[14]),
                                   hidden_from_viewer=hidden is not None and
                                   standing_.is_professional,
-                                  deleted=bool(row[18]))
+                                  deleted=bool(row[_N + 2]), matrix_allows=allowed)
+                why = ("deleted" if row[_N + 2] else "masque_ps" if row[14] and
+                       standing_.is_professional else "hidden" if hidden is not None and
+                       standing_.is_professional else "matrix" if not allowed else
+                       standing_.value)
             copy_id = None
             if visible and row is not None:
                 copy_id = (await session.execute(
@@ -263,11 +380,12 @@ class VaultService:
             raise await self._refuse(
                 action, principal, record.ins if record is not None else "",
                 Refusal.NOT_FOUND, "document introuvable / no such document",
-                target=f"document:{document_id}")
-        content = await self.store.mail.read_raw(int(row[16]), str(row[17]))
+                target=f"document:{document_id}",
+                detail=f"as={standing_.value}{_profession(profile)} why={why}")
+        content = await self.store.mail.read_raw(int(str(row[_N])), str(row[_N + 1]))
         await self._audit(action, principal, record.ins, target=f"document:{document_id}",
-                          detail=f"as={standing_.value}")
-        return DocumentFile(_summary(tuple(row[:16]), copy_id), content)
+                          detail=f"as={standing_.value}{_profession(profile)}")
+        return DocumentFile(_summary(tuple(row[:_N]), copy_id), content)
 
     # -- break-glass ----------------------------------------------------------------------
 
@@ -279,13 +397,22 @@ class VaultService:
             record = await patient_record(session, patient_ins)
             known = (principal.kind is PrincipalKind.PROFESSIONAL
                      and await professional_exists(session, principal.ident))
+            blocked = record is not None and await is_blocked(session, record.ins,
+                                                              principal.ident)
+            physician_address, profile = None, None
+            if record is not None and known:
+                profile = await professional_profile(session, principal.ident)
+                physician = await attending_physician(session, record.ins)
+                if physician is not None and physician != principal.ident:
+                    physician_address = await _per_address(session, physician)
+                patient_name = await _patient_name(session, record.ins)
         if record is None:
             raise VaultAccessError(Refusal.NOT_FOUND, "patient inconnu / unknown patient")
         if not known:
             raise await self._refuse(
                 AuditAction.BREAK_GLASS, principal, record.ins, Refusal.NOT_IN_CARE,
                 "réservé aux professionnels de santé / for health professionals only")
-        refusal = break_glass_refusal(reason, record.state)
+        refusal = break_glass_refusal(reason, record.state, blocked)
         if refusal is Refusal.REASON_REQUIRED:
             raise await self._refuse(
                 AuditAction.BREAK_GLASS, principal, record.ins, refusal,
@@ -307,10 +434,14 @@ class VaultService:
             await uow.session.flush()
             uow.audit(AuditAction.BREAK_GLASS, principal, target=f"grant:{row.id}",
                       subject=record.ins,
-                      detail=f"reason={stated} until={row.expires_at.isoformat()}")
-            notice = BreakGlassNotice(record.ins, record.address, record.notice_email,
-                                      principal.label(), principal.display_name, now,
-                                      row.expires_at)
+                      detail=f"reason={stated} until={row.expires_at.isoformat()}"
+                             f"{_profession(profile)} physician_told="
+                             f"{'yes' if physician_address else 'no'}")
+            notice = BreakGlassNotice(
+                record.ins, record.address, record.notice_email, principal.label(),
+                principal.display_name or (profile.name if profile else ""), now,
+                row.expires_at, patient_name, physician_address,
+                profile.profession_label if profile else "", stated)
             uow.after_commit.append(lambda: self._notify(notice))
             return BreakGlassGrant(row.id, principal.ident, record.ins, now, row.expires_at)
 
@@ -374,14 +505,16 @@ class VaultService:
         async with self.store.reading() as session:
             record = await self._own_record(session, principal)
             owned = await self._owned(session, record, document_id)
-            known = await professional_exists(session, professional.strip())
+            known = professional.strip() in await self._candidates(session, record)
         if not owned:
             raise await self._refuse(AuditAction.DOCUMENT_HIDDEN, principal, record.ins,
                                      Refusal.NOT_FOUND, "document introuvable / no such document",
                                      target=f"document:{document_id}")
         if not known:
-            raise VaultAccessError(Refusal.NOT_FOUND,
-                                   "professionnel inconnu / unknown professional")
+            raise await self._refuse(
+                AuditAction.DOCUMENT_HIDDEN, principal, record.ins, Refusal.NOT_FOUND,
+                "choisissez un professionnel qui peut voir vos documents / choose a "
+                "professional who can see your documents", target=f"document:{document_id}")
         ident = professional.strip()
 
         async def job(uow: UnitOfWork) -> None:
@@ -399,6 +532,129 @@ class VaultService:
                       subject=record.ins,
                       detail=f"{'hidden from' if hidden else 'shown again to'} "
                              f"professional:{ident}")
+
+        await self.store.write(job)
+
+    async def _candidates(self, session: AsyncSession, record: PatientRecord) -> set[str]:
+        """Professionals the patient may choose among: in care, her médecin traitant,
+        those holding a break-glass grant, and those she blocked (to unblock them)."""
+        now = self.clock.now()
+        grants = await session.execute(
+            select(BreakGlassGrantRow.professional).where(
+                BreakGlassGrantRow.patient_ins == record.ins,
+                BreakGlassGrantRow.expires_at > now))
+        return (await professionals_in_care(session, record) | set(grants.scalars().all())
+                | await blocked_professionals(session, record.ins))
+
+    async def professionals(self, principal: Principal) -> list[ProfessionalAccess]:
+        """Who can see what of the patient's documents, by name and profession (audited)."""
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            in_care = await professionals_in_care(session, record)
+            candidates = await self._candidates(session, record)
+            blocked = await blocked_professionals(session, record.ins)
+            physician = await attending_physician(session, record.ins)
+            rows = [tuple(r) for r in (await session.execute(
+                select(*_COLUMNS).where(D.patient_ins == record.ins, D.deleted.is_(False),
+                                        D.copy_of_id.is_(None)))).all()]
+            hidings: dict[str, set[int]] = {}
+            for document_id, ident in (await session.execute(
+                    select(DocumentHidingRow.document_id, DocumentHidingRow.professional)
+                    .join(D, D.id == DocumentHidingRow.document_id)
+                    .where(D.patient_ins == record.ins))).all():
+                hidings.setdefault(ident, set()).add(document_id)
+            found: list[ProfessionalAccess] = []
+            for ident in sorted(candidates):
+                profile = await professional_profile(session, ident)
+                if profile is None:
+                    continue
+                why = tuple(w for w, holds in (
+                    ("médecin traitant", ident == physician),
+                    ("in care", ident in in_care and ident != physician),
+                    ("break-glass", ident not in in_care),
+                ) if holds)
+                standing_ = (Standing.BLOCKED if ident in blocked else Standing.IN_CARE
+                             if ident in in_care else Standing.BREAK_GLASS)
+                counts = dict.fromkeys(PatientSpace, 0)
+                for row in rows:
+                    summary = _summary(row)
+                    if may_see(standing_, masque_ps=summary.hidden_from_professionals,
+                               hidden_from_viewer=summary.id in hidings.get(ident, set()),
+                               deleted=False,
+                               matrix_allows=self.matrix_allows(profile, standing_,
+                                                                summary.facts)):
+                        counts[summary.space] += 1
+                found.append(ProfessionalAccess(
+                    ident, profile.name, profile.profession_label or profile.profession_code,
+                    profile.profession_code, profile.specialty_label, why, ident in blocked,
+                    counts))
+        await self._audit(AuditAction.DOCUMENT_LISTED, principal, record.ins,
+                          detail=f"who can see count={len(found)}")
+        return found
+
+    async def block(self, principal: Principal, professional: str) -> None:
+        """The patient closes her record to one of the professionals who can see it."""
+        await self._set_blocked(principal, professional, blocked=True)
+
+    async def unblock(self, principal: Principal, professional: str) -> None:
+        await self._set_blocked(principal, professional, blocked=False)
+
+    async def _set_blocked(self, principal: Principal, professional: str, *,
+                           blocked: bool) -> None:
+        ident = professional.strip()
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            allowed = ident in await self._candidates(session, record)
+        if not allowed:
+            raise await self._refuse(
+                AuditAction.DOCUMENT_HIDDEN, principal, record.ins, Refusal.NOT_FOUND,
+                "choisissez un professionnel qui peut voir vos documents / choose a "
+                "professional who can see your documents")
+
+        async def job(uow: UnitOfWork) -> None:
+            current = await uow.session.get(ProfessionalBlockRow, (record.ins, ident))
+            if blocked and current is None:
+                uow.session.add(ProfessionalBlockRow(patient_ins=record.ins,
+                                                     professional=ident, at=uow.now()))
+            elif not blocked and current is not None:
+                await uow.session.delete(current)
+            await uow.session.flush()
+            uow.audit(AuditAction.DOCUMENT_HIDDEN, principal, target=f"professional:{ident}",
+                      subject=record.ins,
+                      detail=f"record {'blocked for' if blocked else 'opened again to'} "
+                             f"professional:{ident}")
+
+        await self.store.write(job)
+
+    async def set_attending_physician(self, principal: Principal,
+                                      professional: str | None) -> None:
+        """The patient names her médecin traitant among the physicians (profession 10)
+        who can see her documents, or names none."""
+        ident = professional.strip() if professional else None
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            profile = await professional_profile(session, ident) if ident else None
+            allowed = ident is None or (
+                ident in await professionals_in_care(session, record)
+                and profile is not None and profile.profession_code == PHYSICIAN)
+        if not allowed:
+            raise await self._refuse(
+                AuditAction.DOCUMENT_HIDDEN, principal, record.ins, Refusal.NOT_FOUND,
+                "choisissez un médecin qui vous suit / choose a physician in your care")
+
+        async def job(uow: UnitOfWork) -> None:
+            current = await uow.session.get(AttendingPhysicianRow, record.ins)
+            if current is not None:
+                await uow.session.delete(current)
+                await uow.session.flush()
+            if ident is not None:
+                uow.session.add(AttendingPhysicianRow(patient_ins=record.ins,
+                                                      professional=ident, at=uow.now()))
+            await uow.session.flush()
+            change = f"set to professional:{ident}" if ident else "removed"
+            uow.audit(AuditAction.DOCUMENT_HIDDEN, principal,
+                      target=f"professional:{ident}" if ident else "", subject=record.ins,
+                      detail=f"attending physician {change}")
 
         await self.store.write(job)
 

@@ -1,10 +1,13 @@
 """Who may see which document of a patient: pure rules over plain facts (DESIGN §6).
 
 - the patient sees all their documents (INVISIBLE_PATIENT ones are never deposited);
-- a professional sees them when the patient is in their care (a conversation exists
-  between a mailbox they act for and the patient, MSS choice: open or ended) or through
-  an unexpired break-glass grant; never a MASQUE_PS document, never one the patient hid
-  from them (even under break-glass: the patient's choice holds, MSS choice);
+- a professional sees a document when the patient is in their care (a conversation
+  exists between a mailbox they act for and the patient, MSS choice: open or ended; or
+  they are her médecin traitant) AND the access matrix gives their profession that
+  document (mss.vault.access_matrix); under an unexpired break-glass grant, the matrix's
+  emergency subset only; never a MASQUE_PS document, never one the patient hid from
+  them, nothing at all when she blocked them (even under break-glass: the patient's
+  choice holds, MSS choice);
 - nobody else (applications, other patients, peer operators) sees anything;
 - a deleted upload is seen by nobody.
 Break-glass needs a stated reason and is refused when the patient objected (space
@@ -26,6 +29,7 @@ class Standing(enum.StrEnum):
     OWNER = "owner"
     IN_CARE = "in care"
     BREAK_GLASS = "break-glass"
+    BLOCKED = "blocked"  # the patient closed her record to this professional
     NONE = "none"
 
     @property
@@ -56,13 +60,18 @@ def standing_of(*, is_owner: bool, in_care: bool, break_glass: bool) -> Standing
 
 
 def may_see(
-    standing: Standing, *, masque_ps: bool, hidden_from_viewer: bool, deleted: bool
+    standing: Standing, *, masque_ps: bool, hidden_from_viewer: bool, deleted: bool,
+    matrix_allows: bool,
 ) -> bool:
-    if deleted or standing is Standing.NONE:
+    """`matrix_allows`: the matrix row of the viewer's profession covers the document
+    (its `emergency` set under break-glass); ignored for the owner."""
+    if deleted:
         return False
     if standing is Standing.OWNER:
         return True
-    return not masque_ps and not hidden_from_viewer
+    if not standing.is_professional:
+        return False
+    return matrix_allows and not masque_ps and not hidden_from_viewer
 
 
 def clean_reason(reason: str) -> str:
@@ -70,7 +79,10 @@ def clean_reason(reason: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in reason).split())[:MAX_REASON]
 
 
-def break_glass_refusal(reason: str, patient_state: PatientSpaceState) -> Refusal | None:
+def break_glass_refusal(reason: str, patient_state: PatientSpaceState,
+                        blocked: bool = False) -> Refusal | None:
+    if blocked:
+        return Refusal.PATIENT_OBJECTED
     if not clean_reason(reason):
         return Refusal.REASON_REQUIRED
     if patient_state is not PatientSpaceState.ACTIVE:

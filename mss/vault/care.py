@@ -3,7 +3,8 @@
 A professional acts for their PER mailboxes and for the ORG mailboxes where they are a
 member with the read right (DESIGN §3); the patient is in their care when a conversation
 (mss.pipeline conversations) joins one of those mailboxes, as sender or as the contact
-set by Reply-To, to the patient's mailbox.
+set by Reply-To, to the patient's mailbox, or when the patient named them her médecin
+traitant. A professional the patient blocked stands nowhere, whatever else holds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,73 @@ from mss.identity import MailboxKind, PatientSpaceState, Principal, PrincipalKin
 from mss.pipeline.tables import ConversationRow
 from mss.store.tables import Mailbox
 from mss.vault.access_rules import Standing, standing_of
-from mss.vault.tables import BreakGlassGrantRow
+from mss.vault.tables import AttendingPhysicianRow, BreakGlassGrantRow, ProfessionalBlockRow
+
+
+@dataclass(frozen=True, slots=True)
+class ProfessionalProfile:
+    """What the directory says of a professional, as the matrix and the patient need it."""
+
+    ident: str
+    name: str
+    profession_code: str
+    profession_label: str
+    specialty_code: str
+    specialty_label: str
+
+
+async def professional_profile(session: AsyncSession, ident: str) -> ProfessionalProfile | None:
+    found = (await session.execute(select(Professional).where(Professional.ident == ident))
+             ).scalar_one_or_none()
+    if found is None:
+        return None
+    name = " ".join(p for p in (found.civility, found.first_name, found.last_name) if p)
+    return ProfessionalProfile(found.ident, name, found.profession_code,
+                               found.profession_label, found.specialty_code,
+                               found.specialty_label)
+
+
+async def attending_physician(session: AsyncSession, ins: str) -> str | None:
+    row = await session.get(AttendingPhysicianRow, ins)
+    return row.professional if row is not None else None
+
+
+async def is_blocked(session: AsyncSession, ins: str, ident: str) -> bool:
+    return await session.get(ProfessionalBlockRow, (ins, ident)) is not None
+
+
+async def blocked_professionals(session: AsyncSession, ins: str) -> set[str]:
+    found = await session.execute(select(ProfessionalBlockRow.professional)
+                                  .where(ProfessionalBlockRow.patient_ins == ins))
+    return set(found.scalars().all())
+
+
+async def professionals_in_care(session: AsyncSession, record: PatientRecord) -> set[str]:
+    """Every professional a conversation with the patient puts in care, and her médecin
+    traitant: those who may see her documents, as the patient chooses among them."""
+    mailboxes = select(ConversationRow.professional).where(
+        ConversationRow.patient == record.address).union(
+        select(ConversationRow.contact).where(ConversationRow.patient == record.address,
+                                              ConversationRow.contact.is_not(None)))
+    addresses = {a for (a,) in (await session.execute(mailboxes)).all() if a}
+    idents: set[str] = set()
+    if addresses:
+        owners = await session.execute(
+            select(Professional.ident)
+            .join(MailboxOwner, MailboxOwner.professional_id == Professional.id)
+            .join(Mailbox, Mailbox.id == MailboxOwner.mailbox_id)
+            .where(Mailbox.address.in_(addresses), Mailbox.kind == MailboxKind.PER.value,
+                   Mailbox.disabled.is_(False)))
+        members = await session.execute(
+            select(Professional.ident)
+            .join(OrgMember, OrgMember.professional_id == Professional.id)
+            .join(Mailbox, Mailbox.id == OrgMember.org_mailbox_id)
+            .where(Mailbox.address.in_(addresses), OrgMember.can_read.is_(True),
+                   Mailbox.disabled.is_(False)))
+        idents = set(owners.scalars().all()) | set(members.scalars().all())
+    if (physician := await attending_physician(session, record.ins)) is not None:
+        idents.add(physician)
+    return idents
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +171,9 @@ async def standing(
                            break_glass=False)
     if principal.kind is not PrincipalKind.PROFESSIONAL:
         return Standing.NONE
-    in_care = await is_in_care(session, principal.ident, record.address)
+    if await is_blocked(session, record.ins, principal.ident):
+        return Standing.BLOCKED
+    in_care = (await attending_physician(session, record.ins) == principal.ident
+               or await is_in_care(session, principal.ident, record.address))
     grant = None if in_care else await active_grant(session, principal.ident, record.ins, now)
     return standing_of(is_owner=False, in_care=in_care, break_glass=grant is not None)

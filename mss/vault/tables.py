@@ -118,3 +118,25 @@ class BreakGlassGrantRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProfessionalBlockRow(Base):
+    """The patient closes her whole record to one professional (RPPS/ADELI), break-glass
+    included, until she opens it again (DMP: "bloquer un professionnel")."""
+
+    __tablename__ = "vault_professional_blocks"
+
+    patient_ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    professional: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AttendingPhysicianRow(Base):
+    """The patient's médecin traitant: in care without a conversation, and told of each
+    break-glass on her record (CSP R1111-48)."""
+
+    __tablename__ = "vault_attending_physicians"
+
+    patient_ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    professional: Mapped[str] = mapped_column(String(20), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -45,9 +45,10 @@ async def patient_documents(request: Request) -> Response:
     web = context_of(request)
     space = _space(request.query_params.get("space"))
     listing = await web.vault.list_documents(session.principal, space=space)
+    people = await web.vault.professionals(session.principal)
     return render(request, "documents.html", listing=listing, space=space,
                   spaces=list(PatientSpace), base="/documents", patient_view=True,
-                  error=request.query_params.get("error", ""))
+                  people=people, error=request.query_params.get("error", ""))
 
 
 async def _document(request: Request, *, download: bool) -> Response:
@@ -101,6 +102,36 @@ async def hide_document(request: Request) -> Response:
         reason = exc.reason if isinstance(exc, VaultAccessError) else "document introuvable"
         return render(request, "error.html", status_code=404, reason=reason)
     return RedirectResponse("/documents", 303)
+
+
+async def _patient_choice(request: Request, action: str) -> Response:
+    """Block, unblock or name as médecin traitant one of the professionals listed."""
+    session = await patient_session(request)
+    web = context_of(request)
+    form = await checked_form(request, session)
+    ident = str(form.get("professional", ""))
+    try:
+        if action == "block":
+            await web.vault.block(session.principal, ident)
+        elif action == "unblock":
+            await web.vault.unblock(session.principal, ident)
+        else:
+            await web.vault.set_attending_physician(session.principal, ident or None)
+    except VaultAccessError as exc:
+        return render(request, "error.html", status_code=404, reason=exc.reason)
+    return RedirectResponse("/documents#who", 303)
+
+
+async def block_professional(request: Request) -> Response:
+    return await _patient_choice(request, "block")
+
+
+async def unblock_professional(request: Request) -> Response:
+    return await _patient_choice(request, "unblock")
+
+
+async def attending_physician(request: Request) -> Response:
+    return await _patient_choice(request, "attending")
 
 
 async def professional_documents(request: Request) -> Response:

@@ -22,6 +22,8 @@ from mss.notify.notifier import Notifier
 from mss.notify.relay_settings import relay_settings
 from mss.oidc.web_sign_in import shared_web_sign_in
 from mss.vault.access import VaultService
+from mss.vault.break_glass_notice import physician_break_glass_notifier
+from mss.vault.mdn_sending import acknowledgement_sender
 from mss.webmail.app import create_app
 from mss.webmail.web_context import WebContext
 
@@ -66,6 +68,9 @@ class WebmailService:
         self.notifier = Notifier(app.store, relay_settings(app.settings))
         app.pipeline.in_delivery.append(self.notifier.on_delivery)
         vault.on_break_glass.append(self.notifier.on_break_glass)
+        vault.on_break_glass.append(physician_break_glass_notifier(
+            acknowledgement_sender(app.pipeline), app.settings.server.domain,
+            app.store.clock.now))
         app.context["notifier"] = self.notifier
         self.notifier.start()
         lines = []

@@ -63,6 +63,23 @@ ENGLISH: dict[str, str] = {
     "Plus anciennes": "Older",
     "Date": "Date",
     "Taille": "Size",
+    "motif": "reason",
+    "Seuls les documents ouverts en urgence à votre profession sont affichés ; la patiente "
+    "et son médecin traitant en sont informés.":
+        "Only the documents emergency access opens to your profession are shown; the "
+        "patient and her attending physician are told.",
+    "Documents non accessibles à votre profession": "Documents not open to your profession",
+    "Masquer à un professionnel": "Hide from a professional",
+    "Qui peut voir mes documents": "Who can see my documents",
+    "Aucun professionnel ne peut voir vos documents.": "No professional can see your documents.",
+    "médecin traitant": "attending physician",
+    "suivi en cours": "in care",
+    "break-glass": "emergency access",
+    "Bloqué": "Blocked",
+    "aucun document": "no document",
+    "Débloquer": "Unblock",
+    "Bloquer l'accès": "Block access",
+    "Mon médecin traitant": "My attending physician",
 }
 
 

@@ -21,8 +21,12 @@ from .conftest import VaultHarness, biologie, lettre
 
 async def deposit(h: VaultHarness) -> None:
     ins = h.world.jeanne_ins
+    synthese = corpus.EntrySpec(
+        uri="DOC0003.XML", content=corpus.cda_document("60591-5", "VSM", ins=ins),
+        type_code="60591-5", class_code="11", title="Volet de synthèse médicale",
+        patient_id=corpus.cx(ins))
     archive = corpus.xdm_archive([lettre(ins, confidentiality_codes=("N", "MASQUE_PS")),
-                                  biologie(ins)])
+                                  biologie(ins), synthese])
     await h.send(h.xdm(archive))
 
 
@@ -38,9 +42,13 @@ async def test_break_glass_with_a_reason_opens_the_record_is_audited_and_told(
     assert grant.expires_at - grant.at == timedelta(hours=24)
     listing = await h.vault.list_documents(h.bruno, h.world.jeanne_ins)
     assert listing.standing is Standing.BREAK_GLASS
-    assert [d.space for d in listing.documents] == [PatientSpace.BIOLOGIE]  # not MASQUE_PS
-    bio = await h.vault.read_document(h.bruno, listing.documents[0].id)
-    assert bio.content == biologie(h.world.jeanne_ins).content
+    # a nurse's emergency subset of the matrix: the synthèse, not the biologie; never
+    # the MASQUE_PS letter
+    assert [d.space for d in listing.documents] == [PatientSpace.SYNTHESES]
+    assert listing.withheld == 1
+    assert listing.break_glass_reason == "Patiente inconsciente aux urgences"
+    vsm = await h.vault.read_document(h.bruno, listing.documents[0].id)
+    assert b"60591-5" in vsm.content
     # the patient is told (no reason, no content in the notice) ...
     assert [(n.patient_ins, n.patient_address, n.professional, n.notice_email)
             for n in told] == [(h.world.jeanne_ins, h.world.jeanne,
@@ -53,7 +61,7 @@ async def test_break_glass_with_a_reason_opens_the_record_is_audited_and_told(
     assert glass.outcome == "ok"
     assert "reason=Patiente inconsciente aux urgences" in glass.detail
     reads = [e for e in events if e.action == AuditAction.DOCUMENT_READ.value]
-    assert [e.detail for e in reads] == ["as=break-glass"]
+    assert [e.detail for e in reads] == ["as=break-glass profession=60"]
     # the grant expires
     clock.advance(timedelta(hours=24, seconds=1))
     with pytest.raises(VaultAccessError) as refused:

@@ -69,3 +69,26 @@ async def test_break_glass_needs_a_reason_and_opens_the_record(web: Web, bruno) 
     assert granted.status_code == 303
     listing = await bruno.get(f"/pro/patients/{web.world.jeanne_ins}/documents")
     assert "ordonnance.pdf" in listing.text
+
+
+async def test_the_patient_sees_who_can_see_what_and_blocks_by_choosing(
+        web: Web, jeanne, alice) -> None:
+    await web.send(subject="Ordonnance", attachments=[("ordonnance.pdf", "application/pdf",
+                                                       PDF)])
+    page = await jeanne.get("/documents")
+    assert "Qui peut voir mes documents" in page.text
+    assert "Dr Alice MARTIN" in page.text and "Médecin" in page.text
+    assert "Traitements et soins (1)" in page.text
+    assert 'placeholder="RPPS"' not in page.text  # chosen from a list, never typed
+    assert f'<option value="{web.world.alice_rpps}">Dr Alice MARTIN · Médecin' in page.text
+    blocked = await jeanne.post("/documents/who/block",
+                                data={"csrf": csrf_of(page.text),
+                                      "professional": web.world.alice_rpps})
+    assert blocked.status_code == 303
+    refused = await alice.get(f"/pro/patients/{web.world.jeanne_ins}/documents")
+    assert refused.status_code == 403 and "ordonnance.pdf" not in refused.text
+    page = await jeanne.get("/documents")
+    assert "Bloqué" in page.text and "Débloquer" in page.text
+    stranger = await jeanne.post("/documents/who/block",
+                                 data={"csrf": csrf_of(page.text), "professional": "10000000001"})
+    assert stranger.status_code == 404
