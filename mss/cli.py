@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "mss.webmail.commands",
     "mss.bench_command",
     "mss.oidc.commands",
+    "mss.trail_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

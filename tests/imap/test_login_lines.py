@@ -34,8 +34,8 @@ async def test_failed_and_good_login_then_logout(imap: ImapWorld, lines: Lines) 
     failed, = lines.events("auth.failed")
     assert (failed["protocol"], failed["mechanism"], failed["user"]) == (
         "imap", "LOGIN", imap.world.alice)
-    assert text.splitlines()[[i for i, line in enumerate(text.splitlines())
-                              if "event=auth.failed" in line][0]].endswith("client=127.0.0.1")
+    failed_line = next(line for line in text.splitlines() if "event=auth.failed" in line)
+    assert failed_line.endswith(" client=127.0.0.1")  # last: the fail2ban filter's anchor
     succeeded, = lines.events("auth.succeeded")
     out, = lines.events("auth.logged_out")
     assert succeeded["mailbox"] == imap.world.alice
