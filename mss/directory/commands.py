@@ -228,11 +228,10 @@ def _directory_import(args: argparse.Namespace) -> int:
 
     async def work(store: Store) -> int:
         report = await import_extract(store, args.file, principal=CLI)
+        print(report.encoding_note())
+        for line in report.refusal_summary():
+            print(line)
         print(report.summary())
-        for reject in report.rejects:
-            print(f"line {reject.line}: {reject.reason}")
-        if report.rejected > len(report.rejects):
-            print(f"... and {report.rejected - len(report.rejects)} more rejected lines")
         return 0
 
     return _with_store(args, work)

@@ -1,27 +1,33 @@
-"""Import of the national directory extract: streamed, batched, idempotent.
+"""Import of the national directory extract: streamed, all or nothing, idempotent.
 
 Invariants:
-- constant memory: the file is read line by line, rows go to the database by batches
-  of BATCH_SIZE, one transaction per batch;
-- idempotent: each run stamps the rows it sees with its generation (the id of its
-  `directory_imports` row); a row whose digest is unchanged is only re-stamped, a
-  changed one is updated, a new one inserted; at the end, rows of older generations
-  (gone from the file) are removed. A run that stops half-way leaves the old rows in
-  place, and the next complete run settles everything;
+- all or nothing: the lines go by batches of BATCH_SIZE into a temporary staging table
+  (short transactions, so a running server keeps writing meanwhile); then ONE
+  transaction brings the directory in line with it (rows gone from the file removed,
+  changed ones updated, new ones inserted). A failure before that transaction (bad
+  header, I/O error, database error, Ctrl-C) changes nothing;
+- constant memory apart from the set of addresses seen (duplicates);
+- idempotent: a row whose digest is unchanged is left as it is; the `generation`
+  column names the import that last wrote a row (its `directory_imports` id);
+- the real extract's encoding: UTF-8 when the whole file decodes as UTF-8, otherwise
+  Windows-1252 (Latin-1 for the five bytes cp1252 leaves undefined); the report says
+  which, and the first line that is not UTF-8;
 - an address repeated in the file keeps its first line (the address is the key);
-- refused lines are reported by line number with the reason; the rest is imported.
-SQL stays here (DESIGN §2: the directory owns these tables).
+- refused lines are counted by reason with their first line numbers (`refusal_summary`);
+  the rest is imported.
+SQL stays here (the directory owns these tables, docs/design-notes.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Column, MetaData, Table, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.directory.identifiers import BulkAddressChecker
@@ -33,17 +39,46 @@ from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 2000
-ANALYZE_EVERY = 50  # batches; PostgreSQL plans the IN lookups from fresh statistics
 MAX_REJECT_DETAILS = 1000
 ENTRIES = DirectoryEntryRow.__table__
 _VALUE_COLUMNS = tuple(
     c.name for c in ENTRIES.columns if c.name not in ("id", "address", "generation")
 )
-_UPDATE_CHANGED = (
-    update(ENTRIES)
-    .where(ENTRIES.c.address == bindparam("b_address"))
-    .values({name: bindparam(f"b_{name}") for name in (*_VALUE_COLUMNS, "generation")})
-)
+_STAGED_COLUMNS = ("address", *_VALUE_COLUMNS)
+_LATIN1_FALLBACK = "mss-cp1252-latin1"
+
+
+def _undefined_cp1252_as_latin1(error: UnicodeError) -> tuple[str, int]:
+    """cp1252 leaves 0x81, 0x8D, 0x8F, 0x90, 0x9D undefined; read them as Latin-1."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start:error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_LATIN1_FALLBACK, _undefined_cp1252_as_latin1)
+
+
+def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> tuple[str, int | None]:
+    """("utf-8", None) when the whole file is UTF-8, else ("cp1252", first line that is
+    not). Streamed: one pass in binary, constant memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    newlines = 0
+    with path.open("rb") as source:
+        while chunk := source.read(chunk_size):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return "cp1252", newlines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+            newlines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252", newlines + 1
+    return "utf-8", None
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a refusal, without the offending value: `bad RPPS '1'` → `bad RPPS`."""
+    return reason.split(":", 1)[0].split(" '", 1)[0].strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,66 +98,56 @@ class ImportReport:
     rejected: int = 0
     rejects: list[RejectedLine] = field(default_factory=list)  # first MAX_REJECT_DETAILS
     generation: int = 0
+    encoding: str = "utf-8"
+    first_non_utf8_line: int | None = None
+    # reason kind -> (count, first line numbers, up to 3), over every refused line
+    refusals_by_kind: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
         if len(self.rejects) < MAX_REJECT_DETAILS:
             self.rejects.append(RejectedLine(line, reason))
+        count, lines = self.refusals_by_kind.get(reason_kind(reason), (0, []))
+        self.refusals_by_kind[reason_kind(reason)] = (
+            count + 1, lines if len(lines) >= 3 else [*lines, line])
 
     def summary(self) -> str:
         return (f"read {self.rows_read}, created {self.created}, updated {self.updated}, "
                 f"unchanged {self.unchanged}, removed {self.removed}, "
                 f"duplicates {self.duplicates}, rejected {self.rejected}")
 
+    def refusal_summary(self) -> list[str]:
+        """One line per kind of refusal (count, first lines), the first refusal in full."""
+        if not self.rejects:
+            return []
+        first = self.rejects[0]
+        lines = [f"first refused line {first.line}: {first.reason}"]
+        for kind, (count, numbers) in sorted(self.refusals_by_kind.items(),
+                                             key=lambda item: -item[1][0]):
+            more = ", ..." if count > len(numbers) else ""
+            lines.append(f"refused {count} line(s): {kind} "
+                         f"(line {', '.join(map(str, numbers))}{more})")
+        return lines
 
-async def _write_batch(
-    conn: AsyncConnection, batch: dict[str, dict[str, Any]], generation: int,
-    report: ImportReport,
-) -> None:
-    known_query = select(ENTRIES.c.address, ENTRIES.c.row_hash, ENTRIES.c.generation).where(
-        ENTRIES.c.address.in_(list(batch))
-    )
-    known = {row[0]: (row[1], row[2]) for row in await conn.execute(known_query)}
-    created: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    same: list[str] = []
-    for address, values in batch.items():
-        previous = known.get(address)
-        if previous is None:
-            created.append({**values, "generation": generation})
-        elif previous[1] == generation:  # seen earlier in this very file
-            report.duplicates += 1
-        elif previous[0] == values["row_hash"]:
-            same.append(address)
-        else:
-            changed.append({f"b_{k}": v for k, v in values.items()} | {
-                "b_generation": generation})
-    if created:
-        await conn.execute(insert(ENTRIES), created)
-    if changed:
-        await conn.execute(_UPDATE_CHANGED, changed)
-    if same:
-        await conn.execute(
-            update(ENTRIES).where(ENTRIES.c.address.in_(same)).values(generation=generation)
-        )
-    report.created += len(created)
-    report.updated += len(changed)
-    report.unchanged += len(same)
+    def encoding_note(self) -> str:
+        if self.first_non_utf8_line is None:
+            return "encoding: UTF-8"
+        return (f"encoding: Windows-1252 (not UTF-8 from line {self.first_non_utf8_line})")
 
 
 class _BatchReader:
     """Parses the file batch by batch; runs in a worker thread so that parsing the next
     batch overlaps the database writing the previous one. Only this reader touches the
-    parse-side counters of the report (rows_read, rejects, in-batch duplicates)."""
+    parse-side counters of the report (rows_read, rejects, duplicates)."""
 
     def __init__(self, lines: Iterator[str], report: ImportReport) -> None:
         self._numbered = enumerate(lines, start=2)
         self._report = report
         self._addresses = BulkAddressChecker()
-        self.duplicates = 0
+        self._seen: set[str] = set()
 
-    def read(self) -> dict[str, dict[str, Any]]:
-        batch: dict[str, dict[str, Any]] = {}
+    def read(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
         for number, line in self._numbered:
             if not line.strip():
                 continue
@@ -130,76 +155,124 @@ class _BatchReader:
             parsed = parse_line(line, self._addresses)
             if isinstance(parsed, str):
                 self._report.reject(number, parsed)
-            elif parsed["address"] in batch:
-                self.duplicates += 1
+            elif parsed["address"] in self._seen:
+                self._report.duplicates += 1
             else:
-                batch[parsed["address"]] = parsed
+                self._seen.add(parsed["address"])
+                batch.append({name: parsed[name] for name in _STAGED_COLUMNS})
                 if len(batch) >= BATCH_SIZE:
                     break
         return batch
 
 
+def _staging_table() -> Table:
+    """A temporary table shaped like the directory's value columns (one per connection:
+    it vanishes with the connection, whatever happens)."""
+    columns = [Column(ENTRIES.c[name].name, ENTRIES.c[name].type) for name in _STAGED_COLUMNS]
+    return Table("directory_staging", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+async def _analyze(conn: AsyncConnection, table: str) -> None:
+    """PostgreSQL plans the joins of the swap from fresh statistics (temporary tables are
+    never analysed by autovacuum; a table that grew from empty looks tiny)."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 async def _refresh_statistics(store: Store) -> None:
-    """PostgreSQL: without fresh statistics a table that grew from empty is planned as
-    tiny, and each batch's IN lookup becomes a sequential scan (quadratic import)."""
-    engine = store.write_engine
-    if engine.dialect.name != "postgresql":
+    """PostgreSQL: the directory's statistics after it changed (planned searches)."""
+    if store.write_engine.dialect.name != "postgresql":
         return
-    async with engine.connect() as conn:
+    async with store.write_engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql(f"ANALYZE {ENTRIES.name}")
+
+
+async def _swap(conn: AsyncConnection, staged: Table, generation: int,
+                report: ImportReport) -> None:
+    """In the caller's transaction: the directory becomes what was staged."""
+    same_address = select(staged.c.address).where(staged.c.address == ENTRIES.c.address)
+    removed = await conn.execute(delete(ENTRIES).where(~same_address.exists()))
+    changed = await conn.execute(
+        update(ENTRIES)
+        .where(ENTRIES.c.address == staged.c.address, ENTRIES.c.row_hash != staged.c.row_hash)
+        .values({name: staged.c[name] for name in _VALUE_COLUMNS} | {"generation": generation})
+    )
+    known = select(ENTRIES.c.address).where(ENTRIES.c.address == staged.c.address)
+    created = await conn.execute(
+        insert(ENTRIES).from_select(
+            [*_STAGED_COLUMNS, "generation"],
+            select(*(staged.c[name] for name in _STAGED_COLUMNS), literal(generation))
+            .where(~known.exists()),
+        )
+    )
+    report.removed = int(removed.rowcount or 0)
+    report.updated = int(changed.rowcount or 0)
+    report.created = int(created.rowcount or 0)
+
+
+async def _stage(conn: AsyncConnection, staged: Table, lines: Iterator[str],
+                 report: ImportReport) -> int:
+    """Every good line into the staging table; returns how many."""
+    reader = _BatchReader(lines, report)
+    count = 0
+    batch = await asyncio.to_thread(reader.read)
+    while batch:
+        following = asyncio.ensure_future(asyncio.to_thread(reader.read))
+        try:
+            async with conn.begin():
+                await conn.execute(insert(staged), batch)
+            count += len(batch)
+        finally:
+            batch = await following
+    return count
 
 
 async def import_extract(
     store: Store, path: Path | str, *, principal: Principal = SYSTEM
 ) -> ImportReport:
-    """Bring the directory copy in line with the extract at `path`."""
+    """Bring the directory copy in line with the extract at `path`, entirely or not at all."""
     path = Path(path)
-    engine = store.write_engine
     report = ImportReport()
-    with path.open(encoding="utf-8", newline="") as lines:
+    encoding, report.first_non_utf8_line = await asyncio.to_thread(detect_encoding, path)
+    report.encoding = encoding
+    imports = DirectoryImport.__table__
+    with path.open(encoding=encoding, errors="strict" if encoding == "utf-8"
+                   else _LATIN1_FALLBACK, newline="") as lines:
         check_header(next(lines, ""))
-        async with engine.begin() as conn:
-            result = await conn.execute(
-                insert(DirectoryImport.__table__).values(
-                    source=str(path)[:500], started_at=store.clock.now()
-                ).returning(DirectoryImport.__table__.c.id)
-            )
-            report.generation = generation = int(result.scalar_one())
-        await _refresh_statistics(store)
-        reader = _BatchReader(lines, report)
-        batch = await asyncio.to_thread(reader.read)
-        number = 0
-        while batch:
-            following = asyncio.ensure_future(asyncio.to_thread(reader.read))
+        async with store.write_engine.connect() as conn:
+            staged = _staging_table()
+            async with conn.begin():
+                await conn.run_sync(staged.create)
             try:
-                async with engine.begin() as conn:
-                    await _write_batch(conn, batch, generation, report)
-            finally:
-                batch = await following
-            number += 1
-            if number % ANALYZE_EVERY == 0:
-                await _refresh_statistics(store)
-        report.duplicates += reader.duplicates
-    async with engine.begin() as conn:
-        removed = await conn.execute(
-            delete(ENTRIES).where(ENTRIES.c.generation != generation)
-        )
-        report.removed = int(removed.rowcount or 0)
-        await conn.execute(
-            update(DirectoryImport.__table__)
-            .where(DirectoryImport.__table__.c.id == generation)
-            .values(finished_at=store.clock.now(), rows_read=report.rows_read,
-                    created=report.created, updated=report.updated,
-                    unchanged=report.unchanged, removed=report.removed,
-                    rejected=report.rejected)
-        )
-
+                count = await _stage(conn, staged, lines, report)
+                async with conn.begin():
+                    await conn.exec_driver_sql(
+                        "CREATE INDEX directory_staging_address ON directory_staging (address)")
+                    await _analyze(conn, "directory_staging")
+                    result = await conn.execute(
+                        insert(imports).values(source=str(path)[:500],
+                                               started_at=store.clock.now())
+                        .returning(imports.c.id))
+                    report.generation = generation = int(result.scalar_one())
+                    await _swap(conn, staged, generation, report)
+                    report.unchanged = count - report.created - report.updated
+                    await conn.execute(
+                        update(imports).where(imports.c.id == generation)
+                        .values(finished_at=store.clock.now(), rows_read=report.rows_read,
+                                created=report.created, updated=report.updated,
+                                unchanged=report.unchanged, removed=report.removed,
+                                rejected=report.rejected))
+            except BaseException:
+                await conn.invalidate()  # the staging table goes with the connection
+                raise
+            async with conn.begin():
+                await conn.run_sync(staged.drop)
     await _refresh_statistics(store)
 
     async def audit(uow: UnitOfWork) -> None:
         uow.audit(AuditAction.DIRECTORY_IMPORTED, principal, target=path.name,
-                  detail=report.summary())
+                  detail=f"{report.summary()}; {report.encoding_note()}")
 
     await store.write(audit)
     return report

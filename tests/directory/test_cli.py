@@ -107,8 +107,22 @@ def test_directory_import_and_search(mss, tmp_path) -> None:
                                       extra_lines=("PER|broken",))
     code, out, _ = mss("directory", "import", str(extract))
     assert code == 0
-    assert out.splitlines()[0].startswith("read 51, created 50,")
-    assert out.splitlines()[1] == "line 52: wrong column count: 2 instead of 31"
+    assert out.splitlines() == [
+        "encoding: UTF-8",
+        "first refused line 52: wrong column count: 2 instead of 31",
+        "refused 1 line(s): wrong column count (line 52)",
+        "read 51, created 50, updated 0, unchanged 0, removed 0, duplicates 0, rejected 1"]
     code, out, _ = mss("directory", "search", "--kind", "ORG", "--limit", "3")
     assert code == 0 and len(out.splitlines()) == 3
     assert all(line.startswith("ORG ") for line in out.splitlines())
+
+
+def test_directory_import_of_a_latin_1_file(mss, tmp_path) -> None:
+    extract = write_synthetic_extract(tmp_path / "extract.csv", 30)
+    legacy = tmp_path / "latin1.csv"
+    legacy.write_bytes(extract.read_text(encoding="utf-8").encode("latin-1"))
+    code, out, err = mss("directory", "import", str(legacy))
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("encoding: Windows-1252 (not UTF-8 from line ")
+    code, _, err = mss("directory", "import", str(tmp_path))
+    assert code == 1 and err.count("\n") == 1

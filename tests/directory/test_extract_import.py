@@ -137,3 +137,78 @@ def test_bulk_address_checker_agrees_with_email_validator() -> None:
 
     for address in samples:
         assert verdict(checker.check, address) == verdict(check_address, address), address
+
+
+async def test_a_windows_1252_extract_is_read_as_such(store, tmp_path) -> None:
+    """The real extract may come in Windows-1252: names keep their accents, the report
+    says which encoding and from which line the file is not UTF-8."""
+    utf8 = write_synthetic_extract(tmp_path / "utf8.csv", 50, extra_lines=(
+        line(address="lefevre@a.mssante.fr", last="Lefèvre", first="Œnone"),))
+    legacy = tmp_path / "cp1252.csv"
+    legacy.write_bytes(utf8.read_text(encoding="utf-8").encode("cp1252"))
+    report = await import_extract(store, legacy)
+    assert (report.encoding, report.rejected, report.created) == ("cp1252", 0, 51)
+    first = next(n for n, text in enumerate(utf8.read_text(encoding="utf-8").splitlines(), 1)
+                 if not text.isascii())
+    assert report.first_non_utf8_line == first
+    assert f"not UTF-8 from line {first}" in report.encoding_note()
+    entry = await find_directory_entry(store, "lefevre@a.mssante.fr")
+    assert entry is not None and (entry.last_name, entry.first_name) == ("Lefèvre", "Œnone")
+    again = await import_extract(store, utf8)  # the same content in UTF-8: nothing changes
+    assert (again.encoding, again.unchanged, again.updated) == ("utf-8", 51, 0)
+
+
+async def test_refusals_are_summarised_by_kind_with_their_first_lines(store, tmp_path) -> None:
+    bad = tuple(line(ident="10000000008", address=f"bad{n}@a.mssante.fr") for n in range(5))
+    path = write_synthetic_extract(tmp_path / "bad.csv", 10, extra_lines=(
+        *bad, "PER|short", line(address="not-an-address")))
+    report = await import_extract(store, path)
+    summary = report.refusal_summary()
+    assert summary[0] == "first refused line 12: bad RPPS '10000000008'"
+    assert summary[1] == "refused 5 line(s): bad RPPS (line 12, 13, 14, ...)"
+    assert "refused 1 line(s): wrong column count (line 17)" in summary
+    assert "refused 1 line(s): bad address (line 18)" in summary
+    assert len(summary) == 4 and report.created == 10
+
+
+async def test_an_interrupted_import_changes_nothing(store, tmp_path) -> None:
+    """Stopped after batches were staged (the file is a pipe still being written): the
+    directory keeps exactly what the previous import made, and the next import works."""
+    import asyncio
+    import os
+    import threading
+
+    from mss.directory.national_extract import HEADER
+    from mss.directory.national_import import BATCH_SIZE
+
+    before = await import_extract(store, write_synthetic_extract(tmp_path / "old.csv", 100))
+    old_rows = {e.address: e.postcode for e in await search_directory(
+        store, DirectoryQuery(limit=1000))}
+    fresh = list(synthetic_lines(2 * BATCH_SIZE + 100, seed=99))
+    fifo = tmp_path / "extract.fifo"
+    os.mkfifo(fifo)
+    written, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with fifo.open("w", encoding="utf-8") as out:
+            out.write(HEADER + "\n")
+            for text in fresh:
+                out.write(text + "\n")
+            out.flush()
+            written.set()  # all but the pipe's buffer (64 KiB) has been read by now
+            release.wait()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    task = asyncio.ensure_future(import_extract(store, fifo))
+    await asyncio.to_thread(written.wait)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    thread.join()
+    rows = {e.address: e.postcode for e in await search_directory(
+        store, DirectoryQuery(limit=1000))}
+    assert rows == old_rows and len(rows) == before.created
+    after = await import_extract(store, write_synthetic_extract(tmp_path / "new.csv", 120))
+    assert (after.created, after.removed) == (20, 0)
