@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mss.cli import UserError, settings_from_args
+from mss.config import Settings
 from mss.directory.directory_search import DirectoryQuery, search_directory
 from mss.directory.errors import DirectoryError
 from mss.directory.identifiers import InvalidIdentifier
@@ -41,8 +43,13 @@ from mss.directory.operators import (
 from mss.directory.org_members import parse_rights, remove_org_member, rights_text, set_org_member
 from mss.directory.passwords import set_password
 from mss.directory.patients import set_patient_state
-from mss.directory.trust_list import TrustListError
-from mss.directory.trust_store import current_trust_list, import_trust_list, trusted_dns
+from mss.directory.trust_list import TrustListError, parse_trust_list
+from mss.directory.trust_store import (
+    current_trust_list,
+    import_trust_list,
+    older_than_in_force,
+    trusted_dns,
+)
 from mss.identity import MailboxKind, PatientSpaceState, Principal, PrincipalKind
 from mss.store.store import Store
 
@@ -85,8 +92,22 @@ def _read_file(path: Path) -> bytes:
 
 # mailbox ---------------------------------------------------------------------------
 
+def _check_professional_domain(settings: Settings, address: str) -> None:
+    """PER, ORG and APP mailboxes live in the operator's domain; the patient domain holds
+    only `<INS>@` patient mailboxes (`mss patient add`), docs/design-notes.md."""
+    domain = address.rpartition("@")[2].strip().lower().rstrip(".")
+    own, patients = settings.server.domain.lower(), settings.server.patient_domain.lower()
+    if domain == patients:
+        raise UserError(f"{address}: {patients} is the patient domain; PER, ORG and APP "
+                        f"mailboxes belong in {own} (patients: mss patient add)")
+    if domain != own:
+        raise UserError(f"{address}: {domain or 'no domain'} is not this operator's domain "
+                        f"({own}, setting server.domain)")
+
+
 def _mailbox_add(args: argparse.Namespace) -> int:
     kind = MailboxKind(args.kind)
+    _check_professional_domain(settings_from_args(args), args.address)
     password = _read_password(prompt_twice=False) if args.password_stdin else None
 
     async def work(store: Store) -> int:
@@ -256,8 +277,15 @@ def _trust_import(args: argparse.Namespace) -> int:
     data = _read_file(args.file)
 
     async def work(store: Store) -> int:
+        older = None
+        if args.force:
+            with contextlib.suppress(TrustListError):  # refused below, and audited there
+                older = await older_than_in_force(store, parse_trust_list(data).generated_at)
         info = await import_trust_list(store, data, args.sha256, source=args.file.name,
-                                       principal=CLI)
+                                       principal=CLI, allow_older=args.force)
+        if older is not None:
+            print(f"warning: installed a list generated {info.generated_at}, older than "
+                  f"the one it replaces ({older.generated_at})", file=sys.stderr)
         print(f"trust list generated {info.generated_at or '?'} imported: "
               f"{info.entry_count} entries, {info.domain_count} domains, "
               f"{info.dn_count} operator DNs (sha256 {info.sha256})")
@@ -389,6 +417,8 @@ def add_commands(sub: Any) -> None:
     timport = trust.add_parser("import", help="replace the trust list")
     timport.add_argument("file", type=Path)
     timport.add_argument("--sha256", help="expected SHA-256 of the file")
+    timport.add_argument("--force", action="store_true",
+                         help="install it even when older than the list in force")
     timport.set_defaults(handler=_trust_import)
     tshow = trust.add_parser("show", help="operators trusted for a domain")
     tshow.add_argument("domain")

@@ -2,7 +2,10 @@
 
 Invariants:
 - an import replaces the whole list in one transaction; a refused list (parse error,
-  checksum) changes nothing and leaves a TRUST_LIST_REFUSED audit event;
+  checksum, truncated inside an entry) changes nothing and leaves a TRUST_LIST_REFUSED
+  audit event;
+- a list generated before the one in force is refused unless `allow_older` (an old
+  list could trust again an operator the agency has since removed);
 - DNs are stored and compared normalised (see distinguished_names), domains lower-case;
 - hot paths (MSS policy T1 at MAIL FROM, T3 per recipient) read a TrustSnapshot, which
   `refresh` reloads only when a newer import exists.
@@ -44,11 +47,13 @@ def _info(row: TrustListImport) -> TrustListInfo:
 
 async def import_trust_list(
     store: Store, data: bytes, expected_sha256: str | None = None, *,
-    source: str = "", principal: Principal = SYSTEM,
+    source: str = "", principal: Principal = SYSTEM, allow_older: bool = False,
 ) -> TrustListInfo:
     """Parse and install a trust list in place of the current one, or refuse it."""
     try:
         trust_list = parse_trust_list(data, expected_sha256)
+        if not allow_older:
+            await _refuse_older(store, trust_list)
     except TrustListError as exc:
         reason = str(exc)
 
@@ -59,6 +64,32 @@ async def import_trust_list(
         await store.write(refuse)
         raise
     return await store.write(lambda uow: _replace(uow, trust_list, source, principal))
+
+
+def _generation_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+async def older_than_in_force(store: Store, generated_at: str) -> TrustListInfo | None:
+    """The list in force when it was generated after `generated_at`, else None."""
+    current = await current_trust_list(store)
+    if current is None:
+        return None
+    new, old = _generation_time(generated_at), _generation_time(current.generated_at)
+    if new is None or old is None or new.tzinfo is None or old.tzinfo is None:
+        return None  # no comparable date: the list's own checks are all there is
+    return current if new < old else None
+
+
+async def _refuse_older(store: Store, trust_list: TrustList) -> None:
+    current = await older_than_in_force(store, trust_list.generated_at)
+    if current is not None:
+        raise TrustListError(
+            f"this list was generated {trust_list.generated_at}, before the one in force "
+            f"({current.generated_at}): refused (--force installs it anyway)")
 
 
 async def _replace(

@@ -126,3 +126,36 @@ def test_directory_import_of_a_latin_1_file(mss, tmp_path) -> None:
     assert out.splitlines()[0].startswith("encoding: Windows-1252 (not UTF-8 from line ")
     code, _, err = mss("directory", "import", str(tmp_path))
     assert code == 1 and err.count("\n") == 1
+
+
+def test_trust_import_refuses_an_older_list_unless_forced(mss, tmp_path) -> None:
+    sample = TRUST_LIST.read_bytes()
+    newer = tmp_path / "newer.xml"
+    newer.write_bytes(sample.replace(b"<DateDeGeneration>2025-03-13T14:54:10Z",
+                                     b"<DateDeGeneration>2025-04-01T08:00:00Z", 1))
+    assert mss("trust", "import", str(newer))[0] == 0
+    code, _, err = mss("trust", "import", str(TRUST_LIST))
+    assert code == 1 and err.count("\n") == 1
+    assert "before the one in force (2025-04-01T08:00:00Z)" in err
+    code, out, err = mss("trust", "show", "zenidoc.mssante.fr")
+    assert "list generated 2025-04-01T08:00:00Z" in out
+    code, out, err = mss("trust", "import", str(TRUST_LIST), "--force")
+    assert code == 0 and "warning: installed a list generated 2025-03-13T14:54:10Z" in err
+    code, out, err = mss("trust", "show", "zenidoc.mssante.fr")
+    assert "list generated 2025-03-13T14:54:10Z" in out
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes(sample[: sample.index(b"<DNCertificatOperateur>", 5000) + 30])
+    code, _, err = mss("trust", "import", str(truncated), "--force")
+    assert code == 1 and "malformed trust list inside an entry" in err
+
+
+def test_mailbox_add_stays_in_the_operator_domain(mss) -> None:
+    for kind in ("PER", "ORG", "APP"):
+        code, _, err = mss("mailbox", "add", "--kind", kind, "--rpps", RPPS_BOB, "--address",
+                           "x@patient.mss.localhost", "--name", "X")
+        assert code == 1 and "is the patient domain" in err and err.count("\n") == 1
+    code, _, err = mss("mailbox", "add", "--kind", "ORG", "--address", "x@mss.localhost.fr",
+                       "--name", "X")
+    assert code == 1 and "not this operator's domain (mss.localhost" in err
+    code, out, _ = mss("mailbox", "list")
+    assert code == 0 and "x@" not in out
