@@ -23,6 +23,7 @@ from mss.directory.errors import DirectoryError
 from mss.directory.identifiers import InvalidIdentifier
 from mss.directory.mailbox_accounts import (
     ProfessionalIdentity,
+    bind_app_certificate,
     create_app_mailbox,
     create_org_mailbox,
     create_patient_mailbox,
@@ -30,6 +31,7 @@ from mss.directory.mailbox_accounts import (
     disable_mailbox,
     list_mailboxes,
     show_mailbox,
+    unbind_app_certificate,
 )
 from mss.directory.national_extract import ExtractHeaderError
 from mss.directory.national_import import import_extract
@@ -165,8 +167,29 @@ def _mailbox_show(args: argparse.Namespace) -> int:
             print(f"patient space: {details.patient_state.value}")
         if details.responsible:
             print(f"responsible: {details.responsible}")
+        for certificate in details.certificates:
+            print(f"certificate: {certificate}")
         for member in details.members:
             print(f"member: {member.ident} {member.name} [{rights_text(member.rights)}]")
+        return 0
+
+    return _with_store(args, work)
+
+
+def _mailbox_bind_certificate(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        dn = await bind_app_certificate(store, args.address, args.dn, principal=CLI)
+        print(f"{args.address.lower()} acts under the certificate {dn}")
+        return 0
+
+    return _with_store(args, work)
+
+
+def _mailbox_unbind_certificate(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        dn = await unbind_app_certificate(store, args.address, principal=CLI)
+        print(f"{args.address.lower()}: certificate {dn} unbound" if dn else
+              f"{args.address.lower()}: no certificate was bound")
         return 0
 
     return _with_store(args, work)
@@ -366,6 +389,14 @@ def add_commands(sub: Any) -> None:
     show = mailbox.add_parser("show", help="show a mailbox, its owner and members")
     show.add_argument("address")
     show.set_defaults(handler=_mailbox_show)
+    bind = mailbox.add_parser("bind-certificate",
+                              help="APP: bind its application's client certificate")
+    bind.add_argument("address")
+    bind.add_argument("--dn", required=True, help="subject DN of the client certificate")
+    bind.set_defaults(handler=_mailbox_bind_certificate)
+    unbind = mailbox.add_parser("unbind-certificate", help="APP: remove that binding")
+    unbind.add_argument("address")
+    unbind.set_defaults(handler=_mailbox_unbind_certificate)
     disable = mailbox.add_parser("disable", help="disable a mailbox (data kept)")
     disable.add_argument("address")
     disable.set_defaults(handler=_mailbox_disable)

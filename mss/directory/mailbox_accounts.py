@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.certificate_bindings import add_binding
@@ -33,7 +33,13 @@ from mss.directory.principals import (
     professional_name,
 )
 from mss.directory.sources import ReadSource, reading_session
-from mss.directory.tables import Application, MailboxOwner, Patient, Professional
+from mss.directory.tables import (
+    Application,
+    CertificateBinding,
+    MailboxOwner,
+    Patient,
+    Professional,
+)
 from mss.identity import SYSTEM, MailboxKind, PatientSpaceState, Principal
 from mss.store.audit_actions import AuditAction
 from mss.store.mailboxes import MailboxExists, create_mailbox, find_mailbox
@@ -76,6 +82,7 @@ class MailboxDetails:
     members: tuple[OrgMemberInfo, ...] = ()
     responsible: str | None = None  # APP: mailbox that receives for it
     patient_state: PatientSpaceState | None = None
+    certificates: tuple[str, ...] = ()  # bound client certificates ("dn=...", "sha256=...")
 
 
 def mailbox_info(mailbox: Mailbox) -> MailboxInfo:
@@ -341,10 +348,68 @@ async def show_mailbox(source: ReadSource, address: str) -> MailboxDetails | Non
         if owner is not None and owner.patient_id is not None:
             patient = await session.get(Patient, owner.patient_id)
             state = PatientSpaceState(patient.state) if patient is not None else None
+        bindings = (await session.execute(
+            select(CertificateBinding).where(CertificateBinding.mailbox_id == mailbox.id)
+            .order_by(CertificateBinding.id))).scalars()
+        certificates = tuple(f"dn={b.subject_dn}" if b.subject_dn else
+                             f"sha256={b.fingerprint_sha256}" for b in bindings)
         return MailboxDetails(
             mailbox_info(mailbox), await _owner_text(session, owner), members, responsible,
-            state,
+            state, certificates,
         )
+
+
+async def _application_of(uow: UnitOfWork, address: str) -> tuple[Mailbox, Application]:
+    mailbox = await find_mailbox(uow.session, address)
+    if mailbox is None:
+        raise UnknownMailbox(address)
+    owner = await uow.session.get(MailboxOwner, mailbox.id)
+    app = (await uow.session.get(Application, owner.application_id)
+           if owner is not None and owner.application_id is not None else None)
+    if mailbox.kind != MailboxKind.APP.value or app is None:
+        raise DirectoryError(f"{mailbox.address} is a {mailbox.kind} mailbox: only APP "
+                             "mailboxes are bound to an application certificate")
+    return mailbox, app
+
+
+async def bind_app_certificate(store: Store, address: str, certificate_dn: str, *,
+                               principal: Principal = SYSTEM) -> str:
+    """Bind the client certificate of an existing APP mailbox's application (it then
+    signs in and acts under that subject DN); returns the DN as stored (normalised)."""
+    dn = normalise_dn(certificate_dn)
+
+    async def job(uow: UnitOfWork) -> str:
+        mailbox, app = await _application_of(uow, address)
+        if app.certificate_dn and app.certificate_dn != dn:
+            raise DirectoryError(f"application {app.name} is bound to {app.certificate_dn}: "
+                                 "unbind it first")
+        app.certificate_dn = dn
+        bound = (await uow.session.execute(select(CertificateBinding.id).where(
+            CertificateBinding.mailbox_id == mailbox.id,
+            CertificateBinding.subject_dn == dn))).first()
+        if bound is None:
+            await add_binding(uow, mailbox, subject_dn=dn, principal=principal)
+        return dn
+
+    return await store.write(job)
+
+
+async def unbind_app_certificate(store: Store, address: str, *,
+                                 principal: Principal = SYSTEM) -> str | None:
+    """Remove the certificate of an APP mailbox's application; returns the DN it had."""
+
+    async def job(uow: UnitOfWork) -> str | None:
+        mailbox, app = await _application_of(uow, address)
+        dn, app.certificate_dn = app.certificate_dn, None
+        if dn is None:
+            return None
+        await uow.session.execute(delete(CertificateBinding).where(
+            CertificateBinding.mailbox_id == mailbox.id, CertificateBinding.subject_dn == dn))
+        uow.audit(AuditAction.CERT_REVOKED, principal, target=mailbox.address,
+                  detail=f"binding removed dn={dn}")
+        return dn
+
+    return await store.write(job)
 
 
 async def responsible_mailbox_of(source: ReadSource, app_address: str) -> str | None:

@@ -1,4 +1,5 @@
-"""`mss queue list|retry ID|drop ID`: look at and act on the outbound queue."""
+"""`mss queue list|retry ID|drop ID`: look at and act on the outbound queue;
+`mss dkim show`: this operator's DKIM public keys as DNS TXT records."""
 
 from __future__ import annotations
 
@@ -20,6 +21,40 @@ def add_commands(sub: Any) -> None:
     p = queue.add_parser("drop", help="remove this recipient from the queue (no DSN)")
     p.add_argument("id", type=int)
     p.set_defaults(handler=cmd_drop)
+    dkim = sub.add_parser("dkim", help="DKIM signing keys").add_subparsers(dest="dkim_command")
+    p = dkim.add_parser("show", help="public keys as the DNS TXT records a peer publishes")
+    p.set_defaults(handler=cmd_dkim_show, needs_data="folder")
+
+
+def zone_file_record(name: str, txt: str) -> str:
+    """`name. IN TXT ( "..." "..." )`: a TXT string holds at most 255 octets
+    (RFC 1035 §3.3.14), so a long record (an RSA key) is split in several."""
+    pieces = [txt[i:i + 255] for i in range(0, len(txt), 255)]
+    quoted = " ".join(f'"{piece}"' for piece in pieces)
+    return f"{name}. IN TXT ( {quoted} )" if len(pieces) > 1 else f"{name}. IN TXT {quoted}"
+
+
+def cmd_dkim_show(args: argparse.Namespace) -> int:
+    from mss.certs.dkim_keys import load_dkim_key
+    from mss.cli import UserError, settings_from_args
+    from mss.smtp.outbound_worker import dkim_folder
+
+    settings = settings_from_args(args)
+    folder = dkim_folder(settings)
+    selectors = (settings.smtp.dkim_selector, settings.smtp.dkim_rsa_selector)
+    shown = 0
+    for selector in selectors:
+        try:
+            key = load_dkim_key(folder, selector)
+        except FileNotFoundError:
+            print(f"# selector {selector}: no key yet in {folder} (made by `mss serve`)")
+            continue
+        except (ValueError, OSError) as exc:
+            raise UserError(f"{folder / selector}.dkim.key: unreadable key ({exc})") from None
+        print(f"# {key.algorithm.value} key {selector}, private key file {key.private_key_path}")
+        print(zone_file_record(key.record_name(settings.server.domain), key.txt_record))
+        shown += 1
+    return 0 if shown else 1
 
 
 def format_entry(entry: QueueEntry) -> str:

@@ -30,6 +30,7 @@ def mss(make_settings, tmp_path, capsys, monkeypatch):
         out, err = capsys.readouterr()
         return code, out, err
 
+    run.settings = settings  # type: ignore[attr-defined]
     return run
 
 
@@ -159,3 +160,40 @@ def test_mailbox_add_stays_in_the_operator_domain(mss) -> None:
     assert code == 1 and "not this operator's domain (mss.localhost" in err
     code, out, _ = mss("mailbox", "list")
     assert code == 0 and "x@" not in out
+
+
+def test_bind_and_unbind_an_application_certificate(mss, make_settings) -> None:
+    import asyncio
+
+    from mss.directory.certificate_bindings import principal_for_certificate
+    from mss.store.store import Store
+
+    dn = "CN=labo-app,OU=123456789,O=Labo,C=FR"
+    assert mss("mailbox", "add", "--kind", "APP", "--address", "labo@mss.localhost",
+               "--name", "Labo")[0] == 0
+    code, out, err = mss("mailbox", "bind-certificate", "labo@mss.localhost", "--dn", dn)
+    assert code == 0, err
+    code, out, _ = mss("mailbox", "show", "labo@mss.localhost")
+    assert "certificate: dn=" in out and "CN=labo-app" in out
+
+    async def acting_as() -> str | None:
+        store = await Store.open(mss.settings)
+        try:
+            found = await principal_for_certificate(store, subject_dn=dn)
+            return found.mailbox if found else None
+        finally:
+            await store.close()
+
+    assert asyncio.run(acting_as()) == "labo@mss.localhost"
+    code, _, err = mss("mailbox", "bind-certificate", "labo@mss.localhost",
+                       "--dn", "CN=other,O=Labo,C=FR")
+    assert code == 1 and "unbind it first" in err
+    assert mss("mailbox", "add", "--kind", "ORG", "--address", "org@mss.localhost",
+               "--name", "Org")[0] == 0
+    code, _, err = mss("mailbox", "bind-certificate", "org@mss.localhost", "--dn", dn)
+    assert code == 1 and "only APP mailboxes" in err
+    code, out, _ = mss("mailbox", "unbind-certificate", "labo@mss.localhost")
+    assert code == 0 and "unbound" in out
+    assert asyncio.run(acting_as()) is None
+    code, out, _ = mss("mailbox", "show", "labo@mss.localhost")
+    assert "certificate:" not in out
