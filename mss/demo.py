@@ -122,11 +122,48 @@ async def seed_world(store: Store) -> DemoWorld:
     return world
 
 
+DEMO_PEER_DOMAIN = "peer.mss.localhost"
+DEMO_PEER_HOST = "mx.peer.mss.localhost"
+
+
+async def seed_trust_list(app: App) -> list[str]:
+    """When no trust list is in force: one naming this operator and a demo peer operator
+    (`DEMO_PEER_DOMAIN`), whose certificate the dev PKI issues into the data folder so
+    that a client can play the peer (docs/trust-list.md). A list in force is kept."""
+    from mss.certs.server_pki import ensure_server_pki
+    from mss.directory.trust_list import trust_list_document
+    from mss.directory.trust_store import current_trust_list, import_trust_list
+
+    store = app.store
+    assert store is not None
+    if await current_trust_list(store) is not None:
+        return []
+    settings = store.settings
+    pki = ensure_server_pki(settings)
+    server = pki.server_certificate()
+    assert server is not None
+    peer = pki.issue_operator(DEMO_PEER_HOST, "000000000000001", "Operateur pair de demo",
+                              "Paris (75)", extra_dns_names=("localhost",))
+    generated = store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    document = trust_list_document([
+        (settings.server.domain.lower(), server.subject.rfc4514_string(), "this operator"),
+        (settings.server.patient_domain.lower(), server.subject.rfc4514_string(),
+         "this operator (patients)"),
+        (DEMO_PEER_DOMAIN, peer.subject_dn, "demo peer operator"),
+    ], generated)
+    path = settings.data_dir / "demo-trust-list.xml"
+    path.write_bytes(document)
+    await import_trust_list(store, document, source=path.name)
+    return [f"trust list {path}: this operator and the demo peer {DEMO_PEER_DOMAIN}",
+            f"  demo peer certificate {peer.chain_path}, key {peer.key_path}"]
+
+
 async def seed(app: App) -> list[str]:
     """Seed the demo world into a running app; lines for the operator to read."""
     assert app.store is not None
     world = await seed_world(app.store)
-    return [
+    trust_lines = await seed_trust_list(app)
+    return [*trust_lines,
         f"demo password for every login below: {world.password}",
         f"  PER  {world.alice} (Dr Alice MARTIN, RPPS {world.alice_rpps})",
         f"  PER  {world.bruno} (Bruno PETIT, RPPS {world.bruno_rpps})",

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mss.demo import DEMO_PEER_DOMAIN
+from mss.directory.trust_store import trusted_dns
 from mss.store.audit import events_for_subject, verify_chain
 from mss.store.store import Store
 
@@ -51,6 +53,7 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
     text = "".join(lines)
     assert "dr.alice.martin@" in text and "demo password" in text
     assert "Traceback" not in err
+    assert f"this operator and the demo peer {DEMO_PEER_DOMAIN}" in text
 
     store = await Store.open(settings)
     try:
@@ -58,5 +61,8 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
             assert await verify_chain(session) == []
             actions = [e.action for e in await events_for_subject(session, "", limit=500)]
         assert "server.started" in actions and "server.stopped" in actions
+        peer_dns = await trusted_dns(store, DEMO_PEER_DOMAIN)
+        own_dns = await trusted_dns(store, settings.server.domain)
+        assert len(peer_dns) == 1 and len(own_dns) == 1 and peer_dns != own_dns
     finally:
         await store.close()

@@ -8,6 +8,7 @@ RSA 2048; the TLS contexts accept both, so a real certificate drops in unchanged
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -229,10 +230,19 @@ def build_leaf(
     )
     if dns_names:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]),
+            x509.SubjectAlternativeName([_general_name(name) for name in dns_names]),
             critical=False,
         )
     return _key_ids(builder, public_key, issuer).sign(issuer_key, SIGNATURE_HASH)
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    """An IP address literal as an iPAddress SAN (clients check an address they connect
+    to against those, RFC 6125 §1.7.2 / RFC 5280 §4.2.1.6), anything else a dNSName."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def build_crl(

@@ -18,6 +18,11 @@ DEV_STRUCTURE_ID = "0000000000"
 DEV_DEPARTMENT = "Paris (75)"
 
 
+# The dev server certificate also names the loopback addresses, so that clients told
+# to connect to 127.0.0.1 or ::1 (README) verify it as they do for localhost.
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
 def certificate_dns_names(certificate: x509.Certificate) -> list[str]:
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -40,7 +45,8 @@ def ensure_server_pki(
     with pki.locked():  # several processes may start at once on one data folder
         current = pki.server_certificate()
         if current is None or host not in certificate_dns_names(current):
-            issued = pki.issue_operator(host, structure_id, organisation, department)
+            issued = pki.issue_operator(host, structure_id, organisation, department,
+                                        extra_dns_names=LOCAL_NAMES)
             pki.install_server_certificate(issued)
         pki.refresh_crl_if_stale()
     return pki

@@ -162,3 +162,22 @@ def parse_trust_list(data: bytes, expected_sha256: str | None = None) -> TrustLi
     if not entries:
         raise TrustListError("the trust list has no <Domaine> entry")
     return TrustList(generated, digest, tuple(entries), complete)
+
+
+def trust_list_document(entries: list[tuple[str, str, str]], generated_at: str) -> bytes:
+    """A trust list in the published format, one <Domaine> per (domain, operator DN,
+    description): what the demo installs, and the format docs/trust-list.md describes."""
+    from xml.sax.saxutils import escape
+
+    domains = "".join(
+        f"\n    <Domaine><Nom>{escape(domain)}</Nom>"
+        f"<Description>{escape(description)}</Description>"
+        f"<DNCertificatOperateur>{escape(dn)}</DNCertificatOperateur>"
+        "<ResponsableContact></ResponsableContact><SupportContact></SupportContact>"
+        f"<DateMAJ>{escape(generated_at)}</DateMAJ></Domaine>"
+        for domain, dn, description in entries
+    )
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ListeBlancheMSSante xmlns="{NAMESPACE}">'
+            f"\n  <DateDeGeneration>{escape(generated_at)}</DateDeGeneration>\n"
+            f"  <ListeDomaines>{domains}\n  </ListeDomaines>\n</ListeBlancheMSSante>\n"
+            ).encode()

@@ -20,19 +20,22 @@ def add_commands(sub: Any) -> None:
         dest="oidc_command")
     p = oidc.add_parser("dev-provider", help="run the dev provider for the demo")
     p.add_argument("--port", type=int, default=10090)
-    p.add_argument("--webmail-url", default="", help="default: http://localhost:<http port>")
+    p.add_argument("--webmail-url", default="", help="default: http://localhost, 127.0.0.1 and [::1] at the http port")
     p.set_defaults(handler=cmd_dev_provider, needs_data=False)
 
 
 def cmd_dev_provider(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     world = DemoWorld(settings.server.domain, settings.server.patient_domain)
-    webmail = args.webmail_url or f"http://localhost:{settings.listeners.http.port}"
+    port = settings.listeners.http.port
+    # the webmail as the README's clients reach it: by name or by loopback address
+    webmails = [args.webmail_url] if args.webmail_url else [
+        f"http://{host}:{port}" for host in ("localhost", "127.0.0.1", "[::1]")]
     provider = DevProvider(
         SystemClock(),
         [DevProfessional(world.alice_rpps, "Alice", "MARTIN"),
          DevProfessional(world.bruno_rpps, "Bruno", "PETIT")],
-        redirect_uris=[f"{webmail.rstrip('/')}/login/oidc/callback"],
+        redirect_uris=[f"{url.rstrip('/')}/login/oidc/callback" for url in webmails],
     )
 
     async def run() -> None:

@@ -195,3 +195,35 @@ def test_concurrent_first_starts_make_one_pki(tmp_path: Path) -> None:
     roots = {pki.root.fingerprint(hashes.SHA256()) for pki in results}
     assert len(roots) == 1
     assert len(results[0].issued()) == 1
+
+
+def test_the_server_certificate_verifies_at_the_loopback_addresses(tmp_path) -> None:
+    """Clients following the README connect to 127.0.0.1 (or ::1) and check the name."""
+    import socket
+    import ssl
+    import threading
+
+    from mss.certs import ensure_server_pki
+    from mss.config import load_settings
+
+    pki = ensure_server_pki(load_settings(environ={}, overrides={"data_dir": str(tmp_path)}))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(pki.paths.server_chain, pki.paths.server_key)
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with socket.socket(family) as listener:
+            listener.bind((address, 0))
+            listener.listen(1)
+
+            def serve(sock: socket.socket = listener) -> None:
+                conn, _ = sock.accept()
+                with server_context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+
+            thread = threading.Thread(target=serve)
+            thread.start()
+            client = ssl.create_default_context(cafile=str(pki.paths.ca_bundle))
+            with socket.create_connection(listener.getsockname()[:2]) as raw, \
+                    client.wrap_socket(raw, server_hostname=address) as tls:
+                assert tls.version() is not None
+                tls.send(b"x")
+            thread.join()
