@@ -20,7 +20,8 @@ def add_commands(sub: Any) -> None:
         dest="oidc_command")
     p = oidc.add_parser("dev-provider", help="run the dev provider for the demo")
     p.add_argument("--port", type=int, default=10090)
-    p.add_argument("--webmail-url", default="", help="default: http://localhost, 127.0.0.1 and [::1] at the http port")
+    p.add_argument("--webmail-url", default="",
+                   help="default: http://localhost, 127.0.0.1 and [::1] at the http port")
     p.set_defaults(handler=cmd_dev_provider, needs_data=False)
 
 

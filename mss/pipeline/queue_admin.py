@@ -32,6 +32,7 @@ class QueueEntry:
     created_at: datetime
     next_attempt_at: datetime
     last_error: str
+    queue_id: str = ""  # the id the client was given ("queued as ..."), in the logs too
 
 
 async def list_queue(store: Store, status: str | None = None) -> list[QueueEntry]:
@@ -46,7 +47,7 @@ async def list_queue(store: Store, status: str | None = None) -> list[QueueEntry
             query = query.where(OutboundRecipient.status == status)
         return [
             QueueEntry(r.id, m.id, m.mail_from, r.recipient, r.status, r.attempts, m.size,
-                       m.created_at, r.next_attempt_at, r.last_error)
+                       m.created_at, r.next_attempt_at, r.last_error, m.queue_id or "")
             for r, m in (await session.execute(query)).all()
         ]
 

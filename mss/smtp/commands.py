@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from mss.pipeline.queue_admin import QueueEntry, drop, list_queue, retry_now
@@ -14,6 +15,7 @@ def add_commands(sub: Any) -> None:
     queue = sub.add_parser("queue", help="outbound queue").add_subparsers(dest="queue_command")
     p = queue.add_parser("list", help="recipients waiting, relayed or failed")
     p.add_argument("--status", choices=["queued", "delivered", "failed"])
+    p.add_argument("--json", action="store_true", help="a JSON array, one object per row")
     p.set_defaults(handler=cmd_list)
     p = queue.add_parser("retry", help="try this recipient again now")
     p.add_argument("id", type=int)
@@ -42,26 +44,50 @@ def cmd_dkim_show(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     folder = dkim_folder(settings)
     selectors = (settings.smtp.dkim_selector, settings.smtp.dkim_rsa_selector)
-    shown = 0
+    keys = []
     for selector in selectors:
         try:
-            key = load_dkim_key(folder, selector)
+            keys.append(load_dkim_key(folder, selector))
         except FileNotFoundError:
-            print(f"# selector {selector}: no key yet in {folder} (made by `mss serve`)")
             continue
         except (ValueError, OSError) as exc:
             raise UserError(f"{folder / selector}.dkim.key: unreadable key ({exc})") from None
-        print(f"# {key.algorithm.value} key {selector}, private key file {key.private_key_path}")
+    if not keys:
+        raise UserError(f"no DKIM key yet in {folder} (`mss serve` makes them on first start)")
+    for key in keys:
+        print(f"# {key.algorithm.value} key {key.selector}, "
+              f"private key file {key.private_key_path}")
         print(zone_file_record(key.record_name(settings.server.domain), key.txt_record))
-        shown += 1
-    return 0 if shown else 1
+    return 0
 
 
-def format_entry(entry: QueueEntry) -> str:
-    line = (f"{entry.recipient_id:>6} {entry.status:<9} {entry.attempts:>3} "
-            f"{entry.next_attempt_at:%Y-%m-%d %H:%M:%S} {entry.size:>9} "
-            f"<{entry.mail_from}> -> <{entry.recipient}>")
-    return line + (f"\n       {entry.last_error}" if entry.last_error else "")
+QUEUE_COLUMNS = ("ID", "QUEUE ID", "STATUS", "TRIES", "NEXT ATTEMPT (UTC)", "SIZE", "FROM",
+                 "TO", "LAST REPLY")
+
+
+def queue_row(entry: QueueEntry) -> tuple[str, ...]:
+    """One table row: ID is what `mss queue retry|drop` take, QUEUE ID the id the client
+    was given and the logs carry."""
+    return (str(entry.recipient_id), entry.queue_id or "-", entry.status, str(entry.attempts),
+            f"{entry.next_attempt_at:%Y-%m-%d %H:%M:%S}", str(entry.size), entry.mail_from or "<>",
+            entry.recipient, " ".join(entry.last_error.split()) or "-")
+
+
+def queue_table(entries: list[QueueEntry]) -> list[str]:
+    """Aligned columns under a header; the last reply, the last column, is not padded."""
+    rows = [QUEUE_COLUMNS, *(queue_row(e) for e in entries)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(QUEUE_COLUMNS) - 1)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
+                       row[-1]]).rstrip() for row in rows]
+
+
+def queue_json(entries: list[QueueEntry]) -> str:
+    return json.dumps([{
+        "id": e.recipient_id, "queue_id": e.queue_id or None, "status": e.status,
+        "attempts": e.attempts, "next_attempt_at": e.next_attempt_at.isoformat(),
+        "created_at": e.created_at.isoformat(), "size": e.size, "mail_from": e.mail_from,
+        "recipient": e.recipient, "last_reply": e.last_error or None,
+    } for e in entries], indent=2)
 
 
 async def _with_store(args: argparse.Namespace, action: Any) -> Any:
@@ -78,10 +104,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from mss.commands import run_store_task
 
     entries = run_store_task(_with_store(args, lambda s: list_queue(s, args.status)))
-    if not entries:
+    if args.json:
+        print(queue_json(entries))
+    elif not entries:
         print("queue empty")
-    for entry in entries:
-        print(format_entry(entry))
+    else:
+        print("\n".join(queue_table(entries)))
     return 0
 
 

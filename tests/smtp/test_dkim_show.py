@@ -25,8 +25,7 @@ def _records(output: str) -> dict[str, bytes]:
 def test_dkim_show_prints_verifiable_records(make_settings, capsys, tmp_path) -> None:
     settings = make_settings()
     code = main(["--data", str(settings.data_dir), "dkim", "show"])
-    out = capsys.readouterr().out
-    assert code == 1 and "no key yet" in out
+    assert code == 1 and "no DKIM key yet" in capsys.readouterr().err
     keys = [ensure_dkim_key(dkim_folder(settings), "mss", DkimAlgorithm.ED25519),
             ensure_dkim_key(dkim_folder(settings), "mss-rsa", DkimAlgorithm.RSA)]
     assert main(["dkim", "show", "--data", str(settings.data_dir)]) == 0
