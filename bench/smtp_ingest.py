@@ -77,7 +77,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
         server_cert = next(c for c in pki.issued() if SERVER_DOMAIN in c.subject_dn)
         pki.install_server_certificate(server_cert)
         app = App(settings)
-        app.context["smtp_worker_enabled"] = False
+        app.queue_worker = False
         await app.start()
         assert app.store is not None
         world = await seed_world(app.store)
@@ -90,7 +90,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
             "</Domaine></ListeDomaines></ListeBlancheMSSante>"
         )
         await import_trust_list(app.store, trust.encode())
-        port = app.context["smtp_listeners"]["mx"].port
+        port = app.smtp.listeners["mx"].port
         pipe.send((port, world.bruno))
         loop = asyncio.get_running_loop()
         while True:

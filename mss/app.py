@@ -1,4 +1,5 @@
-"""One asyncio process running every service of MSS (DESIGN §7).
+"""One asyncio process of MSS: the lifecycle of the services the composition root
+(mss.composition) builds (docs/architecture.md, "Processes and the composition root").
 
 Invariants: the store opens before any listener starts and closes after every listener
 has stopped; on SIGTERM/SIGINT listeners stop accepting first, in-flight work finishes
@@ -9,58 +10,67 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 from mss.certs import DevPki, ensure_server_pki
 from mss.certs.live_trust import LiveTrust
 from mss.certs.revocation import StaleCrlPolicy
 from mss.clock import Clock, SystemClock
+from mss.composition import (
+    Foundation,
+    ProcessServices,
+    Service,
+    compose_main,
+    compose_mx_process,
+)
 from mss.config import Settings
+from mss.imap.service import ImapService
 from mss.metrics import NodeMetrics
+from mss.notify.notifier import Notifier
 from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import queue_depth
+from mss.smtp.options import SmtpOptions
+from mss.smtp.service import SmtpService
 from mss.store.audit_actions import AuditAction
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
+from mss.store.db import is_sqlite
 from mss.store.events import CRL_CHANGED, ChangeEvent, EventBus
+from mss.store.process_link import ProcessLink
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
-from mss.vault.deposit import attach_vault
+from mss.vault.access import VaultService
 from mss.vault.mdn_sending import drain_acknowledgements
+from mss.webmail.service import WebmailService
 
 log = logging.getLogger(__name__)
 
-# Each names a `build(app) -> list[Service]` (imported late: they import this module).
-SERVICE_FACTORIES = (
-    "mss.smtp.service",
-    "mss.imap.service",
-    "mss.webmail.service",
-)
-
-
-class Service(Protocol):
-    name: str
-
-    async def start(self) -> list[str]:
-        """Start; return one line per listener for the operator ("MX on 127.0.0.1:10025")."""
-        ...
-
-    async def stop(self) -> None: ...
+__all__ = ["App", "Service", "serve_mx_process"]
 
 
 class App:
-    """The node's main process, or (with `mx_process`) one of its extra MX processes:
-    those serve only the MX listener, and leave node liveness, audit of start and stop,
-    the outbound queue worker and every other listener to the main process."""
+    """The node's main process, or (with `mx_process` and its `process_link`) one of its
+    extra MX processes: those serve only the MX listener, and leave node liveness, audit
+    of start and stop, the outbound queue worker, the patient notice worker and every
+    other listener to the main process.
+
+    `smtp_options` overrides the SMTP limits (tests, benchmarks); `queue_worker=False`
+    leaves the outbound queue worker stopped (tests run its passes by hand)."""
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 mx_process: int | None = None, bus: EventBus | None = None) -> None:
+                 mx_process: int | None = None, bus: EventBus | None = None,
+                 process_link: ProcessLink | None = None,
+                 smtp_options: SmtpOptions | None = None, queue_worker: bool = True) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.mx_process = mx_process
+        self.process_link = process_link
+        self.smtp_options = smtp_options
+        self.queue_worker = queue_worker
         self._bus = bus
         self.node_id = default_node_id(settings.server.node_id)
         self._heartbeat: asyncio.Task[None] | None = None
@@ -68,12 +78,48 @@ class App:
         self.pipeline: Pipeline | None = None
         self.pki: DevPki | None = None
         self.live_trust: LiveTrust | None = None  # revocations in force (every listener)
-        self.services: list[Service] = []
-        self.context: dict[str, Any] = {}
+        self.parts: ProcessServices | None = None
+        self.services: list[Service] = []  # started, in start order
         self.started_at = self.clock.now()
         self.metrics = NodeMetrics(self.node_id)  # shared objects services publish for each other
 
-    async def start(self, extra: Sequence[ServiceFactory] = ()) -> list[str]:
+    # -- the services, typed (after start) ------------------------------------------
+
+    def _built(self) -> ProcessServices:
+        if self.parts is None:
+            raise RuntimeError("the app is not started")
+        return self.parts
+
+    @property
+    def smtp(self) -> SmtpService:
+        return self._built().smtp
+
+    @property
+    def imap(self) -> ImapService:
+        imap = self._built().imap
+        if imap is None:
+            raise RuntimeError("no IMAP listener in this process")
+        return imap
+
+    @property
+    def webmail(self) -> WebmailService:
+        webmail = self._built().webmail
+        if webmail is None:
+            raise RuntimeError("no webmail in this process")
+        return webmail
+
+    @property
+    def vault(self) -> VaultService:
+        vault = self._built().vault
+        if vault is None:
+            raise RuntimeError("no vault service in this process")
+        return vault
+
+    @property
+    def notifier(self) -> Notifier:
+        return self._built().notifier
+
+    async def start(self) -> list[str]:
         main = self.mx_process is None
         self.store = await Store.open(self.settings, clock=self.clock, create=main,
                                       bus=self._bus)
@@ -84,19 +130,23 @@ class App:
             if main:
                 await self.beat()
                 self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
-            else:
-                self.context["smtp_worker_enabled"] = False
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             await self._start_live_trust(self.pki)
-            self.store.batcher.audit_listeners.append(self.metrics.count_audit)
-            self.pipeline = Pipeline(self.store, self.settings)
-            attach_vault(self.pipeline)
-            self.pipeline.after_accept.append(self.metrics.count_accept)
+            base = Foundation(self.settings, self.store, self.pki, self.metrics, self.node_id,
+                              self.live_trust)
+            if main:
+                self.parts = compose_main(base, serve_mx_process=serve_mx_process,
+                                          options=self.smtp_options,
+                                          queue_worker=self.queue_worker)
+            else:
+                assert self.process_link is not None, "an MX process needs its process link"
+                self.parts = compose_mx_process(base, self.process_link,
+                                                options=self.smtp_options)
+            self.pipeline = self.parts.pipeline
             await self.pipeline.ensure_spool_mailbox()
-            for build in [*_factories(only_smtp=not main), *extra]:
-                for service in build(self):
-                    lines.extend(await service.start())
-                    self.services.append(service)
+            for service in self.parts.services:
+                lines.extend(await service.start())
+                self.services.append(service)
         except BaseException:
             await self.stop()
             raise
@@ -178,12 +228,30 @@ class App:
         await self.stop()
 
 
-ServiceFactory = Callable[[App], list[Service]]
-
-
-def _factories(*, only_smtp: bool = False) -> list[ServiceFactory]:
-    names = SERVICE_FACTORIES[:1] if only_smtp else SERVICE_FACTORIES
-    return [importlib.import_module(name).build for name in names]
+async def serve_mx_process(settings: Settings, index: int, hub: Path, pipe: Connection) -> None:
+    """Extra MX process `index` (mss.smtp.mx_processes spawns it): serve until SIGTERM or
+    until the link to the main process's hub breaks; "ready" on `pipe` once listening."""
+    bus = EventBus()
+    link = ProcessLink(bus, hub, send_events=is_sqlite(settings.database_url))
+    await link.start()  # before the store opens: no event of the main process is missed
+    app = App(settings, mx_process=index, bus=bus, process_link=link)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        pipe.send("ready")
+        pipe.close()
+        waits = [asyncio.create_task(link.lost.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if not stop.is_set():
+            log.error("lost the main process: stopping")
+    finally:
+        await app.stop()
+        await link.stop()
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

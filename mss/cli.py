@@ -9,30 +9,16 @@ its database or master key (a mistyped `--data` must not make a new operator).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import make_url
 
 from mss.config import ConfigError, Settings, load_settings
 from mss.event_log import configure_logging
 from mss.store.db import is_sqlite
-
-# Modules that define `add_commands(subparsers)`.
-COMMAND_MODULES = (
-    "mss.commands",
-    "mss.certs.commands",
-    "mss.directory.commands",
-    "mss.smtp.commands",
-    "mss.vault.commands",
-    "mss.webmail.commands",
-    "mss.bench_command",
-    "mss.oidc.commands",
-    "mss.trail_commands",
-)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -114,14 +100,30 @@ def _finish_commands(parser: argparse.ArgumentParser) -> None:
                 action.metavar = action.metavar or "ACTION"
 
 
+def command_groups() -> list[Callable[[Any], None]]:
+    """Each package's `add_commands(subparsers)`, imported here (not at the top: each of
+    them imports this module for UserError and settings_from_args)."""
+    from mss import bench_command, commands, trail_commands
+    from mss.certs import commands as certs
+    from mss.directory import commands as directory
+    from mss.oidc import commands as oidc
+    from mss.smtp import commands as smtp
+    from mss.vault import commands as vault
+    from mss.webmail import commands as webmail
+
+    return [commands.add_commands, certs.add_commands, directory.add_commands,
+            smtp.add_commands, vault.add_commands, webmail.add_commands,
+            bench_command.add_commands, oidc.add_commands, trail_commands.add_commands]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="mss", description="MSS health-messaging operator")
     _add_folder_options(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"mss {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:  # imported here: each of them imports this module
-        importlib.import_module(name).add_commands(sub)
+    for add_commands in command_groups():
+        add_commands(sub)
     _finish_commands(parser)
     return parser
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiosmtplib
@@ -39,11 +39,21 @@ IDLE_WAKE_SECONDS = 30.0
 
 
 class Notifier:
-    def __init__(self, store: Store, relay: RelaySettings, *, clock: Clock | None = None) -> None:
+    """Queues notices in every process that delivers (its `on_delivery` is a pipeline hook
+    there); sends them from the main process only (the service started there).
+
+    `wake_sender` tells the sending worker a notice was queued: by default this process's
+    own worker; in an MX process, the main process's, through the process link."""
+
+    name = "notices"
+
+    def __init__(self, store: Store, relay: RelaySettings, *, clock: Clock | None = None,
+                 wake_sender: Callable[[], None] | None = None) -> None:
         self.store = store
         self.relay = relay
         self.clock = clock or store.clock
         self.wake = asyncio.Event()
+        self.wake_sender = wake_sender or self.wake.set
         self._pending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -63,7 +73,7 @@ class Notifier:
         if patient is None:
             return
         if await add_notice(uow, NoticeKind.NEW_MESSAGE, patient.notice_email) is not None:
-            uow.after_commit.append(self.wake.set)
+            uow.after_commit.append(self.wake_sender)
 
     def on_break_glass(self, notice: object) -> None:
         """VaultService.on_break_glass: the patient is told someone opened their record."""
@@ -78,7 +88,7 @@ class Notifier:
     async def _queue(self, kind: NoticeKind, email: str) -> None:
         try:
             if await enqueue_notice(self.store, kind, email) is not None:
-                self.wake.set()
+                self.wake_sender()
         except Exception:
             log.exception("could not queue a %s notice", kind.value)
 
@@ -131,9 +141,14 @@ class Notifier:
             return f"{type(exc).__name__}: {exc}"[:500]
         return None
 
-    def start(self) -> None:
+    async def start(self) -> list[str]:
+        """Start the sending worker; one line for the operator saying where notices go."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="mss-notifier")
+        relay = self.relay
+        if relay.enabled:
+            return [f"Patient notices through {relay.host}:{relay.port} ({relay.tls})"]
+        return ["Patient notices queued (no relay: set notify.relay_host)"]
 
     async def stop(self) -> None:
         await self.drain()
@@ -145,10 +160,11 @@ class Notifier:
 
     async def _run(self) -> None:
         while True:
+            self.wake.clear()  # before the pass: a notice queued during it wakes the next
             try:
-                await self.run_once()
+                while await self.run_once():  # a full batch may leave more due
+                    pass
             except Exception:
                 log.exception("notice worker pass failed")
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), IDLE_WAKE_SECONDS)

@@ -93,22 +93,14 @@ class BearerLogin:
         return job
 
 
-def shared_provider_keys(context: dict[str, Any], store: Store) -> ProviderKeys | None:
-    """One metadata and key cache per process (app.context), None without providers."""
+def provider_keys(store: Store) -> ProviderKeys | None:
+    """The process's one metadata and key cache, None without providers (built once, at
+    the composition root, and given to every listener that signs in with a token)."""
     if not store.settings.oidc.providers:
         return None
-    keys = context.get("oidc_keys")
-    if keys is None:
-        keys = context["oidc_keys"] = ProviderKeys(store.settings.oidc, store.clock)
-    return keys  # type: ignore[no-any-return]
+    return ProviderKeys(store.settings.oidc, store.clock)
 
 
-def shared_bearer_login(context: dict[str, Any], store: Store) -> BearerLogin | None:
-    """The bearer sign-in IMAP and SMTP share (app.context), None without providers."""
-    keys = shared_provider_keys(context, store)
-    if keys is None:
-        return None
-    login = context.get("oidc_bearer")
-    if login is None:
-        login = context["oidc_bearer"] = BearerLogin(store, keys)
-    return login  # type: ignore[no-any-return]
+def bearer_login(store: Store, keys: ProviderKeys | None) -> BearerLogin | None:
+    """The bearer sign-in IMAP and SMTP share, None without providers."""
+    return None if keys is None else BearerLogin(store, keys)

@@ -189,12 +189,9 @@ class WebSignIn:
         return WebSignInResult(None, reason)
 
 
-def shared_web_sign_in(context: dict[str, Any], store: Store) -> WebSignIn | None:
+def web_sign_in(store: Store, keys: ProviderKeys | None) -> WebSignIn | None:
     """The webmail's sign-in with the provider of `[oidc] web_provider` (or the first with
     a client id); None when there is none."""
-    from mss.oidc.bearer_login import shared_provider_keys
-
-    keys = shared_provider_keys(context, store)
     if keys is None:
         return None
     oidc = store.settings.oidc

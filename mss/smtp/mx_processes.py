@@ -22,26 +22,29 @@ import copy
 import logging
 import multiprocessing
 import os
-import signal
 import tempfile
+from collections.abc import Callable, Coroutine, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mss.config import Settings
 from mss.event_log import configure_logging
-from mss.store.db import is_sqlite
-from mss.store.events import EventBus
-from mss.store.process_link import ProcessHub, ProcessLink
+from mss.store.process_link import ProcessHub
 from mss.store.store import Store
 
 log = logging.getLogger(__name__)
-QUEUE_WAKEUP = "smtp_queue"
+QUEUE_WAKEUP = "smtp_queue"  # the outbound queue worker, which runs in the main process
+NOTICE_WAKEUP = "patient_notices"  # the patient notice worker, main process too
 START_TIMEOUT = 120.0  # seconds for an MX process to import, open the store and bind
 STOP_TIMEOUT = 60.0  # seconds for it to drain its sessions before it is killed
 RESTART_DELAY = 5.0  # seconds: an MX process that dies younger is restarted this late
 HUB_SOCKET = "mx-processes.sock"
 MAX_SOCKET_PATH = 100
+
+ServeMxProcess = Callable[[Settings, int, Path, Connection], Coroutine[object, object, None]]
+"""Serve as MX process `index` until SIGTERM or the link to `hub` breaks; send "ready" on
+the pipe once listening. A module-level function: the spawned process imports it."""
 
 
 class MxProcesses:
@@ -51,11 +54,14 @@ class MxProcesses:
     killer): the port stays served by the others meanwhile; a process that dies within
     RESTART_DELAY of its start is restarted only after that delay (no crash loop)."""
 
-    def __init__(self, settings: Settings, store: Store, port: int, node_id: str) -> None:
+    def __init__(self, settings: Settings, store: Store, port: int, node_id: str, *,
+                 serve: ServeMxProcess, wakeups: Mapping[str, Callable[[], None]]) -> None:
         self.settings = settings
         self.port = port
         self.node_id = node_id
+        self.serve = serve
         self.hub = ProcessHub(store.bus, hub_path(settings), send_events=not store.clustered)
+        self.hub.wakeups.update(wakeups)
         self.processes: dict[int, BaseProcess] = {}  # by index, 1 to N - 1
         self.restarts = 0
         self.restarted = asyncio.Event()  # set after each restart (tests, operators' logs)
@@ -79,7 +85,7 @@ class MxProcesses:
         ours, theirs = context.Pipe()
         process = context.Process(
             target=run_mx_process, name=f"mss-mx-{index}", daemon=True,
-            args=(mx_process_settings(self.settings, index, self.port, self.node_id),
+            args=(self.serve, mx_process_settings(self.settings, index, self.port, self.node_id),
                   index, str(self.hub.path), theirs, logging.getLogger().getEffectiveLevel()))
         process.start()
         theirs.close()
@@ -178,41 +184,16 @@ def _answer(pipe: Connection, timeout: float) -> str:
         pipe.close()
 
 
-def run_mx_process(settings: Settings, index: int, hub: str, pipe: Connection,
-                   log_level: int) -> None:
-    """Entry point of an MX process (spawned): logs like `mss serve`, at its level."""
+def run_mx_process(serve: ServeMxProcess, settings: Settings, index: int, hub: str,
+                   pipe: Connection, log_level: int) -> None:
+    """Entry point of an MX process (spawned): logs like `mss serve`, at its level, and
+    runs `serve` (the composition root's, mss.app.serve_mx_process)."""
     configure_logging(settings.logging.format, verbose=log_level <= logging.DEBUG,
                       process=f"mx{index}")
     try:
-        asyncio.run(_serve(settings, index, Path(hub), pipe))
+        asyncio.run(serve(settings, index, Path(hub), pipe))
     except Exception as exc:
         with contextlib.suppress(OSError):
             pipe.send(f"{type(exc).__name__}: {exc}")
         raise
 
-
-async def _serve(settings: Settings, index: int, hub: Path, pipe: Connection) -> None:
-    from mss.app import App  # late: mss.app imports the SMTP service, which imports this
-
-    bus = EventBus()
-    app = App(settings, mx_process=index, bus=bus)
-    link = ProcessLink(bus, hub, send_events=is_sqlite(settings.database_url))
-    await link.start()  # before the store opens: no event of the main process is missed
-    app.context["process_link"] = link
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await app.start()
-        pipe.send("ready")
-        pipe.close()
-        waits = [asyncio.create_task(link.lost.wait()), asyncio.create_task(stop.wait())]
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for wait in waits:
-            wait.cancel()
-        if not stop.is_set():
-            log.error("lost the main process: stopping")
-    finally:
-        await app.stop()
-        await link.stop()

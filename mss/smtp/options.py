@@ -2,7 +2,7 @@
 
 Message size and recipients per message come from `Settings.limits`, the rest from
 `Settings.smtp` (defaults are Postfix's where it has one); tests and benchmarks may
-override the whole set per App through `app.context["smtp_options"]`.
+override the whole set per App (`App(smtp_options=...)`).
 """
 
 from __future__ import annotations

@@ -49,9 +49,9 @@ class Node:
 
     def port(self, listener: str) -> int:
         if listener in ("imap", "imaps"):
-            service = self.app.context["imap"]
+            service = self.app.imap
             return int(service.addresses[listener][1])
-        listeners: dict[str, SmtpListener] = self.app.context["smtp_listeners"]
+        listeners: dict[str, SmtpListener] = self.app.smtp.listeners
         return listeners[listener].port
 
     def client_context(self, *, with_certificate: bool = False) -> ssl.SSLContext:
@@ -117,9 +117,8 @@ async def nodes(make_settings, session_pki: SessionPki) -> AsyncIterator[NodeFac
         settings = make_settings(name, **node_overrides(name, **extra))
         install_pki(settings, session_pki, session_pki.operator_a)
         app = App(settings, clock=ManualClock())
-        app.context["smtp_worker_enabled"] = False
-        if options is not None:
-            app.context["smtp_options"] = options
+        app.queue_worker = False
+        app.smtp_options = options
         started.append(app)
         await app.start()
         assert app.store is not None

@@ -79,10 +79,10 @@ class OidcApp:
 
     def port(self, name: str) -> int:
         if name in ("imap", "imaps"):
-            return int(self.app.context["imap"].addresses[name][1])
+            return int(self.app.imap.addresses[name][1])
         if name == "http":
-            return int(self.app.context["webmail"].port)
-        return int(self.app.context["smtp_listeners"][name].port)
+            return int(self.app.webmail.port)
+        return int(self.app.smtp.listeners[name].port)
 
     def client_context(self) -> ssl.SSLContext:
         assert self.app.pki is not None
@@ -131,7 +131,7 @@ async def oidc_app(data_dir: Path, template_db: str, *, auth: dict[str, str] | N
             settings = load_settings(environ={}, overrides=values)
             prepare_data_dir(settings)
             app = App(settings, clock=clock)
-            app.context["smtp_worker_enabled"] = False
+            app.queue_worker = False
             await app.start()
             try:
                 assert app.store is not None

@@ -121,10 +121,10 @@ class Operator:
 
     @property
     def worker(self) -> QueueWorker:
-        return self.app.context["smtp_queue_worker"]  # type: ignore[no-any-return]
+        return self.app.smtp.worker  # type: ignore[return-value]
 
     def port(self, listener: str) -> int:
-        listeners: dict[str, SmtpListener] = self.app.context["smtp_listeners"]
+        listeners: dict[str, SmtpListener] = self.app.smtp.listeners
         return listeners[listener].port
 
     @property
@@ -189,9 +189,8 @@ async def operators(make_settings, session_pki: SessionPki) -> AsyncIterator[Ope
         install_pki(settings, session_pki, certificate)
         clock = ManualClock()
         app = App(settings, clock=clock)
-        app.context["smtp_worker_enabled"] = False
-        if options is not None:
-            app.context["smtp_options"] = options
+        app.queue_worker = False
+        app.smtp_options = options
         started.append(app)
         await app.start()
         assert app.store is not None
@@ -275,7 +274,7 @@ async def sessions_finished(operator: Operator, listener: str) -> None:
     """Wait until every session of a listener has ended (its hooks have all returned)."""
     import asyncio
 
-    listeners: dict[str, SmtpListener] = operator.app.context["smtp_listeners"]
+    listeners: dict[str, SmtpListener] = operator.app.smtp.listeners
     tasks = [s._handler_coroutine for s in listeners[listener].sessions
              if s._handler_coroutine is not None]
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -156,7 +156,7 @@ async def test_a_revoked_application_certificate_is_refused_on_imap(
     a = await operators("a", DOMAIN_A, session_pki.operator_a, configure=configure)
     issued = own_pki(a).issue_application("Laboratoire IMAP", "1000000009", "LABO")
     await bind_certificate(a.store, a.world.noreply, subject_dn=issued.subject_dn)
-    port = a.app.context["imap"].addresses["imaps"][1]
+    port = a.app.imap.addresses["imaps"][1]
 
     def connect() -> imaplib.IMAP4_SSL:
         context = ssl.create_default_context(cafile=str(a.settings.pki_dir / "ca-bundle.pem"))

@@ -8,15 +8,18 @@ the IMAP sessions of the main process. Stopping the node stops the MX process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import ssl
 from typing import Any
 
 import aiosmtplib
 import pytest
+from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
 
 from mss.app import App
-from mss.certs import DevPki
+from mss.certs import DevPki, ensure_server_pki, server_context
 from mss.demo import seed_world
 from mss.directory.trust_store import import_trust_list
 from mss.smtp import mx_processes as mx_processes_module
@@ -43,13 +46,21 @@ PER_SESSION = 2
 
 @pytest.fixture
 async def node(make_settings, session_pki) -> Any:
+    async with started_node(make_settings, session_pki) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def started_node(make_settings, session_pki, **notify: object) -> Any:
     settings = operator_settings(make_settings, "b", DOMAIN_B)
+    for name, value in notify.items():
+        setattr(settings.notify, name, value)
     settings.listeners.imaps.enabled = True
     settings.listeners.imaps.port = 0
     settings.smtp.mx_processes = 2
     install_pki(settings, session_pki, session_pki.operator_b)
     app = App(settings)
-    app.context["smtp_worker_enabled"] = False
+    app.queue_worker = False
     await app.start()
     try:
         assert app.store is not None and app.pipeline is not None
@@ -77,16 +88,17 @@ def client_context(app: App, certificate: Any) -> ssl.SSLContext:
     return context
 
 
-async def send_from_many_sessions(app: App, certificate: Any, rcpt: str) -> None:
-    """SESSIONS concurrent TLS sessions with a client certificate, PER_SESSION each."""
-    port = app.context["smtp_listeners"]["mx"].port
+async def send_from_many_sessions(app: App, certificate: Any, rcpt: str,
+                                  per_session: int = PER_SESSION) -> None:
+    """SESSIONS concurrent TLS sessions with a client certificate, `per_session` each."""
+    port = app.smtp.listeners["mx"].port
 
     async def session(number: int) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
                                  tls_context=client_context(app, certificate))
         await client.connect()
         await client.starttls()
-        for index in range(PER_SESSION):
+        for index in range(per_session):
             raw = message(f"dr.a@{DOMAIN_A}", rcpt, subject=f"s{number}-{index}")
             refused, reply = await client.sendmail(f"dr.a@{DOMAIN_A}", [rcpt], raw)
             assert refused == {} and reply.startswith("2.0.0")
@@ -122,7 +134,7 @@ async def stored_messages_of(app: App, address: str) -> list[str]:
 async def test_idle_in_the_main_process_hears_of_every_delivery(node, session_pki) -> None:
     """imapclient IDLEs on the main process while both processes deliver."""
     app, world, _ = node
-    imaps = app.context["imap"].addresses["imaps"][1]
+    imaps = app.imap.addresses["imaps"][1]
     assert app.pki is not None
     context = ssl.create_default_context(cafile=str(app.pki.paths.ca_bundle))
     context.check_hostname = False
@@ -154,9 +166,9 @@ async def test_stopping_the_node_stops_its_mx_process(make_settings, session_pki
     settings.smtp.mx_processes = 2
     install_pki(settings, session_pki, session_pki.operator_b)
     app = App(settings)
-    app.context["smtp_worker_enabled"] = False
+    app.queue_worker = False
     lines = await app.start()
-    port = app.context["smtp_listeners"]["mx"].port
+    port = app.smtp.listeners["mx"].port
     assert f"MX also served by 1 more process(es) on port {port}" in lines
     processes = mx_processes(app)
     worker = processes.processes[1]
@@ -199,13 +211,13 @@ async def test_a_revocation_reaches_the_mx_process_by_its_event(
     pki = DevPki.load(settings.pki_dir)
     peer = pki.issue_operator(f"mx.{DOMAIN_A}", "1000000001", ORGANISATION, "Paris (75)")
     app = App(settings)
-    app.context["smtp_worker_enabled"] = False
+    app.queue_worker = False
     await app.start()
     try:
         assert app.store is not None and app.live_trust is not None
         await seed_world(app.store)
         await import_trust_list(app.store, trust_list_xml([(DOMAIN_A, peer.subject_dn)]))
-        port = app.context["smtp_listeners"]["mx"].port
+        port = app.smtp.listeners["mx"].port
         assert await refused_sessions(port, app, peer) == 0
         generation = app.live_trust.generation
         await asyncio.to_thread(pki.revoke, peer.serial)
@@ -241,3 +253,50 @@ async def refused_sessions(port: int, app: App, certificate: Any) -> int:
         return False
 
     return sum(await asyncio.gather(*(session() for _ in range(SESSIONS))))
+
+
+class NoticeRelay:
+    """The outside relay patient notices go through: an aiosmtpd sink with STARTTLS."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.arrived = asyncio.Event()
+        self.expected = 0
+        self.loop = asyncio.get_running_loop()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        if len(self.messages) >= self.expected:
+            self.loop.call_soon_threadsafe(self.arrived.set)
+        return "250 OK"
+
+
+async def test_a_message_accepted_by_an_mx_process_tells_the_patient(
+    make_settings, session_pki
+) -> None:
+    """The notice hook is the same in every process: each message to a patient, whichever
+    process accepted it, produces one notice through the relay, sent exactly once (by
+    the main process's worker, woken through the process link)."""
+    relay_pki = ensure_server_pki(make_settings("relay"))
+    relay = NoticeRelay()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        relay_port = int(probe.getsockname()[1])
+    controller = Controller(relay, hostname="127.0.0.1", port=relay_port,
+                            tls_context=server_context(relay_pki.paths), require_starttls=True)
+    controller.start()
+    try:
+        async with started_node(make_settings, session_pki, relay_host="localhost",
+                                relay_port=relay_port,
+                                relay_ca_file=str(relay_pki.paths.ca_bundle)) as running:
+            app, world, accepted_here = running
+            relay.expected = SESSIONS
+            await send_from_many_sessions(app, session_pki.operator_a, world.jeanne,
+                                          per_session=1)
+            assert 0 < len(accepted_here) < SESSIONS  # the MX process accepted some
+            await asyncio.wait_for(relay.arrived.wait(), 120)
+        # stopped: every worker has finished; nothing is sent twice
+        assert len(relay.messages) == SESSIONS
+        assert all(rcpts == ["jeanne.dupont@example.org"] for rcpts, _ in relay.messages)
+    finally:
+        controller.stop()

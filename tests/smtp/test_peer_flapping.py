@@ -17,7 +17,7 @@ async def test_flapping_peer_gets_each_message_once_and_in_order(operators, sess
                                                                  ) -> None:
     a = await operators("a", DOMAIN_A, session_pki.operator_a)
     b = await operators("b", DOMAIN_B, session_pki.operator_b)
-    mx = b.app.context["smtp_listeners"]["mx"]
+    mx = b.app.smtp.listeners["mx"]
     await connect(a, b)
     world = a.world
     subjects = [f"Suivi {n}" for n in range(4)]

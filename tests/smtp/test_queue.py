@@ -13,7 +13,7 @@ async def test_peer_down_retries_then_bounces_after_expiry(operators, session_pk
     a = await operators("a", DOMAIN_A, session_pki.operator_a)
     b = await operators("b", DOMAIN_B, session_pki.operator_b)
     await connect(a, b)
-    await b.app.context["smtp_listeners"]["mx"].stop()  # B's MX is down
+    await b.app.smtp.listeners["mx"].stop()  # B's MX is down
     world = a.world
     code, _ = await submit(a, world.alice, world.password, world.alice, [b.world.bruno],
                            message(world.alice, b.world.bruno, "Urgent"))
@@ -86,7 +86,7 @@ async def test_one_delayed_report_after_four_hours_then_the_final_one(operators,
     a = await operators("a", DOMAIN_A, session_pki.operator_a)
     b = await operators("b", DOMAIN_B, session_pki.operator_b)
     await connect(a, b)
-    await b.app.context["smtp_listeners"]["mx"].stop()
+    await b.app.smtp.listeners["mx"].stop()
     world = a.world
     await submit(a, world.alice, world.password, world.alice, [b.world.bruno],
                  message(world.alice, b.world.bruno, "Lent"))

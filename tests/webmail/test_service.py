@@ -16,13 +16,13 @@ async def test_app_starts_http_and_prints_the_real_port(make_settings, clock) ->
     lines = await app.start()
     try:
         (line,) = [x for x in lines if x.startswith("HTTP on")]
-        port = app.context["webmail"].port
+        port = app.webmail.port
         assert line == f"HTTP on 127.0.0.1:{port} (webmail, API, autoconfig)" and port > 0
         async with httpx.AsyncClient() as client:
             response = await client.get(f"http://127.0.0.1:{port}/health")
             assert response.json() == {"status": "ok"}
             login = await client.get(f"http://127.0.0.1:{port}/login")
             assert "Connexion" in login.text
-        assert app.context["notifier"].on_delivery in app.pipeline.in_delivery
+        assert app.notifier.on_delivery in app.pipeline.in_delivery
     finally:
         await app.stop()
