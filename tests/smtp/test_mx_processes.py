@@ -283,7 +283,8 @@ async def test_a_message_accepted_by_an_mx_process_tells_the_patient(
         probe.bind(("127.0.0.1", 0))
         relay_port = int(probe.getsockname()[1])
     controller = Controller(relay, hostname="127.0.0.1", port=relay_port,
-                            tls_context=server_context(relay_pki.paths), require_starttls=True)
+                            tls_context=server_context(relay_pki.paths), require_starttls=True,
+                            ready_timeout=120)  # a bound on an event, generous under load
     controller.start()
     try:
         async with started_node(make_settings, session_pki, relay_host="localhost",
@@ -294,7 +295,7 @@ async def test_a_message_accepted_by_an_mx_process_tells_the_patient(
             await send_from_many_sessions(app, session_pki.operator_a, world.jeanne,
                                           per_session=1)
             assert 0 < len(accepted_here) < SESSIONS  # the MX process accepted some
-            await asyncio.wait_for(relay.arrived.wait(), 120)
+            await asyncio.wait_for(relay.arrived.wait(), 300)
         # stopped: every worker has finished; nothing is sent twice
         assert len(relay.messages) == SESSIONS
         assert all(rcpts == ["jeanne.dupont@example.org"] for rcpts, _ in relay.messages)
