@@ -1,5 +1,5 @@
 """One asyncio process of MSS: the lifecycle of the services the composition root
-(mss.composition) builds (docs/architecture.md, "Processes and the composition root").
+(mss.composition) builds (docs/architecture.md §7).
 
 Invariants: the store opens before any listener starts and closes after every listener
 has stopped; on SIGTERM/SIGINT listeners stop accepting first, in-flight work finishes

@@ -1,4 +1,4 @@
-"""`mss bench`: the project's benchmarks in one table (bench/run_all.py, issue 10).
+"""`mss bench`: the project's benchmarks in one table (bench/run_all.py).
 
 A thin wrapper: the benchmarks live beside the package in the source tree, not in the
 installed package, so the command runs bench/run_all.py from there and says so when the

@@ -1,4 +1,5 @@
-"""Injected time (STYLE §8): retries, expiry and timeouts are tested by moving a clock."""
+"""Injected time (docs/architecture.md §8.8): retries, expiry and timeouts are tested by moving a
+clock."""
 
 from __future__ import annotations
 

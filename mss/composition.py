@@ -1,5 +1,5 @@
 """The composition root: the one place that builds every service of a process and plugs
-the hooks between them (docs/architecture.md, "Processes and the composition root").
+the hooks between them (docs/architecture.md §7).
 
 No service finds another by a name or in a shared dictionary: each is given, here, the
 objects it uses. There is one function per kind of process:

@@ -1,8 +1,8 @@
 """Typed settings for MSS: one model, read from a TOML file and `MSS_*` variables.
 
 Every field carries its documentation in its metadata so that `mss config example`
-prints a commented file generated from this very model (STYLE §6), and loading reports
-every problem at once, each with the file and key, instead of stopping at the first.
+prints a commented file generated from this very model (docs/architecture.md §8.6), and loading
+reports every problem at once, each with the file and key, instead of stopping at the first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA_DIR = Path("./mss-data")
-PORT_OFFSET = 10000  # DESIGN §7: embedded listeners sit at 10000 + the standard port
+PORT_OFFSET = 10000  # docs/architecture.md §7: embedded listeners sit at 10000 + the standard port
 
 
 def _doc(text: str, **kw: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Who acts and what kind of mailbox: the vocabulary every package shares (DESIGN §3).
+"""Who acts and what kind of mailbox: the vocabulary every package shares (docs/architecture.md §3).
 
 Plain values only, so that the pure policy may import them too.
 """

@@ -1,4 +1,4 @@
-"""Prometheus metrics of one node, fed by the one event vocabulary (STYLE §10).
+"""Prometheus metrics of one node, fed by the one event vocabulary (docs/architecture.md §8.10).
 
 Every committed audit row counts in `mss_events_total{action,outcome}` (accepted and
 refused messages, authentication failures, deposits ...); the pipeline adds verdicts by

@@ -1,6 +1,7 @@
 """mss.certs: dev PKI (IGC-Santé shaped), TLS contexts, certificate → principal, DKIM keys.
 
-See DESIGN §2 (`mss.certs` imports only `mss.config`) and mssante-facts "The trust space".
+See docs/architecture.md §2 (`mss.certs` imports only `mss.config`) and docs/architecture.md §9 "The
+trust space".
 """
 
 from mss.certs.chain_check import (

@@ -315,7 +315,7 @@ class DevPki:
         """An operator's server certificate ("SERV SSL"), also its client certificate.
 
         SAN names the host and `localhost` by default (mail clients such as mbsync check
-        the name and accept no IP address; DESIGN §7).
+        the name and accept no IP address; docs/architecture.md §7).
         """
         names = [host, *(name for name in extra_dns_names if name != host)]
         subject = operator_subject(host, structure_id, organisation, department)

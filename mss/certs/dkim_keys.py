@@ -1,7 +1,7 @@
 """DKIM keys of an operator (RFC 6376, RFC 8463 for Ed25519).
 
 MSS signs outbound mail as defence in depth; the public key travels in the trust list,
-not in DNS (mssante-facts: MSS choice), but keeps the DNS TXT form `v=DKIM1; k=...; p=...`
+not in DNS (docs/architecture.md §9: MSS choice), but keeps the DNS TXT form `v=DKIM1; k=...; p=...`
 so that any DKIM verifier reads it. Private keys are PKCS#8 PEM files, mode 0600, named
 `<selector>.dkim.key`; the TXT record sits beside them as `<selector>.dkim.txt`.
 

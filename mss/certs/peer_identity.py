@@ -35,7 +35,7 @@ class CertificateIdentity:
     serial: int
 
     def to_principal(self) -> Principal:
-        """The acting principal (DESIGN §3); an unknown profile is not a principal."""
+        """The acting principal (docs/architecture.md §3); an unknown profile is not a principal."""
         if self.kind is CertificateKind.OPERATOR:
             return Principal(PrincipalKind.PEER_OPERATOR, self.subject_dn, self.common_name)
         if self.kind is CertificateKind.APPLICATION:

@@ -1,6 +1,6 @@
 """The operator's own PKI and certificate, made on the first start of `mss serve`.
 
-DESIGN §7: the embedded default creates its dev PKI on first start. Later starts load
+docs/architecture.md §7: the embedded default creates its dev PKI on first start. Later starts load
 it, re-issue the server certificate only if it no longer names the configured host, and
 re-sign the CRL before it expires (an expired CRL makes TLS refuse every client).
 """

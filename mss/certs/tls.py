@@ -1,6 +1,6 @@
 """TLS contexts for every listener and for connections to peer operators (stdlib `ssl`).
 
-Rules (mssante-facts "The trust space"): TLS 1.2 minimum; only ECDHE key exchange with
+Rules (docs/architecture.md §9 "The trust space"): TLS 1.2 minimum; only ECDHE key exchange with
 AEAD ciphers (TLS 1.2: AES-GCM and ChaCha20-Poly1305; TLS 1.3 suites are all AEAD); the
 only trust anchors are the PKI's CA bundle; revocation is checked against the CRL
 (`VERIFY_CRL_CHECK_LEAF`); no compression, no renegotiation (RFC 7457 attacks).

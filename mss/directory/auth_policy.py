@@ -1,6 +1,6 @@
 """Which sign-in methods each kind of mailbox accepts (settings `[auth]`).
 
-mssante-facts: in the real trust space PER and ORG mailboxes sign in with a Pro Santé
+docs/architecture.md §9: in the real trust space PER and ORG mailboxes sign in with a Pro Santé
 Connect token and APP mailboxes with a client certificate; passwords are the embedded
 default of MSS. Every listener asks here before it accepts a principal, and a refusal is
 the listener's uniform authentication failure (no hint that the password was right).
@@ -42,7 +42,7 @@ def kinds_allow(auth: AuthSettings, kinds: Iterable[MailboxKind | None],
                 method: AuthMethod) -> bool:
     """The rule: `method` must be allowed for every mailbox involved, the one whose
     credential is used and the one acted on (an ORG mailbox named as authorisation
-    identity, DESIGN §3). No known kind: refused."""
+    identity, docs/architecture.md §3). No known kind: refused."""
     known = [kind for kind in kinds if kind is not None]
     return bool(known) and all(method_allowed(auth, kind, method) for kind in known)
 

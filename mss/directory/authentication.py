@@ -6,10 +6,10 @@ Invariants:
   answer is the same None (no user enumeration by time or reply);
 - failures are rows in the database, counted per account and per client address over
   a sliding window, so several nodes share one count; time comes from the store's
-  clock (STYLE §8);
+  clock (docs/architecture.md §8.8);
 - the hash is verified outside the writing transaction: argon2 is slow by design and
   must not hold the group commit.
-DESIGN §3: a member names an ORG mailbox as authorisation identity (SASL PLAIN
+docs/architecture.md §3: a member names an ORG mailbox as authorisation identity (SASL PLAIN
 authzid); the principal then acts on the ORG mailbox only with the read right.
 Settings `[auth]` (mss.directory.auth_policy) may refuse passwords for a mailbox kind:
 the answer is then the same uniform failure, after the same hash verification.

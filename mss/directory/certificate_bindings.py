@@ -1,4 +1,4 @@
-"""Client certificates that act for a mailbox's owner (applications, DESIGN §3).
+"""Client certificates that act for a mailbox's owner (applications, docs/architecture.md §3).
 
 A binding names the certificate by subject DN (normalised) or by the SHA-256 of its DER
 encoding; a fingerprint is exact and wins over a DN when both could match.

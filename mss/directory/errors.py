@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class DirectoryError(Exception):
-    """A request the directory refuses (unknown mailbox, rule of DESIGN §3 broken...)."""
+    """A request the directory refuses (unknown mailbox, rule of docs/architecture.md §3
+    broken...)."""
 
 
 class UnknownMailbox(DirectoryError):
@@ -26,4 +27,4 @@ class UnknownPatient(DirectoryError):
 
 
 class MailboxKindRule(DirectoryError):
-    """A request that breaks the rules of mailbox kinds (DESIGN §3)."""
+    """A request that breaks the rules of mailbox kinds (docs/architecture.md §3)."""

@@ -36,7 +36,7 @@ def nir_key(nir: str) -> int:
 
 
 def is_valid_ins(ins: str) -> bool:
-    """INS (NIR form): 13-character NIR followed by its 2-digit key (mssante-facts)."""
+    """INS (NIR form): 13-character NIR followed by its 2-digit key (docs/architecture.md §9)."""
     if len(ins) != INS_LENGTH or not _NIR_SHAPE.match(ins[:13]) or not ins[13:].isdigit():
         return False
     return int(ins[13:]) == nir_key(ins[:13])
@@ -154,7 +154,7 @@ class BulkAddressChecker:
 
 
 def patient_address(ins: str, patient_domain: str) -> str:
-    """`<INS>@<patient domain>` (mssante-facts: patient mailboxes)."""
+    """`<INS>@<patient domain>` (docs/architecture.md §9: patient mailboxes)."""
     return f"{check_ins(ins)}@{patient_domain.lower()}"
 
 

@@ -2,7 +2,7 @@
 
 The IMAP server (and any other reader) asks here, never the tables: a principal sees
 its own mailbox (or the ORG mailbox it logged in to as authorisation identity) and,
-for a professional, every ORG mailbox where they hold the read right (DESIGN §3).
+for a professional, every ORG mailbox where they hold the read right (docs/architecture.md §3).
 
 Rights are RFC 4314 letters: an owner holds every right; an ORG member with `read`
 holds ``lrs`` (look up, read, keep their own ``\\Seen``) and with `manage` every right.
@@ -66,7 +66,7 @@ class MailAccess:
 
 
 def rights_letters(rights: frozenset[OrgRight]) -> str:
-    """RFC 4314 letters for the membership rights of DESIGN §3."""
+    """RFC 4314 letters for the membership rights of docs/architecture.md §3."""
     if OrgRight.MANAGE in rights:
         return OWNER_RIGHTS
     if OrgRight.READ in rights:

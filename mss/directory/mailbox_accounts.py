@@ -1,4 +1,5 @@
-"""Creating mailboxes with their owners, by kind (DESIGN §3, mssante-facts: Mailboxes).
+"""Creating mailboxes with their owners, by kind (docs/architecture.md §3, docs/architecture.md §9:
+Mailboxes).
 
 - PER: owned by one professional (RPPS or ADELI);
 - ORG: no owner, members with rights (see org_members);
@@ -183,7 +184,8 @@ async def create_app_mailbox(
     display_name: str = "", principal: Principal = SYSTEM,
 ) -> MailboxInfo:
     """An applicative mailbox: it sends, it does not receive unless a responsible
-    mailbox is named (DESIGN §3). A certificate DN binds the application's certificate."""
+    mailbox is named (docs/architecture.md §3). A certificate DN binds the application's
+    certificate."""
     address = check_address(address)
     dn = normalise_dn(certificate_dn) if certificate_dn else None
 

@@ -1,6 +1,6 @@
 """Lines of the national directory extract ("Extraction Correspondance MSSanté").
 
-UTF-8, `|`-separated, one header line, 31 columns (mssante-facts: national directory).
+UTF-8, `|`-separated, one header line, 31 columns (docs/architecture.md §9: national directory).
 Pure functions: a line becomes the values of one directory row, or the reason it is
 refused (wrong column count, bad RPPS/ADELI, bad address, unknown mailbox type).
 """

@@ -1,7 +1,7 @@
 """Local configuration of peer operators: delivery endpoints and DKIM keys.
 
 The trust list says who may send for a domain; where to deliver for it, and which DKIM
-keys verify its mail, are set locally (mssante-facts: DKIM keys travel with the trust
+keys verify its mail, are set locally (docs/architecture.md §9: DKIM keys travel with the trust
 configuration, not DNS; MSS choice).
 """
 

@@ -1,4 +1,4 @@
-"""Members of ORG mailboxes and their rights (DESIGN §3: read / send-as / manage).
+"""Members of ORG mailboxes and their rights (docs/architecture.md §3: read / send-as / manage).
 
 A member is a professional; the CLI names them by RPPS/ADELI or by their PER address.
 """

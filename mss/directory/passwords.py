@@ -1,7 +1,7 @@
 """Password credentials: argon2id hashes per login identity (a mailbox address).
 
-Passwords are the embedded default of a local install (mssante-facts: clients). ORG
-mailboxes have no password: members log in as themselves (DESIGN §3).
+Passwords are the embedded default of a local install (docs/architecture.md §9: clients). ORG
+mailboxes have no password: members log in as themselves (docs/architecture.md §3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The patient's personal e-mail address for notices (mssante-facts: the patient is told
+"""The patient's personal e-mail address for notices (docs/architecture.md §9: the patient is told
 of each new message there). A change is audited with the patient as subject."""
 
 from __future__ import annotations

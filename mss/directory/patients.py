@@ -1,7 +1,7 @@
 """Patients: space state (active / opposed / closed) and pharmacy dispensations.
 
 State changes are audited with the patient as subject, so the holder can read them
-(mssante-facts: access and traces). Dispensations feed the exception of MSS policy P2.
+(docs/architecture.md §9: access and traces). Dispensations feed the exception of MSS policy P2.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
 
-DISPENSATION_WINDOW = timedelta(days=365)  # "in the past year" (mssante-facts)
+DISPENSATION_WINDOW = timedelta(days=365)  # "in the past year" (docs/architecture.md §9)
 
 
 @dataclass(frozen=True, slots=True)

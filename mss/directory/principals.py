@@ -1,4 +1,4 @@
-"""Who acts for a mailbox (DESIGN §3): the Principal of its owner."""
+"""Who acts for a mailbox (docs/architecture.md §3): the Principal of its owner."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A professional known by their national id (a Pro Santé Connect token) and the mailbox
 they act on: their own PER mailbox, or an ORG mailbox named as authorisation identity
-(DESIGN §3, the same rule as the SASL PLAIN authzid: `authorised_as`).
+(docs/architecture.md §3, the same rule as the SASL PLAIN authzid: `authorised_as`).
 """
 
 from __future__ import annotations

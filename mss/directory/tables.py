@@ -1,5 +1,5 @@
-"""Tables of the directory (DESIGN §2): identities, mailbox ownership, org memberships,
-credentials, trust list, operator configuration and the national directory copy.
+"""Tables of the directory (docs/architecture.md §2): identities, mailbox ownership, org
+memberships, credentials, trust list, operator configuration and the national directory copy.
 
 Types are chosen to behave alike on SQLite and PostgreSQL; the name key of the
 national directory uses the binary "C" collation on PostgreSQL so that prefix ranges
@@ -51,7 +51,7 @@ class Professional(Base):
 
 
 class Patient(Base):
-    """A patient of Mon espace santé, identified by INS; state per mssante-facts."""
+    """A patient of Mon espace santé, identified by INS; state per docs/architecture.md §9."""
 
     __tablename__ = "patients"
 
@@ -103,7 +103,8 @@ class MailboxOwner(Base):
 
 
 class OrgMember(Base):
-    """A professional's rights on an ORG mailbox (DESIGN §3: read / send-as / manage)."""
+    """A professional's rights on an ORG mailbox (docs/architecture.md §3: read / send-as /
+    manage)."""
 
     __tablename__ = "org_members"
 
@@ -214,7 +215,7 @@ class OperatorEndpoint(Base):
 
 class OperatorDkimKey(Base):
     """A DKIM public key of a peer operator, carried with the trust configuration rather
-    than DNS (mssante-facts: MSS choice)."""
+    than DNS (docs/architecture.md §9: MSS choice)."""
 
     __tablename__ = "operator_dkim_keys"
     __table_args__ = (UniqueConstraint("domain", "selector"),)

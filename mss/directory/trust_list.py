@@ -2,7 +2,7 @@
 
 `<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema">` holds
 `<DateDeGeneration>` and `<ListeDomaines>` of `<Domaine>` entries (Nom, Description,
-DNCertificatOperateur, ResponsableContact, SupportContact, DateMAJ); mssante-facts.
+DNCertificatOperateur, ResponsableContact, SupportContact, DateMAJ); docs/architecture.md §9.
 
 Rules of this reader:
 - defusedxml, no DTD, no entities, no external references;

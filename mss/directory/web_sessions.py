@@ -1,11 +1,11 @@
 """Browser sessions of the webmail, kept in the database so that every node behind one
-address knows them (DESIGN §7: several processes share one PostgreSQL).
+address knows them (docs/architecture.md §7: several processes share one PostgreSQL).
 
 Invariants:
 - the cookie carries a random token; only its SHA-256 is stored, so a copy of the
   database does not let anyone log in;
 - a session expires after `idle` without a request and after `absolute` in any case;
-  expiry is decided with the store's clock (STYLE §8);
+  expiry is decided with the store's clock (docs/architecture.md §8.8);
 - last_seen is written at most once per `touch_every`, so reading pages stays a read.
 """
 

@@ -1,4 +1,4 @@
-"""Capability names (RFC 3501 §7.2.1 and extensions), defined once (STYLE §4)."""
+"""Capability names (RFC 3501 §7.2.1 and extensions), defined once (docs/architecture.md §8.4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Incremental command reader: bytes in, commands or continuation requests out.
 
-Sans-IO (STYLE §1): the asyncio adapter feeds what it receives and writes what the
+Sans-IO (docs/architecture.md §8.1): the asyncio adapter feeds what it receives and writes what the
 events ask for. Each synchronising literal gets exactly one ``+`` (RFC 3501 §7.5);
 non-synchronising literals get none (RFC 7888 §3).
 """

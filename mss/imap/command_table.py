@@ -1,4 +1,4 @@
-"""Command name → handler (STYLE §4: defined once)."""
+"""Command name → handler (docs/architecture.md §8.4: defined once)."""
 
 from __future__ import annotations
 

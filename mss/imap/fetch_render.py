@@ -55,7 +55,7 @@ def _top_header(section: Section) -> bool:
 
 
 def reads_message(attributes: Sequence[FetchAttribute]) -> bool:
-    """Whether the fetch shows header or body content (an audited read, DESIGN)."""
+    """Whether the fetch shows header or body content (an audited read, docs/architecture.md §5)."""
     return any(
         (a.name not in METADATA_ATTRIBUTES and a.name not in ("BODYSTRUCTURE", "BODY"))
         or (a.name == "BODY" and a.section is not None)

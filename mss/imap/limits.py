@@ -25,7 +25,8 @@ class ImapLimits:
 
 
 class CommandRate:
-    """Token bucket over a monotonic clock passed in (STYLE §8: time is injected)."""
+    """Token bucket over a monotonic clock passed in (docs/architecture.md §8.8: time is
+    injected)."""
 
     def __init__(self, per_second: float, burst: int, now: float) -> None:
         self.per_second = per_second

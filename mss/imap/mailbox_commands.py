@@ -518,6 +518,6 @@ async def cmd_listrights(session: ImapSession, command: AclCommand) -> Reply:
 
 
 async def cmd_setacl(session: ImapSession, command: AclCommand) -> Reply:
-    """Rights follow membership in the directory (DESIGN §3), not IMAP."""
+    """Rights follow membership in the directory (docs/architecture.md §3), not IMAP."""
     raise ImapNo(ResponseCode.NOPERM, "Rights are managed in the directory")
     yield Done("")  # pragma: no cover

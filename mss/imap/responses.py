@@ -2,7 +2,7 @@
 
 Values are bytes ready for the wire. Strings choose their own form: quoted when they
 are short 7-bit text, literal otherwise (RFC 3501 §4.3: 8-bit, CR, LF). Errors that
-render their own reply (STYLE §3) are `ImapNo` and `ImapBad`.
+render their own reply (docs/architecture.md §8.3) are `ImapNo` and `ImapBad`.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def fetch_response(sequence_number: int, items: Sequence[tuple[bytes, bytes]]) -
 
 
 class ImapResponseError(Exception):
-    """Raised anywhere in a command, caught once at the command boundary (STYLE §3)."""
+    """Raised anywhere in a command, caught once at the command boundary (docs/architecture.md
+    §8.3)."""
 
     status = "NO"
 

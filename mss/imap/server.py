@@ -1,4 +1,4 @@
-"""The asyncio adapter of the IMAP session: it only moves bytes (STYLE §1).
+"""The asyncio adapter of the IMAP session: it only moves bytes (docs/architecture.md §8.1).
 
 Invariants:
 - one command runs at a time per connection and nothing more is read from the socket

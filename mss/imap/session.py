@@ -1,4 +1,4 @@
-"""The IMAP session state machine (RFC 3501 §3), sans-IO (STYLE §1).
+"""The IMAP session state machine (RFC 3501 §3), sans-IO (docs/architecture.md §8.1).
 
 The adapter feeds commands (`execute`), SASL lines (`sasl_response`), and during IDLE
 waits on `next_change` then asks for `idle_updates`; every method yields response
@@ -16,7 +16,7 @@ Invariants:
 - a name, UID or folder outside the mailboxes the principal may open resolves to
   nothing (``NO [NONEXISTENT]``), never to data;
 - reads of patient-related messages by professionals are audited, one write per
-  command (DESIGN, audit);
+  command (docs/architecture.md §5, audit);
 - a client certificate revoked since the handshake ends the session at its next command
   (``* BYE``, mss.certs.live_trust); AUTH=EXTERNAL is offered only to a client that
   presented a certificate (as Dovecot does: clients pick EXTERNAL when offered).

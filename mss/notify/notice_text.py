@@ -1,5 +1,5 @@
 """The text of a notice, from Jinja2 templates that only know the kind of event and the
-webmail link (mssante-facts: no health content, only an invitation to log in)."""
+webmail link (docs/architecture.md §9: no health content, only an invitation to log in)."""
 
 from __future__ import annotations
 

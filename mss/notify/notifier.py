@@ -1,5 +1,5 @@
 """Patient e-mail notices: queued on each new message delivered to a patient and on
-each break-glass, sent by a worker through the outside relay (mssante-facts: the patient
+each break-glass, sent by a worker through the outside relay (docs/architecture.md §9: the patient
 is told on their personal address; the notice carries no health content).
 
 Invariants:

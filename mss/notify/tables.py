@@ -1,4 +1,4 @@
-"""The durable queue of patient e-mail notices (mssante-facts: the patient is told of each
+"""The durable queue of patient e-mail notices (docs/architecture.md §9: the patient is told of each
 new message on their personal address; the notice carries no health content).
 
 A row holds only the kind of notice and the personal address: nothing about the message,

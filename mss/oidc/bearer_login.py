@@ -9,7 +9,7 @@ Invariants:
   mailbox or per client for tokens without one) and are audited AUTH_FAILED with a
   reason, never the token;
 - the principal is the professional of the token's national id, acting on their PER
-  mailbox or on the ORG mailbox named as authorisation identity (DESIGN §3).
+  mailbox or on the ORG mailbox named as authorisation identity (docs/architecture.md §3).
 """
 
 from __future__ import annotations

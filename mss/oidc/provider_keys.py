@@ -6,7 +6,8 @@ one exactly (§4.3), else a look-alike could hand out its own keys. Keys come fr
 metadata's `jwks_uri` (RFC 7517), or from a local file on closed networks.
 
 Invariants:
-- metadata and keys are kept `metadata_cache_seconds` by the injected clock (STYLE §8);
+- metadata and keys are kept `metadata_cache_seconds` by the injected clock (docs/architecture.md
+  §8.8);
 - a token signed with a key id not in the cached set triggers one fresh fetch (keys
   roll over), at most once per `REFETCH_INTERVAL`, so unknown ids cannot make MSS
   hammer the provider;

@@ -1,5 +1,5 @@
-"""SASL bearer-token mechanisms, sans-IO (STYLE §1): parse the client's message and build
-the server's error challenge. IMAP and SMTP adapters move the bytes.
+"""SASL bearer-token mechanisms, sans-IO (docs/architecture.md §8.1): parse the client's message and
+build the server's error challenge. IMAP and SMTP adapters move the bytes.
 
 - OAUTHBEARER, RFC 7628 §3.1: `gs2-header %x01 *(key=value %x01) %x01`, the GS2 header
   (RFC 5801 §4) is `n,a=<authzid>,` or `y,,`; channel binding (`p=`) is not offered.

@@ -1,5 +1,5 @@
 """Pending web sign-ins (authorisation-code flow), kept server-side so that every node
-behind one address can finish a flow another node started (DESIGN §7)."""
+behind one address can finish a flow another node started (docs/architecture.md §7)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Checked, in this order (RFC 7519 §7.2, RFC 8725, OpenID Connect Core §3.1.3.7)
 - the signature with the provider's keys (one fresh key fetch for an unknown key id);
 - `aud` contains the expected audience, `exp` is in the future, `nbf` and `iat` are
   not in the future, each with the provider's allowed clock skew; time is the
-  injected clock's (STYLE §8);
+  injected clock's (docs/architecture.md §8.8);
 - for ID tokens, the `nonce` of the authorisation request;
 - the national id claim (`rpps_claim`) holds an RPPS.
 

@@ -1,4 +1,4 @@
-"""The one pipeline every message goes through (DESIGN §1).
+"""The one pipeline every message goes through (docs/architecture.md §1).
 
 Invariants:
 - the policy decides on facts gathered before the transaction; the transaction then
@@ -71,7 +71,7 @@ class RecipientDsn:
 
 @dataclass
 class Submission:
-    """A message entering MSS, whatever the adapter (DESIGN §1)."""
+    """A message entering MSS, whatever the adapter (docs/architecture.md §1)."""
 
     mail_from: str
     recipients: Sequence[str]
@@ -186,7 +186,8 @@ class Pipeline:
 
         `known` (one SMTP transaction's) keeps the sender's and recipients' directory
         facts: later RCPTs and the DATA (`Submission.known_correspondents`) reuse them
-        instead of reading the directory again milliseconds later (issue #5)."""
+        instead of reading the directory again milliseconds later (docs/design-notes.md,
+        Performance)."""
         known = {} if known is None else known
         async with _ReadOnDemand(self.store) as session:
             operator = await self.facts.operator(session)
@@ -312,7 +313,7 @@ class Pipeline:
         self, session: AsyncSession, submission: Submission, operator: OperatorFacts
     ) -> Verdict:
         """T1 for mail from a peer operator, T2 for a submission: decided here too, so
-        that no adapter can forget them (DESIGN §1: adapters never decide policy)."""
+        that no adapter can forget them (docs/architecture.md §1: adapters never decide policy)."""
         if submission.channel is Channel.INBOUND:
             peer = submission.peer or PeerCertificate(None, False)
             return decide_peer(peer, submission.mail_from, operator.trust_list)
@@ -449,7 +450,8 @@ class Pipeline:
 
 class _ReadOnDemand:
     """A read transaction begun at its first statement, if any: a message whose facts
-    are all known (read at RCPT, operator facts cached) opens none (issue #5).
+    are all known (read at RCPT, operator facts cached) opens none (docs/design-notes.md,
+    Performance).
 
     Statements that select columns run on the connection itself; an ORM session (on
     the same connection, so in the same snapshot) is made only for one that selects

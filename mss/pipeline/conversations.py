@@ -1,5 +1,5 @@
 """Stored conversations: transitions applied inside the pipeline's transaction, history
-and audit kept, and the professional's own "end" / "reopen" actions (DESIGN §4)."""
+and audit kept, and the professional's own "end" / "reopen" actions (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

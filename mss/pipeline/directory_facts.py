@@ -1,4 +1,4 @@
-"""Facts for the policy, read from the directory and the conversations (DESIGN §1).
+"""Facts for the policy, read from the directory and the conversations (docs/architecture.md §1).
 
 One place turns addresses and principals into the plain values `mss.policy` decides on,
 so that SMTP, IMAP, the webmail and the API all ask the same questions the same way.

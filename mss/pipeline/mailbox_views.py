@@ -1,7 +1,7 @@
 """Read models for the webmail: conversations with names and unread counts, and the
-messages of one conversation (DESIGN §4: the patient's webmail shows the state).
+messages of one conversation (docs/architecture.md §4: the patient's webmail shows the state).
 
-mssante-facts: the patient never sees professional addresses, only names; names come
+docs/architecture.md §9: the patient never sees professional addresses, only names; names come
 from the mailbox's display name, the national directory, or a neutral label.
 A conversation is one professional-side mailbox × one patient; its messages are those the
 patient received from that mailbox and those the patient sent to it or to its contact.

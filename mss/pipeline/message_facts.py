@@ -1,4 +1,4 @@
-"""Parse a message once and read the facts the policy decides on (DESIGN §1).
+"""Parse a message once and read the facts the policy decides on (docs/architecture.md §1).
 
 The parser is the standard library's with `policy.default` (its header factory made
 cheaper, see `HeaderFactory`); the size is bounded before parsing by the caller.
@@ -37,7 +37,7 @@ MEMO_HEADERS = 1024
 
 class HeaderFactory(HeaderRegistry):
     """`policy.default`'s header registry with the same results, at a fraction of the
-    cost (issue #5: header parsing was a quarter of the MX's CPU):
+    cost (docs/design-notes.md, Performance: header parsing was a quarter of the MX's CPU):
     - the stdlib builds a new class on every header read (`type(...)` in `__getitem__`);
       here each is built once per registered kind;
     - the stdlib parses a header again each time it is read (Content-Type 7 times per
@@ -95,7 +95,8 @@ def parse_modern(raw: bytes) -> Message:
     """`BytesParser(policy=PARSING_POLICY).parsebytes(raw)`, the same message, cheaper
     for a single-part one: the header section is parsed alone and the rest becomes the
     payload as the parser would make it (all the text after the headers), instead of
-    the parser splitting a body it does not look into line by line (issue #5).
+    the parser splitting a body it does not look into line by line (docs/design-notes.md,
+    Performance).
     Multipart and message/* bodies, and header sections that end before the first
     CRLF CRLF (or lack one), take the parser's whole path."""
     end = raw.find(b"\r\n\r\n")

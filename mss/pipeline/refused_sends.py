@@ -1,6 +1,6 @@
 """Messages the pipeline refused for a webmail sender, kept visibly as not sent.
 
-DESIGN §4: "A refused patient message is never silently dropped: the webmail shows it
+docs/architecture.md §4: "A refused patient message is never silently dropped: the webmail shows it
 as not sent, with the reason." The text goes into the sender's Drafts folder (so it can
 be copied again) and a row keeps recipient, rule and reason beside it.
 """

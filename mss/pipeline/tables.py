@@ -21,7 +21,7 @@ from mss.store.tables import Id
 
 
 class ConversationRow(Base):
-    """Professional-side mailbox × patient (DESIGN §4); addresses canonical."""
+    """Professional-side mailbox × patient (docs/architecture.md §4); addresses canonical."""
 
     __tablename__ = "conversations"
     __table_args__ = (UniqueConstraint("professional", "patient"),)
@@ -95,7 +95,8 @@ class OutboundRecipient(Base):
 
 class RefusedSendRow(Base):
     """A message the pipeline refused: kept (its text in the Drafts folder, the reason
-    here) so that the sender sees it as not sent (DESIGN §4: never dropped silently)."""
+    here) so that the sender sees it as not sent (docs/architecture.md §4: never dropped
+    silently)."""
 
     __tablename__ = "refused_sends"
     __table_args__ = (Index("ix_refused_sends_mailbox_id", "mailbox", "id"),)

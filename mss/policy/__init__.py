@@ -1,4 +1,4 @@
-"""mss.policy: the rules of DESIGN §4 as pure functions over plain facts.
+"""mss.policy: the rules of docs/architecture.md §4 as pure functions over plain facts.
 
 Facts in (`facts`), a `Verdict` per recipient out, plus the conversation `Transition`s
 to apply. No I/O, no clock: the time is a fact. Imports only the stdlib and mss.identity.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 PATIENT_SUBDOMAIN = "patient."
-"""Patient mailboxes are `<INS>@patient.<domain>` (mssante-facts, Mailboxes)."""
+"""Patient mailboxes are `<INS>@patient.<domain>` (docs/architecture.md §9, Mailboxes)."""
 
 _INS = re.compile(r"^[0-9]{13}[0-9]{2}$")
 

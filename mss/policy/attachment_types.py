@@ -4,7 +4,7 @@ than an IHE XDM zip.
 An attachment is judged on three signals: its file name extension, its declared content
 type and, when given, its leading bytes. Any signal that says forbidden refuses it, so a
 renamed executable or a mislabelled script is caught. The one zip allowed is the one
-named `IHE_XDM.zip` (mssante-facts, message conventions; name compared ignoring case).
+named `IHE_XDM.zip` (docs/architecture.md §9, message conventions; name compared ignoring case).
 MSS choice: office documents that are zip containers (docx, xlsx, pptx, odt, ods, odp)
 are documents, not archives; their macro-enabled variants count as scripts.
 """

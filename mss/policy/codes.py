@@ -1,7 +1,7 @@
 """Reply codes, enhanced status codes and rule ids: named once, used by code and tests.
 
-STYLE §4. Codes follow RFC 5321 §4.2 and enhanced codes RFC 3463; rule ids are the rows
-of DESIGN §4.
+docs/architecture.md §8.4. Codes follow RFC 5321 §4.2 and enhanced codes RFC 3463; rule ids are the
+rows of docs/architecture.md §4.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class EnhancedStatus(enum.StrEnum):
 
 
 class Rule(enum.StrEnum):
-    """The rule that decided (DESIGN §4); OK when none refused."""
+    """The rule that decided (docs/architecture.md §4); OK when none refused."""
 
     T1 = "T1"  # peer operator certificate
     T2 = "T2"  # submission: send-as right

@@ -1,4 +1,4 @@
-"""Rules decided after DATA, per recipient, in the order of DESIGN §4: S1, S2, S3."""
+"""Rules decided after DATA, per recipient, in the order of docs/architecture.md §4: S1, S2, S3."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from mss.policy.refusals import accepted, refusal
 from mss.policy.verdict import Verdict
 
 INVISIBLE_PATIENT = "INVISIBLE_PATIENT"
-"""Confidentiality code of a document the patient must never receive (mssante-facts)."""
+"""Confidentiality code of a document the patient must never receive (docs/architecture.md §9)."""
 
 
 def decide_content(operator: OperatorFacts, content: Content, recipient: Correspondent) -> Verdict:

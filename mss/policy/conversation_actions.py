@@ -1,4 +1,4 @@
-"""Ending and reopening a conversation from the webmail or the API (DESIGN §4: "the
+"""Ending and reopening a conversation from the webmail or the API (docs/architecture.md §4: "the
 professional may also end it from the webmail or the API")."""
 
 from __future__ import annotations

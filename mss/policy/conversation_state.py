@@ -1,4 +1,4 @@
-"""Conversation state between a professional-side mailbox and a patient (DESIGN §4).
+"""Conversation state between a professional-side mailbox and a patient (docs/architecture.md §4).
 
 A conversation is keyed by (professional, patient). The professional is the mailbox that
 wrote (PER, ORG, or APP when its Reply-To named a trust-space mailbox). The patient may
@@ -22,7 +22,7 @@ class ConversationStatus(enum.StrEnum):
 class Conversation:
     """One stored conversation row; addresses are kept canonical (`canonical_address`).
 
-    `contact` is the Reply-To address the professional set (mssante-facts: that address,
+    `contact` is the Reply-To address the professional set (docs/architecture.md §9: that address,
     not the sender, becomes the patient's allowed contact); None means the professional
     mailbox itself.
     """

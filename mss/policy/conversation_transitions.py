@@ -1,5 +1,5 @@
 """How a delivered message changes the conversation (professional mailbox × patient),
-DESIGN §4 and mssante-facts "Patient messaging rules".
+docs/architecture.md §4 and docs/architecture.md §9 "Patient messaging rules".
 
 - A message from a PER or ORG mailbox to a patient opens (or reopens) the conversation.
 - From an APP mailbox, only when its Reply-To names a trust-space professional mailbox;

@@ -1,5 +1,5 @@
-"""The whole per-recipient decision after DATA: T3 to S3 in the order of DESIGN §4, then
-the conversation transitions for an accepted recipient. T1 and T2 are decided earlier,
+"""The whole per-recipient decision after DATA: T3 to S3 in the order of docs/architecture.md §4,
+then the conversation transitions for an accepted recipient. T1 and T2 are decided earlier,
 at MAIL FROM (`mail_from_rules`)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The facts the pipeline gathers for the policy: plain frozen values, no I/O (DESIGN §1).
+"""The facts the pipeline gathers for the policy: plain frozen values, no I/O (docs/architecture.md
+§1).
 
 Where each fact comes from:
 - `OperatorFacts`: configuration (local domains, `limits`) and the directory's trust list;
@@ -156,7 +157,7 @@ class PatientRelations:
 
 
 class Channel(enum.StrEnum):
-    """How the message entered (DESIGN §1)."""
+    """How the message entered (docs/architecture.md §1)."""
 
     INBOUND = "inbound"  # from a peer operator (MX)
     SUBMISSION = "submission"  # from an authenticated principal (SMTP, IMAP, webmail, API)
@@ -165,7 +166,7 @@ class Channel(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """What is known once MAIL FROM is accepted; `at` is the time of the decision (the
-    policy never reads a clock, STYLE §8)."""
+    policy never reads a clock, docs/architecture.md §8.8)."""
 
     channel: Channel
     sender: Correspondent
@@ -202,7 +203,7 @@ class Content:
 
 @dataclass(frozen=True, slots=True)
 class ActingRights:
-    """What an authenticated principal may send as (MSS policy T2, DESIGN §3).
+    """What an authenticated principal may send as (MSS policy T2, docs/architecture.md §3).
 
     `own_mailboxes`: the PER of a professional, the PAT of a patient, the APP of an
     application. `org_rights`: ORG address → this member's rights there.

@@ -1,4 +1,5 @@
-"""Rules decided at MAIL FROM: who may hand us mail (T1) and as whom (T2), DESIGN §4."""
+"""Rules decided at MAIL FROM: who may hand us mail (T1) and as whom (T2), docs/architecture.md
+§4."""
 
 from __future__ import annotations
 

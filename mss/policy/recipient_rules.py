@@ -1,4 +1,4 @@
-"""Rules decided at RCPT TO, per recipient, in the order of DESIGN §4: T3, R1, R2, R3,
+"""Rules decided at RCPT TO, per recipient, in the order of docs/architecture.md §4: T3, R1, R2, R3,
 P1, P2. They need only the envelope and the recipient, so SMTP can refuse before DATA."""
 
 from __future__ import annotations

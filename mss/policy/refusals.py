@@ -1,6 +1,6 @@
 """The catalogue of verdicts: every refusal with its code, rule and bilingual sentence.
 
-Each sentence says what happened and what the sender can do (DESIGN §4: French first,
+Each sentence says what happened and what the sender can do (docs/architecture.md §4: French first,
 English after). Defined once so that SMTP, the webmail and the API say the same thing.
 """
 

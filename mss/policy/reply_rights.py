@@ -1,7 +1,7 @@
 """May this patient write to this address? The one implementation of MSS policy P2, used
 by the policy and by the webmail to show the reply button.
 
-mssante-facts: only a professional starts a conversation; a patient writes only to a
+docs/architecture.md §9: only a professional starts a conversation; a patient writes only to a
 mailbox that wrote to them and has not ended the exchange, and, when the professional
 set a Reply-To, only to that contact. Exception: a pharmacy's ORG mailbox where the
 patient had a reimbursed dispensation within the last year.

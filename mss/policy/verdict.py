@@ -1,5 +1,5 @@
 """What the policy answers: a `Verdict` per recipient, and a `Decision` that adds the
-conversation transitions to apply when the message is accepted (DESIGN §1, §4)."""
+conversation transitions to apply when the message is accepted (docs/architecture.md §1, §4)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def ascii_text(text: str) -> str:
 class Verdict:
     """Accepted or refused, with the rule that decided and a sentence for the sender.
 
-    `reason` is UTF-8, French first then English (DESIGN §4), for the webmail and the API;
+    `reason` is UTF-8, French first then English (docs/architecture.md §4), for the webmail and the
+    API;
     `smtp_reply()` renders it for SMTP. `redirect_to` is set when an APP recipient is
     accepted because it has a responsible mailbox (MSS policy R2): deliver there instead.
     """
@@ -83,7 +84,7 @@ class Verdict:
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The verdict for one recipient and, when accepted, the conversation transitions the
-    pipeline applies in the same transaction as the delivery (DESIGN §1)."""
+    pipeline applies in the same transaction as the delivery (docs/architecture.md §1)."""
 
     verdict: Verdict
     transitions: tuple[Transition, ...] = ()

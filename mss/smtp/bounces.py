@@ -1,4 +1,4 @@
-"""Delivery status notifications sent back through the one pipeline (DESIGN §1).
+"""Delivery status notifications sent back through the one pipeline (docs/architecture.md §1).
 
 A DSN is an ordinary message from the null reverse path `<>` (RFC 5321 §4.5.5), sent by
 MSS itself (the SYSTEM principal, submission channel: policy T2 lets only the system

@@ -1,6 +1,6 @@
 """Hooks both listeners share: EHLO keywords, recipient count, the one error boundary.
 
-STYLE §3: `SmtpReply` raised anywhere below a hook is rendered once here; any other
+docs/architecture.md §8.3: `SmtpReply` raised anywhere below a hook is rendered once here; any other
 exception is logged with its traceback and answered `451 4.3.0` without detail, so no
 internal data (traceback, SQL, path) ever reaches the client; a full disk is answered
 `452 4.3.1` (RFC 3463 X.3.1) and a lost database `451 4.3.0`, both temporary, so that
@@ -99,7 +99,7 @@ class CommonHooks:
         self, server: Any, session: MssSession, envelope: Any, address: str,
         rcpt_options: list[str],
     ) -> str:
-        """T3, R1-R3, P1, P2 per recipient before the body is sent (DESIGN §4)."""
+        """T3, R1-R3, P1, P2 per recipient before the body is sent (docs/architecture.md §4)."""
         # RFC 5321 §4.5.3.1.10: past the limit, `452 4.5.3`; the client sends the rest later
         if len(envelope.rcpt_tos) >= self.options.max_recipients:
             return TOO_MANY_RECIPIENTS

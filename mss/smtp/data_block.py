@@ -1,8 +1,8 @@
 """The DATA section as one block of bytes: end, limits and dot-unstuffing (sans-IO).
 
 aiosmtpd reads DATA one line at a time (an await, a log call and two joins per line:
-a tenth of the MX's CPU on 4 KB messages, issue #5). MssSMTP reads it in blocks up to
-the terminator instead; these pure functions give the same outcome as aiosmtpd 1.4.6's
+a tenth of the MX's CPU on 4 KB messages, docs/design-notes.md, Performance). MssSMTP reads it in
+blocks up to the terminator instead; these pure functions give the same outcome as aiosmtpd 1.4.6's
 line loop, which they mirror:
 - the data ends at the first line that is exactly `.` CRLF (RFC 5321 §4.1.1.4), i.e.
   the first CRLF `.` CRLF counting the CRLF that ended the DATA command;

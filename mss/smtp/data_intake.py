@@ -3,7 +3,7 @@
 Invariants:
 - bare LF / bare CR anywhere in the data is refused before anything is stored (SMTP
   smuggling, see mss.smtp.line_endings);
-- `250` only after `pipeline.accept` returned, i.e. after the commit (DESIGN §1);
+- `250` only after `pipeline.accept` returned, i.e. after the commit (docs/architecture.md §1);
 - SMTP has one reply for the whole DATA (RFC 5321 §4.2.5 for SMTP; LMTP alone has one per
   recipient). Recipients were decided at RCPT; when the content rules (S1-S3) refuse some
   of them at DATA:

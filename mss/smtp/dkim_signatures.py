@@ -1,7 +1,7 @@
 """DKIM signing and verification (RFC 6376, RFC 8463) with keys from the trust list, never DNS.
 
 MSS signs what it sends to other operators and verifies what they send, as defence in
-depth on top of mutual TLS (mssante-facts: MSS choice). Operator public keys travel in
+depth on top of mutual TLS (docs/architecture.md §9: MSS choice). Operator public keys travel in
 the trust list, so verification answers dkimpy's key lookup from a table keyed by
 (domain, selector); no DNS query is ever made.
 
@@ -23,7 +23,7 @@ DkimAlgorithm = Literal["ed25519-sha256", "rsa-sha256"]
 DkimVerdict = Literal["pass", "fail", "none", "permerror", "temperror"]
 
 # RFC 6376 §5.4.1: the fields a verifier and a reader rely on; X-MSS-* headers are added
-# at signing time because they carry the trust-space conventions (mssante-facts).
+# at signing time because they carry the trust-space conventions (docs/architecture.md §9).
 SIGNED_HEADERS: tuple[str, ...] = (
     "from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id",
     "in-reply-to", "references", "mime-version", "content-type",
@@ -31,7 +31,7 @@ SIGNED_HEADERS: tuple[str, ...] = (
 )
 # RFC 6376 §8.15: signing one more instance than present forbids adding one. From is the
 # author; Reply-To, Subject (`[FIN]`) and X-MSS-MES change the conversation state with a
-# patient (DESIGN §4), so a hop must not be able to add them.
+# patient (docs/architecture.md §4), so a hop must not be able to add them.
 OVERSIGNED_HEADERS: tuple[str, ...] = ("from", "reply-to", "subject", "x-mss-mes")
 MSS_HEADER_PREFIX = "x-mss-"
 

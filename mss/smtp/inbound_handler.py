@@ -1,4 +1,5 @@
-"""The MX between operators: aiosmtpd handler hooks (DESIGN §1, §4; STYLE §2).
+"""The MX between operators: aiosmtpd handler hooks (docs/architecture.md §1, §4;
+docs/architecture.md §8.2).
 
 Invariants:
 - no MAIL before STARTTLS: `530 5.7.0` (RFC 3207 §4);

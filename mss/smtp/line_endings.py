@@ -43,7 +43,8 @@ def find_bare_line_ending(data: bytes) -> BareLineEnding | None:
     """
     pairs = data.count(b"\r\n")
     if data.count(b"\n") == pairs and data.count(b"\r") == pairs:
-        return None  # every LF and every CR belongs to a CRLF (counted in C, issue #5)
+        # every LF and every CR belongs to a CRLF (counted in C, docs/design-notes.md, Performance)
+        return None
     offset = data.find(b"\n")
     while offset != -1:
         if offset == 0 or data[offset - 1] != CR:

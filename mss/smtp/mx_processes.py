@@ -1,9 +1,9 @@
 """Extra processes serving the MX port beside the main one (`smtp.mx_processes`).
 
 One Python process accepts MX mail at the speed of one core: TLS, parsing and policy
-hold the interpreter lock (issue #5). With `smtp.mx_processes = N`, the main process and
-N - 1 MX processes bind the same port with SO_REUSEPORT and the kernel spreads incoming
-connections among them. Each MX process opens the same store: on SQLite its writes
+hold the interpreter lock (docs/design-notes.md, Performance). With `smtp.mx_processes = N`, the
+main process and N - 1 MX processes bind the same port with SO_REUSEPORT and the kernel spreads
+incoming connections among them. Each MX process opens the same store: on SQLite its writes
 queue on the cross-process write lock (mss.store.sqlite_driver), its change events and
 outbound-queue wake-ups reach the main process through mss.store.process_link; on
 PostgreSQL events travel by NOTIFY as between nodes.

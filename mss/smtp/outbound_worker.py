@@ -1,4 +1,4 @@
-"""The outbound queue worker: claim, sign, relay, record, and report (DESIGN §1, §5).
+"""The outbound queue worker: claim, sign, relay, record, and report (docs/architecture.md §1, §5).
 
 Invariants:
 - rows are claimed with a lease (`claim_due`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
@@ -6,7 +6,8 @@ Invariants:
   per message and domain; a worker that dies leaves leases that expire (at least once);
 - every message is DKIM-signed (ed25519-sha256 and rsa-sha256, RFC 6376 / RFC 8463) with
   the operator's own keys, kept under the data folder and made on first start;
-- retries follow mss.smtp.retry_schedule on the store's clock (STYLE §8): `run_once` does
+- retries follow mss.smtp.retry_schedule on the store's clock (docs/architecture.md §8.8):
+  `run_once` does
   one pass, so tests move a ManualClock and call it instead of sleeping;
 - after a permanent failure, or at expiry, the row is `failed` and one failure DSN goes to
   the sender through the pipeline; `NOTIFY=SUCCESS` gets a "relayed" DSN (our peers do

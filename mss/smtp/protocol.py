@@ -1,7 +1,7 @@
 """The aiosmtpd protocol, completed where aiosmtpd 1.4.6 stops short of what MSS needs.
 
-Policy never lives here (STYLE §2): every decision is a handler hook. This subclass only
-fills protocol gaps, each a limit or a parameter syntax:
+Policy never lives here (docs/architecture.md §8.2): every decision is a handler hook. This subclass
+only fills protocol gaps, each a limit or a parameter syntax:
 - `MAIL ... SIZE=n` over the advertised limit is refused `552 5.3.4` before any data
   (RFC 1870 §6.1); aiosmtpd answers it without an enhanced code;
 - the DSN parameters (RFC 3461 §4: RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT) are parsed
@@ -258,7 +258,7 @@ class MssSMTP(SMTP):
 
         A plain `<local@domain>` is read by a regular expression, with the same result
         as the stdlib parser (address, and the parameters after the blanks): that
-        parser cost more than the rest of the command (issue #5)."""
+        parser cost more than the rest of the command (docs/design-notes.md, Performance)."""
         plain = _PLAIN_PATH.match(arg)
         if plain is not None and not arg.startswith("(", plain.end()):
             address = plain.group(1)

@@ -2,7 +2,7 @@
 
 Invariants:
 - only the endpoint configured for the recipient domain is contacted (no MX lookup, no
-  open-Internet relay, DESIGN §4 T3);
+  open-Internet relay, docs/architecture.md §4 T3);
 - nothing is sent before STARTTLS with our client certificate has succeeded, the peer's
   certificate chains to our CA (and passes the CRL), and its subject DN is one the trust
   list gives for the recipient domain. The host name is not what identifies a peer in the

@@ -1,4 +1,5 @@
-"""Every SMTP reply MSS sends, and the one error type that carries a reply (STYLE §3, §4).
+"""Every SMTP reply MSS sends, and the one error type that carries a reply (docs/architecture.md
+§8.3, §4).
 
 Any layer (a handler hook, the DSN parameter parser, the line-ending guard) raises
 `SmtpReply`; the aiosmtpd handler boundary catches it once and returns `render()`.
@@ -54,11 +55,11 @@ AUTH_REQUIRED = "530 5.7.0 Authentication required"  # RFC 4954 §6
 AUTH_TOO_WEAK = "534 5.7.9 Authentication mechanism is too weak"  # RFC 4954 §6
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"  # RFC 4954 §6
 ENCRYPTION_REQUIRED = "538 5.7.11 Encryption required for requested authentication mechanism"
-# DESIGN §4, T1: inbound peer without a listed certificate, answered at MAIL.
+# docs/architecture.md §4, T1: inbound peer without a listed certificate, answered at MAIL.
 PEER_NOT_TRUSTED = "550 5.7.1 Operator certificate not on the trust list for this domain"
-# DESIGN §4, T2: submission from an address the principal may not send as.
+# docs/architecture.md §4, T2: submission from an address the principal may not send as.
 SENDER_NOT_ALLOWED = "553 5.7.1 Sender address not allowed for this account"
-# DESIGN §4, T3: no relay to the open Internet.
+# docs/architecture.md §4, T3: no relay to the open Internet.
 RELAY_DENIED = "550 5.7.1 Recipient domain is outside the trust space"
 UNKNOWN_RECIPIENT = "550 5.1.1 Recipient address unknown"  # R1
 NOREPLY_RECIPIENT = "550 5.7.1 This mailbox does not receive mail"  # R2

@@ -1,6 +1,7 @@
 """When the outbound queue tries again, and whether a failure is worth trying again.
 
-Pure functions over injected times (STYLE §8): the queue worker passes its clock's now.
+Pure functions over injected times (docs/architecture.md §8.8): the queue worker passes its clock's
+now.
 
 Schedule: after the n-th failed attempt the next one waits `first_delay * 2**(n-1)`,
 capped at `max_delay` (1 min, 2, 4, 8, 16, 32, then every hour), until `expiry` after

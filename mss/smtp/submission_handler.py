@@ -5,7 +5,8 @@ Invariants:
   TLS from the first octet); no MAIL before AUTH: `530 5.7.0`;
 - PLAIN (RFC 4616) and LOGIN check the password with
   `mss.directory.authentication.authenticate` (uniform failure, rate limited, audited);
-  the PLAIN authorisation identity names an ORG mailbox the member acts on (DESIGN §3);
+  the PLAIN authorisation identity names an ORG mailbox the member acts on (docs/architecture.md
+  §3);
 - EXTERNAL (RFC 4422 appendix A) maps the TLS client certificate of an application to
   its APP mailbox through the certificate bindings; XOAUTH2 and OAUTHBEARER (RFC 7628)
   take a Pro Santé Connect token (mss.smtp.bearer_auth); the `[auth]` policy applies

@@ -36,7 +36,7 @@ class TlsDetails:
         return hashlib.sha256(self.peer_der).hexdigest() if self.peer_der else None
 
     def peer_certificate(self) -> PeerCertificate:
-        """The facts policy T1 decides on (DESIGN §4)."""
+        """The facts policy T1 decides on (docs/architecture.md §4)."""
         identity = self.peer_identity
         if identity is None:
             return PeerCertificate(None, False)

@@ -1,4 +1,4 @@
-"""The audit trail: append-only rows chained by hash (DESIGN §5, tamper evident).
+"""The audit trail: append-only rows chained by hash (docs/architecture.md §5, tamper evident).
 
 Rows name principal, action, target and outcome, never message content. The chain head
 row is locked by each writing transaction so that concurrent writers, on one node or
@@ -27,8 +27,8 @@ from mss.store.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
-# Core statements built once: every writing transaction runs them (issue #5: through
-# the ORM, the chain's three statements cost more than a delivery's).
+# Core statements built once: every writing transaction runs them (docs/design-notes.md,
+# Performance: through the ORM, the chain's three statements cost more than a delivery's).
 _HEAD = AuditHead.__table__
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
@@ -55,7 +55,8 @@ class AuditChain:
     lock) and the rows hashed at `save`, just before commit, in the order they were
     appended: the chain order is the commit order, on one node or several. On SQLite
     reading the head, writing the rows and moving the head are one call to the
-    connection's thread (issue #5: the head used to be read at the start of each
+    connection's thread (docs/design-notes.md, Performance: the head used to be read at the start of
+    each
     batch, a round trip of its own)."""
 
     def __init__(self) -> None:

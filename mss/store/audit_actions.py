@@ -1,4 +1,5 @@
-"""The one event vocabulary (STYLE §10): audit rows, logs and metrics all use it."""
+"""The one event vocabulary (docs/architecture.md §8.10): audit rows, logs and metrics all use
+it."""
 
 from __future__ import annotations
 

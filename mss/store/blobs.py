@@ -1,4 +1,4 @@
-"""Encrypted, content-addressed blob files (DESIGN §5).
+"""Encrypted, content-addressed blob files (docs/architecture.md §5).
 
 Invariant: a blob is written to a temporary file, fsynced, renamed into place and its
 directory fsynced *before* the database commit that references it; so a committed row

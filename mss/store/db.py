@@ -66,7 +66,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(
     url: str, *, sqlite_synchronous: str = "FULL", for_writing: bool = True, **kw: Any
 ) -> AsyncEngine:
-    """An async engine with the durability settings DESIGN §5 asks for.
+    """An async engine with the durability settings docs/architecture.md §5 asks for.
 
     On SQLite, writing transactions start with BEGIN IMMEDIATE (writers queue on the
     lock up front instead of failing when a read lock must be upgraded); reading ones

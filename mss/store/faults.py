@@ -2,8 +2,8 @@
 
 A protocol adapter must tell "the disk is full" (RFC 3463 X.3.1, SMTP `452 4.3.1`) from
 "the database is unreachable" (X.3.0, `451 4.3.0`) without importing the database
-driver (DESIGN §2: protocol packages never import sqlalchemy). `storage_fault` walks the
-exception chain (`__cause__`, `__context__` and SQLAlchemy's `.orig`) and names the
+driver (docs/architecture.md §2: protocol packages never import sqlalchemy). `storage_fault` walks
+the exception chain (`__cause__`, `__context__` and SQLAlchemy's `.orig`) and names the
 fault, or None for an error that is not the store's.
 """
 

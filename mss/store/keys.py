@@ -1,4 +1,4 @@
-"""Operator master key and per-mailbox data keys (DESIGN §5).
+"""Operator master key and per-mailbox data keys (docs/architecture.md §5).
 
 Each mailbox has its own AES-256 data key, stored wrapped (AES-GCM) by the operator
 master key, so that a copied database or blob folder reveals nothing without the key

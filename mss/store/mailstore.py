@@ -54,8 +54,8 @@ MAX_INLINE_BLOB = 64 * 1024
 """A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP
 APPEND, kept drafts), is kept in the database (`inline_blobs`) rather than in a file of
 its own: written in the delivering transaction, it costs no file, no fsync of file and
-folder, no thread of its own (issue #5: those were half the cost of a 4 KB message).
-Vault documents stay files: their rows name blobs directly."""
+folder, no thread of its own (docs/design-notes.md, Performance: those were half the cost of a 4 KB
+message). Vault documents stay files: their rows name blobs directly."""
 MAX_SEALED_HEADER = 64 * 1024
 """A larger header section (or a message without a body separator) is not copied into
 its row; header fetches read the blob for it."""
@@ -590,7 +590,8 @@ class MailStore:
         """`deliver_to_folder` for a job that needs no UID back (the pipeline): the
         delivery runs with the batch's others after every job of the batch, in the same
         transaction, and on SQLite all of them in one hop to the database thread
-        (issue #5: a delivery's three awaited statements each waited a turn of a busy
+        (docs/design-notes.md, Performance: a delivery's three awaited statements each waited a turn
+        of a busy
         event loop). A failure is the job's, as if raised by deliver_to_folder."""
         message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id)
         uow.defer(_run_late_deliveries,

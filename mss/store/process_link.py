@@ -1,4 +1,5 @@
-"""Change events and wake-ups between the processes of one node (MX processes, issue #5).
+"""Change events and wake-ups between the processes of one node (MX processes, docs/design-notes.md,
+Performance).
 
 On PostgreSQL, change events travel between processes and nodes through NOTIFY
 (mss.store.cluster). One SQLite file has no such channel, so the main process listens

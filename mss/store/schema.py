@@ -1,4 +1,4 @@
-"""Schema versions: Alembic migrations from the first table on (STYLE §13).
+"""Schema versions: Alembic migrations from the first table on (docs/architecture.md §8.13).
 
 `upgrade` brings a database to head; `check` refuses to run on a database that is
 behind (run `mss db upgrade`) or ahead (a newer MSS wrote it) of this code.

@@ -3,8 +3,8 @@
 aiosqlite sends every DBAPI call to its thread on its own: creating a cursor, executing,
 fetching, closing the cursor, BEGIN, the pool's reset-on-return ROLLBACK. Each hop
 wakes the event loop through its self-pipe, and on a 4 KB message the hops cost more
-CPU than the SQL (issue #5: a read of one row cost ~1.4 ms). This connection keeps
-aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect plugs it in through
+CPU than the SQL (docs/design-notes.md, Performance: a read of one row cost ~1.4 ms). This
+connection keeps aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect plugs it in through
 `async_creator`) but:
 - executes a statement and fetches all its rows in one hop; cursors are plain objects;
 - holds the BEGIN the engine asks for until the next statement, and sends it in the
@@ -13,7 +13,8 @@ aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect plugs it in throu
 - skips COMMIT and ROLLBACK when SQLite has no transaction open;
 - a writing connection takes an exclusive `flock` on `<database>-writelock` before its
   BEGIN and drops it when the transaction ends: writers in several processes (MX
-  processes, issue #5) queue in the kernel and wake the moment the lock is free,
+  processes, docs/design-notes.md, Performance) queue in the kernel and wake the moment the lock is
+  free,
   where SQLite's busy handler would poll with sleeps of up to 100 ms.
 
 Invariants:
@@ -72,7 +73,7 @@ def _worker(calls: SimpleQueue[_Call]) -> None:
 
 
 def _pragmas(conn: sqlite3.Connection, synchronous: str, read_only: bool) -> None:
-    """DESIGN §5: WAL, synchronous=FULL by default, foreign keys on; a reading
+    """docs/architecture.md §5: WAL, synchronous=FULL by default, foreign keys on; a reading
     connection refuses writes (query_only)."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -348,7 +349,8 @@ class SqliteConnection:
         transaction's calls failed; False leaves the transaction for a rollback.
 
         Queued with the transaction's last writes, it saves the group commit a wait on
-        the event loop (issue #5); the `commit()` that follows then has nothing to do.
+        the event loop (docs/design-notes.md, Performance); the `commit()` that follows then has
+        nothing to do.
         """
         conn = self._conn
 

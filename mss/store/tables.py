@@ -28,7 +28,8 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Mailbox(Base):
-    """A mailbox of any kind (DESIGN §3); address and kind never change after creation."""
+    """A mailbox of any kind (docs/architecture.md §3); address and kind never change after
+    creation."""
 
     __tablename__ = "mailboxes"
 
@@ -87,7 +88,8 @@ class StoredMessage(Base):
 
 
 class InlineBlob(Base):
-    """A small blob kept in the database instead of a file (issue #5): sealed exactly
+    """A small blob kept in the database instead of a file (docs/design-notes.md, Performance):
+    sealed exactly
     like a blob file's content (AES-GCM, the blob key as associated data), and written
     in the transaction that references it, so its durability is the commit's."""
 

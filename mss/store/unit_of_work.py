@@ -83,7 +83,8 @@ class UnitOfWork:
     def defer(self, runner: DeferredRunner, item: Any) -> None:
         """Have `runner` write `item` with the batch's other items of the same kind, once
         every job of the batch has run (for writes whose results the job does not need:
-        the batch then pays one database round trip for all of them, issue #5)."""
+        the batch then pays one database round trip for all of them, docs/design-notes.md,
+        Performance)."""
         self._deferred.setdefault(runner, []).append((self._job_index, item))
 
 

@@ -1,5 +1,5 @@
 """The vault as the webmail and the API use it: list, read, download, upload, hide,
-delete, break-glass (DESIGN §6, mssante-facts "access and traces").
+delete, break-glass (docs/architecture.md §6, docs/architecture.md §9 "access and traces").
 
 Invariants:
 - every call names a Principal; who may see what is decided by mss.vault.access_rules

@@ -1,4 +1,4 @@
-"""Who may see which document of a patient: pure rules over plain facts (DESIGN §6).
+"""Who may see which document of a patient: pure rules over plain facts (docs/architecture.md §6).
 
 - the patient sees all their documents (INVISIBLE_PATIENT ones are never deposited);
 - a professional sees a document when the patient is in their care (a conversation
@@ -11,7 +11,7 @@
 - nobody else (applications, other patients, peer operators) sees anything;
 - a deleted upload is seen by nobody.
 Break-glass needs a stated reason and is refused when the patient objected (space
-`opposed` or `closed`; mssante-facts: "unless the patient objected").
+`opposed` or `closed`; docs/architecture.md §9 "unless the patient objected").
 """
 
 from __future__ import annotations

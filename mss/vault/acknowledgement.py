@@ -1,6 +1,6 @@
 """Processing acknowledgement of a message deposited in a patient space: an MDN (RFC 8098).
 
-MSSanté form (mssante-facts, read receipts): `Disposition:
+MSSanté form (docs/architecture.md §9, read receipts): `Disposition:
 automatic-action/MDN-sent-automatically; processed` or `...; processed/Error: <code>^<label>`.
 The same `<code>^<label>` is repeated in an RFC 8098 §3.2.7 `Error` field, so that
 readers that only know the RFC find it too, with one more `Error` field per further
@@ -8,7 +8,7 @@ refused attachment (MSS choice). Each label names the refused file and says what
 with it (mss.vault.problem_text); the human-readable part lists every refused file in
 French and English. The report carries no document content, and no third part with the
 original headers (RFC 8098 §3: optional).
-Pure: the caller passes the time and the Message-ID (STYLE §8).
+Pure: the caller passes the time and the Message-ID (docs/architecture.md §8.8).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x05\x06", ZIP),
 )
 DOCUMENT_TYPES = frozenset({PDF, "image/jpeg", "image/png", "image/tiff"})
-"""Plain attachments the vault keeps as documents (DESIGN §6: PDFs and images)."""
+"""Plain attachments the vault keeps as documents (docs/architecture.md §6: PDFs and images)."""
 
 SIGNATURE_TYPES = frozenset({
     "application/pkcs7-signature", "application/x-pkcs7-signature",

@@ -1,8 +1,8 @@
 """Queries behind the access rules: whose record, who is in care, active break-glass.
 
 A professional acts for their PER mailboxes and for the ORG mailboxes where they are a
-member with the read right (DESIGN §3); the patient is in their care when a conversation
-(mss.pipeline conversations) joins one of those mailboxes, as sender or as the contact
+member with the read right (docs/architecture.md §3); the patient is in their care when a
+conversation (mss.pipeline conversations) joins one of those mailboxes, as sender or as the contact
 set by Reply-To, to the patient's mailbox, or when the patient named them her médecin
 traitant. A professional the patient blocked stands nowhere, whatever else holds.
 """

@@ -1,4 +1,4 @@
-"""A CDA R2 document attached on its own, outside any IHE_XDM.zip (CI-SIS, DESIGN §6).
+"""A CDA R2 document attached on its own, outside any IHE_XDM.zip (CI-SIS, docs/architecture.md §6).
 
 It is read, checked and classified like a CDA inside an archive: parsed safely, the
 `recordTarget` INS must be the recipient's (903/904/905), a confidentiality code

@@ -1,6 +1,6 @@
 """Which of the nine patient spaces a document belongs to, and why.
 
-Order (mssante-facts, vault categories): the metadata typeCode, then the CDA `code` (a
+Order (docs/architecture.md §9, vault categories): the metadata typeCode, then the CDA `code` (a
 type code carried by the document itself when the metadata is thin), then the metadata
 classCode, then keywords of the file name and of the message subject, then the default
 space. Biologie and Prévention exist only as type codes, so the type code comes first.
@@ -36,7 +36,8 @@ TYPE_CODE_SPACES: dict[str, PatientSpace] = {
     **dict.fromkeys(("89601-9", "CERT_DECL", "96874-3"), _S.CERTIFICATS),
     "REMB": _S.DONNEES_DE_REMBOURSEMENT,
 }
-"""Type codes (LOINC and French CI-SIS codes) of the usual documents (mssante-facts table)."""
+"""Type codes (LOINC and French CI-SIS codes) of the usual documents (docs/architecture.md §9
+table)."""
 
 TYPE_CODE_PREFIX_SPACES: tuple[tuple[str, PatientSpace], ...] = (
     ("PRESC-", _S.TRAITEMENTS_ET_SOINS),
@@ -57,7 +58,7 @@ CLASS_CODE_SPACES: dict[str, PatientSpace] = {
     "90": _S.ESPACE_PERSONNEL,
     "95": _S.COMPTES_RENDUS,
 }
-"""Class codes of OID 1.2.250.1.213.1.1.4.1 (mssante-facts); 95 is an MSS choice."""
+"""Class codes of OID 1.2.250.1.213.1.1.4.1 (docs/architecture.md §9); 95 is an MSS choice."""
 
 
 class KeywordMatch(enum.Enum):
@@ -77,7 +78,7 @@ KEYWORD_SPACES: tuple[tuple[str, KeywordMatch, PatientSpace], ...] = (
     ("certificat", KeywordMatch.WORD_PREFIX, _S.CERTIFICATS),
     ("vaccin", KeywordMatch.WORD_PREFIX, _S.PREVENTION),
 )
-"""Keywords for documents without metadata, in priority order (MSS choice, mssante-facts).
+"""Keywords for documents without metadata, in priority order (MSS choice, docs/architecture.md §9).
 
 Matched on words of accent- and case-folded text, so that `IRM` does not match inside
 `infirmier` and `Échographie` matches `echograph`.

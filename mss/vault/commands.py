@@ -2,7 +2,7 @@
 
 For the operator's support: metadata only (space, title, type, provenance), never
 content. Each run is an audit row with the patient as subject, so the patient sees that
-the operator looked (mssante-facts: every access is traced).
+the operator looked (docs/architecture.md §9: every access is traced).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Facts about confidentiality that the policy needs before delivery (DESIGN §4 rule S3).
+"""Facts about confidentiality that the policy needs before delivery (docs/architecture.md §4 rule
+S3).
 
-A document marked `INVISIBLE_PATIENT` must never reach a patient mailbox (mssante-facts).
+A document marked `INVISIBLE_PATIENT` must never reach a patient mailbox (docs/architecture.md §9).
 """
 
 from __future__ import annotations

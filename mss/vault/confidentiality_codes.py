@@ -1,7 +1,7 @@
 """Confidentiality codes of the French patient record (OID 1.2.250.1.213.1.1.4.13).
 
-`INVISIBLE_PATIENT`: never sent to a patient mailbox (DESIGN §4 rule S3).
-`MASQUE_PS`: hidden from professionals (DESIGN §6).
+`INVISIBLE_PATIENT`: never sent to a patient mailbox (docs/architecture.md §4 rule S3).
+`MASQUE_PS`: hidden from professionals (docs/architecture.md §6).
 """
 
 from __future__ import annotations

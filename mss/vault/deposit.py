@@ -1,4 +1,5 @@
-"""The vault's step of the pipeline: a patient's message becomes documents (DESIGN §6).
+"""The vault's step of the pipeline: a patient's message becomes documents (docs/architecture.md
+§6).
 
 `VaultDeposit` is the pipeline's vault step for each local patient recipient of a
 professional-side message: `prepare` extracts and seals the documents before the

@@ -1,4 +1,5 @@
-"""What extraction hands to the store: documents to deposit and problems found (DESIGN §6).
+"""What extraction hands to the store: documents to deposit and problems found (docs/architecture.md
+§6).
 
 A PDF copy travelling beside an XDM archive is kept as its own document whose `copy_of`
 holds the SHA-256 of the XDM document it renders: the store shows it as a rendition of
@@ -57,7 +58,7 @@ class VaultDocument:
 
     @property
     def hidden_from_professionals(self) -> bool:
-        """MASQUE_PS: professionals do not see it, the patient does (DESIGN §6)."""
+        """MASQUE_PS: professionals do not see it, the patient does (docs/architecture.md §6)."""
         return has_code(self.confidentiality_codes, MASQUE_PS)
 
     @property

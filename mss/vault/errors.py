@@ -1,7 +1,8 @@
 """The one error type of the vault's extraction core, and the acknowledgement codes.
 
 Hostile or broken input never escapes as anything but `VaultExtractionError` (MSS choice:
-one error type per component, STYLE §3); per-document problems travel in the plan instead.
+one error type per component, docs/architecture.md §8.3); per-document problems travel in the plan
+instead.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`extract_documents`: from a message bound for a patient to a DepositPlan (DESIGN §6).
+"""`extract_documents`: from a message bound for a patient to a DepositPlan (docs/architecture.md
+§6).
 
 Pure: no database, no clock, no I/O. Hostile input never raises; every attachment that
 is not deposited becomes a DocumentProblem of the plan.

@@ -1,6 +1,7 @@
-"""Bounds applied to every attachment and archive (DESIGN §6: entry count, size, ratio).
+"""Bounds applied to every attachment and archive (docs/architecture.md §6: entry count, size,
+ratio).
 
-Defaults fit the 25 MB limit of patient messages (mssante-facts) with room for
+Defaults fit the 25 MB limit of patient messages (docs/architecture.md §9) with room for
 compression; callers and tests pass tighter values.
 """
 

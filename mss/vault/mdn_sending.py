@@ -1,7 +1,7 @@
 """Sending processing acknowledgements (RFC 8098 MDNs) back through the pipeline.
 
 Invariant: acknowledgements are sent after the commit of the deposit that produced
-them, as new submissions through the one pipeline (DESIGN §1), never inside it.
+them, as new submissions through the one pipeline (docs/architecture.md §1), never inside it.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ _in_flight: set[asyncio.Task[None]] = set()
 
 
 def acknowledgement_sender(pipeline: Pipeline) -> AcknowledgementSender:
-    """Acknowledgements go out as new submissions through the one pipeline (DESIGN §1)."""
+    """Acknowledgements go out as new submissions through the one pipeline (docs/architecture.md
+    §1)."""
     from mss.pipeline.accept import Submission  # the pipeline calls the vault, not back
 
     async def send(recipient: str, raw: bytes) -> None:
         # RFC 8098 §3: the envelope sender of an MDN is null; the system sends it, so
         # the patient rules P1/P2 do not apply (an MDN towards a patient's sender
-        # cannot be refused, mssante-facts).
+        # cannot be refused, docs/architecture.md §9).
         result = await pipeline.accept(Submission(
             mail_from="", recipients=[recipient], raw=raw, channel=Channel.SUBMISSION,
             principal=SYSTEM, save_to_sent=False, via="mdn",

@@ -1,7 +1,7 @@
 """Patient identifiers of XDS metadata (HL7 v2 CX) and the INS they carry.
 
 The INS is the NIR (15 characters: 13 + a 2-digit key) under OID 1.2.250.1.213.1.4.8,
-a test NIR under `.10`, or a NIA under `.9` (mssante-facts, XDM layout; ANS référentiel
+a test NIR under `.10`, or a NIA under `.9` (docs/architecture.md §9, XDM layout; ANS référentiel
 INS). Value form: `279035121518989^^^&1.2.250.1.213.1.4.8&ISO`.
 """
 

@@ -1,6 +1,6 @@
 """Linking a PDF that travels beside an IHE_XDM.zip to the document it renders.
 
-Professional software sends the archive plus a PDF copy (mssante-facts, message
+Professional software sends the archive plus a PDF copy (docs/architecture.md §9, message
 conventions), but a PDF beside an archive may just as well be a document of its own (an
 ordonnance beside a lettre de liaison). A PDF is a copy only when:
 - the same content is inside an archive: its bytes equal an entry's file, or the

@@ -1,4 +1,5 @@
-"""The nine spaces in which a patient sees their documents (mssante-facts, vault categories)."""
+"""The nine spaces in which a patient sees their documents (docs/architecture.md §9, vault
+categories)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,4 @@ class PatientSpace(enum.StrEnum):
 
 
 DEFAULT_SPACE = PatientSpace.COMPTES_RENDUS
-"""Where a document lands when nothing classifies it (MSS choice, mssante-facts)."""
+"""Where a document lands when nothing classifies it (MSS choice, docs/architecture.md §9)."""

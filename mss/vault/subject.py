@@ -1,6 +1,6 @@
 """The subject convention of professional software: `XDM/1.0/DDM+<label> <NAME> ...`.
 
-Readers hide the prefix (mssante-facts, message conventions).
+Readers hide the prefix (docs/architecture.md §9, message conventions).
 """
 
 from __future__ import annotations

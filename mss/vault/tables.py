@@ -1,4 +1,5 @@
-"""Tables of the document vault (DESIGN §6): documents, deposits, hidings, break-glass.
+"""Tables of the document vault (docs/architecture.md §6): documents, deposits, hidings,
+break-glass.
 
 A document's content is a blob sealed with the key of the PATIENT's mailbox, like their
 messages: the vault row keeps only the blob reference, metadata and provenance. Rows are
@@ -18,7 +19,7 @@ from mss.store.tables import Id
 
 class DepositRow(Base):
     """What became of one message for one patient: a status the patient and the sender's
-    support can read (issue 7: a failure inside deposit is a visible status)."""
+    support can read (a failure inside deposit is a visible status)."""
 
     __tablename__ = "vault_deposits"
     __table_args__ = (Index("ix_vault_deposits_patient_id", "patient_ins", "id"),)
@@ -50,7 +51,7 @@ class DepositProblemRow(Base):
 
 
 class DocumentRow(Base):
-    """One document of a patient, in one of the nine spaces (mssante-facts)."""
+    """One document of a patient, in one of the nine spaces (docs/architecture.md §9)."""
 
     __tablename__ = "vault_documents"
     __table_args__ = (
@@ -105,7 +106,7 @@ class DocumentHidingRow(Base):
 
 class BreakGlassGrantRow(Base):
     """Emergency access ("bris de glace") of one professional to one patient, until
-    `expires_at` (mssante-facts, access and traces)."""
+    `expires_at` (docs/architecture.md §9, access and traces)."""
 
     __tablename__ = "vault_break_glass_grants"
     __table_args__ = (

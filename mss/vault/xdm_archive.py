@@ -1,4 +1,5 @@
-"""Opening an IHE_XDM.zip from bytes without trusting it (IHE ITI-32 media, DESIGN §6).
+"""Opening an IHE_XDM.zip from bytes without trusting it (IHE ITI-32 media, docs/architecture.md
+§6).
 
 Refused as a whole: too many entries, an entry or a total too large once inflated, a
 suspicious compression ratio, encrypted entries, methods other than stored/deflated,
@@ -20,7 +21,7 @@ from mss.vault.errors import VaultExtractionError
 from mss.vault.limits import DEFAULT_LIMITS, ExtractionLimits
 
 XDM_ARCHIVE_NAME = "ihe_xdm.zip"
-"""Attachment name of an XDM archive, compared case-insensitively (mssante-facts)."""
+"""Attachment name of an XDM archive, compared case-insensitively (docs/architecture.md §9)."""
 
 _READ_CHUNK = 64 * 1024
 _ALLOWED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})

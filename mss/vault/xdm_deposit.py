@@ -1,7 +1,7 @@
-"""From an IHE_XDM.zip to documents of the recipient patient (IHE ITI-32, DESIGN §6).
+"""From an IHE_XDM.zip to documents of the recipient patient (IHE ITI-32, docs/architecture.md §6).
 
 Per document entry, in this order: the file named by `URI` exists in the subset; its size
-and SHA-1 equal the metadata (mssante-facts: a receiver rejects a mismatch); it is not
+and SHA-1 equal the metadata (docs/architecture.md §9: a receiver rejects a mismatch); it is not
 itself an archive; a PDF or image really is one (webmail serves it by that type); a CDA
 is parsed safely; the INS of the metadata (and of the CDA recordTarget) is the
 recipient's (903/904/905); it is not INVISIBLE_PATIENT. A rejected entry does not stop

@@ -1,8 +1,8 @@
 """Login (patients and professionals on one page), TOTP second factor, logout, language.
 
 Patients log in with their mailbox address or their INS; professionals with their own
-address, naming an ORG mailbox they are members of as authorisation identity (DESIGN §3).
-Failures and lockout are the directory's (uniform answer, rate limits, audit).
+address, naming an ORG mailbox they are members of as authorisation identity (docs/architecture.md
+§3). Failures and lockout are the directory's (uniform answer, rate limits, audit).
 """
 
 from __future__ import annotations

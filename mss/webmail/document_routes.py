@@ -1,5 +1,5 @@
-"""Documents (DESIGN §6) through the vault's access service: the nine spaces with counts,
-list, view/download, upload to Espace personnel, hide from a professional; for
+"""Documents (docs/architecture.md §6) through the vault's access service: the nine spaces with
+counts, list, view/download, upload to Espace personnel, hide from a professional; for
 professionals, a patient's documents in their care and break-glass with a reason.
 
 The vault decides who sees what and audits it; an id the principal may not see is

@@ -3,7 +3,7 @@
 HTML parts go through nh3 (ammonia): no scripts, no forms, no images (so no remote
 image can track the reader), no style attributes or <style> (nothing that loads),
 links only to http(s)/mailto and opened without referrer. The page's CSP is a second
-wall. The `XDM/1.0/DDM+` subject prefix is hidden (mssante-facts, message conventions).
+wall. The `XDM/1.0/DDM+` subject prefix is hidden (docs/architecture.md §9, message conventions).
 """
 
 from __future__ import annotations

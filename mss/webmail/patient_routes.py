@@ -1,5 +1,6 @@
 """The patient's pages: inbox as conversations, a conversation, reading, replying, new
-message, messages not sent (DESIGN §4; mssante-facts "Patient messaging rules").
+message, messages not sent (docs/architecture.md §4; docs/architecture.md §9 "Patient messaging
+rules").
 
 The patient sees names, never professional addresses; URLs carry opaque conversation
 keys and the UIDs of the patient's own folders only.

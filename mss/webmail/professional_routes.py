@@ -1,6 +1,6 @@
 """The professional's pages: conversations of the mailbox they logged in to (own PER or
 an ORG as authorisation identity), a conversation with a patient, END it (same effect
-as a `[FIN]` message, DESIGN §4), write to a patient by INS with attachments."""
+as a `[FIN]` message, docs/architecture.md §4), write to a patient by INS with attachments."""
 
 from __future__ import annotations
 

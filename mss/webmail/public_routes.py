@@ -17,7 +17,8 @@ async def health(_request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format (DESIGN §7: metrics under /metrics on the HTTP listener)."""
+    """Prometheus text format (docs/architecture.md §7: metrics under /metrics on the HTTP
+    listener)."""
     render = request.app.state.metrics
     if render is None:
         return Response("no metrics on this app\n", status_code=404, media_type="text/plain")

@@ -1,5 +1,5 @@
 """The patient's audit trail in plain French: who did what on their record, when
-(mssante-facts "Access and traces"; traces never hold message content)."""
+(docs/architecture.md §9 "Access and traces"; traces never hold message content)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What the webmail and the API work with: the store, the pipeline and the services, all
-given from outside (DESIGN §1: adapters only call services, never SQL)."""
+given from outside (docs/architecture.md §1: adapters only call services, never SQL)."""
 
 from __future__ import annotations
 
