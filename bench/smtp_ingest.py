@@ -7,6 +7,11 @@ session per worker, messages sent back to back; a message counts when its 250 (a
 commit) is read.
 
     python bench/smtp_ingest.py [--count 2000] [--sizes 4096,204800] [--sessions 1,8,32]
+                                [--logging on|off|both]
+
+`--logging both` runs each setting twice on the same server (after a warm-up), event
+lines off then on (logfmt, to a file, as `mss serve` writes them to stderr), `--rounds`
+times, and prints what the lines cost in server CPU per message.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import os
 import resource
@@ -56,7 +62,10 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
     from mss.config import load_settings
     from mss.demo import seed_world
     from mss.directory.trust_store import import_trust_list
+    from mss.event_log import configure_logging
     from mss.store.store import prepare_data_dir
+
+    configure_logging("logfmt", stream=(folder / "server.log").open("a", encoding="utf-8"))
 
     async def main() -> None:
         off = {"enabled": False}
@@ -97,6 +106,10 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
             request = await loop.run_in_executor(None, pipe.recv)
             if request == "stop":
                 break
+            if isinstance(request, tuple):  # ("log", on): event lines on or off
+                logging.getLogger().setLevel(logging.INFO if request[1] else logging.WARNING)
+                pipe.send("ok")
+                continue
             pipe.send((*_process_usage(), time.thread_time()))
         await app.stop()
 
@@ -168,6 +181,9 @@ def main() -> int:
                              "throwaway database next to the one named, dropped after")
     parser.add_argument("--mx-processes", type=int, default=1,
                         help="smtp.mx_processes of the server (SO_REUSEPORT processes)")
+    parser.add_argument("--logging", choices=["on", "off", "both"], default="on",
+                        help="the server's event lines (both: each setting twice, on then off)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each setting")
     parser.add_argument("--profile", default="",
                         help="write the server's cProfile (event loop thread CPU) here")
     args = parser.parse_args()
@@ -192,11 +208,18 @@ def main() -> int:
           "process(es), TLS with client certificates; loop busy: the main process's")
     print(f"{'size':>7} {'K':>3} {'N':>5} {'msg/s':>8} {'MB/s':>7} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'srv CPU s':>9} {'CPU/msg ms':>10} {'cli CPU/msg':>11} "
-          f"{'peak RSS MB':>11} {'loop busy':>8}")
+          f"{'peak RSS MB':>11} {'loop busy':>8} {'log':>4}")
+    # both: off then on, `--rounds` times, after a warm-up run that is not counted
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.logging] * args.rounds
+    asyncio.run(run_load(port, context, rcpt, min(args.count, 300), 4096, 8))
+    cpu_per_message: dict[bool, list[float]] = {True: [], False: []}
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             count = args.count if size <= 16384 else args.large_count
-            for sessions in (int(k) for k in args.sessions.split(",")):
+            for sessions, log_on in ((int(k), m) for k in args.sessions.split(",")
+                                     for m in modes):
+                parent.send(("log", log_on))
+                parent.recv()
                 parent.send("usage")
                 cpu_before, _, loop_before = parent.recv()
                 client_before = _cpu_seconds()
@@ -211,8 +234,13 @@ def main() -> int:
                       f"{rate * size / 1e6:>7.2f} {percentile(latencies, 0.5) * 1e3:>7.1f} "
                       f"{percentile(latencies, 0.99) * 1e3:>7.1f} {cpu:>9.2f} "
                       f"{cpu / count * 1e3:>10.2f} {client_cpu / count * 1e3:>11.2f} "
-                      f"{rss_kb / 1024:>11.0f} {(loop_after - loop_before) / elapsed:>8.0%}",
-                      flush=True)
+                      f"{rss_kb / 1024:>11.0f} {(loop_after - loop_before) / elapsed:>8.0%} "
+                      f"{'on' if log_on else 'off':>4}", flush=True)
+                cpu_per_message[log_on].append(cpu / count)
+        if args.logging == "both":
+            on, off = sum(cpu_per_message[True]), sum(cpu_per_message[False])
+            print(f"event lines cost {(on - off) / off:+.1%} of the server's CPU per message "
+                  f"(sum over the settings: {on * 1e3:.2f} ms on, {off * 1e3:.2f} ms off)")
     finally:
         parent.send("stop")
         process.join(timeout=60)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -100,13 +101,13 @@ def detail_fields(detail: str) -> dict[str, str]:
 
 
 _DETAIL_NAMES = {"message": "message_id"}  # audit rows say `message=<Message-ID>`
-_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                   "-_.:/@<>+,[]()*%#!?~^$&;")
+# what a value may hold unquoted; anything else (blank, quote, `=`, control) is quoted
+_PLAIN = re.compile(r"[A-Za-z0-9\-_.:/@<>+,\[\]()*%#!?~^$&;]+")
 
 
 def logfmt_value(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
-    if text and all(char in _PLAIN for char in text):
+    if _PLAIN.fullmatch(text):
         return text
     return json.dumps(text, ensure_ascii=False)
 
@@ -115,9 +116,14 @@ def logfmt(fields: Mapping[str, object]) -> str:
     return " ".join(f"{key}={logfmt_value(value)}" for key, value in fields.items())
 
 
+_SECOND: list[Any] = [None, ""]  # the last second formatted, and its text
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-    return f"{seconds}.{int(record.msecs):03d}Z"
+    second = int(record.created)
+    if _SECOND[0] != second:
+        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_SECOND[1]}.{int(record.msecs):03d}Z"
 
 
 def _line_fields(record: logging.LogRecord, process: str) -> dict[str, object]:
