@@ -28,8 +28,9 @@ from mss.directory.tables import MailboxOwner, Patient, Professional
 from mss.identity import MailboxKind, Principal, PrincipalKind
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.mailboxes import INBOX
 from mss.store.store import Store
-from mss.store.tables import AuditEvent, Mailbox
+from mss.store.tables import AuditEvent, Folder, FolderEntry, Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.access_matrix import AccessMatrix, DocumentFacts, load_access_matrix
 from mss.vault.access_rules import Refusal, Standing, break_glass_refusal, clean_reason, may_see
@@ -657,6 +658,42 @@ class VaultService:
                       detail=f"attending physician {change}")
 
         await self.store.write(job)
+
+    async def documents_of_message(self, principal: Principal,
+                                   message_id: str) -> list[DocumentSummary]:
+        """The patient's documents filed from the message `message_id` (its Message-ID),
+        for the links a message shows; not audited apart: the message read is."""
+        if not message_id:
+            return []
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            rows = (await session.execute(
+                select(*_COLUMNS).where(D.patient_ins == record.ins, D.deleted.is_(False),
+                                        D.copy_of_id.is_(None),
+                                        D.source_message_id == " ".join(message_id.split())[:300])
+                .order_by(D.id))).all()
+        return [_summary(tuple(r)) for r in rows]
+
+    async def message_uid(self, principal: Principal, document_id: int) -> int | None:
+        """The UID, in the patient's INBOX, of the message her document was filed from."""
+        if principal.kind is not PrincipalKind.PATIENT:
+            return None
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            source = (await session.execute(
+                select(D.source_message_id).where(D.id == document_id,
+                                                  D.patient_ins == record.ins,
+                                                  D.deleted.is_(False)))).scalar_one_or_none()
+            if not source:
+                return None
+            found = await session.execute(
+                select(FolderEntry.uid).join(StoredMessage,
+                                             StoredMessage.id == FolderEntry.message_id)
+                .join(Folder, Folder.id == FolderEntry.folder_id)
+                .where(Folder.mailbox_id == record.mailbox_id, Folder.name == INBOX,
+                       StoredMessage.message_id == source)
+                .order_by(FolderEntry.uid).limit(1))
+            return found.scalar_one_or_none()
 
     async def delete_upload(self, principal: Principal, document_id: int) -> None:
         """The patient deletes a document they uploaded; documents from professionals are

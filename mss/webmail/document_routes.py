@@ -14,6 +14,9 @@ from starlette.responses import RedirectResponse, Response
 
 from mss.directory.web_sessions import WebSession
 from mss.vault.access import VaultAccessError
+from mss.vault.cda import CDA_CONTENT_TYPE
+from mss.vault.cda_render import render_cda
+from mss.vault.errors import VaultExtractionError
 from mss.vault.spaces import PatientSpace
 from mss.webmail.rendering import render
 from mss.webmail.responses import file_response
@@ -51,7 +54,12 @@ async def patient_documents(request: Request) -> Response:
                   people=people, error=request.query_params.get("error", ""))
 
 
-async def _document(request: Request, *, download: bool) -> Response:
+CDA_PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""A rendered CDA: no script at all; its images are data: URIs nh3 let through."""
+
+
+async def _document(request: Request, *, download: bool, embedded: bool = False) -> Response:
     session = await _any_session(request)
     web = context_of(request)
     try:
@@ -61,8 +69,28 @@ async def _document(request: Request, *, download: bool) -> Response:
     except (ValueError, VaultAccessError):
         return render(request, "not_found.html", status_code=404)
     summary = opened.summary
-    return file_response(opened.content, summary.file_name, summary.content_type,
-                         inline=not download)
+    if download or summary.content_type != CDA_CONTENT_TYPE:
+        return file_response(opened.content, summary.file_name, summary.content_type,
+                             inline=not download)
+    try:
+        view = render_cda(opened.content)
+    except VaultExtractionError:
+        return file_response(opened.content, summary.file_name, summary.content_type)
+    if embedded:  # the PDF or image a CDA N1 carries, inline and sandboxed
+        if view.embedded is None:
+            return render(request, "not_found.html", status_code=404)
+        stem = summary.file_name.rsplit(".", 1)[0]
+        extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+        name = f"{stem}.{extension.get(view.embedded.media_type, 'bin')}"
+        return file_response(view.embedded.content, name, view.embedded.media_type,
+                             inline=True)
+    patient_view = session.principal.kind.value == "patient"
+    message_uid = await web.vault.message_uid(session.principal, summary.id)
+    response = render(request, "cda.html", view=view, document=summary,
+                      base="/documents" if patient_view else "/pro/documents",
+                      message_uid=message_uid)
+    response.headers["content-security-policy"] = CDA_PAGE_CSP
+    return response
 
 
 async def view_document(request: Request) -> Response:
@@ -71,6 +99,23 @@ async def view_document(request: Request) -> Response:
 
 async def download_document(request: Request) -> Response:
     return await _document(request, download=True)
+
+
+async def embedded_document(request: Request) -> Response:
+    return await _document(request, download=False, embedded=True)
+
+
+async def document_message(request: Request) -> Response:
+    """From a document to the message it was filed from (the patient's INBOX)."""
+    session = await patient_session(request)
+    web = context_of(request)
+    try:
+        uid = await web.vault.message_uid(session.principal, int(request.path_params["id"]))
+    except ValueError:
+        uid = None
+    if uid is None:
+        return render(request, "not_found.html", status_code=404)
+    return RedirectResponse(f"/messages/inbox/{uid}", 303)
 
 
 async def upload_document(request: Request) -> Response:

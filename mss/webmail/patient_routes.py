@@ -111,8 +111,10 @@ async def read_message(request: Request) -> Response:
         match = next((c for c in conversations
                       if allowed_contact(c) in opened.entry.from_addr
                       or allowed_contact(c) in view.from_addr), None)
+    filed = (await web.vault.documents_of_message(session.principal, view.message_id)
+             if opened.folder == "inbox" else [])
     return render(request, "message.html", view=view, folder=opened.folder, uid=uid,
-                  sender_name=match.name if match else (view.from_name or ""),
+                  filed=filed, sender_name=match.name if match else (view.from_name or ""),
                   key=conversation_key(match.counterpart) if match else None,
                   base="/messages")
 

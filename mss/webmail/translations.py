@@ -80,6 +80,15 @@ ENGLISH: dict[str, str] = {
     "Débloquer": "Unblock",
     "Bloquer l'accès": "Block access",
     "Mon médecin traitant": "My attending physician",
+    "Auteur": "Author",
+    "Patient": "Patient",
+    "né(e) le": "born",
+    "Conservé par": "Kept by",
+    "Confidentialité": "Confidentiality",
+    "Ouvrir le document joint": "Open the attached document",
+    "Télécharger l'original": "Download the original",
+    "Voir le message d'origine": "See the message it came with",
+    "Documents de ce message": "Documents from this message",
 }
 
 
