@@ -752,12 +752,59 @@ class VaultService:
                             tuple(problems.get(r.id, [])), r.error_code, r.reason) for r in rows]
 
     async def traces(self, principal: Principal, *, before_id: int | None = None,
-                     limit: int = 50) -> list[AuditEvent]:
-        """The patient's own traces: every access and action on their record."""
+                     limit: int = 50, actor: str | None = None,
+                     document_id: int | None = None) -> list[AuditEvent]:
+        """The patient's own traces: every access and action on their record, newest
+        first; optionally only those of one actor (a principal label) or one document."""
         async with self.store.reading() as session:
             record = await self._own_record(session, principal)
-            return await events_for_subject(session, record.ins, before_id=before_id,
-                                            limit=limit)
+            if actor is None and document_id is None:
+                return await events_for_subject(session, record.ins, before_id=before_id,
+                                                limit=limit)
+            query = select(AuditEvent).where(AuditEvent.subject == record.ins)
+            if actor is not None:
+                query = query.where(AuditEvent.principal == actor)
+            if document_id is not None:
+                query = query.where(AuditEvent.target == f"document:{document_id}")
+            if before_id is not None:
+                query = query.where(AuditEvent.id < before_id)
+            query = query.order_by(AuditEvent.id.desc()).limit(limit)
+            return list((await session.execute(query)).scalars().all())
+
+    async def trace_context(self, principal: Principal, events: Sequence[AuditEvent]
+                            ) -> tuple[dict[int, str], dict[int, list[tuple[str, str]]],
+                                       list[str], list[tuple[int, str]]]:
+        """What the trace page names: titles of the documents the events target, refused
+        files of their deposits, and the choices of its filters (actors, documents)."""
+        document_ids = {int(e.target[9:]) for e in events
+                        if e.target.startswith("document:") and e.target[9:].isdigit()}
+        deposit_ids = {int(e.target[8:]) for e in events
+                       if e.target.startswith("deposit:") and e.target[8:].isdigit()}
+        async with self.store.reading() as session:
+            record = await self._own_record(session, principal)
+            titles = {i: t or f for i, t, f in (await session.execute(
+                select(D.id, D.title, D.file_name).where(
+                    D.patient_ins == record.ins, D.id.in_(document_ids)))).all()
+            } if document_ids else {}
+            refusals: dict[int, list[tuple[str, str]]] = {}
+            if deposit_ids:
+                found = await session.execute(
+                    select(DepositProblemRow.deposit_id, DepositProblemRow.file_name,
+                           DepositProblemRow.kind)
+                    .join(DepositRow, DepositRow.id == DepositProblemRow.deposit_id)
+                    .where(DepositRow.patient_ins == record.ins,
+                           DepositProblemRow.deposit_id.in_(deposit_ids))
+                    .order_by(DepositProblemRow.id))
+                for deposit_id, name, kind in found.all():
+                    refusals.setdefault(deposit_id, []).append((name, kind))
+            actors = sorted((await session.execute(
+                select(AuditEvent.principal).where(AuditEvent.subject == record.ins)
+                .distinct())).scalars().all())
+            documents = [(i, t or f) for i, t, f in (await session.execute(
+                select(D.id, D.title, D.file_name).where(
+                    D.patient_ins == record.ins, D.copy_of_id.is_(None))
+                .order_by(D.id.desc()))).all()]
+        return titles, refusals, actors, documents
 
     async def _own_record(self, session: AsyncSession, principal: Principal) -> PatientRecord:
         record = (await patient_record(session, principal.ident)

@@ -3,6 +3,8 @@ personal address for notices, TOTP second factor."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -18,25 +20,44 @@ from mss.directory.second_factor import (
     second_factor_enabled,
 )
 from mss.identity import PatientSpaceState
-from mss.webmail.rendering import render
-from mss.webmail.trace_text import trace_line
+from mss.webmail.rendering import language, render
+from mss.webmail.trace_text import TraceNames, trace_line, who
+from mss.webmail.translations import translate
 from mss.webmail.web_auth import checked_form, context_of, current_session, patient_session
 
 TRACE_PAGE = 30
 
 
 async def traces(request: Request) -> Response:
+    """The patient's traces, filtered by who acted and by document; the service's own
+    housekeeping reads are listed apart from accesses by people."""
     session = await patient_session(request)
     web = context_of(request)
-    before = request.query_params.get("before")
+    params = request.query_params
+    before = params.get("before")
     before_id = int(before) if before and before.isdigit() else None
+    actor = params.get("who") or None
+    document = params.get("document", "")
+    document_id = int(document) if document.isdigit() else None
     events = await web.vault.traces(session.principal, before_id=before_id,
-                                    limit=TRACE_PAGE + 1)
-    names = await names_for_labels(web.store, {e.principal for e in events})
+                                    limit=TRACE_PAGE + 1, actor=actor,
+                                    document_id=document_id)
+    titles, refusals, actors, documents = await web.vault.trace_context(
+        session.principal, events)
     own = session.principal.label()
-    lines = [trace_line(e, own, names) for e in events[:TRACE_PAGE]]
+    people = await names_for_labels(web.store, {e.principal for e in events} | set(actors))
+    names = TraceNames(people, titles, refusals)
+    lang = language(request)
+    lines = [trace_line(e, own, names, lang) for e in events[:TRACE_PAGE]]
     older = lines[-1].id if len(events) > TRACE_PAGE and lines else None
-    return render(request, "traces.html", lines=lines, older=older)
+    choices = [(label, who(label, own, people, lang) or translate("Vous", lang))
+               for label in actors]
+    query = "".join(f"&{k}={quote(v)}" for k, v in (("who", actor or ""),
+                                                    ("document", document)) if v)
+    return render(request, "traces.html", lines=[x for x in lines if not x.housekeeping],
+                  housekeeping=[x for x in lines if x.housekeeping], older=older,
+                  actors=choices, documents=documents, who=actor or "",
+                  document=document_id, query=query)
 
 
 async def settings_page(request: Request, message: str = "", status_code: int = 200

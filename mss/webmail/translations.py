@@ -89,6 +89,17 @@ ENGLISH: dict[str, str] = {
     "Télécharger l'original": "Download the original",
     "Voir le message d'origine": "See the message it came with",
     "Documents de ce message": "Documents from this message",
+    "Chaque accès et chaque action sur votre messagerie et vos documents, du plus récent au "
+    "plus ancien.": "Every access and action on your mailbox and documents, newest first.",
+    "Qui": "Who",
+    "Tout le monde": "Everyone",
+    "Tous": "All",
+    "Filtrer": "Filter",
+    "Accès et actions des personnes": "Accesses and actions by people",
+    "Aucune trace.": "No trace.",
+    "Opérations de la messagerie": "The mail service's own operations",
+    "Lectures faites par le service lui-même pour son fonctionnement, pas par une personne.":
+        "Reads the service made itself to work, not by a person.",
 }
 
 

@@ -48,3 +48,49 @@ async def test_a_professional_reading_a_patient_message_is_traced(web: Web, jean
     await alice.get(re.search(r'href="(/pro/messages/inbox/\d+)"', page.text).group(1))
     traces = await jeanne.get("/traces")
     assert "Dr Alice MARTIN a lu votre message du" in traces.text
+
+
+async def test_traces_name_documents_and_refusals_in_french_and_english(
+        web: Web, jeanne, alice) -> None:
+    from mss.identity import SYSTEM
+    from mss.store.audit_actions import AuditAction
+    from tests.vault import corpus
+
+    ins = web.world.jeanne_ins
+    archive = corpus.xdm_archive([corpus.lettre_de_liaison(
+        content=corpus.cda_document("11490-0", "Lettre de liaison", ins=ins),
+        patient_id=corpus.cx(ins), sha1="0" * 40)])
+    await web.send(subject="Sortie", attachments=[
+        ("IHE_XDM.zip", "application/zip", archive),
+        ("ordonnance.pdf", "application/pdf", PDF)])
+    documents = await jeanne.get("/documents")
+    ident = re.search(r'href="/documents/(\d+)">ordonnance.pdf', documents.text).group(1)
+    assert (await alice.get(f"/pro/documents/{ident}")).status_code == 200
+    assert (await jeanne.get(f"/documents/{ident}")).status_code == 200
+
+    async def housekeeping(uow) -> None:  # type: ignore[no-untyped-def]
+        uow.audit(AuditAction.DOCUMENT_LISTED, SYSTEM, subject=ins, detail="space=all")
+    await web.store.write(housekeeping)
+
+    text = (await jeanne.get("/traces")).text.replace("&#39;", "'")
+    assert "Dr Alice MARTIN a déposé « ordonnance.pdf » dans votre dossier." in text
+    assert "Dr Alice MARTIN a ouvert « ordonnance.pdf »." in text
+    assert "Vous avez ouvert « ordonnance.pdf »." in text
+    assert ("« DOC0001.XML », envoyé par Dr Alice MARTIN, n'a pas été déposé : la taille ou "
+            "l'empreinte SHA-1 diffère de celle des métadonnées.") in text
+    for internal in ("Vous vous", "de Vous", "IHE_XDM", "[FIN]", "refused=", ins):
+        assert internal not in text.rsplit("</form>", 1)[1], internal  # the lines shown
+    people, service = text.split("Opérations de la messagerie")
+    assert "La messagerie santé a consulté la liste de vos documents." in service
+    assert "La messagerie santé a consulté" not in people
+    # English mode speaks English, and the filters keep one actor or one document
+    jeanne.cookies.set("mss_lang", "en")
+    english = (await jeanne.get("/traces")).text
+    assert "Dr Alice MARTIN filed “ordonnance.pdf” in your record." in english
+    assert "You opened “ordonnance.pdf”." in english
+    assert "a déposé" not in english and "Accesses and actions by people" in english
+    jeanne.cookies.set("mss_lang", "fr")
+    mine = (await jeanne.get(f"/traces?who=patient:{ins}")).text
+    assert "Vous avez ouvert « ordonnance.pdf »." in mine and "Dr Alice MARTIN a" not in mine
+    only = (await jeanne.get(f"/traces?document={ident}")).text
+    assert "ordonnance.pdf" in only and "DOC0001.XML" not in only.split("<h2>", 1)[1]
