@@ -26,6 +26,7 @@ from asyncio import sslproto
 from collections import Counter
 from collections.abc import AsyncIterator
 
+from mss.certs import check_from_ssl_error
 from mss.event_log import begin_session, event
 from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.errors import ImapParseError
@@ -273,7 +274,14 @@ class _Connection:
         buffered = getattr(self.reader, "_buffer", None)
         if isinstance(buffered, bytearray):
             buffered.clear()
-        await self.writer.start_tls(self.server.tls_context, ssl_handshake_timeout=30)
+        try:
+            await self.writer.start_tls(self.server.tls_context, ssl_handshake_timeout=30)
+        except ssl.SSLError as error:  # a client certificate refused: who and why
+            check = check_from_ssl_error(error)
+            event(AuditAction.TLS_FAILED, listener="imap",
+                  client=self.session.connection.client_address, reason=check.reason,
+                  detail=check.detail)
+            raise
         self.session.tls_started(_peer_certificate(self.writer))
         event(AuditAction.SESSION_TLS, listener="imap",
               client=self.session.connection.client_address, **_tls_fields(self.writer))

@@ -13,6 +13,7 @@ class ReplyCode(enum.IntEnum):
     """SMTP reply codes the policy can give (RFC 5321 §4.2.3)."""
 
     OK = 250
+    SERVICE_NOT_AVAILABLE = 421  # temporary, closing the channel (RFC 5321 §3.8)
     MAILBOX_UNAVAILABLE = 550  # policy refusal, unknown or disabled mailbox
     EXCEEDED_STORAGE = 552  # message too large (RFC 1870 §6.2)
     MAILBOX_NAME_NOT_ALLOWED = 553  # MAIL FROM the principal may not use
@@ -30,6 +31,7 @@ class EnhancedStatus(enum.StrEnum):
     MESSAGE_TOO_BIG = "5.3.4"
     MEDIA_NOT_SUPPORTED = "5.6.1"
     DELIVERY_NOT_AUTHORIZED = "5.7.1"
+    DELIVERY_NOT_AUTHORIZED_YET = "4.7.1"  # temporary: the sender's server retries
 
 
 class Rule(enum.StrEnum):
@@ -53,6 +55,7 @@ class Cause(enum.StrEnum):
     """Why a verdict was given: finer than the rule, stable for the webmail and logs."""
 
     PEER_WITHOUT_CERTIFICATE = "peer_without_certificate"
+    PEER_CERTIFICATE_NOT_TRUSTED = "peer_certificate_not_trusted"
     PEER_NOT_LISTED = "peer_not_listed"
     SENDER_NOT_ALLOWED = "sender_not_allowed"
     ACTION_NOT_ALLOWED = "action_not_allowed"

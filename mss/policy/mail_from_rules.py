@@ -15,11 +15,15 @@ def decide_peer(peer: PeerCertificate, mail_from: str, trust_list: TrustList) ->
     """MSS policy T1: an inbound operator must present a valid client certificate chained
     to the trusted CA whose subject DN is listed for the MAIL FROM domain.
 
-    The null reverse-path (`<>`, bounces) has no domain: the DN must then be listed for
-    some domain of the trust list (MSS choice).
+    No certificate, or one not trusted: a temporary `421 4.7.1` (the peer queues); a
+    trusted DN not listed for the domain: `550 5.7.1`. The null reverse-path (`<>`,
+    bounces) has no domain: the DN must then be listed for some domain of the trust
+    list (MSS choice).
     """
-    if peer.subject_dn is None or not peer.chain_valid:
+    if peer.subject_dn is None:
         return refusal(Cause.PEER_WITHOUT_CERTIFICATE)
+    if not peer.chain_valid:
+        return refusal(Cause.PEER_CERTIFICATE_NOT_TRUSTED)
     domain = domain_of(mail_from)
     listed = (
         trust_list.lists(domain, peer.subject_dn)

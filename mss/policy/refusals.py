@@ -24,15 +24,26 @@ class _Entry:
 
 
 _POLICY = (ReplyCode.MAILBOX_UNAVAILABLE, EnhancedStatus.DELIVERY_NOT_AUTHORIZED)
+_PEER_NOT_YET = (ReplyCode.SERVICE_NOT_AVAILABLE, EnhancedStatus.DELIVERY_NOT_AUTHORIZED_YET)
 
 _CATALOGUE: dict[Cause, _Entry] = {
+    # Temporary (421 4.7.1, as Postfix answers): a legitimate peer whose certificate is
+    # missing or not yet trusted keeps the message and retries instead of bouncing it.
     Cause.PEER_WITHOUT_CERTIFICATE: _Entry(
         Rule.T1,
-        *_POLICY,
-        "Aucun certificat client valide de l'IGC-Santé n'a été présenté : connectez-vous "
-        "avec le certificat serveur de votre opérateur.",
-        "No valid client certificate from the trusted health CA was presented: connect "
-        "with your operator's server certificate.",
+        *_PEER_NOT_YET,
+        "Aucun certificat client présenté : connectez-vous avec le certificat serveur "
+        "IGC-Santé de votre opérateur ; votre serveur garde le message et réessaiera.",
+        "No client certificate presented: connect with your operator's IGC-Santé server "
+        "certificate; your server keeps the message and will retry.",
+    ),
+    Cause.PEER_CERTIFICATE_NOT_TRUSTED: _Entry(
+        Rule.T1,
+        *_PEER_NOT_YET,
+        "Certificat client non reconnu (non valide, révoqué ou d'une autre autorité) : "
+        "installez un certificat serveur IGC-Santé valide ; votre serveur réessaiera.",
+        "Client certificate not trusted (invalid, revoked or from another authority): "
+        "install a valid IGC-Santé server certificate; your server will retry.",
     ),
     Cause.PEER_NOT_LISTED: _Entry(
         Rule.T1,

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 PIPELINING = "PIPELINING"  # RFC 2920
 ENHANCEDSTATUSCODES = "ENHANCEDSTATUSCODES"  # RFC 2034
 DSN = "DSN"  # RFC 3461
+EXTERNAL = "EXTERNAL"  # RFC 4422 appendix A: the TLS client certificate
 
 
 class CommonHooks:
@@ -65,10 +66,22 @@ class CommonHooks:
         self, server: Any, session: MssSession, envelope: Any, hostname: str,
         responses: list[str],
     ) -> list[str]:
-        """RFC 5321 §4.1.1.1 plus the keywords aiosmtpd leaves to the handler."""
+        """RFC 5321 §4.1.1.1 plus the keywords aiosmtpd leaves to the handler.
+
+        EXTERNAL is offered only to a client that presented a certificate (as Dovecot
+        and Postfix do): clients pick it whenever it is listed, and fail without one."""
         session.host_name = hostname
-        kept = [line for line in responses[:-1]
-                if self.offer_auth or not line[4:].upper().startswith("AUTH")]
+        tls = tls_details(server.transport)
+        with_certificate = tls is not None and tls.peer_der is not None
+        kept = []
+        for line in responses[:-1]:
+            if line[4:].upper().startswith("AUTH"):
+                if not self.offer_auth:
+                    continue
+                if not with_certificate:
+                    line = " ".join(word for word in line.split(" ")
+                                    if word.upper() != EXTERNAL)
+            kept.append(line)
         extra = [PIPELINING, ENHANCEDSTATUSCODES] + ([DSN] if self.offer_dsn else [])
         return kept + [f"250-{keyword}" for keyword in extra] + [responses[-1]]
 
@@ -138,15 +151,20 @@ class CommonHooks:
         return TEMP_FAIL
 
     async def tls_failed(self, error: TLSSetupException) -> None:
-        """A handshake failed (often a client certificate refused): say why, in the log."""
+        """A handshake failed (often a client certificate refused): who and why, in the
+        log (stdlib ssl ends the handshake on a certificate it cannot verify, so the
+        client hears a TLS alert, not a reply) and in the refusal counter."""
         cause = error.__cause__
+        client = getattr(error, "client_address", None)
         if isinstance(cause, ssl.SSLError):
             check = check_from_ssl_error(cause)
-            event(AuditAction.TLS_FAILED, listener=self.listener, reason=check.reason,
-                  detail=check.detail)
+            event(AuditAction.TLS_FAILED, listener=self.listener, client=client,
+                  reason=check.reason, detail=check.detail)
+            if self.live_trust is not None:
+                self.live_trust.refused(self.listener, check.reason)
         else:
-            event(AuditAction.TLS_FAILED, listener=self.listener, reason="handshake",
-                  detail=repr(cause))
+            event(AuditAction.TLS_FAILED, listener=self.listener, client=client,
+                  reason="handshake", detail=repr(cause))
 
     def data_refused(self, session: MssSession, envelope: Any, reply: SmtpReply) -> str:
         """The whole message refused at DATA before the pipeline (bare line endings)."""

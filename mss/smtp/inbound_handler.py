@@ -164,4 +164,6 @@ class MxHandler(CommonHooks):
         await super().tls_failed(error)
         cause = error.__cause__
         reason = check_from_ssl_error(cause).reason if isinstance(cause, ssl.SSLError) else "?"
-        await self.audit(AuditAction.PEER_REFUSED, "tls", f"handshake refused: {reason}")
+        client = getattr(error, "client_address", "?")
+        await self.audit(AuditAction.PEER_REFUSED, "tls",
+                         f"handshake refused: {reason} client={client}")

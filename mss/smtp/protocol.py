@@ -13,7 +13,7 @@ only fills protocol gaps, each a limit or a parameter syntax:
 - the idle timeout answers `421 4.4.2` before closing (RFC 5321 §4.5.3.2);
 - an address the stdlib parser chokes on is a malformed address (`553 5.1.3`);
 - after `errors_per_session` 5yz replies the session ends with `421 4.7.0` (Postfix
-  `smtpd_hard_error_limit`);
+  `smtpd_hard_error_limit`); any `421` reply closes the connection (RFC 5321 §3.8);
 - before every command but QUIT, the handler's `trust_gate` hook may end the session
   with a reply (a client certificate revoked since the handshake, mss.certs.live_trust).
 
@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException, syntax
 
 from mss.event_log import begin_session, event, in_session
 from mss.identity import Principal
@@ -203,6 +203,13 @@ class MssSMTP(SMTP):
 
         return run
 
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's, with the client's address on a failed handshake: the handler
+        logs who was refused, and why (the handshake has no session to ask)."""
+        if isinstance(error, TLSSetupException):
+            error.client_address = self._client_ip  # type: ignore[attr-defined]
+        return await super().handle_exception(error)  # type: ignore[no-any-return]
+
     def _create_session(self) -> Session:
         session = MssSession(self.loop)
         session.client_ip = self._client_ip
@@ -280,7 +287,11 @@ class MssSMTP(SMTP):
         if self.transport is None or self.transport.is_closing():
             return  # aiosmtpd reads on after closing (a spent verb budget): nothing to say
         await super().push(status)
-        first = status[:1] if isinstance(status, bytes) else status[:1].encode()
+        head = status[:4] if isinstance(status, bytes) else status[:4].encode()
+        if head == b"421 " and self.transport is not None:
+            self.transport.close()  # RFC 5321 §3.8: 421 closes the transmission channel
+            return
+        first = head[:1]
         if first == b"5":
             self._errors += 1
             if self._errors >= self.errors_per_session and self.transport is not None:

@@ -144,8 +144,10 @@ async def test_external_with_a_bound_application_certificate(imap: ImapWorld) ->
     await client.close()
 
 
-async def test_external_without_certificate_fails(imap: ImapWorld) -> None:
+async def test_external_without_certificate_is_not_offered_and_fails(imap: ImapWorld) -> None:
     client = await RawClient.connect(imap.tls_port, imap.client_context())
+    caps = await client.command("c", "CAPABILITY")
+    assert b"AUTH=PLAIN" in caps[0] and b"AUTH=EXTERNAL" not in caps[0]
     reply = await client.command("a", "AUTHENTICATE EXTERNAL =")
     assert reply[-1] == b"a " + FAILED + b"\r\n"
     await client.close()
@@ -158,3 +160,30 @@ async def test_commands_before_login_are_refused(imap: ImapWorld) -> None:
     bye = await client.command("z", "LOGOUT")
     assert bye[0].startswith(b"* BYE") and bye[-1].startswith(b"z OK")
     await client.close()
+
+
+async def test_stock_mbsync_logs_in_with_a_password(imap: ImapWorld, tmp_path) -> None:
+    """isync 1.4 picks EXTERNAL whenever it is listed and does not fall back: with no
+    client certificate it is not listed, so a plain configuration syncs INBOX."""
+    import shutil
+    import subprocess
+
+    mbsync = shutil.which("mbsync")
+    assert mbsync is not None, "isync (mbsync) is a test requirement"
+    await imap.deliver([imap.world.bruno], subject="Pour mbsync")
+    maildir = tmp_path / "mail"
+    maildir.mkdir()
+    config = tmp_path / "mbsyncrc"
+    config.write_text(
+        f"IMAPAccount mss\nHost {HOST}\nPort {imap.tls_port}\nUser {imap.world.bruno}\n"
+        f"Pass {imap.world.password}\nSSLType IMAPS\n"
+        f"CertificateFile {imap.pki.paths.ca_bundle}\n\n"
+        "IMAPStore remote\nAccount mss\n\n"
+        f"MaildirStore local\nPath {maildir}/\nInbox {maildir}/INBOX\n\n"
+        "Channel inbox\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Near\n"
+        "Sync Pull\nSyncState *\n")
+    done = await run(lambda: subprocess.run([mbsync, "-c", str(config), "-a"],
+                                            capture_output=True, text=True, timeout=120))
+    assert done.returncode == 0, done.stderr + done.stdout
+    fetched = [p.read_bytes() for p in (maildir / "INBOX" / "new").iterdir()]
+    assert any(b"Subject: Pour mbsync" in raw for raw in fetched)

@@ -59,6 +59,7 @@ REFUSED_POLICY = (ReplyCode.MAILBOX_UNAVAILABLE, EnhancedStatus.DELIVERY_NOT_AUT
 ACCEPTED = (ReplyCode.OK, EnhancedStatus.OK, Rule.OK)
 ACCEPTED_AT_MAIL = (ReplyCode.OK, EnhancedStatus.SENDER_OK, Rule.OK)
 T1 = (*REFUSED_POLICY, Rule.T1)
+T1_LATER = (ReplyCode.SERVICE_NOT_AVAILABLE, EnhancedStatus.DELIVERY_NOT_AUTHORIZED_YET, Rule.T1)
 T2 = (ReplyCode.MAILBOX_NAME_NOT_ALLOWED, EnhancedStatus.DELIVERY_NOT_AUTHORIZED, Rule.T2)
 T3 = (*REFUSED_POLICY, Rule.T3)
 R1 = (ReplyCode.MAILBOX_UNAVAILABLE, EnhancedStatus.BAD_DESTINATION_MAILBOX, Rule.R1)
@@ -115,9 +116,11 @@ ENDED_BY_SUBJECT = (martin_writes(subject="[FIN]"),)
 
 ROWS = [
     # T1: inbound operators, at MAIL FROM
-    pytest.param(Row(PeerMail(None, REMOTE_PS), T1), id="T1-no-client-certificate"),
+    pytest.param(Row(PeerMail(None, REMOTE_PS), T1_LATER, cause=Cause.PEER_WITHOUT_CERTIFICATE),
+                 id="T1-no-client-certificate"),
     pytest.param(
-        Row(PeerMail(PEER_DN, REMOTE_PS, chain_valid=False), T1), id="T1-certificate-not-chained"
+        Row(PeerMail(PEER_DN, REMOTE_PS, chain_valid=False), T1_LATER,
+            cause=Cause.PEER_CERTIFICATE_NOT_TRUSTED), id="T1-certificate-not-chained"
     ),
     pytest.param(Row(PeerMail(OTHER_PEER_DN, REMOTE_PS), T1), id="T1-dn-listed-for-other-domain"),
     pytest.param(

@@ -53,18 +53,41 @@ async def test_mail_before_starttls_is_refused(mx_b) -> None:
     assert await asyncio.to_thread(run) == (530, b"5.7.0 Must issue a STARTTLS command first")
 
 
-async def test_peer_without_certificate_is_refused_at_mail(mx_b) -> None:
+async def test_peer_without_certificate_is_told_to_retry_at_mail(mx_b) -> None:
+    """Temporary, as Postfix answers: a legitimate peer that forgot its certificate
+    queues the patients' mail instead of bouncing it; the connection is closed."""
     client = await peer_client(mx_b, None)
     with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
         await client.mail(f"x@{DOMAIN_A}")
     expected = refusal(Cause.PEER_WITHOUT_CERTIFICATE).smtp_reply()
     assert f"{refused.value.code} {refused.value.message}" == expected
-    await client.quit()
+    assert expected.startswith("421 4.7.1 ") and "No client certificate presented" in expected
+    assert not client.is_connected
     assert any(a == AuditAction.PEER_REFUSED and "rule=T1" in d
                for a, d in await audit_actions(mx_b))
 
 
-async def test_peer_with_foreign_ca_certificate_is_cut_at_handshake(mx_b, session_pki) -> None:
+async def test_smtplib_without_certificate_hears_421_and_the_connection_closes(mx_b) -> None:
+    """The stdlib client: `421` on MAIL, then nothing more is read from the server."""
+    def run() -> tuple[int, bytes, bool]:
+        with smtplib.SMTP("127.0.0.1", mx_b.port("mx"), timeout=30) as client:
+            client.starttls(context=mx_b.client_context())
+            client.ehlo("mx.mss-a.localhost")
+            code, text = client.mail(f"x@{DOMAIN_A}")
+            try:
+                client.noop()
+            except smtplib.SMTPServerDisconnected:
+                return code, text, True
+            return code, text, False
+
+    code, text, closed = await asyncio.to_thread(run)
+    assert (code, closed) == (421, True)
+    assert text.startswith(b"4.7.1 ") and b"No client certificate presented" in text
+
+
+async def test_peer_with_foreign_ca_certificate_is_cut_at_handshake(
+    mx_b, session_pki, lines
+) -> None:
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mx_b.port("mx"), start_tls=False,
                              tls_context=mx_b.client_context(
                                  certificate=session_pki.foreign_operator))
@@ -74,8 +97,11 @@ async def test_peer_with_foreign_ca_certificate_is_cut_at_handshake(mx_b, sessio
         await client.mail(f"x@{DOMAIN_A}")
     client.close()
     await sessions_finished(mx_b, "mx")
-    assert (AuditAction.PEER_REFUSED, "handshake refused: unknown_ca") in await audit_actions(
-        mx_b)
+    assert (AuditAction.PEER_REFUSED, "handshake refused: unknown_ca client=127.0.0.1"
+            ) in await audit_actions(mx_b)
+    failed, = (e for e in lines.events("tls.failed") if e["listener"] == "mx")
+    assert (failed["client"], failed["reason"]) == ("127.0.0.1", "unknown_ca")
+    assert mx_b.app.metrics.tls_peer_refusals.labels("mx", "unknown_ca")._value.get() == 1
 
 
 async def test_peer_dn_not_listed_for_the_sender_domain(mx_b, session_pki) -> None:
