@@ -16,7 +16,7 @@ from mss.config import Settings, example_toml
 from mss.event_log import configure_logging
 from mss.pipeline.outbound_queue import queue_depth
 from mss.store import schema
-from mss.store.backup import BackupError, backup
+from mss.store.backup import BackupError, backup, restore
 from mss.store.blobs import BlobError
 from mss.store.cluster import NodeStatus, node_statuses
 from mss.store.db import create_engine
@@ -44,10 +44,17 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("verify", help="re-hash every blob, check references and audit chain")
     p.set_defaults(handler=cmd_verify)
 
-    p = sub.add_parser("backup", help="consistent copy of database and blobs while running")
-    p.add_argument("dest", type=Path)
+    p = sub.add_parser("backup", help="consistent copy of the operator while it runs "
+                                      "(database, blobs, PKI, DKIM keys, settings)")
+    p.add_argument("dest", type=Path, help="a new or empty folder")
     p.add_argument("--with-key", action="store_true", help="also copy the master key")
     p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("restore", help="bring a backup back into an empty data folder, "
+                                       "verified before use")
+    p.add_argument("source", type=Path, help="a folder made by `mss backup`")
+    p.add_argument("--key", type=Path, help="the master key file (when not in the backup)")
+    p.set_defaults(handler=cmd_restore, needs_data=False)
 
     cluster = sub.add_parser("cluster", help="nodes sharing one database")
     p = cluster.add_subparsers(dest="cluster_command").add_parser(
@@ -165,13 +172,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
-        report = backup(settings, args.dest, with_key=args.with_key)
+        report = backup(settings, args.dest, with_key=args.with_key,
+                        config_file=getattr(args, "config", None))
     except BackupError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"backup: {exc.filename or ''}: {exc.strerror}") from None
     print(f"database: {report.database}")
-    print(f"blobs copied: {report.blobs_copied}")
+    print(f"blobs copied: {report.blobs_copied}, other files (PKI, DKIM keys...): "
+          f"{report.files_copied}")
     if not report.key_copied:
-        print(f"master key NOT copied: keep {settings.master_key_path} safe, apart from backups")
+        print(f"master key NOT copied: keep {settings.master_key_path} safe, apart from "
+              "backups; `mss restore` asks for it (--key FILE)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    report = run_store_task(restore(args.source, settings, key_file=args.key))
+    print(f"restored into {report.data_dir}: verify OK ({report.blobs_checked} blobs, "
+          f"{report.entries_checked} folder entries, {report.audit_rows} audit rows)")
+    if report.settings_file is not None:
+        print(f"settings of the backed-up node: {report.settings_file} (use with --config)")
     return 0
 
 

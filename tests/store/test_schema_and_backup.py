@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 
 from mss.config import load_settings
 from mss.store import schema
-from mss.store.backup import backup
+from mss.store.backup import backup, restore
 from mss.store.db import create_engine
 from mss.store.store import Store
 from mss.store.verify import verify_store
@@ -48,11 +48,11 @@ async def test_backup_while_delivering_restores_to_a_verified_store(store, tmp_p
     if not store.settings.database_url.startswith("sqlite"):
         assert report.database.read_bytes().startswith(b"--")
         return
-    restored = load_settings(environ={}, overrides={"data_dir": str(dest)})
+    restored = load_settings(environ={}, overrides={"data_dir": str(tmp_path / "restored")})
+    result = await restore(dest, restored)  # the key came with --with-key
+    assert result.blobs_checked >= 10
     copy = await Store.open(restored)
     try:
-        result = await verify_store(copy)
-        assert result.ok, result.faults
-        assert result.blobs_checked >= 10
+        assert (await verify_store(copy)).ok
     finally:
         await copy.close()
