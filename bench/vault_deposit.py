@@ -32,12 +32,12 @@ from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
 from mss.demo import DemoWorld, seed_world
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import Pipeline, Submission
+from mss.pipeline.system_mail import attach_vault
 from mss.policy import Channel
 from mss.store.mailboxes import find_mailbox
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.access import VaultService
-from mss.vault.deposit import attach_vault
 from mss.vault.spaces import PatientSpace
 from mss.vault.tables import DocumentRow
 from tests.vault import corpus

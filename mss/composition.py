@@ -32,6 +32,7 @@ from mss.notify.relay_settings import relay_settings
 from mss.oidc.bearer_login import bearer_login, provider_keys
 from mss.oidc.web_sign_in import web_sign_in
 from mss.pipeline.accept import Pipeline
+from mss.pipeline.system_mail import attach_vault, system_sender
 from mss.smtp.mx_processes import NOTICE_WAKEUP, QUEUE_WAKEUP, MxProcesses, ServeMxProcess
 from mss.smtp.options import SmtpOptions, smtp_options
 from mss.smtp.outbound_worker import QueueWorker
@@ -40,8 +41,6 @@ from mss.store.process_link import ProcessLink
 from mss.store.store import Store
 from mss.vault.access import VaultService
 from mss.vault.break_glass_notice import physician_break_glass_notifier
-from mss.vault.deposit import VaultDeposit
-from mss.vault.mdn_sending import acknowledgement_sender
 from mss.webmail.service import WebmailService
 
 
@@ -88,7 +87,7 @@ def compose_pipeline(base: Foundation, notifier: Notifier) -> Pipeline:
     """The one pipeline with every hook, identical in each process that accepts mail."""
     store = base.store
     pipeline = Pipeline(store, base.settings)
-    pipeline.vault = VaultDeposit(store, acknowledgement_sender(pipeline))
+    attach_vault(pipeline)
     pipeline.in_delivery.append(notifier.on_delivery)  # commits with the delivery
     pipeline.after_accept.append(base.metrics.count_accept)
     store.batcher.audit_listeners.append(base.metrics.count_audit)
@@ -125,7 +124,7 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     vault = VaultService(store)
     vault.on_break_glass.append(notifier.on_break_glass)
     vault.on_break_glass.append(physician_break_glass_notifier(
-        acknowledgement_sender(pipeline), settings.server.domain, store.clock.now))
+        system_sender(pipeline), settings.server.domain, store.clock.now))
     webmail = WebmailService(settings, store, pipeline, vault, base.metrics,
                              sign_in=web_sign_in(store, keys),
                              ports=partial(listening_ports, smtp, imap))

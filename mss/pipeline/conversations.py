@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from mss.directory.conversation_tables import ConversationEventRow, ConversationRow
 from mss.identity import Principal
 from mss.pipeline.directory_facts import DirectoryFacts, conversation_of, conversation_row
-from mss.pipeline.tables import ConversationEventRow, ConversationRow
 from mss.policy import (
     ActingRights,
     Conversation,

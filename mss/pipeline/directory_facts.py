@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from mss.config import Settings
+from mss.directory.conversation_tables import ConversationRow
 from mss.directory.tables import (
     Application,
     MailboxOwner,
@@ -27,7 +28,6 @@ from mss.directory.tables import (
     Dispensation as DispensationRow,
 )
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
-from mss.pipeline.tables import ConversationRow
 from mss.policy import (
     ActingRights,
     Conversation,

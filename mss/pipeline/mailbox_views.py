@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mss.directory.conversation_tables import ConversationRow
 from mss.directory.tables import DirectoryEntryRow, Patient
-from mss.pipeline.tables import ConversationRow
 from mss.policy import ConversationStatus
 from mss.policy.addresses import canonical_address
 from mss.store.mailboxes import INBOX

@@ -1,4 +1,5 @@
-"""Tables the pipeline owns: conversations with their history, and the outbound queue."""
+"""Tables the pipeline owns: the outbound queue and refused sends (the conversations are
+in mss.directory.conversation_tables, read by the vault too)."""
 
 from __future__ import annotations
 
@@ -12,45 +13,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mss.store.db import Base, UtcDateTime
 from mss.store.tables import Id
-
-
-class ConversationRow(Base):
-    """Professional-side mailbox × patient (docs/architecture.md §4); addresses canonical."""
-
-    __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("professional", "patient"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    professional: Mapped[str] = mapped_column(String(320))
-    patient: Mapped[str] = mapped_column(String(320), index=True)
-    status: Mapped[str] = mapped_column(String(10))  # ConversationStatus
-    contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
-    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    ended_by: Mapped[str | None] = mapped_column(String(400), nullable=True)
-
-
-class ConversationEventRow(Base):
-    """The history of a conversation: every transition, who caused it and how."""
-
-    __tablename__ = "conversation_events"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(20))  # TransitionKind
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    actor: Mapped[str] = mapped_column(String(400))
-    via: Mapped[str] = mapped_column(String(40))  # message | webmail | api
-    contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
 
 class OutboundMessage(Base):

@@ -6,7 +6,6 @@ behind (run `mss db upgrade`) or ahead (a newer MSS wrote it) of this code.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +13,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mss.store.db import Base
-
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Every module that declares tables on Base; imported so the metadata is complete.
-TABLE_MODULES = (
-    "mss.store.tables",
-    "mss.directory.tables",
-    "mss.pipeline.tables",
-    "mss.vault.tables",
-    "mss.directory.account_tables",
-    "mss.oidc.tables",
-    "mss.notify.tables",
-)
 
 
 class SchemaError(Exception):
     """The database schema is not the one this version of MSS runs on."""
-
-
-def all_metadata() -> MetaData:
-    for name in TABLE_MODULES:  # late: these packages import the store
-        importlib.import_module(name)
-    return Base.metadata
 
 
 def alembic_config() -> Config:

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mss.directory.conversation_tables import ConversationRow
 from mss.directory.tables import MailboxOwner, OrgMember, Patient, Professional
 from mss.identity import MailboxKind, PatientSpaceState, Principal, PrincipalKind
-from mss.pipeline.tables import ConversationRow
 from mss.store.tables import Mailbox
 from mss.vault.access_rules import Standing, standing_of
 from mss.vault.tables import AttendingPhysicianRow, BreakGlassGrantRow, ProfessionalBlockRow

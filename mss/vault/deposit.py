@@ -48,13 +48,11 @@ from mss.vault.errors import ProcessingErrorCode
 from mss.vault.extraction import extract_documents
 from mss.vault.mdn_sending import (
     AcknowledgementSender,
-    acknowledgement_sender,
     spawn_acknowledgement,
 )
 from mss.vault.tables import DepositProblemRow, DepositRow, DocumentRow
 
 if TYPE_CHECKING:
-    from mss.pipeline.accept import Pipeline
     from mss.pipeline.message_facts import ParsedMessage
 
 log = logging.getLogger(__name__)
@@ -177,13 +175,6 @@ class VaultDeposit:
         if self.send_acknowledgement is not None:
             _schedule_acknowledgement(uow, self.store, self.send_acknowledgement,
                                       parsed.message, patient_mailbox, outcome)
-
-
-def attach_vault(pipeline: Pipeline) -> VaultDeposit:
-    """Give the pipeline its vault step, with acknowledgements sent back through it."""
-    vault = VaultDeposit(pipeline.store, acknowledgement_sender(pipeline))
-    pipeline.vault = vault
-    return vault
 
 
 async def _file(

@@ -1,7 +1,9 @@
 """Sending processing acknowledgements (RFC 8098 MDNs) back through the pipeline.
 
 Invariant: acknowledgements are sent after the commit of the deposit that produced
-them, as new submissions through the one pipeline (docs/architecture.md §1), never inside it.
+them, as new submissions through the one pipeline (docs/architecture.md §1), never
+inside it. The vault does not call the pipeline: it is given an `AcknowledgementSender`
+(mss.pipeline.system_mail.system_sender, at the composition root).
 """
 
 from __future__ import annotations
@@ -9,13 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
-
-from mss.identity import SYSTEM
-from mss.policy import Channel
-
-if TYPE_CHECKING:
-    from mss.pipeline.accept import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -24,26 +19,6 @@ AcknowledgementSender = Callable[[str, bytes], Awaitable[None]]
 
 
 _in_flight: set[asyncio.Task[None]] = set()
-
-
-def acknowledgement_sender(pipeline: Pipeline) -> AcknowledgementSender:
-    """Acknowledgements go out as new submissions through the one pipeline (docs/architecture.md
-    §1)."""
-    from mss.pipeline.accept import Submission  # the pipeline calls the vault, not back
-
-    async def send(recipient: str, raw: bytes) -> None:
-        # RFC 8098 §3: the envelope sender of an MDN is null; the system sends it, so
-        # the patient rules P1/P2 do not apply (an MDN towards a patient's sender
-        # cannot be refused, docs/architecture.md §9).
-        result = await pipeline.accept(Submission(
-            mail_from="", recipients=[recipient], raw=raw, channel=Channel.SUBMISSION,
-            principal=SYSTEM, save_to_sent=False, via="mdn",
-        ))
-        for refused in result.refused:
-            log.warning("processing acknowledgement to %s refused: %s %s", refused.address,
-                        refused.verdict.code, refused.verdict.enhanced)
-
-    return send
 
 
 def spawn_acknowledgement(sender: AcknowledgementSender, recipient: str, raw: bytes) -> None:

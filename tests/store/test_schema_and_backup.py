@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from mss.config import load_settings
+from mss.schema_tables import all_metadata
 from mss.store import schema
 from mss.store.backup import backup, restore
 from mss.store.db import create_engine
@@ -30,7 +31,7 @@ async def test_empty_database_upgrades_to_head(tmp_path) -> None:
 async def test_migrations_match_the_declared_tables(store) -> None:
     async with store.write_engine.connect() as conn:
         diffs = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), schema.all_metadata())
+            lambda sync: compare_metadata(MigrationContext.configure(sync), all_metadata())
         )
     assert diffs == []
 

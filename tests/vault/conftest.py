@@ -12,11 +12,11 @@ import pytest
 from mss.demo import DemoWorld, seed_world
 from mss.identity import Principal
 from mss.pipeline.accept import AcceptResult, Pipeline, Submission
+from mss.pipeline.system_mail import attach_vault
 from mss.policy import Channel
 from mss.store.mailboxes import INBOX, find_mailbox
 from mss.store.store import Store
 from mss.vault.access import VaultService
-from mss.vault.deposit import attach_vault
 from mss.vault.mdn_sending import drain_acknowledgements
 
 from . import corpus

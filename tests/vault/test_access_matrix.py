@@ -9,6 +9,7 @@ import pytest
 from mss.directory.mailbox_accounts import ProfessionalIdentity, create_per_mailbox
 from mss.directory.synthetic_extract import rpps_for
 from mss.identity import Principal, PrincipalKind
+from mss.pipeline.system_mail import system_sender
 from mss.store.audit_actions import AuditAction
 from mss.vault.access import BreakGlassNotice, VaultAccessError
 from mss.vault.access_matrix import (
@@ -19,7 +20,7 @@ from mss.vault.access_matrix import (
 )
 from mss.vault.access_rules import Refusal, Standing
 from mss.vault.break_glass_notice import physician_break_glass_notifier
-from mss.vault.mdn_sending import acknowledgement_sender, drain_acknowledgements
+from mss.vault.mdn_sending import drain_acknowledgements
 from mss.vault.spaces import PatientSpace as S
 
 from . import corpus
@@ -179,7 +180,7 @@ async def test_break_glass_opens_the_emergency_subset_and_tells_the_physician(
     told: list[BreakGlassNotice] = []
     h.vault.on_break_glass.append(told.append)
     h.vault.on_break_glass.append(physician_break_glass_notifier(
-        acknowledgement_sender(h.pipeline), h.world.domain, h.store.clock.now))
+        system_sender(h.pipeline), h.world.domain, h.store.clock.now))
     await h.vault.break_glass(urgentist, h.world.jeanne_ins, "Coma aux urgences")
     await drain_acknowledgements()
     listing = await h.vault.list_documents(urgentist, h.world.jeanne_ins)

@@ -10,10 +10,10 @@ import pytest
 from mss.cli import main
 from mss.demo import seed_world
 from mss.pipeline.accept import Pipeline, Submission
+from mss.pipeline.system_mail import attach_vault
 from mss.policy import Channel
 from mss.store.audit import events_for_subject
 from mss.store.store import Store
-from mss.vault.deposit import attach_vault
 from mss.vault.mdn_sending import drain_acknowledgements
 
 from . import corpus

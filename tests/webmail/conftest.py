@@ -21,10 +21,10 @@ from mss.demo import DemoWorld, seed_world
 from mss.directory.web_sessions import open_session
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import AcceptResult, Pipeline, Submission
+from mss.pipeline.system_mail import attach_vault
 from mss.policy import Channel
 from mss.store.store import Store, prepare_data_dir
 from mss.vault.access import VaultService
-from mss.vault.deposit import attach_vault
 from mss.vault.mdn_sending import drain_acknowledgements
 from mss.webmail.app import create_app
 from mss.webmail.web_auth import SESSION_COOKIE

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from mss.schema_tables import all_metadata  # every part's tables (autogenerate)
 from mss.store.db import UtcDateTime
-from mss.store.schema import all_metadata
 
 config = context.config
 connection = config.attributes.get("connection")
