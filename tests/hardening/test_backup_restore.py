@@ -122,7 +122,7 @@ async def test_backup_under_load_then_restore(nodes: NodeFactory, tmp_path, monk
         assert restored.read_bytes() == original.read_bytes(), original
 
     app = App(restored_settings, clock=ManualClock())
-    app.context["smtp_worker_enabled"] = False
+    app.queue_worker = False
     await app.start()
     try:
         assert app.store is not None
@@ -131,7 +131,7 @@ async def test_backup_under_load_then_restore(nodes: NodeFactory, tmp_path, monk
         for subject in before:
             assert uids.get(subject) == original_uids[subject], subject
         assert set(uids) <= set(original_uids)
-        restored_port = app.context["smtp_listeners"]["submission"].port
+        restored_port = Node(app, node.world, node.pki).port("submission")
         peer_original = await _server_certificate(node.port("submission"), node)
         peer_restored = await _server_certificate(restored_port, node)
         assert peer_restored == peer_original
