@@ -224,6 +224,15 @@ async def _patient_name(session: AsyncSession, ins: str) -> str:
     return f"{found[0]} {found[1]}" if found is not None else ""
 
 
+async def _keep_row(session: AsyncSession, wanted: bool, current: object | None,
+                    make: Callable[[], object]) -> None:
+    """Add the row `make` gives when `wanted` and absent; delete `current` when not wanted."""
+    if wanted and current is None:
+        session.add(make())
+    elif not wanted and current is not None:
+        await session.delete(current)
+
+
 def _visible(query: AnySelect, viewer: Principal, standing_: Standing) -> AnySelect:
     """The SQL form of access_rules.may_see for a list."""
     query = query.where(D.deleted.is_(False))
@@ -522,12 +531,10 @@ class VaultService:
             copies = (await uow.session.execute(
                 select(D.id).where(D.copy_of_id == document_id))).scalars().all()
             for each in (document_id, *copies):  # the PDF copy follows its original
-                current = await uow.session.get(DocumentHidingRow, (each, ident))
-                if hidden and current is None:
-                    uow.session.add(DocumentHidingRow(document_id=each, professional=ident,
-                                                      at=uow.now()))
-                elif not hidden and current is not None:
-                    await uow.session.delete(current)
+                await _keep_row(uow.session, hidden,
+                                await uow.session.get(DocumentHidingRow, (each, ident)),
+                                lambda each=each: DocumentHidingRow(  # type: ignore[misc]
+                                    document_id=each, professional=ident, at=uow.now()))
             await uow.session.flush()
             uow.audit(AuditAction.DOCUMENT_HIDDEN, principal, target=f"document:{document_id}",
                       subject=record.ins,
@@ -613,12 +620,10 @@ class VaultService:
                 "professional who can see your documents")
 
         async def job(uow: UnitOfWork) -> None:
-            current = await uow.session.get(ProfessionalBlockRow, (record.ins, ident))
-            if blocked and current is None:
-                uow.session.add(ProfessionalBlockRow(patient_ins=record.ins,
-                                                     professional=ident, at=uow.now()))
-            elif not blocked and current is not None:
-                await uow.session.delete(current)
+            await _keep_row(uow.session, blocked,
+                            await uow.session.get(ProfessionalBlockRow, (record.ins, ident)),
+                            lambda: ProfessionalBlockRow(patient_ins=record.ins,
+                                                         professional=ident, at=uow.now()))
             await uow.session.flush()
             uow.audit(AuditAction.DOCUMENT_HIDDEN, principal, target=f"professional:{ident}",
                       subject=record.ins,

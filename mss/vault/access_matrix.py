@@ -4,8 +4,8 @@ In the style of the DMP's "matrice d'habilitations": each profession code of the
 directory (optionally refined by a specialty code) lists the documents it may read while
 the patient is in its care, and the smaller set break-glass opens. The default ships as
 `access_matrix.toml` beside this module (its header documents the format, and
-docs/vault.md the choices); `vault.access_matrix` names a file that replaces it.
-Pure: parsing and decisions only; the caller reads the file.
+docs/vault.md §3 the choices); `vault.access_matrix` names a file that replaces it.
+Parsing and decisions are pure; `load_access_matrix` alone reads a file (once per path).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from mss.vault.errors import VaultExtractionError
 from mss.vault.limits import DEFAULT_LIMITS, ExtractionLimits

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import nh3
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from mss.vault.cda import (
     NS,
