@@ -15,10 +15,10 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.policy import default as default_policy
-from email.utils import getaddresses
 from functools import lru_cache
 
 from mss.policy import Attachment
+from mss.store.header_fields import address_pairs
 from mss.store.header_summary import summarise_headers
 from mss.vault.cda import looks_like_xml, read_cda_header
 from mss.vault.errors import VaultExtractionError
@@ -147,7 +147,7 @@ def _header_text(message: Message, name: str) -> str:
 
 
 def _addresses(message: Message, name: str) -> list[str]:
-    return [addr for _, addr in getaddresses(_header_values(message, name)) if "@" in addr]
+    return [addr for _, addr in address_pairs(_header_values(message, name)) if "@" in addr]
 
 
 def _attachments(message: Message) -> list[Attachment]:

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage, Message
-from email.utils import format_datetime, getaddresses
+from email.utils import format_datetime
 
+from mss.store.header_fields import address_pairs, field_values
 from mss.vault.documents import DocumentProblem
 from mss.vault.errors import ProcessingErrorCode
 from mss.vault.problem_text import problem_text
@@ -49,10 +50,8 @@ def error_text(error: ProcessingErrorCode, label: str | None = None) -> str:
 
 def notification_addresses(original: Message) -> list[str]:
     """Addresses of `Disposition-Notification-To` (RFC 8098 §2.1); empty when not asked."""
-    value = original.get("Disposition-Notification-To")
-    if value is None:
-        return []
-    return [address for _, address in getaddresses([str(value)]) if "@" in address]
+    values = field_values(original, "Disposition-Notification-To")
+    return [address for _, address in address_pairs(values[:1]) if "@" in address]
 
 
 def ascii_text(text: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.message import Message
-from email.utils import getaddresses
 
 from mss.store.header_dates import parse_header_date
+from mss.store.header_fields import address_pairs, field_text
 from mss.vault.attachments import (
     DOCUMENT_TYPES,
     ZIP,
@@ -37,16 +37,12 @@ from mss.vault.xdm_deposit import XdmEntryOutcome, deposit_xdm_archive
 
 
 def header_text(message: Message, name: str) -> str:
-    """A header as text, '' when absent or unparseable (hostile headers must not raise)."""
-    try:
-        value = message.get(name)
-        return " ".join(str(value).split()) if value is not None else ""
-    except Exception:  # the email package may fail on malformed encoded words
-        return ""
+    """A header as text, '' when absent; as sent when unparseable (mss.store.header_fields)."""
+    return field_text(message, name)
 
 
 def sender_display(message: Message) -> str | None:
-    pairs = getaddresses([header_text(message, "From")])
+    pairs = address_pairs([header_text(message, "From")])
     if not pairs:
         return None
     name, address = pairs[0]

@@ -13,11 +13,11 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses
 
 import nh3
 
 from mss.store.header_dates import parse_header_date
+from mss.store.header_fields import address_pairs, field_text, field_values
 from mss.vault.subject import strip_xdm_prefix
 
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"img"}) | {"span", "div", "p", "br", "table", "tr",
@@ -64,22 +64,38 @@ def _leaves(message: EmailMessage) -> list[EmailMessage]:
     return [p for p in message.walk() if not p.is_multipart()]  # type: ignore[misc]
 
 
+def _filename(part: EmailMessage) -> str | None:
+    """The part's file name; None when its parameters cannot be read (a NUL in an RFC 2231
+    charset name makes the stdlib raise): the page then names it by position."""
+    try:
+        return part.get_filename()
+    except Exception:
+        return None
+
+
 def _is_attachment(part: EmailMessage) -> bool:
-    if part.get_content_disposition() == "attachment" or part.get_filename():
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:  # an unreadable Content-Disposition: judged by the type below
+        disposition = None
+    if disposition == "attachment" or _filename(part):
         return True
     return part.get_content_maintype() not in ("text",) or part.get_content_subtype() not in (
         "plain", "html")
 
 
 def _payload(part: EmailMessage) -> bytes:
-    data = part.get_payload(decode=True)
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # a transfer encoding the stdlib cannot undo: nothing to show
+        return b""
     return data if isinstance(data, bytes) else b""
 
 
 def _text(part: EmailMessage) -> str:
     try:
         return str(part.get_content())
-    except (LookupError, UnicodeDecodeError, KeyError):
+    except Exception:  # unknown charset or encoding, broken bytes: shown as UTF-8
         return _payload(part).decode("utf-8", "replace")
 
 
@@ -91,7 +107,7 @@ def view_message(raw: bytes) -> MessageView:
     for index, part in enumerate(_leaves(message)):
         if _is_attachment(part):
             attachments.append(AttachmentInfo(
-                index, part.get_filename() or f"piece-jointe-{index}",
+                index, _filename(part) or f"piece-jointe-{index}",
                 part.get_content_type(), len(_payload(part))))
         elif part.get_content_subtype() == "html":
             html.append(sanitise_html(_text(part)))
@@ -99,12 +115,11 @@ def view_message(raw: bytes) -> MessageView:
             texts.append(_text(part))
     if html and texts:
         html = []  # multipart/alternative: the text version is the safer one to show
-    pairs = getaddresses([str(message.get("From", ""))])
+    pairs = address_pairs(field_values(message, "From")[:1])
     name, address = pairs[0] if pairs else ("", "")
-    date = parse_header_date(next(
-        (str(value) for name, value in message.raw_items() if name.lower() == "date"), None))
-    return MessageView(display_subject(str(message.get("Subject", ""))), name, address.lower(),
-                       date, texts, html, attachments, str(message.get("Message-ID", "")))
+    date = parse_header_date(field_text(message, "Date") or None)
+    return MessageView(display_subject(field_text(message, "Subject")), name, address.lower(),
+                       date, texts, html, attachments, field_text(message, "Message-ID"))
 
 
 def attachment_content(raw: bytes, index: int) -> tuple[AttachmentInfo, bytes] | None:
@@ -113,6 +128,6 @@ def attachment_content(raw: bytes, index: int) -> tuple[AttachmentInfo, bytes] |
         return None
     part = leaves[index]
     data = _payload(part)
-    info = AttachmentInfo(index, part.get_filename() or f"piece-jointe-{index}",
+    info = AttachmentInfo(index, _filename(part) or f"piece-jointe-{index}",
                           part.get_content_type(), len(data))
     return info, data

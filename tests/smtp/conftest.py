@@ -148,14 +148,14 @@ OperatorFactory = Callable[..., Awaitable[Operator]]
 
 
 def operator_settings(make_settings: Callable[..., Settings], name: str, domain: str,
-                      **limits: int) -> Settings:
+                      *, with_imap: bool = False, **limits: int) -> Settings:
     off = {"enabled": False}
     zero = {"port": 0, "host": "127.0.0.1"}
     overrides: dict[str, object] = {
         "server": {"hostname": f"mx.{domain}", "domain": domain,
                    "patient_domain": f"patient.{domain}", "node_id": name},
         "listeners": {"mx": zero, "submission": zero, "submissions": zero,
-                      "imap": off, "imaps": off, "http": off},
+                      "imap": off, "imaps": zero if with_imap else off, "http": off},
     }
     if limits:
         overrides["limits"] = limits
@@ -182,8 +182,9 @@ async def operators(make_settings, session_pki: SessionPki) -> AsyncIterator[Ope
     async def start(name: str, domain: str, certificate: IssuedCertificate, *,
                     options: SmtpOptions | None = None,
                     configure: Callable[[Settings], None] | None = None,
-                    **limits: int) -> Operator:
-        settings = operator_settings(make_settings, name, domain, **limits)
+                    with_imap: bool = False, **limits: int) -> Operator:
+        settings = operator_settings(make_settings, name, domain, with_imap=with_imap,
+                                     **limits)
         if configure is not None:
             configure(settings)
         install_pki(settings, session_pki, certificate)
