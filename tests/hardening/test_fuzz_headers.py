@@ -6,7 +6,7 @@ subject and the MDN's addresses. None raises; dates are aware UTC or None (RFC 5
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -20,7 +20,7 @@ from mss.imap.search_match import decoded_text_parts
 from mss.pipeline.message_facts import parse_message
 from mss.smtp.dsn import _original_subject
 from mss.store.header_summary import summarise_headers
-from mss.vault.acknowledgement import notification_addresses
+from mss.vault.acknowledgement import build_processing_acknowledgement, notification_addresses
 from mss.vault.extraction import extract_documents
 from mss.webmail.message_view import attachment_content, view_message
 from tests.header_corpus import addressed, corpus_messages
@@ -46,11 +46,17 @@ def read_everything(raw: bytes) -> None:
     assert view.date is None or view.date.tzinfo is UTC
     for attachment in view.attachments:
         attachment_content(raw, attachment.index)
-    message = BytesParser(_class=EmailMessage, policy=default_policy).parsebytes(raw)
-    plan = extract_documents(message, "1234567890123")
-    assert all(d.created_at is None or d.created_at.tzinfo is UTC for d in plan.documents)
     _original_subject(raw)
-    notification_addresses(message)
+    modern = BytesParser(_class=EmailMessage, policy=default_policy).parsebytes(raw)
+    for message in (parsed.message, modern):  # what the pipeline hands on, and the stdlib's
+        plan = extract_documents(message, "1234567890123")
+        assert all(d.created_at is None or d.created_at.tzinfo is UTC for d in plan.documents)
+        notification_addresses(message)
+        report = build_processing_acknowledgement(
+            message, reporting_host="mss.localhost", final_recipient="p@patient.localhost",
+            message_id="<r@mss.localhost>", now=datetime(2026, 12, 2, tzinfo=UTC))
+        if report is not None:
+            report.as_bytes()
 
 
 @EXAMPLES
