@@ -137,15 +137,15 @@ def _fold(value: bytes) -> bytes:
     """Fold a value at its spaces so no line passes MAX_LINE (RFC 5322 §2.2.3); a run
     with no space is cut, as a broken program would (the halves stay one field)."""
     out, line = [], b""
+    limit = MAX_LINE - 100  # room for the field name
     for word in value.split(b" "):
-        while len(word) > MAX_LINE - 100:
-            out.append(line + b" " + word[: MAX_LINE - 100] if line else word[: MAX_LINE - 100])
-            line, word = b"", word[MAX_LINE - 100:]
-        if len(line) + len(word) + 1 > MAX_LINE - 100:
+        if line and len(line) + len(word) + 1 > limit:
             out.append(line)
-            line = word
-        else:
-            line = line + b" " + word if line else word
+            line = b""
+        while len(word) > limit:
+            out.append(word[:limit])
+            word = word[limit:]
+        line = line + b" " + word if line else word
     out.append(line)
     return b"\r\n ".join(piece for piece in out if piece) or b""
 

@@ -89,7 +89,7 @@ def _append(live, folder: str, raw: bytes) -> None:  # type: ignore[no-untyped-d
 
 
 def _imaps_port(live) -> int:  # type: ignore[no-untyped-def]
-    return int(live.app.context["imap"].addresses["imaps"][1])
+    return int(live.app.imap.addresses["imaps"][1])
 
 
 def _last_message(live, user: str, folder: str) -> dict[bytes, object]:  # type: ignore[no-untyped-def]
