@@ -68,7 +68,7 @@ class _EventMessage:
         return logfmt({"event": self.event, **self.fields})
 
 
-def event(action: AuditAction, /, *, level: int = logging.INFO, **fields: object) -> None:
+def event(action: AuditAction, level: int = logging.INFO, /, **fields: object) -> None:
     """Log one event line: `event=<action>` then `fields` in the order given (None
     values are left out)."""
     if not EVENTS.isEnabledFor(level):

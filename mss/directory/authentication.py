@@ -230,6 +230,6 @@ async def purge_expired_failures(store: Store, limits: RateLimits = DEFAULT_LIMI
         result = await uow.session.execute(
             delete(AuthFailure).where(AuthFailure.at <= uow.now() - limits.window)
         )
-        return int(result.rowcount or 0)
+        return int(getattr(result, "rowcount", 0) or 0)  # a DELETE's CursorResult
 
     return await store.write(job)

@@ -59,7 +59,7 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def build_query(query: DirectoryQuery) -> Select[tuple[DirectoryEntryRow]]:
+def build_query(query: DirectoryQuery) -> Select[DirectoryEntryRow]:
     row = DirectoryEntryRow
     statement = select(row)
     if query.name:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from mss.directory.mail_access import core_execute
 from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
@@ -60,7 +61,8 @@ class AnyOf:
 FolderFilter = Everything | FlagIs | UidWithin | Negation | AllOf | AnyOf
 
 
-def _holds(flags_column: ColumnElement[str], flag: str) -> ColumnElement[bool]:
+def _holds(flags_column: ColumnElement[str] | InstrumentedAttribute[str], flag: str
+           ) -> ColumnElement[bool]:
     """The whole flag in a space-separated list, case-insensitively (system flags are
     stored in their RFC spelling, so only keywords need lowering; SQLite's LIKE ignores
     ASCII case anyway, PostgreSQL's does not)."""

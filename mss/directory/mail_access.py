@@ -147,7 +147,7 @@ async def access_control_list(
 # -- lean folder reads ---------------------------------------------------------------
 
 
-async def core_execute(session: AsyncSession, query: Any) -> Result[Any]:
+async def core_execute(session: AsyncSession, query: Any) -> Result[*tuple[Any, ...]]:
     """A Core query on the session's connection: plain rows, without the ORM's loading
     step, which costs more than SQLite itself on reads of thousands of rows."""
     connection = await session.connection()

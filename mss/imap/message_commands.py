@@ -365,8 +365,8 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
                                         condition)
         hits = selected.sequences_of(found)
         numbers = [uid for _, uid in hits] if command.uid else [seq for seq, _ in hits]
-        for line in _search_result(command, numbers, [], False):
-            yield line
+        for reply in _search_result(command, numbers, [], False):
+            yield reply
         return
     async with session.store.reading() as db:
         if needs_message_columns(command.key):
@@ -393,8 +393,8 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
                 matched.append((sequence, entry))
     numbers = [entry.uid if command.uid else sequence for sequence, entry in matched]
     modseqs = [entry.modseq for _, entry in matched] if modseq_search else []
-    for line in _search_result(command, numbers, modseqs, modseq_search):
-        yield line
+    for reply in _search_result(command, numbers, modseqs, modseq_search):
+        yield reply
 
 
 def _search_result(

@@ -488,8 +488,9 @@ def _selects_columns(statement: Any) -> bool:
     Kept per statement (statements hash by identity; the hot ones are built once):
     `column_descriptions` builds the ORM compile state each time it is asked."""
     descriptions = getattr(statement, "column_descriptions", None)
-    return bool(descriptions) and not any(isinstance(d.get("type"), type)
-                                          for d in descriptions)
+    if not descriptions:
+        return False
+    return not any(isinstance(d.get("type"), type) for d in descriptions)
 
 
 def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:

@@ -199,7 +199,7 @@ class DirectoryFacts:
                        or_(Application.certificate_dn == principal.ident,
                            Application.name == principal.ident))
             )
-            own.update(address for (address,) in rows.all())
+            own.update(row[0] for row in rows.all())
         elif principal.kind is PrincipalKind.PATIENT:
             rows = await session.execute(
                 select(Mailbox.address)
@@ -208,7 +208,7 @@ class DirectoryFacts:
                 .where(Patient.ins == principal.ident, Mailbox.disabled.is_(False),
                        Patient.state == PatientSpaceState.ACTIVE.value)
             )
-            own.update(a for (a,) in rows.all())
+            own.update(row[0] for row in rows.all())
         return ActingRights(principal, frozenset(own), orgs)
 
     async def conversation(

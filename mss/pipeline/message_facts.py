@@ -114,7 +114,7 @@ _NESTED = frozenset({"multipart", "message"})  # the parser's own branches (feed
 # Headers policy.default parses with a grammar that can fail on hostile text; the others
 # (unstructured: Subject, Received, DKIM-Signature...) always parse, registering defects.
 _STRUCTURED = frozenset(
-    name for name, kind in PARSING_POLICY.header_factory.registry.items()
+    name for name, kind in PARSING_POLICY.header_factory.registry.items()  # type: ignore[attr-defined]
     if not issubclass(kind, UnstructuredHeader)
 )
 

@@ -170,7 +170,7 @@ class MssSMTP(SMTP):
         # RFC 4954 §4: AUTH lines (bearer tokens) up to 12288 octets; the stream limit
         # grows with it, DATA lines stay bounded by aiosmtpd's own line_length_limit check.
         self.command_size_limits["AUTH"] = AUTH_LINE_LIMIT
-        self._stream_reader._limit = AUTH_LINE_LIMIT + 2  # type: ignore[union-attr]
+        self._stream_reader._limit = AUTH_LINE_LIMIT + 2  # type: ignore[attr-defined]
         self.connections = connections
         self.offer_dsn = offer_dsn
         self.errors_per_session = errors_per_session
@@ -280,7 +280,7 @@ class MssSMTP(SMTP):
 
     def _timeout_cb(self) -> None:
         if self.transport is not None:
-            self.transport.write(IDLE_TIMEOUT.encode("ascii") + b"\r\n")
+            self.transport.write(IDLE_TIMEOUT.encode("ascii") + b"\r\n")  # type: ignore[attr-defined]
         super()._timeout_cb()
 
     async def push(self, status: Any) -> None:
@@ -357,7 +357,7 @@ class MssSMTP(SMTP):
         data is no longer kept, only read to the end (as aiosmtpd does)."""
         reader = self._reader
         size_limit = self.data_size_limit
-        stream_limit = int(reader._limit)  # aiosmtpd's line loop's bound
+        stream_limit = int(reader._limit)  # type: ignore[attr-defined]  # aiosmtpd's line bound
         # kept up to this: what lies beyond cannot be the terminator's own bytes
         keep_limit = size_limit + len(TERMINATOR) if size_limit else None
         kept: list[bytes] = []

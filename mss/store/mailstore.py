@@ -295,7 +295,7 @@ async def _run_late_deliveries(connection: AsyncConnection, items: list[_LateDel
 
 
 async def _insert_delivery(
-    uow: UnitOfWork, connection: AsyncConnection, allocated: Row[Any] | None,
+    uow: UnitOfWork, connection: AsyncConnection, allocated: Row[*tuple[Any, ...]] | None,
     blob: PreparedBlob, message: dict[str, Any], flags: str,
 ) -> Delivered:
     if allocated is None:

@@ -99,11 +99,12 @@ class ThreadStatement:
     def compile(cls, statement: ClauseElement, dialect: Dialect,
                 keys: Sequence[str] | None = None) -> ThreadStatement:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys or ()) or None)
-        names = tuple(compiled.positiontup or ())
-        constants = {name: bind.effective_value for name, bind in compiled.binds.items()
+        names = tuple(compiled.positiontup or ())  # type: ignore[attr-defined]
+        constants = {name: bind.effective_value
+                     for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
                      if not bind.required and bind.callable is None}
         return cls(str(compiled), names, constants,
-                   dict(compiled._bind_processors))  # what execution itself applies
+                   dict(compiled._bind_processors))  # type: ignore[attr-defined]  # as execution
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         out = []

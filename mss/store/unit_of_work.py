@@ -237,8 +237,10 @@ class WriteBatcher:
         else:
             try:
                 for runner, entries in deferred.items():
-                    outcomes.append(await runner(connection, [entry for _, entry in entries]))
-                outcomes.append(await chain.save(connection))
+                    await runner(connection, [entry for _, entry in entries])
+                    outcomes.append(None)
+                await chain.save(connection)
+                outcomes.append(None)
             except Exception as exc:
                 outcomes.append(exc)
         for (_, entries), outcome in zip(deferred.items(), outcomes, strict=False):

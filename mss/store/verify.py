@@ -66,7 +66,7 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
                 except (BlobError, MasterKeyError) as exc:
                     report.faults.append(f"message {msg.id}: {exc}")
                     continue
-                digest = await asyncio.to_thread(lambda r=raw: hashlib.sha256(r).hexdigest())
+                digest = await asyncio.to_thread(_sha256_hex, raw)
                 if digest != msg.sha256 or len(raw) != msg.size:
                     report.faults.append(f"message {msg.id}: content does not match its hash")
                 elif msg.sealed_header is not None:
@@ -97,3 +97,7 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
             select(InlineBlob.mailbox_id, InlineBlob.blob_key))).all()}
     report.orphan_blobs = len((on_disk | inline) - referenced)
     return report
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

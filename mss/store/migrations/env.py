@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from mss.schema_tables import all_metadata  # every part's tables (autogenerate)
 from mss.store.db import UtcDateTime
@@ -14,7 +17,7 @@ if connection is None:  # pragma: no cover - only through mss.store.schema
 
 
 
-def render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(kind: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
     """Migrations stay free of MSS imports: UTC columns are plain timezone datetimes."""
     if kind == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
