@@ -38,9 +38,9 @@ extract_line = st.lists(column, min_size=COLUMN_COUNT - 1, max_size=COLUMN_COUNT
 
 
 def _check_line(line: str) -> None:
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine does not inflate it
     result = parse_line(line)
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert isinstance(result, dict | str)
 
 
@@ -73,7 +73,7 @@ def _trust_list(entries: int = 3) -> bytes:
 
 
 def _check_trust_list(data: bytes) -> None:
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine does not inflate it
     try:
         parsed = parse_trust_list(data)
     except TrustListError:
@@ -81,7 +81,7 @@ def _check_trust_list(data: bytes) -> None:
     else:
         assert parsed.entry_count >= 1
         assert all(entry.domain and entry.subject_dn for entry in parsed.entries)
-    assert time.monotonic() - started < 2.0
+    assert time.thread_time() - started < 2.0
 
 
 @FAST

@@ -54,10 +54,10 @@ SAMPLE = (
 
 def _check(raw: bytes) -> None:
     """Both readers return; bounded in time, then (traced, slower) in memory."""
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine does not inflate it
     parsed = parse_message(raw)
     summary = summarise_headers(raw)
-    assert time.monotonic() - started < SECONDS_PER_MESSAGE
+    assert time.thread_time() - started < SECONDS_PER_MESSAGE
     tracemalloc.start()
     try:
         parse_message(raw)
