@@ -1,5 +1,5 @@
-"""Every SMTP reply MSS sends, and the one error type that carries a reply (docs/architecture.md
-§8.3, §4).
+"""The protocol's own SMTP replies, and the one error type that carries a reply
+(docs/architecture.md §8.3, §8.4); policy refusals come from mss/policy/refusals.py.
 
 Any layer (a handler hook, the DSN parameter parser, the line-ending guard) raises
 `SmtpReply`; the aiosmtpd handler boundary catches it once and returns `render()`.
@@ -55,19 +55,9 @@ AUTH_REQUIRED = "530 5.7.0 Authentication required"  # RFC 4954 §6
 AUTH_TOO_WEAK = "534 5.7.9 Authentication mechanism is too weak"  # RFC 4954 §6
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"  # RFC 4954 §6
 ENCRYPTION_REQUIRED = "538 5.7.11 Encryption required for requested authentication mechanism"
-# docs/architecture.md §4, T1: inbound peer without a listed certificate, answered at MAIL.
-PEER_NOT_TRUSTED = "550 5.7.1 Operator certificate not on the trust list for this domain"
-# docs/architecture.md §4, T2: submission from an address the principal may not send as.
-SENDER_NOT_ALLOWED = "553 5.7.1 Sender address not allowed for this account"
-# docs/architecture.md §4, T3: no relay to the open Internet.
-RELAY_DENIED = "550 5.7.1 Recipient domain is outside the trust space"
-UNKNOWN_RECIPIENT = "550 5.1.1 Recipient address unknown"  # R1
-NOREPLY_RECIPIENT = "550 5.7.1 This mailbox does not receive mail"  # R2
-MAILBOX_DISABLED = "550 5.2.1 Mailbox disabled"  # R3
-POLICY_REFUSED = "550 5.7.1 Refused by the trust space policy"  # P1, P2
-TOO_BIG = "552 5.3.4 Message too big for system"  # S1, RFC 1870 §6
-FORBIDDEN_CONTENT = "554 5.6.1 Media not supported"  # S2
-CONTENT_REFUSED = "554 5.7.1 Content refused by the trust space policy"  # S3
+# The replies of the trust space's rules (T1-T4, R1-R3, P1, P2, S1-S3) are not here: each
+# comes from its Verdict (`Verdict.smtp_reply()`), written once in mss/policy/refusals.py.
+TOO_BIG = "552 5.3.4 Message too big for system"  # the SIZE limit at MAIL, RFC 1870 §6
 NO_PASSING_DKIM = "550 5.7.20 No passing DKIM signature found"  # RFC 7372 §3.1
 TRANSACTION_FAILED = "554 5.0.0 Transaction failed"
 
