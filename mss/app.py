@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from mss.background import stop_task
 from mss.certs import DevPki, ensure_server_pki
 from mss.certs.live_trust import LiveTrust
 from mss.certs.revocation import StaleCrlPolicy
@@ -189,11 +190,8 @@ class App:
         self.metrics.queue_oldest_seconds.set(depth.oldest_age_seconds)
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
+        await stop_task(self._heartbeat)
+        self._heartbeat = None
         for service in reversed(self.services):
             try:
                 await service.stop()

@@ -19,9 +19,12 @@ ROOT = Path(__file__).parents[1] / "mss"
 COMMAND_LAYER = "commands"  # the `mss` command and its sub-commands: may import anything
 TOP = {"app", "composition", "schema_tables"}  # above every part
 
+BASE = {"identity", "clock", "background"}  # plain vocabulary and tools: anyone may import
+
 ALLOWED: dict[str, set[str]] = {
     "identity": set(),
     "clock": set(),
+    "background": set(),
     "policy": {"identity"},
     "config": {"identity", "clock", "vault"},  # vault.access_matrix, to check its file
     "store": {"config", "clock", "identity"},
@@ -128,6 +131,8 @@ def forbidden(arrow: Arrow) -> str | None:
         return None
     if target in TOP:
         return "nothing below the composition root imports it"
+    if target in BASE and source != "policy":
+        return None
     if target not in ALLOWED.get(source, set()):
         return f"mss.{source} may not import mss.{target}"
     return None

@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from mss.background import stop_task
 from mss.certs.chain_check import CertificateCheck, load_ca_bundle
 from mss.certs.revocation import RevocationCheck, RevocationList, StaleCrlPolicy, read_crls
 from mss.clock import Clock
@@ -102,11 +103,8 @@ class LiveTrust:
         self._task = asyncio.create_task(self._watch(), name="mss-live-trust")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def changed(self, *_: object) -> None:
         """Reload now (a "crl" change event); safe to call from any callback."""

@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosmtplib
 
+from mss.background import stop_task
 from mss.clock import Clock
 from mss.directory.identifiers import InvalidIdentifier
 from mss.directory.patients import find_patient
@@ -152,11 +153,8 @@ class Notifier:
 
     async def stop(self) -> None:
         await self.drain()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from mss.background import stop_tasks
 from mss.config import Settings
 from mss.event_log import configure_logging
 from mss.store.process_link import ProcessHub
@@ -115,11 +116,7 @@ class MxProcesses:
 
     async def stop(self) -> None:
         self._stopping = True
-        for watcher in self._watchers:
-            watcher.cancel()
-        for watcher in self._watchers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        await stop_tasks(self._watchers)
         self._watchers.clear()
         for process in self.processes.values():
             if process.is_alive():

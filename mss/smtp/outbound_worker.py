@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from mss.background import stop_task
 from mss.certs import (
     DkimAlgorithm,
     DkimKey,
@@ -310,11 +311,8 @@ class QueueWorker:
         self._task = asyncio.create_task(self._run(), name=f"mss-queue-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         """Run passes back to back while there is work; otherwise wait to be woken

@@ -28,6 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mss.background import stop_task
 from mss.store.events import ChangeEvent, EventBus
 
 log = logging.getLogger(__name__)
@@ -143,11 +144,8 @@ class ProcessLink(_Republisher):
             self.bus.add_listener(self._published)
 
     async def stop(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reading
-            self._reading = None
+        await stop_task(self._reading)
+        self._reading = None
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(ConnectionError):
