@@ -13,7 +13,8 @@ import secrets
 from sqlalchemy import select
 
 from mss.directory.account_tables import ApiTokenRow
-from mss.directory.errors import MailboxKindRule, UnknownMailbox
+from mss.directory.errors import UnknownMailbox
+from mss.directory.mailbox_lookup import mailbox_of_kind
 from mss.directory.principals import principal_for_mailbox
 from mss.identity import MailboxKind, Principal
 from mss.store.audit_actions import AuditAction
@@ -34,11 +35,8 @@ async def create_api_token(store: Store, address: str, label: str = "") -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     async def job(uow: UnitOfWork) -> None:
-        mailbox = await find_mailbox(uow.session, address)
-        if mailbox is None:
-            raise UnknownMailbox(address)
-        if mailbox.kind != MailboxKind.APP.value:
-            raise MailboxKindRule(f"API tokens belong to APP mailboxes: {address}")
+        mailbox = await mailbox_of_kind(uow.session, address, MailboxKind.APP,
+                                        f"API tokens belong to APP mailboxes: {address}")
         uow.session.add(ApiTokenRow(token_hash=_hash(token), mailbox_id=mailbox.id,
                                     label=label[:200], created_at=uow.now(), revoked=False))
         await uow.session.flush()

@@ -27,6 +27,7 @@ from mss.directory.identifiers import (
     patient_address,
     professional_id_type,
 )
+from mss.directory.mailbox_lookup import mailbox_of_kind
 from mss.directory.org_members import OrgMemberInfo, org_members
 from mss.directory.principals import (
     application_ident,
@@ -229,11 +230,9 @@ async def set_responsible_mailbox(
     """Name (or clear) the mailbox that receives what is written to an APP mailbox."""
 
     async def job(uow: UnitOfWork) -> None:
-        mailbox = await find_mailbox(uow.session, app_address)
-        if mailbox is None:
-            raise UnknownMailbox(app_address)
-        if mailbox.kind != MailboxKind.APP.value:
-            raise MailboxKindRule(f"only APP mailboxes have a responsible mailbox: {app_address}")
+        mailbox = await mailbox_of_kind(
+            uow.session, app_address, MailboxKind.APP,
+            f"only APP mailboxes have a responsible mailbox: {app_address}")
         owner = await uow.session.get(MailboxOwner, mailbox.id)
         assert owner is not None
         responsible = (

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mss.directory.errors import MailboxKindRule, UnknownMailbox, UnknownProfessional
+from mss.directory.errors import MailboxKindRule, UnknownProfessional
+from mss.directory.mailbox_lookup import mailbox_of_kind
 from mss.directory.principals import professional_by_ident, professional_name
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import MailboxOwner, OrgMember, Professional
@@ -76,12 +77,8 @@ async def find_member_professional(session: AsyncSession, member: str) -> Profes
 
 
 async def _org_mailbox(session: AsyncSession, address: str) -> Mailbox:
-    mailbox = await find_mailbox(session, address)
-    if mailbox is None:
-        raise UnknownMailbox(address)
-    if mailbox.kind != MailboxKind.ORG.value:
-        raise MailboxKindRule(f"{address} is a {mailbox.kind} mailbox; only ORG has members")
-    return mailbox
+    return await mailbox_of_kind(session, address, MailboxKind.ORG,
+                                 f"{address} is not an ORG mailbox; only ORG has members")
 
 
 async def set_org_member(

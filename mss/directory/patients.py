@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mss.directory.errors import MailboxKindRule, UnknownMailbox, UnknownPatient
+from mss.directory.errors import UnknownPatient
 from mss.directory.identifiers import check_ins, patient_address
+from mss.directory.mailbox_lookup import mailbox_of_kind
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import Dispensation, Patient
 from mss.identity import SYSTEM, MailboxKind, PatientSpaceState, Principal
 from mss.store.audit_actions import AuditAction
-from mss.store.mailboxes import find_mailbox
 from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
@@ -76,12 +76,8 @@ async def set_patient_state(
 
 
 async def _pharmacy(session: AsyncSession, address: str) -> Mailbox:
-    mailbox = await find_mailbox(session, address)
-    if mailbox is None:
-        raise UnknownMailbox(address)
-    if mailbox.kind != MailboxKind.ORG.value:
-        raise MailboxKindRule(f"dispensations belong to a pharmacy ORG mailbox: {address}")
-    return mailbox
+    return await mailbox_of_kind(session, address, MailboxKind.ORG,
+                                 f"dispensations belong to a pharmacy ORG mailbox: {address}")
 
 
 async def record_dispensation(
