@@ -25,7 +25,7 @@ import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,7 +40,7 @@ from mss.store.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 2000
 MAX_REJECT_DETAILS = 1000
-ENTRIES = cast(Table, DirectoryEntryRow.__table__)
+ENTRIES = DirectoryEntryRow.__table__
 _VALUE_COLUMNS = tuple(
     c.name for c in ENTRIES.columns if c.name not in ("id", "address", "generation")
 )
@@ -236,7 +236,7 @@ async def import_extract(
     report = ImportReport()
     encoding, report.first_non_utf8_line = await asyncio.to_thread(detect_encoding, path)
     report.encoding = encoding
-    imports = cast(Table, DirectoryImport.__table__)
+    imports = DirectoryImport.__table__
     with path.open(encoding=encoding, errors="strict" if encoding == "utf-8"
                    else _LATIN1_FALLBACK, newline="") as lines:
         check_header(next(lines, ""))
