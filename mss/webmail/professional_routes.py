@@ -94,9 +94,8 @@ async def end_conversation(request: Request) -> Response:
 async def read_message(request: Request) -> Response:
     session = await professional_session(request)
     web = context_of(request)
-    uid = request.path_params["uid"]
     opened = await open_message(web, session.principal, request.path_params["folder"],
-                                int(uid) if uid.isdigit() else -1)
+                                request.path_params["uid"])
     if opened is None:
         return render(request, "not_found.html", status_code=404)
     view = view_message(opened.raw)

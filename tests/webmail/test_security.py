@@ -96,3 +96,22 @@ async def test_login_redirect_rejects_open_redirects(web: Web) -> None:
         response = await client.get("/lang/en?next=//evil.example/")
         assert response.headers["location"] == "/"
         assert csrf_of((await client.get("/login")).text)
+
+
+async def test_ids_out_of_range_are_not_found(web: Web, jeanne, alice) -> None:
+    """Every numeric id of a URL goes through one convertor (mss.webmail.path_ids): 2^63
+    and beyond, which no database key can be, give the 404 of an unknown page, not the
+    500 of an integer overflow."""
+    huge = ["9223372036854775807", "9223372036854775808", "18446744073709551616",
+            "1" + "0" * 40]
+    for number in huge:
+        for path in (f"/documents/{number}", f"/documents/{number}/download",
+                     f"/documents/{number}/embedded", f"/documents/{number}/message",
+                     f"/messages/INBOX/{number}", f"/messages/INBOX/1/attachments/{number}"):
+            assert (await jeanne.get(path)).status_code == 404, path
+        for path in (f"/pro/documents/{number}", f"/pro/messages/INBOX/{number}",
+                     f"/pro/documents/{number}/download"):
+            assert (await alice.get(path)).status_code == 404, path
+        token = await web.csrf(jeanne, "/documents")
+        hidden = await jeanne.post(f"/documents/{number}/hide", data={"csrf": token})
+        assert hidden.status_code == 404
