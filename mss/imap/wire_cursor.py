@@ -30,6 +30,7 @@ _DATE_TIME = re.compile(
     rb'"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})"'
 )
 _MAX_NUMBER = 2**63 - 1
+MAX_NZ_NUMBER = 2**32 - 1  # RFC 3501 §9 nz-number
 
 _SYSTEM_FLAGS = {f.casefold(): f for f in (
     "\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "\\Recent"
@@ -254,9 +255,14 @@ class WireCursor:
         return SequenceSet(tuple(ranges))
 
     def _sequence_number(self) -> int | None:
+        """RFC 3501 §9 ``seq-number``: ``*`` or an ``nz-number``, a 32-bit value
+        (RFC 3501 §2.3.1.1: UIDs and sequence numbers are 32-bit); beyond is a BAD."""
         if self.accept(b"*"):
             return None
-        return self.nz_number()
+        value = self.nz_number()
+        if value > MAX_NZ_NUMBER:
+            raise WireSyntaxError("sequence number or UID out of range")
+        return value
 
     def starts_sequence_set(self) -> bool:
         return self.peek() == b"*" or self.peek().isdigit()
