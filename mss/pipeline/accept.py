@@ -18,14 +18,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mss.config import Settings
-from mss.identity import SYSTEM, MailboxKind, Principal
+from mss.identity import SYSTEM, MailboxKind, Principal, PrincipalKind
+from mss.pipeline.author_fields import author_fields
 from mss.pipeline.conversations import apply_conversation_transitions, patient_subject
 from mss.pipeline.directory_facts import DirectoryFacts
 from mss.pipeline.message_facts import ParsedMessage, parse_message
@@ -33,6 +34,7 @@ from mss.pipeline.message_log import log_accepted, new_queue_id
 from mss.pipeline.outbound_queue import QueuedRecipient, enqueue
 from mss.policy import (
     ActingRights,
+    AuthorCompletion,
     Channel,
     Content,
     Correspondent,
@@ -42,7 +44,9 @@ from mss.policy import (
     PeerCertificate,
     Verdict,
     decide,
+    decide_author,
     decide_peer,
+    decide_peer_author,
     decide_recipient,
     decide_sender,
 )
@@ -148,6 +152,7 @@ class _Plan:
 
     sender: Correspondent
     parsed: ParsedMessage
+    raw: bytes  # as stored: with the From/Sender fields T4 added
 
 
 class Pipeline:
@@ -238,6 +243,7 @@ class Pipeline:
             too_big = refusal(Cause.TOO_LARGE, limit=self.settings.limits.max_message_bytes)
             return await self._all_refused(submission, too_big, len(raw))
         plan = await self._decide(submission, raw)
+        raw = plan.raw
         blobs = await self._prepare_blobs(submission, plan, raw)
         deposits = await self._prepare_deposits(plan)
 
@@ -275,11 +281,15 @@ class Pipeline:
         async with _ReadOnDemand(self.store) as session:
             operator = await self.facts.operator(session)
             at_mail = await self._mail_from_verdict(session, submission, operator)
-            if at_mail.refused:  # T1 / T2: every recipient is refused for the same reason
-                decisions = {canonical_address(r): Decision(at_mail)
+            author = await self._author(session, submission, operator, raw, at_mail)
+            if author.verdict.refused:  # T1 / T2 / T4: every recipient, for one reason
+                decisions = {canonical_address(r): Decision(author.verdict)
                              for r in submission.recipients}
                 sender = Correspondent(canonical_address(submission.mail_from))
-                return _Plan({}, [], decisions, frozenset(), sender, parsed)
+                return _Plan({}, [], decisions, frozenset(), sender, parsed, raw)
+            if author.add_from or author.add_sender:
+                raw = self._author_lines(submission, author) + raw
+                parsed = parse_message(raw)
             known = dict(submission.known_correspondents)
             envelope = await self._envelope(session, submission.channel,
                                             submission.mail_from, known)
@@ -307,7 +317,8 @@ class Pipeline:
                         patients.add(rcpt)
                 else:
                     remote.append(rcpt)
-        return _Plan(local, remote, decisions, frozenset(patients), envelope.sender, parsed)
+        return _Plan(local, remote, decisions, frozenset(patients), envelope.sender, parsed,
+                     raw)
 
     async def _mail_from_verdict(
         self, session: AsyncSession, submission: Submission, operator: OperatorFacts
@@ -321,6 +332,37 @@ class Pipeline:
             return accepted_at_mail()
         rights = await self.facts.acting_rights(session, submission.principal)
         return decide_sender(rights, submission.mail_from)
+
+    async def _author(
+        self, session: AsyncSession, submission: Submission, operator: OperatorFacts,
+        raw: bytes, at_mail: Verdict,
+    ) -> AuthorCompletion:
+        """MSS policy T4 once T1/T2 passed: the From and Sender fields name the one who
+        sent the message (docs/sender-truth.md)."""
+        if at_mail.refused:
+            return AuthorCompletion(at_mail)
+        fields = author_fields(raw)
+        if submission.channel is Channel.INBOUND:
+            peer = submission.peer or PeerCertificate(None, False)
+            return AuthorCompletion(decide_peer_author(
+                peer.subject_dn, fields, submission.mail_from, operator.trust_list))
+        if submission.principal.kind is PrincipalKind.SYSTEM:
+            return AuthorCompletion(at_mail)
+        rights = await self.facts.acting_rights(session, submission.principal)
+        return decide_author(rights, fields, submission.mail_from)
+
+    @staticmethod
+    def _author_lines(submission: Submission, author: AuthorCompletion) -> bytes:
+        """The From (RFC 6409 §8.1) and Sender (RFC 5322 §3.6.2) fields T4 adds."""
+        principal = submission.principal
+        lines = ""
+        for name, address in (("From", author.add_from), ("Sender", author.add_sender)):
+            if address:
+                own = canonical_address(principal.mailbox or "") == address or name == "Sender"
+                label = principal.display_name if own else ""
+                value = formataddr((label, address)) if label else address
+                lines += f"{name}: {value}\r\n"
+        return lines.encode("utf-8")
 
     async def _prepare_blobs(
         self, submission: Submission, plan: _Plan, raw: bytes
@@ -368,7 +410,8 @@ class Pipeline:
             if decision.verdict.refused:
                 uow.audit(AuditAction.MESSAGE_REFUSED, actor, target=rcpt,
                           outcome=AuditOutcome.REFUSED, subject=subject,
-                          detail=f"rule={decision.verdict.rule} {about}")
+                          detail=f"rule={decision.verdict.rule} {_cause(decision.verdict)}"
+                                 f"{about}")
                 results.append(RecipientResult(rcpt, decision.verdict))
                 continue
             if rcpt in plan.local:
@@ -500,3 +543,8 @@ def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:
             return patient_subject(address)
     return ""
 
+
+
+def _cause(verdict: Verdict) -> str:
+    """`cause=<why> ` for a refusal's audit row (T4 says which field was wrong)."""
+    return f"cause={verdict.cause} " if verdict.cause else ""

@@ -5,12 +5,14 @@ to apply. No I/O, no clock: the time is a fact. Imports only the stdlib and mss.
 
 At MAIL FROM: `decide_peer` (T1, inbound) or `decide_sender` (T2, submission).
 At RCPT TO:   `decide_recipient` (T3, R1-R3, P1, P2).
-After DATA:   `decide` (T3 to S3 and transitions) or `decide_content` (S1-S3) alone.
+After DATA:   `decide_author` / `decide_peer_author` (T4, the From and Sender fields),
+              `decide` (T3 to S3 and transitions) or `decide_content` (S1-S3) alone.
 Webmail/API:  `reply_right` / `patient_may_write_to`, `end_conversation`,
               `reopen_conversation`.
 """
 
 from mss.policy.attachment_types import ForbiddenKind, forbidden_kind
+from mss.policy.author_rules import decide_author, decide_peer_author
 from mss.policy.codes import Cause, EnhancedStatus, ReplyCode, Rule
 from mss.policy.content_rules import INVISIBLE_PATIENT, decide_content
 from mss.policy.conversation_actions import end_conversation, may_act_on, reopen_conversation
@@ -27,6 +29,8 @@ from mss.policy.decision import decide
 from mss.policy.facts import (
     ActingRights,
     Attachment,
+    AuthorCompletion,
+    AuthorFields,
     Channel,
     Content,
     Correspondent,
@@ -48,6 +52,8 @@ __all__ = [
     "INVISIBLE_PATIENT",
     "ActingRights",
     "Attachment",
+    "AuthorCompletion",
+    "AuthorFields",
     "Cause",
     "Channel",
     "Content",
@@ -75,8 +81,10 @@ __all__ = [
     "apply_transitions",
     "conversation_transitions",
     "decide",
+    "decide_author",
     "decide_content",
     "decide_peer",
+    "decide_peer_author",
     "decide_recipient",
     "decide_sender",
     "end_conversation",

@@ -40,6 +40,7 @@ class Rule(enum.StrEnum):
     T1 = "T1"  # peer operator certificate
     T2 = "T2"  # submission: send-as right
     T3 = "T3"  # recipient domain outside the trust space
+    T4 = "T4"  # From/Sender: an author the sender may not name
     R1 = "R1"  # unknown local recipient
     R2 = "R2"  # recipient is an APP mailbox
     R3 = "R3"  # patient opposed or closed
@@ -60,6 +61,10 @@ class Cause(enum.StrEnum):
     SENDER_NOT_ALLOWED = "sender_not_allowed"
     ACTION_NOT_ALLOWED = "action_not_allowed"
     NO_SUCH_CONVERSATION = "no_such_conversation"
+    AUTHOR_NOT_ALLOWED = "author_not_allowed"
+    AUTHOR_UNREADABLE = "author_unreadable"
+    SENDER_NOT_MEMBER = "sender_not_member"
+    PEER_AUTHOR_NOT_LISTED = "peer_author_not_listed"
     RELAY_DENIED = "relay_denied"
     DOMAIN_NOT_TRUSTED = "domain_not_trusted"
     UNKNOWN_MAILBOX = "unknown_mailbox"

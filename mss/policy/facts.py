@@ -11,6 +11,7 @@ Where each fact comes from:
 - `Content`: what is known after DATA (size, subject, X-MSS-MES, Reply-To, attachments).
 - `ActingRights`: what the authenticated principal may send as (submission, webmail, API).
 - `PeerCertificate`: what TLS told about an inbound operator (certs package).
+- `AuthorFields`: the From/Sender addresses the message names (pipeline.author_fields).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal
 from mss.policy.addresses import canonical_address, canonical_dn, domain_of, is_patient_address
 from mss.policy.conversation_state import Conversation
+from mss.policy.verdict import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +236,38 @@ class PeerCertificate:
 
     subject_dn: str | None
     chain_valid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorFields:
+    """The originator fields a sender wrote (RFC 5322 §3.6.2), read for MSS policy T4.
+
+    `from_addresses` and `sender_addresses`: every address read in the From and Sender
+    fields, by every reading (the union, so that no reader sees another author);
+    `mentioned`: addresses written elsewhere in those fields (display names, comments,
+    encoded words) and in Resent-From / Resent-Sender; `unreadable`: a From or Sender
+    field in which no address can be read.
+    """
+
+    from_addresses: tuple[str, ...] = ()
+    sender_addresses: tuple[str, ...] = ()
+    mentioned: tuple[str, ...] = ()
+    from_fields: int = 0
+    sender_fields: int = 0
+    unreadable: bool = False
+
+    @property
+    def well_formed(self) -> bool:
+        """RFC 5322 §3.6: at most one From and one Sender field, each readable."""
+        return not self.unreadable and self.from_fields <= 1 and self.sender_fields <= 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCompletion:
+    """What T4 lets through, and the fields to add: `add_from` when the message has no
+    From (RFC 6409 §8.1), `add_sender` when it speaks for an ORG mailbox or several
+    authors and does not say who sent it (RFC 5322 §3.6.2)."""
+
+    verdict: Verdict
+    add_from: str | None = None
+    add_sender: str | None = None

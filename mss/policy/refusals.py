@@ -71,6 +71,41 @@ _CATALOGUE: dict[Cause, _Entry] = {
         "You do not act for this mailbox: only its owner or a member with the send-as "
         "right may end or reopen the conversation.",
     ),
+    Cause.AUTHOR_NOT_ALLOWED: _Entry(
+        Rule.T4,
+        *_POLICY,
+        "L'adresse {name} des en-têtes From/Sender n'est pas la vôtre : un message ne "
+        "peut nommer comme auteur que votre boîte, une boîte organisationnelle où vous "
+        "avez le droit d'envoi, ou votre boîte applicative.",
+        "The address {name} in the From/Sender fields is not yours: a message may name "
+        "as its author only your mailbox, an organisational mailbox where you hold the "
+        "send-as right, or your application mailbox.",
+    ),
+    Cause.AUTHOR_UNREADABLE: _Entry(
+        Rule.T4,
+        *_POLICY,
+        "Les en-têtes From/Sender sont illisibles ou répétés : écrivez un seul champ "
+        "From (et au plus un Sender) avec des adresses valides.",
+        "The From/Sender fields are unreadable or repeated: write one From field (and at "
+        "most one Sender) with valid addresses.",
+    ),
+    Cause.SENDER_NOT_MEMBER: _Entry(
+        Rule.T4,
+        *_POLICY,
+        "Le champ Sender doit nommer votre propre boîte quand le message est écrit au "
+        "nom d'une boîte organisationnelle ou de plusieurs auteurs.",
+        "The Sender field must name your own mailbox when the message is written on "
+        "behalf of an organisational mailbox or of several authors.",
+    ),
+    Cause.PEER_AUTHOR_NOT_LISTED: _Entry(
+        Rule.T4,
+        *_POLICY,
+        "Le domaine de l'adresse {name} du champ From n'est pas inscrit sur la liste "
+        "blanche pour votre opérateur : un opérateur ne transmet que le courrier de ses "
+        "propres domaines.",
+        "The domain of the address {name} in the From field is not on the trust list "
+        "for your operator: an operator hands over mail of its own domains only.",
+    ),
     Cause.RELAY_DENIED: _Entry(
         Rule.T3,
         *_POLICY,

@@ -13,6 +13,7 @@ from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, Pr
 from mss.policy import (
     ActingRights,
     Attachment,
+    AuthorFields,
     Channel,
     Content,
     Conversation,
@@ -28,7 +29,9 @@ from mss.policy import (
     TrustList,
     apply_transitions,
     decide,
+    decide_author,
     decide_peer,
+    decide_peer_author,
     decide_sender,
     end_conversation,
     reopen_conversation,
@@ -166,7 +169,28 @@ class SubmitMail:
     mail_from: str
 
 
-Step = Send | EndAction | ReopenAction | PeerMail | SubmitMail
+@dataclass(frozen=True)
+class WriteAuthor:
+    """The From/Sender fields of a submitted message (T4), as the pipeline reads them.
+
+    `peer_dn` set: the message comes from that peer operator's MX instead."""
+
+    rights: ActingRights
+    from_: tuple[str, ...] = ()
+    sender: tuple[str, ...] = ()
+    mentioned: tuple[str, ...] = ()
+    from_fields: int | None = None  # default: one From when `from_` names any
+    unreadable: bool = False
+    mail_from: str = ""
+    peer_dn: str | None = None
+
+    def fields(self) -> AuthorFields:
+        count = (1 if self.from_ else 0) if self.from_fields is None else self.from_fields
+        return AuthorFields(self.from_, self.sender, self.mentioned, count,
+                            1 if self.sender else 0, self.unreadable)
+
+
+Step = Send | EndAction | ReopenAction | PeerMail | SubmitMail | WriteAuthor
 
 
 @dataclass
@@ -198,6 +222,11 @@ class PolicyWorld:
             return Decision(decide_peer(peer, step.mail_from, OPERATOR.trust_list))
         if isinstance(step, SubmitMail):
             return Decision(decide_sender(step.rights, step.mail_from))
+        if isinstance(step, WriteAuthor):
+            if step.peer_dn is not None:
+                return Decision(decide_peer_author(step.peer_dn, step.fields(), step.mail_from,
+                                                   OPERATOR.trust_list))
+            return Decision(decide_author(step.rights, step.fields(), step.mail_from).verdict)
         if isinstance(step, Send):
             decision = self._send(step)
             key = (canonical_address(step.sender), canonical_address(step.recipient))

@@ -26,6 +26,7 @@ from mss.policy import (
 from .policy_world import (
     ACCUEIL,
     CLOSED_PATIENT,
+    DOMAIN,
     DR_DURAND,
     DR_MARTIN,
     INTERNET,
@@ -33,10 +34,12 @@ from .policy_world import (
     NOREPLY,
     OPPOSED_PATIENT,
     OTHER_PEER_DN,
+    OTHER_PEER_DOMAIN,
     OTHER_PHARMACY,
     PATIENT,
     PATIENT_B,
     PEER_DN,
+    PEER_DOMAIN,
     PHARMACY,
     REMOTE_PS,
     RESULTS,
@@ -50,6 +53,7 @@ from .policy_world import (
     Send,
     Step,
     SubmitMail,
+    WriteAuthor,
     owner_rights,
     professional_rights,
 )
@@ -62,6 +66,7 @@ T1 = (*REFUSED_POLICY, Rule.T1)
 T1_LATER = (ReplyCode.SERVICE_NOT_AVAILABLE, EnhancedStatus.DELIVERY_NOT_AUTHORIZED_YET, Rule.T1)
 T2 = (ReplyCode.MAILBOX_NAME_NOT_ALLOWED, EnhancedStatus.DELIVERY_NOT_AUTHORIZED, Rule.T2)
 T3 = (*REFUSED_POLICY, Rule.T3)
+T4 = (*REFUSED_POLICY, Rule.T4)
 R1 = (ReplyCode.MAILBOX_UNAVAILABLE, EnhancedStatus.BAD_DESTINATION_MAILBOX, Rule.R1)
 R2 = (*REFUSED_POLICY, Rule.R2)
 R3 = (ReplyCode.MAILBOX_UNAVAILABLE, EnhancedStatus.MAILBOX_DISABLED, Rule.R3)
@@ -149,6 +154,104 @@ ROWS = [
     pytest.param(Row(SubmitMail(DR_MARTIN_RIGHTS, ""), T2), id="T2-null-sender-by-PS"),
     pytest.param(
         Row(SubmitMail(SYSTEM_RIGHTS, ""), ACCEPTED_AT_MAIL), id="OK-T2-null-sender-by-system"
+    ),
+    # T4: the From/Sender fields name the one who sent the message
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_READ_ONLY, (DR_MARTIN,), mail_from=DR_DURAND), T4,
+            cause=Cause.AUTHOR_NOT_ALLOWED),
+        id="T4-From-names-another-PER",
+    ),
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_READ_ONLY, (SECRETARIAT,), mail_from=DR_DURAND), T4),
+        id="T4-From-ORG-with-read-right-only",
+    ),
+    pytest.param(
+        Row(WriteAuthor(DR_MARTIN_RIGHTS, (DR_MARTIN,), (DR_DURAND,), mail_from=DR_MARTIN), T4),
+        id="T4-Sender-names-another-PER",
+    ),
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_READ_ONLY, (DR_DURAND,), mentioned=(DR_MARTIN,),
+                        mail_from=DR_DURAND), T4),
+        id="T4-display-name-or-comment-names-another-address",
+    ),
+    pytest.param(
+        Row(WriteAuthor(owner_rights(NOREPLY), (DR_MARTIN,), mail_from=NOREPLY), T4),
+        id="T4-APP-certificate-From-a-PER",
+    ),
+    pytest.param(
+        Row(WriteAuthor(owner_rights(PATIENT), (PATIENT_B,), mail_from=PATIENT), T4),
+        id="T4-patient-From-another-patient",
+    ),
+    pytest.param(
+        Row(WriteAuthor(DR_MARTIN_RIGHTS, (DR_MARTIN,), from_fields=2, mail_from=DR_MARTIN),
+            T4, cause=Cause.AUTHOR_UNREADABLE),
+        id="T4-two-From-fields",
+    ),
+    pytest.param(
+        Row(WriteAuthor(DR_MARTIN_RIGHTS, from_fields=1, unreadable=True, mail_from=DR_MARTIN),
+            T4, cause=Cause.AUTHOR_UNREADABLE),
+        id="T4-From-unreadable",
+    ),
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_SEND_AS, (SECRETARIAT,), (SECRETARIAT,),
+                        mail_from=SECRETARIAT), T4, cause=Cause.SENDER_NOT_MEMBER),
+        id="T4-ORG-From-with-Sender-not-the-member",
+    ),
+    pytest.param(
+        Row(WriteAuthor(professional_rights("10004", org={SECRETARIAT: frozenset(
+            {OrgRight.SEND_AS})}), (SECRETARIAT, ACCUEIL), mail_from=SECRETARIAT), T4),
+        id="T4-several-From-one-not-allowed",
+    ),
+    pytest.param(
+        Row(WriteAuthor(DR_MARTIN_RIGHTS, (DR_MARTIN,), mail_from=DR_MARTIN), ACCEPTED_AT_MAIL),
+        id="OK-T4-own-From",
+    ),
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_SEND_AS, (SECRETARIAT,), mail_from=SECRETARIAT),
+            ACCEPTED_AT_MAIL),
+        id="OK-T4-ORG-From-with-send-as",
+    ),
+    pytest.param(
+        Row(WriteAuthor(ORG_MEMBER_SEND_AS, (SECRETARIAT, DR_DURAND), (DR_DURAND,),
+                        mail_from=DR_DURAND), ACCEPTED_AT_MAIL),
+        id="OK-T4-several-From-with-the-member-as-Sender",
+    ),
+    pytest.param(
+        Row(WriteAuthor(DR_MARTIN_RIGHTS, mail_from=DR_MARTIN), ACCEPTED_AT_MAIL),
+        id="OK-T4-no-From-is-added",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (DR_MARTIN,)), ACCEPTED_AT_MAIL),
+        id="OK-T4-MSS-own-messages",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (f"x@{DOMAIN}",), peer_dn=PEER_DN,
+                        mail_from=REMOTE_PS), T4, cause=Cause.PEER_AUTHOR_NOT_LISTED),
+        id="T4-peer-From-in-our-domain",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (f"dr.x@{OTHER_PEER_DOMAIN}",), peer_dn=PEER_DN,
+                        mail_from=REMOTE_PS), T4),
+        id="T4-peer-From-in-another-operators-domain",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (f"x@mx.{PEER_DOMAIN}",), peer_dn=PEER_DN,
+                        mail_from=REMOTE_PS), T4),
+        id="T4-peer-From-unlisted-subdomain-not-a-bounce",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (REMOTE_PS,), (f"secr@{PEER_DOMAIN}",), peer_dn=PEER_DN,
+                        mail_from=REMOTE_PS), ACCEPTED_AT_MAIL),
+        id="OK-T4-peer-From-and-Sender-in-its-domain",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, (f"MAILER-DAEMON@mx.{PEER_DOMAIN}",), peer_dn=PEER_DN),
+            ACCEPTED_AT_MAIL),
+        id="OK-T4-peer-bounce-from-its-MX-host",
+    ),
+    pytest.param(
+        Row(WriteAuthor(SYSTEM_RIGHTS, peer_dn=PEER_DN, mail_from=REMOTE_PS), ACCEPTED_AT_MAIL),
+        id="OK-T4-peer-without-From",
     ),
     # T3: trust space
     pytest.param(Row(Send(DR_MARTIN, INTERNET), T3), id="T3-recipient-on-open-internet"),

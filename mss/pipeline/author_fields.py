@@ -1,0 +1,97 @@
+"""Read the originator fields of a message for MSS policy T4 (RFC 5322 §3.6.2).
+
+One small reader, tolerant by design: the header section is read from the raw bytes
+(not from a parsed message that might have fallen back to another policy), and each
+From/Sender value is read three ways: the standard library's RFC 5322 parser (groups,
+comments, quoted strings), `getaddresses` (the lenient reader many clients resemble), and
+a scan for anything shaped like an address in the text and its decoded encoded words
+(RFC 2047). Every address any reading finds must pass T4: a header that readers
+understand differently cannot show one author to MSS and another to a mail client.
+Never raises: a value no reading can make sense of is `unreadable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
+from email.utils import getaddresses
+
+from mss.policy import AuthorFields
+
+FROM, SENDER = "from", "sender"
+MENTION_ONLY = frozenset({"resent-from", "resent-sender"})
+MAX_FIELD_CHARS = 8192  # longer values are read by the scan only
+
+_ADDRESS_SHAPE = re.compile(r"[^\s<>()\[\]\",;:@\\]+@[^\s<>()\[\]\",;:@\\]+")
+_REGISTRY = HeaderRegistry()
+
+
+def header_fields(raw: bytes) -> list[tuple[str, str]]:
+    """(lower-case name, unfolded value) of each header field, in order (RFC 5322 §2.2)."""
+    fields: list[tuple[str, str]] = []
+    for line in raw.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if fields:
+                name, value = fields[-1]
+                fields[-1] = (name, value + " " + _text(line).strip())
+            continue
+        name, colon, value = line.partition(b":")
+        if colon:
+            fields.append((_text(name).strip().lower(), _text(value).strip()))
+    return fields
+
+
+def author_fields(raw: bytes) -> AuthorFields:
+    """The From/Sender addresses of `raw` as T4 reads them (see the module docstring)."""
+    found: dict[str, list[str]] = {FROM: [], SENDER: []}
+    counts = {FROM: 0, SENDER: 0}
+    mentioned: list[str] = []
+    unreadable = False
+    for name, value in header_fields(raw):
+        if name in found:
+            counts[name] += 1
+            addresses = _read_addresses(name, value)
+            unreadable = unreadable or not addresses
+            found[name].extend(addresses)
+        elif name not in MENTION_ONLY:
+            continue
+        mentioned.extend(_scanned(value))
+    return AuthorFields(
+        from_addresses=tuple(dict.fromkeys(found[FROM])),
+        sender_addresses=tuple(dict.fromkeys(found[SENDER])),
+        mentioned=tuple(dict.fromkeys(mentioned)),
+        from_fields=counts[FROM], sender_fields=counts[SENDER], unreadable=unreadable,
+    )
+
+
+def _read_addresses(name: str, value: str) -> list[str]:
+    readings: list[str] = []
+    if len(value) <= MAX_FIELD_CHARS:
+        # hostile text the stdlib parsers trip on (a known weakness): the other readings
+        with contextlib.suppress(Exception):
+            header = _REGISTRY(name, value)
+            readings += [a.addr_spec for a in getattr(header, "addresses", ())]
+        with contextlib.suppress(Exception):
+            readings += [address for _, address in getaddresses([value])]
+    return [_clean(a) for a in readings if "@" in a and _clean(a)]
+
+
+def _scanned(value: str) -> list[str]:
+    """Address-shaped text in the value and in its decoded encoded words."""
+    texts = [value]
+    with contextlib.suppress(Exception):  # a malformed encoded word: raw text scanned
+        texts.append(str(make_header(decode_header(value))))
+    return [_clean(m) for text in texts for m in _ADDRESS_SHAPE.findall(text) if _clean(m)]
+
+
+def _clean(address: str) -> str:
+    return address.strip().strip("<>'").rstrip(".").lower()
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
