@@ -206,6 +206,7 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
             queue_id=queue_id, now=self.store.clock.now(),
             tls_version=tls.version if tls else None, cipher=tls.cipher if tls else None,
             for_rcpt=rcpts[0] if len(rcpts) == 1 else None,
+            authenticated_sender=session.principal.mailbox or session.principal.label(),
         ))
         return await self.intake.accept(
             envelope, raw, channel=Channel.SUBMISSION, principal=session.principal,

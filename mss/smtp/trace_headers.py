@@ -84,8 +84,12 @@ def received_header(
     tls_version: str | None = None,
     cipher: str | None = None,
     for_rcpt: str | None = None,
+    authenticated_sender: str | None = None,
 ) -> str:
     """The Received field, folded, ending with CRLF (RFC 5321 §4.4).
+
+    `authenticated_sender` (submission) names who authenticated, in a comment as
+    Postfix writes it (`(Authenticated sender: ...)`): the trace says who sent it.
 
     A HELO that is neither a domain nor an address literal is not trusted into the
     grammar: the peer's address literal stands in for it and the HELO goes in a comment.
@@ -108,6 +112,8 @@ def received_header(
             if value is not None and not _TOKEN.match(value):
                 raise ValueError(f"not a TLS name: {value!r}")
         lines.append(f"(using {tls_version or 'TLS'} with cipher {cipher or 'unknown'})")
+    if authenticated_sender:
+        lines.append(f"(Authenticated sender: {_comment_text(authenticated_sender)})")
     lines.append(f"by {by_host} ({SOFTWARE_NAME}) with {protocol} id {queue_id}")
     stamp = format_datetime(now)
     if for_rcpt is not None:

@@ -56,6 +56,7 @@ class AuditAction(enum.StrEnum):
     DOCUMENT_HIDDEN = "document.hidden"
     DOCUMENT_DELETED = "document.deleted"
     BREAK_GLASS = "document.break_glass"
+    ACKNOWLEDGEMENT_WITHHELD = "acknowledgement.withheld"  # RFC 8098 §2.1
     # operations
     SERVER_STARTED = "server.started"
     SERVER_STOPPED = "server.stopped"

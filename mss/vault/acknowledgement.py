@@ -150,17 +150,19 @@ def build_processing_acknowledgement(
     error: ProcessingErrorCode | None = None,
     label: str | None = None,
     problems: Sequence[DocumentProblem] = (),
+    recipients: Sequence[str] | None = None,
 ) -> EmailMessage | None:
     """The MDN for `original`, or None when it asked for none (no Disposition-Notification-To).
 
     `final_recipient` is the patient mailbox; it is also the From of the report (RFC 8098
     §2.1: the MDN is sent on behalf of the recipient). `label` overrides the code's label;
     without it, the first refused file of `problems` with the code `error` names it.
+    `recipients`: those it goes to (mss.policy.automatic_replies), when not all asked.
     """
     refused = ordered_problems(error, problems) if error is not None else []
     if label is None and refused:
         label = problem_label(refused[0])
-    addresses = notification_addresses(original)
+    addresses = list(recipients) if recipients is not None else notification_addresses(original)
     if not addresses:
         return None
     report = EmailMessage(policy=_REPORT_POLICY)

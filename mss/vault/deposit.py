@@ -35,8 +35,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.principals import principal_for_mailbox
+from mss.identity import SYSTEM
 from mss.policy import Correspondent
 from mss.policy.addresses import canonical_address, domain_of
+from mss.policy.automatic_replies import WITHHELD_REASON, acknowledgement_recipients
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.mailstore import PreparedBlob
 from mss.store.store import Store
@@ -174,7 +176,7 @@ class VaultDeposit:
         _audit(uow, outcome, actor, ins, ref)
         if self.send_acknowledgement is not None:
             _schedule_acknowledgement(uow, self.store, self.send_acknowledgement,
-                                      parsed.message, patient_mailbox, outcome)
+                                      parsed.message, patient_mailbox, outcome, sender)
 
 
 async def _file(
@@ -268,11 +270,19 @@ def _audit(uow: UnitOfWork, outcome: DepositOutcome, actor: str, ins: str, ref: 
 
 def _schedule_acknowledgement(
     uow: UnitOfWork, store: Store, sender: AcknowledgementSender, original: Message,
-    patient_mailbox: str, outcome: DepositOutcome,
+    patient_mailbox: str, outcome: DepositOutcome, return_path: Correspondent,
 ) -> None:
-    """RFC 8098 processing acknowledgement, sent after commit when it was asked for."""
+    """RFC 8098 processing acknowledgement, sent after commit when it was asked for,
+    and only to the message's Return-Path (RFC 8098 §2.1): every other address asked
+    gets nothing and an audit row says why."""
     try:
-        addresses = notification_addresses(original)
+        chosen = acknowledgement_recipients(notification_addresses(original),
+                                            return_path.address)
+        for address in chosen.withheld:
+            uow.audit(AuditAction.ACKNOWLEDGEMENT_WITHHELD, SYSTEM, target=address[:300],
+                      outcome=AuditOutcome.REFUSED, subject=patient_ins_of(patient_mailbox),
+                      detail=f"{WITHHELD_REASON} <{return_path.canonical[:300]}>")
+        addresses = list(chosen.send_to)
         if not addresses:
             return
         server = store.settings.server
@@ -281,6 +291,7 @@ def _schedule_acknowledgement(
             final_recipient=canonical_address(patient_mailbox),
             message_id=make_msgid(domain=server.domain), now=uow.now(), error=outcome.error,
             problems=outcome.problems,
+            recipients=addresses,
         )
     except Exception:
         log.error("cannot build the processing acknowledgement", exc_info=True)

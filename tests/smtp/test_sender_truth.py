@@ -90,6 +90,7 @@ async def test_own_from_passes_and_a_missing_from_is_added(op_a) -> None:
             ).startswith("250 ")
     first, second = (email.message_from_bytes(m) for m in await stored_messages(op_a, world.alice))
     assert first["From"] == f"Bruno PETIT <{world.bruno}>" and first["Sender"] is None
+    assert f"(Authenticated sender: {world.bruno})" in " ".join(first["Received"].split())
     assert second["From"] == f"Dr Alice MARTIN <{world.bruno}>"
 
 

@@ -57,6 +57,20 @@ def test_received_parses_as_one_header_with_the_stamp_date() -> None:
     assert " for " not in received  # no single recipient given: no for clause
 
 
+def test_received_on_submission_names_the_authenticated_sender() -> None:
+    field = received_header(
+        from_helo="poste-12", from_ip="192.0.2.7", by_host="mx.mss.example",
+        protocol="ESMTPSA", tls_version="TLSv1.3", cipher="TLS_AES_128_GCM_SHA256",
+        queue_id="Q3", now=NOW, authenticated_sender="CN=Labo (LABO),O=X\r\nBcc: x",
+    )
+    assert unfold(field) == (
+        "Received: from poste-12 ([192.0.2.7])"
+        " (using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)"
+        " (Authenticated sender: CN=Labo \\(LABO\\),O=X??Bcc: x)"
+        " by mx.mss.example (MSS) with ESMTPSA id Q3; Thu, 15 Jan 2026 09:30:05 +0100"
+    )
+
+
 def test_received_without_tls_has_no_cipher_comment() -> None:
     field = received_header(
         from_helo="[192.0.2.10]", from_ip="192.0.2.10", by_host="mx.mss.example",
