@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from mss.agenda import tables as agenda_tables
 from mss.directory import account_tables, conversation_tables
 from mss.directory import tables as directory_tables
 from mss.notify import tables as notify_tables
@@ -20,7 +21,7 @@ from mss.store.db import Base
 from mss.vault import tables as vault_tables
 
 TABLE_MODULES = (store_tables, directory_tables, account_tables, conversation_tables,
-                 pipeline_tables, vault_tables, oidc_tables, notify_tables)
+                 pipeline_tables, vault_tables, oidc_tables, notify_tables, agenda_tables)
 
 
 def all_metadata() -> MetaData:

@@ -9,6 +9,12 @@ import enum
 class AuditAction(enum.StrEnum):
     # store and mailboxes
     MESSAGE_DELIVERED = "message.delivered"
+    # the patient's health agenda
+    AGENDA_APPOINTMENT_CREATED = "agenda.appointment_created"
+    AGENDA_APPOINTMENT_UPDATED = "agenda.appointment_updated"
+    AGENDA_APPOINTMENT_CANCELLED = "agenda.appointment_cancelled"
+    AGENDA_CALENDAR_IGNORED = "agenda.calendar_ignored"
+    AGENDA_READ = "agenda.read"
     MESSAGE_APPENDED = "message.appended"
     MESSAGE_READ = "message.read"
     MESSAGE_FLAGS_CHANGED = "message.flags_changed"
