@@ -91,12 +91,14 @@ async def apply_change(
             continue
         existing = {row.recurrence_id: row for row in stored}
         kept = {o.recurrence_id for o in occurrences}
-        for recurrence_id, row in existing.items():
+        for recurrence_id, dropped in existing.items():
             if recurrence_id not in kept:
-                await uow.session.delete(row)
+                await uow.session.delete(dropped)
         for occurrence in occurrences:
-            row = existing.get(occurrence.recurrence_id)
-            if row is None:
+            found = existing.get(occurrence.recurrence_id)
+            if found is not None:
+                row = found
+            else:
                 row = AppointmentRow(patient_ins=patient_ins, organizer=organizer, uid=uid,
                                      recurrence_id=occurrence.recurrence_id, created_at=now)
                 uow.session.add(row)
