@@ -19,9 +19,9 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/mss" --version
 
 # Free ports, chosen by the kernel, for each listener.
-read -r mx sub subs imap imaps http < <("$work/venv/bin/python" - <<'PY'
+read -r mx sub subs imap imaps http admin < <("$work/venv/bin/python" - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(6)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -31,7 +31,8 @@ PY
 )
 export MSS_LISTENERS__MX__PORT=$mx MSS_LISTENERS__SUBMISSION__PORT=$sub \
   MSS_LISTENERS__SUBMISSIONS__PORT=$subs MSS_LISTENERS__IMAP__PORT=$imap \
-  MSS_LISTENERS__IMAPS__PORT=$imaps MSS_LISTENERS__HTTP__PORT=$http
+  MSS_LISTENERS__IMAPS__PORT=$imaps MSS_LISTENERS__HTTP__PORT=$http \
+  MSS_LISTENERS__ADMIN__PORT=$admin
 "$work/venv/bin/mss" --data "$work/data" serve --demo >"$work/serve.log" 2>&1 &
 server_pid=$!
 

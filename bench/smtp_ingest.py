@@ -75,7 +75,7 @@ def _server(folder: Path, database_url: str, pipe: Connection, profile: str,
                        "patient_domain": f"patient.{SERVER_DOMAIN}", "node_id": "bench"},
             "smtp": {"mx_processes": mx_processes},
             "listeners": {"mx": {"port": 0}, "submission": off, "submissions": off,
-                          "imap": off, "imaps": off, "http": off},
+                          "imap": off, "imaps": off, "http": off, "admin": off},
         }
         if database_url:
             overrides["database"] = {"url": database_url}

@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from mss.admin_listener import AdminService
 from mss.background import stop_task
 from mss.certs import DevPki, ensure_server_pki
 from mss.certs.live_trust import LiveTrust
@@ -108,6 +109,13 @@ class App:
         if webmail is None:
             raise RuntimeError("no webmail in this process")
         return webmail
+
+    @property
+    def admin(self) -> AdminService:
+        admin = self._built().admin
+        if admin is None:
+            raise RuntimeError("no admin listener in this process")
+        return admin
 
     @property
     def vault(self) -> VaultService:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
+from mss.admin_listener import AdminService
 from mss.certs import DevPki
 from mss.certs.live_trust import LiveTrust
 from mss.config import Settings
@@ -80,6 +81,7 @@ class ProcessServices:
     imap: ImapService | None = None
     vault: VaultService | None = None
     webmail: WebmailService | None = None
+    admin: AdminService | None = None
     process_link: ProcessLink | None = None
 
 
@@ -125,12 +127,13 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     vault.on_break_glass.append(notifier.on_break_glass)
     vault.on_break_glass.append(physician_break_glass_notifier(
         system_sender(pipeline), settings.server.domain, store.clock.now))
-    webmail = WebmailService(settings, store, pipeline, vault, base.metrics,
+    webmail = WebmailService(settings, store, pipeline, vault,
                              sign_in=web_sign_in(store, keys),
                              ports=partial(listening_ports, smtp, imap))
-    services.extend([notifier, webmail])
+    admin = AdminService(settings, store, base.metrics.render)
+    services.extend([notifier, webmail, admin])
     return ProcessServices(pipeline, notifier, smtp, services, imap=imap, vault=vault,
-                           webmail=webmail)
+                           webmail=webmail, admin=admin)
 
 
 def compose_mx_process(base: Foundation, link: ProcessLink, *,

@@ -45,7 +45,10 @@ class ListenersSettings:
     imap: ListenerSettings = _listener(143, "IMAP with STARTTLS.")
     imaps: ListenerSettings = _listener(993, "IMAP over implicit TLS.")
     # 10081, not 10000 + 80: browsers refuse port 10080 (on their list of unsafe ports)
-    http: ListenerSettings = _listener(81, "Webmail, HTTP API, autoconfig and /metrics.")
+    http: ListenerSettings = _listener(81, "Webmail, HTTP API and autoconfig.")
+    admin: ListenerSettings = _listener(
+        82, "Operators' /health (database checked) and /metrics (Prometheus): keep it on "
+        "loopback or a management network, never public.")
 
 
 @dataclass

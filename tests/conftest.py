@@ -100,6 +100,10 @@ def make_settings(tmp_path: Path, template_db: str) -> Iterator:
         else:
             shutil.copy(template_db, data / "mss.db")
         values.update(overrides)
+        # the admin listener on a free port unless a test sets it: nodes side by side
+        listeners = dict(values.get("listeners") or {})  # type: ignore[call-overload]
+        listeners.setdefault("admin", {"port": 0})
+        values["listeners"] = listeners
         settings = load_settings(environ={}, overrides=values)
         prepare_data_dir(settings)
         return settings

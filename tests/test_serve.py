@@ -27,7 +27,7 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
         "MSS_DATABASE__URL": settings.database_url,
         "PYTHONPATH": str(Path(__file__).parents[1]),
     })
-    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     child = subprocess.Popen(
         [sys.executable, "-m", "mss", "serve", "--demo"], stdout=subprocess.PIPE,
@@ -41,8 +41,13 @@ async def test_serve_demo_prints_listeners_and_stops_on_signal(make_settings, si
             if line.startswith("ready"):
                 break
         http_port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
-        metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).text
+        admin_port = int(re.search(r"Admin on 127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
+        metrics = httpx.get(f"http://127.0.0.1:{admin_port}/metrics", timeout=30).text
         assert 'mss_node_info{node="' in metrics and "mss_events_total" in metrics
+        health = httpx.get(f"http://127.0.0.1:{admin_port}/health", timeout=30)
+        assert health.json() == {"status": "ok", "database": "ok"}
+        # not on the patients' web listener
+        assert httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).status_code == 404
         child.send_signal(sig)
         _, err = child.communicate(timeout=60)
     finally:

@@ -8,7 +8,6 @@ to the session's mailbox, and the vault answers not found).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -60,7 +59,6 @@ def routes() -> list[Route | Mount]:
     p, a, d, r = patient_routes, auth_routes, document_routes, professional_routes
     return [
         Route("/", a.home),
-        Route("/metrics", public_routes.metrics),
         Route("/login", a.login_page, methods=["GET"]),
         Route("/login", a.login_submit, methods=["POST"]),
         Route("/login/oidc", oidc_routes.oidc_begin, methods=["POST"]),
@@ -114,15 +112,13 @@ def routes() -> list[Route | Mount]:
 
 def create_app(
     web: WebContext, *, ports: dict[str, int] | None = None,
-    metrics: Callable[[], bytes] | None = None,
 ) -> SecurityHeaders:
-    """The ASGI application; `ports` gives the real ports of listeners bound to port 0,
-    `metrics` renders the node's Prometheus metrics for /metrics."""
+    """The ASGI application; `ports` gives the real ports of listeners bound to port 0
+    (/metrics is on the admin listener, mss.admin_listener)."""
     app = Starlette(routes=routes(), exception_handlers={
         LoginRequired: _login_required, CsrfRefused: _csrf_refused,
         HTTPException: _http_error,
     })
     app.state.web = web
     app.state.ports = ports if ports is not None else {}
-    app.state.metrics = metrics
     return SecurityHeaders(app, web)

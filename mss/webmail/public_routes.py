@@ -8,21 +8,13 @@ from xml.sax.saxutils import escape
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mss.metrics import CONTENT_TYPE
 from mss.webmail.web_auth import context_of
 
 
 async def health(_request: Request) -> Response:
+    """Liveness of the web listener only; the node's health, database included, is on
+    the admin listener (mss.admin_listener)."""
     return JSONResponse({"status": "ok"})
-
-
-async def metrics(request: Request) -> Response:
-    """Prometheus text format (docs/architecture.md §7: metrics under /metrics on the HTTP
-    listener)."""
-    render = request.app.state.metrics
-    if render is None:
-        return Response("no metrics on this app\n", status_code=404, media_type="text/plain")
-    return Response(render(), media_type=CONTENT_TYPE)
 
 
 def autoconfig_xml(hostname: str, domain: str, imap: tuple[bool, int], imaps: tuple[bool, int],

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 import uvicorn
 
 from mss.config import Settings
-from mss.metrics import NodeMetrics
 from mss.oidc.web_sign_in import WebSignIn
 from mss.pipeline.accept import Pipeline
 from mss.store.store import Store
@@ -39,13 +38,12 @@ class WebmailService:
     name = "webmail"
 
     def __init__(self, settings: Settings, store: Store, pipeline: Pipeline,
-                 vault: VaultService, metrics: NodeMetrics, *, sign_in: WebSignIn | None,
+                 vault: VaultService, *, sign_in: WebSignIn | None,
                  ports: Callable[[], dict[str, int]]) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.vault = vault
-        self.metrics = metrics
         self.sign_in = sign_in
         self.ports = ports  # the other listeners' (autoconfig), read once they are bound
         self.server: EmbeddedServer | None = None
@@ -59,7 +57,7 @@ class WebmailService:
             return []
         web = WebContext.build(self.store, self.pipeline, self.vault)
         web.oidc = self.sign_in
-        asgi = create_app(web, ports=self.ports(), metrics=self.metrics.render)
+        asgi = create_app(web, ports=self.ports())
         config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
                                 log_level="warning", lifespan="off", server_header=False,
                                 proxy_headers=False)
