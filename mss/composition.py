@@ -23,6 +23,7 @@ from functools import partial
 from typing import Protocol
 
 from mss.admin_listener import AdminService
+from mss.agenda.calendar_step import AgendaStep
 from mss.certs import DevPki
 from mss.certs.live_trust import LiveTrust
 from mss.config import Settings
@@ -90,6 +91,7 @@ def compose_pipeline(base: Foundation, notifier: Notifier) -> Pipeline:
     store = base.store
     pipeline = Pipeline(store, base.settings)
     attach_vault(pipeline)
+    pipeline.patient_steps.append(AgendaStep(store))  # convocations → the patient's agenda
     pipeline.in_delivery.append(notifier.on_delivery)  # commits with the delivery
     pipeline.after_accept.append(base.metrics.count_accept)
     store.batcher.audit_listeners.append(base.metrics.count_audit)

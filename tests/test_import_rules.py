@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "notify": {"store", "directory", "config", "clock", "identity", "event_log"},
     "oidc": {"store", "directory", "config", "clock", "identity", "event_log"},
     "vault": {"store", "directory", "policy", "config", "clock", "identity", "event_log"},
+    "agenda": {"store", "policy", "identity", "clock"},
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
                  "identity", "event_log"},
 }

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -25,7 +26,6 @@ from mss.agenda.invitations import (
     read_calendar,
 )
 from mss.identity import MailboxKind
-from mss.pipeline.message_facts import ParsedMessage
 from mss.policy.addresses import canonical_address
 from mss.policy.facts import Correspondent
 from mss.store.audit_actions import AuditAction, AuditOutcome
@@ -34,6 +34,13 @@ from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+class ParsedMessage(Protocol):
+    """What the pipeline hands its patient steps (the agenda never imports the pipeline)."""
+
+    @property
+    def message(self) -> EmailMessage: ...
 
 CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
 MAX_CALENDAR_PARTS = 5

@@ -163,6 +163,8 @@ class Pipeline:
         self.facts = DirectoryFacts(settings)
         store.bus.add_listener(self.facts.forget_trust_list)
         self.vault = vault
+        # steps of the vault's shape for the same patient recipients (the agenda)
+        self.patient_steps: list[VaultStep] = []
         # called inside the delivering transaction with (uow, receiving mailbox, sender):
         # patient notices plug in here, so they commit with the delivery
         self.in_delivery: list[Callable[[UnitOfWork, str, str], Awaitable[None]]] = []
@@ -385,11 +387,15 @@ class Pipeline:
         )
         return {address: blob for (address, _), blob in zip(known, sealed, strict=True)}
 
-    async def _prepare_deposits(self, plan: _Plan) -> dict[str, object]:
-        if self.vault is None or plan.sender.is_patient:
+    async def _prepare_deposits(self, plan: _Plan) -> dict[str, list[tuple[VaultStep, object]]]:
+        """What each patient step (the vault, then `patient_steps`) prepared for each
+        patient recipient of a professional-side message, before the transaction."""
+        steps = ([self.vault] if self.vault is not None else []) + self.patient_steps
+        if not steps or plan.sender.is_patient:
             return {}
         return {
-            patient: await self.vault.prepare(plan.parsed, patient) for patient in plan.patients
+            patient: [(step, await step.prepare(plan.parsed, patient)) for step in steps]
+            for patient in plan.patients
         }
 
     @property
@@ -398,7 +404,8 @@ class Pipeline:
 
     async def _commit(
         self, uow: UnitOfWork, submission: Submission, plan: _Plan,
-        blobs: dict[str, PreparedBlob], deposits: dict[str, object], raw: bytes,
+        blobs: dict[str, PreparedBlob], deposits: dict[str, list[tuple[VaultStep, object]]],
+        raw: bytes,
     ) -> list[RecipientResult]:
         actor = submission.principal
         ref = plan.parsed.message_id
@@ -426,9 +433,8 @@ class Pipeline:
                     await apply_conversation_transitions(
                         uow, decision.transitions, actor, via="message", message_ref=ref
                     )
-                if self.vault is not None and target in deposits:
-                    await self.vault.commit(uow, deposits[target], plan.parsed, target,
-                                            plan.sender, ref)
+                for step, prepared in deposits.get(target, ()):
+                    await step.commit(uow, prepared, plan.parsed, target, plan.sender, ref)
                 results.append(RecipientResult(rcpt, decision.verdict, delivered_to=target))
             else:
                 if decision.transitions:
