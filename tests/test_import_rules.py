@@ -43,6 +43,8 @@ ADAPTERS = {"smtp", "imap", "webmail"}
 for _adapter in ADAPTERS:
     ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
                          "notify", "config", "clock", "identity", "event_log", "metrics"}
+# the admin listener (metrics, health) serves HTTP with the webmail's embedded server
+ALLOWED["admin_listener"] = {"config", "metrics", "store", "webmail", "clock", "identity"}
 NO_SQL = ADAPTERS | {"policy"}
 NO_IO = {"asyncio", "socket", "ssl", "sqlalchemy", "aiosmtplib", "httpx", "subprocess"}
 
