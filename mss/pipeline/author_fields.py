@@ -37,12 +37,12 @@ def header_fields(raw: bytes) -> list[tuple[str, str]]:
             break
         if line[:1] in (b" ", b"\t"):
             if fields:
-                name, value = fields[-1]
-                fields[-1] = (name, value + " " + _text(line).strip())
+                field_name, field_value = fields[-1]
+                fields[-1] = (field_name, field_value + " " + _text(line).strip())
             continue
-        name, colon, value = line.partition(b":")
+        raw_name, colon, raw_value = line.partition(b":")
         if colon:
-            fields.append((_text(name).strip().lower(), _text(value).strip()))
+            fields.append((_text(raw_name).strip().lower(), _text(raw_value).strip()))
     return fields
 
 
