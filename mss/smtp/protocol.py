@@ -56,6 +56,7 @@ from mss.smtp.dsn_parameters import (
     parse_rcpt_dsn_parameters,
 )
 from mss.smtp.line_endings import bare_line_ending_reply, find_bare_line_ending
+from mss.smtp.reader_limit import line_limit, set_line_limit
 from mss.smtp.replies import IDLE_TIMEOUT, TOO_BIG, SmtpReply
 from mss.smtp.tls_peer import tls_details
 from mss.store.audit_actions import AuditAction
@@ -170,7 +171,7 @@ class MssSMTP(SMTP):
         # RFC 4954 §4: AUTH lines (bearer tokens) up to 12288 octets; the stream limit
         # grows with it, DATA lines stay bounded by aiosmtpd's own line_length_limit check.
         self.command_size_limits["AUTH"] = AUTH_LINE_LIMIT
-        self._stream_reader._limit = AUTH_LINE_LIMIT + 2  # type: ignore[attr-defined]
+        set_line_limit(self._stream_reader, AUTH_LINE_LIMIT + 2)  # type: ignore[attr-defined]
         self.connections = connections
         self.offer_dsn = offer_dsn
         self.errors_per_session = errors_per_session
@@ -357,7 +358,7 @@ class MssSMTP(SMTP):
         data is no longer kept, only read to the end (as aiosmtpd does)."""
         reader = self._reader
         size_limit = self.data_size_limit
-        stream_limit = int(reader._limit)  # type: ignore[attr-defined]  # aiosmtpd's line bound
+        stream_limit = line_limit(reader)  # aiosmtpd's line bound
         # kept up to this: what lies beyond cannot be the terminator's own bytes
         keep_limit = size_limit + len(TERMINATOR) if size_limit else None
         kept: list[bytes] = []
