@@ -28,7 +28,7 @@ from mss.directory.org_members import member_rights, org_members
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import OrgMember, Professional
 from mss.identity import MailboxKind, OrgRight, Principal, PrincipalKind
-from mss.store.mailstore import PRIVATE, SEEN, EntryInfo
+from mss.store.mailstore import SEEN, EntryInfo, reader_view
 from mss.store.tables import (
     ExpungedEntry,
     Folder,
@@ -218,10 +218,7 @@ async def folder_flags(
             flags = cache[text] = frozenset(text.split())
         modseq = row[1]
         if reader is not None:
-            flags = flags - PRIVATE
-            if row[3] is not None:
-                flags = flags | frozenset(row[3].split())
-                modseq = max(modseq, row[4])
+            flags, modseq = reader_view(flags, modseq, row[3], row[4])
         found.append((row[0], modseq, flags))
     return found
 
@@ -333,10 +330,7 @@ async def folder_entries(
         flags = frozenset(row[2].split()) if row[2] else frozenset()
         modseq = row[1]
         if reader is not None:
-            flags = flags - PRIVATE
-            if row[11] is not None:
-                flags = flags | frozenset(row[11].split())
-                modseq = max(modseq, row[12])
+            flags, modseq = reader_view(flags, modseq, row[11], row[12])
         if changed_since is not None and modseq <= changed_since:
             continue
         result.append(EntryInfo(

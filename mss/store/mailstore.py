@@ -50,6 +50,18 @@ from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 SEEN = "\\Seen"
 DELETED = "\\Deleted"
 PRIVATE = frozenset({SEEN})
+
+
+def reader_view(shared: frozenset[str], modseq: int, private: str | None,
+                private_modseq: int | None) -> tuple[frozenset[str], int]:
+    """What one reader of a shared (ORG) mailbox sees of an entry: the shared flags
+    without the per-reader ones, plus that reader's own (`private_flags` row, or none
+    yet); the MODSEQ is the later of the two changes (RFC 7162 §3.1.1)."""
+    flags = shared - PRIVATE
+    if private is None:
+        return flags, modseq
+    return flags | frozenset(private.split()), max(modseq, private_modseq or 0)
+
 MAX_INLINE_BLOB = 64 * 1024
 """A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP
 APPEND, kept drafts), is kept in the database (`inline_blobs`) rather than in a file of
@@ -637,11 +649,9 @@ class MailStore:
             flags = _flags_set(entry.flags)
             modseq = entry.modseq
             if reader is not None:
-                flags = flags - PRIVATE
                 mine = private.get(entry.id)
-                if mine is not None:
-                    flags = flags | _flags_set(mine.flags)
-                    modseq = max(modseq, mine.modseq)
+                flags, modseq = reader_view(flags, modseq, None if mine is None else mine.flags,
+                                            None if mine is None else mine.modseq)
             if changed_since is not None and modseq <= changed_since:
                 continue
             result.append(EntryInfo(
