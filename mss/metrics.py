@@ -43,12 +43,24 @@ class NodeMetrics:
             "mss_crl_stale_accepted_total",
             "Client certificates accepted while their issuer's CRL was expired or missing "
             "(trust.stale_crl = accept).", registry=self.registry)
+        self.auth_throttle = Counter(
+            "mss_auth_throttle_total",
+            "Sign-in throttle decisions: failures answered after a delay, attempts refused "
+            "unverified (scope pair: one account from one address; client: the address).",
+            ["decision", "scope"], registry=self.registry)
         self.info = Gauge("mss_node_info", "This node.", list(labels), registry=self.registry)
         self.info.labels(**labels).set(1)
 
     def count_audit(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
-            self.events.labels(str(row["action"]), str(row["outcome"])).inc()
+            action = str(row["action"])
+            self.events.labels(action, str(row["outcome"])).inc()
+            if action == "auth.rate_limited":
+                detail = str(row.get("detail") or "")
+                scope = "client" if "scope=client" in detail else "pair"
+                self.auth_throttle.labels("refused", scope).inc()
+            elif action == "auth.failed" and " delay=" in str(row.get("detail") or ""):
+                self.auth_throttle.labels("delayed", "pair").inc()
 
     def count_accept(self, result: Any, seconds: float) -> None:
         """A pipeline `after_accept` callback: verdicts by rule, and latency."""

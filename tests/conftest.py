@@ -126,3 +126,19 @@ async def store(make_settings, clock: ManualClock) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture(autouse=True)
+def failure_pauses() -> Iterator[list[float]]:
+    """The delays failed sign-ins would wait, recorded instead of slept (STYLE §8)."""
+    from mss.directory.authentication import FAILURE_PAUSE
+
+    recorded: list[float] = []
+
+    async def record(seconds: float) -> None:
+        recorded.append(seconds)
+
+    original = FAILURE_PAUSE.sleep
+    FAILURE_PAUSE.sleep = record
+    yield recorded
+    FAILURE_PAUSE.sleep = original

@@ -4,9 +4,17 @@ Invariants:
 - uniform failure: an unknown login, a wrong password, a disabled mailbox or a refused
   authorisation identity all verify one argon2id hash and record one failure, and the
   answer is the same None (no user enumeration by time or reply);
-- failures are rows in the database, counted per account and per client address over
-  a sliding window, so several nodes share one count; time comes from the store's
-  clock (docs/architecture.md §8.8);
+- failures are rows in the database, counted per (account, client address) and per
+  client address over a sliding window, so several nodes share one count; time comes
+  from the store's clock (docs/architecture.md §8.8);
+- throttling cannot be turned against a user (as Dovecot's auth_failure_delay and
+  anvil penalties): each failure is answered after a delay that grows with the
+  failures of that account from that address; past `per_pair` of them that pair, and
+  past `per_client` failures any login from that address, is refused without looking
+  at the password; the same account from another address is untouched; a refused
+  attempt verifies a hash and waits like a wrong password, so the reply time does not
+  tell a locked pair from an open one; every decision is audited (`auth.failed` with
+  its delay, `auth.rate_limited`) and so logged and counted;
 - the hash is verified outside the writing transaction: argon2 is slow by design and
   must not hold the group commit.
 docs/architecture.md §3: a member names an ORG mailbox as authorisation identity (SASL PLAIN
@@ -18,8 +26,9 @@ the answer is then the same uniform failure, after the same hash verification.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,21 +51,54 @@ from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
 
-ACCOUNT = "account"
+PAIR = "pair"  # one account from one client address
+ACCOUNT = PAIR  # the scope cleared by a successful sign-in
 CLIENT = "client"
 ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Failures allowed within `window` before further attempts are refused unverified."""
+    """Failures allowed within `window` before further attempts are refused unverified,
+    and the delay before a failure is answered: `first_delay`, doubled per failure of
+    the same (account, address), up to `max_delay` (seconds)."""
 
     window: timedelta = timedelta(minutes=5)
-    per_account: int = 5
+    per_pair: int = 5
     per_client: int = 20
+    first_delay: float = 2.0
+    max_delay: float = 16.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds before answering the `failures`-th failure of a pair (1 = first)."""
+        if failures <= 0:
+            return 0.0
+        return min(self.first_delay * 2 ** min(failures - 1, 16), self.max_delay)
 
 
 DEFAULT_LIMITS = RateLimits()
+
+
+class FailurePause:
+    """Waits before a failure is answered; `sleep` is replaced in tests (STYLE §8)."""
+
+    def __init__(self) -> None:
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def __call__(self, seconds: float) -> None:
+        if seconds > 0:
+            await self.sleep(seconds)
+
+
+FAILURE_PAUSE = FailurePause()
+
+
+def pair_key(login: str, client_address: str) -> str:
+    """The key of one account from one address (hashed when longer than the column)."""
+    key = f"{_login_key(login)}|{client_address[:320]}"
+    if len(key) <= 320:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 _T = TypeVar("_T")
 
@@ -87,12 +129,13 @@ async def _failures(session: AsyncSession, scope: str, key: str, since: datetime
 async def failure_counts(
     store: Store, login: str, client_address: str, limits: RateLimits = DEFAULT_LIMITS
 ) -> tuple[int, int]:
-    """Failures in the current window: (for this account, from this client address)."""
+    """Failures in the current window: (of this account from this client address, of
+    any account from this client address)."""
     since = store.clock.now() - limits.window
     async with store.reading() as session:
         return (
-            await _failures(session, ACCOUNT, _login_key(login), since),
-            await _failures(session, CLIENT, client_address, since),
+            await _failures(session, PAIR, pair_key(login, client_address), since),
+            await _failures(session, CLIENT, client_address[:320], since),
         )
 
 
@@ -119,31 +162,62 @@ async def authorised_as(
 _authorised_as = authorised_as
 
 
-async def rate_limited(store: Store, key: str, client_address: str, *,
-                       limits: RateLimits = DEFAULT_LIMITS) -> bool:
-    """True (and audited) when `key` or the client is over its failure budget; for
-    mechanisms other than passwords that share the same counters (tokens)."""
-    key, client = _login_key(key), client_address[:320]
-    account_failures, client_failures = await failure_counts(store, key, client, limits)
-    if account_failures < limits.per_account and client_failures < limits.per_client:
-        return False
+def _over(limits: RateLimits, pair_failures: int, client_failures: int) -> str | None:
+    """The scope over its budget, if any."""
+    if pair_failures >= limits.per_pair:
+        return PAIR
+    if client_failures >= limits.per_client:
+        return CLIENT
+    return None
+
+
+async def _refuse_throttled(store: Store, key: str, client: str, scope: str,
+                            pair_failures: int, limits: RateLimits) -> None:
+    """Audit the refusal, then wait as long as a wrong password would have."""
+    delay = limits.delay(pair_failures + 1)
 
     async def refuse(uow: UnitOfWork) -> None:
         uow.audit(AuditAction.AUTH_RATE_LIMITED, ANONYMOUS, target=key,
-                  outcome=AuditOutcome.REFUSED, detail=f"client={client}")
+                  outcome=AuditOutcome.REFUSED,
+                  detail=f"client={client} scope={scope} delay={delay:g}")
 
     await store.write(refuse)
+    await FAILURE_PAUSE(delay)
+
+
+async def rate_limited(store: Store, key: str, client_address: str, *,
+                       limits: RateLimits = DEFAULT_LIMITS) -> bool:
+    """True (audited, and answered after the failure delay) when (`key`, client) or the
+    client is over its failure budget; for mechanisms other than passwords that share
+    the same counters (tokens)."""
+    key, client = _login_key(key), client_address[:320]
+    pair_failures, client_failures = await failure_counts(store, key, client, limits)
+    scope = _over(limits, pair_failures, client_failures)
+    if scope is None:
+        return False
+    await _refuse_throttled(store, key, client, scope, pair_failures, limits)
     return True
+
+
+async def failure_delay(store: Store, key: str, client_address: str, *,
+                        limits: RateLimits = DEFAULT_LIMITS) -> float:
+    """The delay owed for the failure of (`key`, client) just recorded."""
+    pair_failures, _ = await failure_counts(store, key, client_address, limits)
+    return limits.delay(pair_failures)
 
 
 async def record_failure(uow: UnitOfWork, key: str, client_address: str, *,
                          limits: RateLimits = DEFAULT_LIMITS, detail: str = "") -> None:
-    """Count one failure for `key` and for the client, and audit it (AUTH_FAILED)."""
+    """Count one failure for (`key`, client) and for the client, and audit it
+    (AUTH_FAILED, with the delay before the answer)."""
     key, client = _login_key(key), client_address[:320]
+    pair = pair_key(key, client)
     now = uow.now()
-    uow.session.add_all([AuthFailure(scope=ACCOUNT, key=key, at=now),
+    since = now - limits.window
+    delay = limits.delay(await _failures(uow.session, PAIR, pair, since) + 1)
+    uow.session.add_all([AuthFailure(scope=PAIR, key=pair, at=now),
                          AuthFailure(scope=CLIENT, key=client, at=now)])
-    for scope, value in ((ACCOUNT, key), (CLIENT, client)):
+    for scope, value in ((PAIR, pair), (CLIENT, client)):
         await uow.session.execute(delete(AuthFailure).where(
             AuthFailure.scope == scope, AuthFailure.key == value,
             AuthFailure.at <= now - limits.window,
@@ -151,7 +225,7 @@ async def record_failure(uow: UnitOfWork, key: str, client_address: str, *,
     await uow.session.flush()
     uow.audit(AuditAction.AUTH_FAILED, ANONYMOUS, target=key,
               outcome=AuditOutcome.REFUSED,
-              detail=f"client={client}" + (f" {detail}" if detail else ""))
+              detail=f"client={client} delay={delay:g}" + (f" {detail}" if detail else ""))
 
 
 async def authenticate(
@@ -164,18 +238,16 @@ async def authenticate(
     client = client_address[:320]
     since = store.clock.now() - limits.window
     async with store.reading() as session:
-        account_failures = await _failures(session, ACCOUNT, key, since)
+        pair_failures = await _failures(session, PAIR, pair_key(key, client), since)
         client_failures = await _failures(session, CLIENT, client, since)
         credential = await session.get(PasswordCredential, key)
         stored_hash = credential.password_hash if credential is not None else None
         mailbox_id = credential.mailbox_id if credential is not None else None
 
-    if account_failures >= limits.per_account or client_failures >= limits.per_client:
-        async def refuse(uow: UnitOfWork) -> None:
-            uow.audit(AuditAction.AUTH_RATE_LIMITED, ANONYMOUS, target=key,
-                      outcome=AuditOutcome.REFUSED, detail=f"client={client}")
-
-        await store.write(refuse)
+    throttled = _over(limits, pair_failures, client_failures)
+    if throttled is not None:
+        await _hashing(_verify, hasher, dummy_hash(hasher), password)  # same cost
+        await _refuse_throttled(store, key, client, throttled, pair_failures, limits)
         return None
 
     cache_seconds = store.settings.auth.password_cache_seconds
@@ -207,7 +279,7 @@ async def authenticate(
             await record_failure(uow, key, client, limits=limits)
             return None
         await uow.session.execute(delete(AuthFailure).where(
-            AuthFailure.scope == ACCOUNT, AuthFailure.key == key
+            AuthFailure.scope == PAIR, AuthFailure.key == pair_key(key, client)
         ))
         if new_hash is not None:
             credential_row = await uow.session.get(PasswordCredential, key)
@@ -220,7 +292,10 @@ async def authenticate(
                   subject=subject, detail=f"client={client}")
         return principal
 
-    return await store.write(settle)
+    principal = await store.write(settle)
+    if principal is None:
+        await FAILURE_PAUSE(limits.delay(pair_failures + 1))
+    return principal
 
 
 async def purge_expired_failures(store: Store, limits: RateLimits = DEFAULT_LIMITS) -> int:

@@ -148,14 +148,14 @@ class CertificateBinding(Base):
 
 
 class AuthFailure(Base):
-    """One failed authentication, per account and per client address; kept in the
+    """One failed authentication, per (account, address) and per client address; kept in the
     database so that every node counts the same failures (rate limiting)."""
 
     __tablename__ = "auth_failures"
     __table_args__ = (Index("ix_auth_failures_scope_key_at", "scope", "key", "at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    scope: Mapped[str] = mapped_column(String(10))  # account | client
+    scope: Mapped[str] = mapped_column(String(10))  # pair (account|address) | client
     key: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 

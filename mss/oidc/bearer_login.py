@@ -6,8 +6,9 @@ Invariants:
   provider that cannot be reached is told apart (`temporary`), so that the client
   retries rather than asks the user for a new token;
 - failures count in the password rate limiter (per client address, and per named
-  mailbox or per client for tokens without one) and are audited AUTH_FAILED with a
-  reason, never the token;
+  mailbox or per client for tokens without one, from that address: bad tokens sent
+  from elsewhere never lock out a user's valid one) and are audited AUTH_FAILED with a
+  reason, never the token, and answered after the same growing delay;
 - the principal is the professional of the token's national id, acting on their PER
   mailbox or on the ORG mailbox named as authorisation identity (docs/architecture.md §3).
 """
@@ -20,7 +21,9 @@ from typing import Any
 from mss.directory.auth_policy import AuthMethod, kinds_allow
 from mss.directory.authentication import (
     DEFAULT_LIMITS,
+    FAILURE_PAUSE,
     RateLimits,
+    failure_delay,
     rate_limited,
     record_failure,
 )
@@ -78,6 +81,9 @@ class BearerLogin:
                 principal = found.principal
         await self.store.write(self._settle(principal, key, client_address,
                                             f"{via} oidc", reason))
+        if principal is None:  # answered after the pair's failure delay, as passwords are
+            await FAILURE_PAUSE(await failure_delay(self.store, key, client_address,
+                                                    limits=self.limits))
         return BearerOutcome(principal)
 
     def _settle(self, principal: Principal | None, key: str, client: str, via: str,

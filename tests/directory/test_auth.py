@@ -63,21 +63,37 @@ async def test_wrong_password_and_unknown_login_fail_alike(store, hasher, alice)
     assert await failure_counts(store, "nobody@mss.localhost", CLIENT) == (1, 2)
 
 
-async def test_account_locked_after_five_failures_until_the_window_passes(
-    store, hasher, alice, clock
+async def test_failures_from_one_address_never_lock_the_account_elsewhere(
+    store, hasher, alice, clock, failure_pauses
 ) -> None:
-    for n in range(5):
-        assert await authenticate(store, alice, f"wrong {n} password", f"198.51.100.{n}",
+    """An attacker who knows the address locks only himself out (issue: five failures
+    used to lock the account for everybody)."""
+    attacker = "203.0.113.66"
+    limits = RateLimits()
+    for n in range(limits.per_pair):
+        assert await authenticate(store, alice, f"wrong {n} password", attacker,
                                   hasher=hasher) is None
-    # the right password is refused while the account is over its limit
-    assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is None
-    clock.advance(timedelta(minutes=5, seconds=1))
+    # growing delays, one per failure of the pair
+    assert failure_pauses == [2.0, 4.0, 8.0, 16.0, 16.0]
+    # the right password from the user's own address works at once
     assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
+    assert failure_pauses[-1] == 16.0 and len(failure_pauses) == 5  # no delay on success
+    # from the attacker's address even the right password is refused, after the same
+    # delay a wrong one gets: the reply time does not tell locked from open
+    assert await authenticate(store, alice, PASSWORD, attacker, hasher=hasher) is None
+    assert failure_pauses[-1] == limits.delay(limits.per_pair + 1) == 16.0
     async with store.reading() as session:
         limited = (await session.execute(
-            select(AuditEvent.id).where(AuditEvent.action == "auth.rate_limited")
-        )).all()
-    assert len(limited) == 1
+            select(AuditEvent.detail).where(AuditEvent.action == "auth.rate_limited")
+        )).scalars().all()
+        failed = (await session.execute(
+            select(AuditEvent.detail).where(AuditEvent.action == "auth.failed")
+        )).scalars().all()
+    assert limited == [f"client={attacker} scope=pair delay=16"]
+    assert [d.split()[1] for d in failed] == ["delay=2", "delay=4", "delay=8", "delay=16",
+                                             "delay=16"]
+    clock.advance(limits.window + timedelta(seconds=1))
+    assert await authenticate(store, alice, PASSWORD, attacker, hasher=hasher) is not None
 
 
 async def test_client_address_locked_after_twenty_failures(store, hasher, alice, clock) -> None:
@@ -87,6 +103,11 @@ async def test_client_address_locked_after_twenty_failures(store, hasher, alice,
                            hasher=hasher)
     assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is None
     assert await authenticate(store, alice, PASSWORD, "192.0.2.99", hasher=hasher) is not None
+    async with store.reading() as session:
+        limited = (await session.execute(
+            select(AuditEvent.detail).where(AuditEvent.action == "auth.rate_limited")
+        )).scalars().all()
+    assert limited == [f"client={CLIENT} scope=client delay=2"]
     clock.advance(limits.window)
     assert await authenticate(store, alice, PASSWORD, CLIENT, hasher=hasher) is not None
 
