@@ -297,7 +297,8 @@ async def folder_entries(
     columns = [
         FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags, StoredMessage.id,
         StoredMessage.mailbox_id, StoredMessage.blob_key, StoredMessage.size,
-        StoredMessage.internal_date, StoredMessage.subject, StoredMessage.from_addr,
+        StoredMessage.internal_date, StoredMessage.subject,
+        func.coalesce(StoredMessage.author, StoredMessage.from_addr),  # docs/sender-truth.md
         StoredMessage.sealed_header if with_header else literal(None),
     ]
     if reader is not None:

@@ -55,7 +55,7 @@ from mss.policy.codes import Cause
 from mss.policy.refusals import accepted_at_mail, refusal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
-from mss.store.mailstore import PreparedBlob
+from mss.store.mailstore import MessageAuthor, PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -411,6 +411,9 @@ class Pipeline:
         ref = plan.parsed.message_id
         qid = submission.queue_id
         about = f"message={ref} queue_id={qid}"  # the audit rows' detail
+        # who it is from, for the webmail, the API and conversations (docs/sender-truth.md)
+        author = (MessageAuthor(plan.sender.canonical, actor.label())
+                  if plan.sender.canonical else None)
         results: list[RecipientResult] = []
         for rcpt, decision in plan.decisions.items():
             subject = _patient_subject_of(rcpt, plan.sender.address, self.facts)
@@ -423,7 +426,7 @@ class Pipeline:
                 continue
             if rcpt in plan.local:
                 target = plan.local[rcpt]
-                self._deliver(uow, blobs[target], target, raw, qid)
+                self._deliver(uow, blobs[target], target, raw, qid, author)
                 uow.audit(AuditAction.MESSAGE_DELIVERED, actor, target=target,
                           subject=subject,
                           detail=f"{about} via={submission.via} folder={INBOX}")
@@ -458,15 +461,16 @@ class Pipeline:
         if (submission.save_to_sent and plan.sender.address in blobs
                 and any(r.accepted for r in results)):
             self._deliver(uow, blobs[plan.sender.address], plan.sender.address, raw, qid,
-                          folder=SENT, flags=(SEEN,))
+                          author, folder=SENT, flags=(SEEN,))
         return results
 
     def _deliver(self, uow: UnitOfWork, blob: PreparedBlob, address: str, raw: bytes,
-                 queue_id: str, *, folder: str = INBOX, flags: tuple[str, ...] = ()) -> None:
+                 queue_id: str, author: MessageAuthor | None, *, folder: str = INBOX,
+                 flags: tuple[str, ...] = ()) -> None:
         """With the batch's other deliveries (the UID is not needed here): one database
         round trip for all of them, before the commit that makes them visible."""
         self.store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=flags,
-                                                queue_id=queue_id)
+                                                queue_id=queue_id, author=author)
 
     async def _all_refused(self, submission: Submission, verdict: Verdict,
                            size: int) -> AcceptResult:

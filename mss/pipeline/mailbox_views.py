@@ -25,6 +25,9 @@ from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredM
 
 SENT = "Sent"
 SEEN = "\\Seen"
+# who a message is from: the author the pipeline recorded, never a header; the From field
+# only for messages without one (APPEND, rows older than it) (docs/sender-truth.md)
+AUTHOR = func.coalesce(StoredMessage.author, StoredMessage.from_addr)
 NEUTRAL_PROFESSIONAL = "Professionnel de santé"
 
 
@@ -78,15 +81,15 @@ async def _senders(session: AsyncSession, folder_id: int, reader: str | None,
                    only: Sequence[str] | None = None
                    ) -> dict[str, tuple[int, int, datetime | None]]:
     query = (
-        select(StoredMessage.from_addr, func.count(), func.sum(_unseen(reader)),  # type: ignore[arg-type]
+        select(AUTHOR, func.count(), func.sum(_unseen(reader)),  # type: ignore[arg-type]
                func.max(StoredMessage.internal_date))
         .select_from(FolderEntry)
         .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
         .where(FolderEntry.folder_id == folder_id)
-        .group_by(StoredMessage.from_addr)
+        .group_by(AUTHOR)
     )
     if only is not None:
-        query = query.where(StoredMessage.from_addr.in_(list(only)))
+        query = query.where(AUTHOR.in_(list(only)))
     found: dict[str, tuple[int, int, datetime | None]] = {}
     for sender, total, unread, last in (await session.execute(query)).all():
         key = canonical_address(sender or "")
@@ -200,13 +203,13 @@ async def conversation_messages(
     folders = await folder_ids(session, mailbox_id)
     parts = []
     columns = (FolderEntry.uid, FolderEntry.id.label("entry_id"), FolderEntry.flags,
-               StoredMessage.subject, StoredMessage.from_addr, StoredMessage.to_addrs,
+               StoredMessage.subject, AUTHOR.label("from_addr"), StoredMessage.to_addrs,
                StoredMessage.internal_date, StoredMessage.size)
     if INBOX in folders and received_from:
         parts.append(select(literal(INBOX).label("folder"), *columns)
                      .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
                      .where(FolderEntry.folder_id == folders[INBOX],
-                            StoredMessage.from_addr.in_(list(received_from))))
+                            AUTHOR.in_(list(received_from))))
     if SENT in folders and sent_to:
         matches = [StoredMessage.to_addrs.like(f"%{_like(a)}%", escape="\\") for a in sent_to]
         parts.append(select(literal(SENT).label("folder"), *columns)

@@ -123,8 +123,17 @@ class EntryInfo:
     size: int
     internal_date: datetime
     subject: str = ""
-    from_addr: str = ""
+    from_addr: str = ""  # the author the pipeline recorded, else the From field
     sealed_header: bytes | None = None  # only when the reader asked for it
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAuthor:
+    """Who the pipeline accepted a message from: the mailbox (its checked MAIL FROM) and
+    the authenticated principal's label (docs/sender-truth.md)."""
+
+    mailbox: str
+    principal: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +215,7 @@ async def keep_inline(connection: AsyncConnection, blob: PreparedBlob) -> None:
 
 def _message_values(
     blob: PreparedBlob, raw_headers: bytes, internal_date: datetime, queue_id: str | None = None,
+    author: MessageAuthor | None = None,
 ) -> dict[str, Any]:
     """The `messages` row of a delivery (one place for _deliver and late deliveries).
 
@@ -219,6 +229,8 @@ def _message_values(
         "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
         "sent_date": summary.date or internal_date, "sealed_header": blob.sealed_header,
         "queue_id": queue_id or None,
+        "author": author.mailbox if author else None,
+        "author_principal": author.principal if author else None,
     }
 
 
@@ -597,7 +609,7 @@ class MailStore:
     def deliver_to_folder_later(
         self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
-        queue_id: str | None = None,
+        queue_id: str | None = None, author: MessageAuthor | None = None,
     ) -> None:
         """`deliver_to_folder` for a job that needs no UID back (the pipeline): the
         delivery runs with the batch's others after every job of the batch, in the same
@@ -605,7 +617,8 @@ class MailStore:
         (docs/design-notes.md, Performance: a delivery's three awaited statements each waited a turn
         of a busy
         event loop). A failure is the job's, as if raised by deliver_to_folder."""
-        message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id)
+        message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id,
+                                  author)
         uow.defer(_run_late_deliveries,
                   _LateDelivery(uow, folder_name, blob, message, _flags_text(flags)))
 
@@ -657,7 +670,8 @@ class MailStore:
             result.append(EntryInfo(
                 uid=entry.uid, modseq=modseq, flags=flags, message_id=msg.id,
                 mailbox_id=msg.mailbox_id, blob_key=msg.blob_key, size=msg.size,
-                internal_date=msg.internal_date, subject=msg.subject, from_addr=msg.from_addr,
+                internal_date=msg.internal_date, subject=msg.subject,
+                from_addr=msg.author or msg.from_addr,
             ))
         return result
 
@@ -838,7 +852,8 @@ class MailStore:
             internal_date=original.internal_date, message_id=original.message_id,
             subject=original.subject, from_addr=original.from_addr,
             to_addrs=original.to_addrs, sent_date=original.sent_date,
-            sealed_header=blob.sealed_header,
+            sealed_header=blob.sealed_header, author=original.author,
+            author_principal=original.author_principal,
         )
         uow.session.add(message)
         await uow.session.flush()

@@ -85,6 +85,9 @@ class StoredMessage(Base):
     # the id the accepting session gave (`queued as`, logs, `mss trace`); None for
     # IMAP APPEND and rows written before 0004
     queue_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # who the pipeline accepted it from (docs/sender-truth.md); NULL for APPEND: From then
+    author: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    author_principal: Mapped[str | None] = mapped_column(String(400), nullable=True)
 
 
 class InlineBlob(Base):

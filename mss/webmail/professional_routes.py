@@ -10,7 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from mss.directory.identifiers import InvalidIdentifier, patient_address
 from mss.pipeline.mailbox_views import (
+    NEUTRAL_PROFESSIONAL,
     conversation_messages,
+    names_of,
     patient_names,
     professional_conversations,
 )
@@ -99,8 +101,12 @@ async def read_message(request: Request) -> Response:
     if opened is None:
         return render(request, "not_found.html", status_code=404)
     view = view_message(opened.raw)
+    author = opened.entry.from_addr  # recorded by the pipeline (docs/sender-truth.md)
+    async with web.store.reading() as db:
+        name = (await names_of(db, [author])).get(author.lower(), "") if author else ""
+    shown = f"{name} <{author}>" if name and name != NEUTRAL_PROFESSIONAL else author
     return render(request, "message.html", view=view, folder=opened.folder,
-                  uid=opened.entry.uid, sender_name=view.from_name or view.from_addr,
+                  uid=opened.entry.uid, sender_name=shown or view.from_name,
                   key=None, base="/pro/messages")
 
 

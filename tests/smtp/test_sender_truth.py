@@ -13,12 +13,14 @@ from email.utils import parseaddr
 
 import aiosmtplib
 import pytest
+from sqlalchemy import select
 
 from mss.directory.certificate_bindings import bind_certificate
 from mss.policy import Cause
 from mss.policy.refusals import refusal
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction
+from mss.store.tables import StoredMessage
 from tests.smtp.conftest import DOMAIN_A, DOMAIN_B, stored_messages
 from tests.smtp.test_mx import peer_client
 from tests.smtp.test_submission import logged_in
@@ -92,6 +94,10 @@ async def test_own_from_passes_and_a_missing_from_is_added(op_a) -> None:
     assert first["From"] == f"Bruno PETIT <{world.bruno}>" and first["Sender"] is None
     assert f"(Authenticated sender: {world.bruno})" in " ".join(first["Received"].split())
     assert second["From"] == f"Dr Alice MARTIN <{world.bruno}>"
+    async with op_a.store.reading() as session:
+        authors = (await session.execute(select(StoredMessage.author,
+                                                StoredMessage.author_principal))).all()
+    assert set(authors) == {(world.bruno, world.bruno_principal.label())}
 
 
 async def test_org_send_as_gets_the_members_sender_and_smtplib_sees_the_refusal(op_a) -> None:
