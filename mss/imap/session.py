@@ -63,6 +63,7 @@ from mss.imap.selected import SelectedMailbox
 from mss.oidc.bearer_login import BearerLogin
 from mss.oidc.sasl import MECHANISMS as BEARER_MECHANISMS
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.faults import storage_fault
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -200,10 +201,19 @@ class ImapSession:
         except ImapResponseError as error:
             log.info("imap %s %s: %s", name, error.status, error.text)
             yield error.render(command.tag)
-        except Exception:
-            log.exception("imap %s failed", name)
-            yield tagged(command.tag, "NO", "Internal error, try again later",
-                         ResponseCode.SERVERBUG)
+        except Exception as error:
+            fault = storage_fault(error)
+            if fault is None:
+                log.exception("imap %s failed", name)
+                yield tagged(command.tag, "NO", "Internal error, try again later",
+                             ResponseCode.SERVERBUG)
+                return
+            # the operator's temporary trouble, not a bug: one line, and RFC 5530 §3
+            # UNAVAILABLE so that the client retries later (mss.store.faults)
+            log.warning("imap %s unavailable: %s (%s)", name, fault.value,
+                        type(error).__name__)
+            yield tagged(command.tag, "NO", "Service temporarily unavailable, try again later",
+                         ResponseCode.UNAVAILABLE)
 
     def _certificate_refusal(self) -> bytes | None:
         """`* BYE` when the client's certificate is no longer acceptable; the session ends."""

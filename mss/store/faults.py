@@ -60,6 +60,8 @@ def storage_fault(error: BaseException) -> StorageFault | None:
             return StorageFault.DATABASE_UNAVAILABLE
         if type(item).__name__ in _LOST_CONNECTION_NAMES:
             return StorageFault.DATABASE_UNAVAILABLE
+        if "not currently accepting connections" in str(item):  # PostgreSQL 55000 on connect
+            return StorageFault.DATABASE_UNAVAILABLE
         if isinstance(item, OSError) and item.errno in _CONNECTION_ERRNOS:
             return StorageFault.DATABASE_UNAVAILABLE
         if isinstance(item, sqlite3.OperationalError) and "locked" in str(item):

@@ -69,4 +69,40 @@ async def test_lost_database_gets_451_then_recovers_without_restart(nodes: NodeF
     assert (await verify_store(node.store)).ok
 
 
+async def test_imap_login_without_database_is_unavailable_then_works(
+    nodes: NodeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RFC 5530 §3: `NO [UNAVAILABLE]` while the database is gone (not `[SERVERBUG]`),
+    one log line from IMAP without a traceback; the same node logs in once it is back."""
+    import asyncio
+    import imaplib
+    import logging
+
+    node = await nodes("node")
+    database = node.app.settings.database_url.rpartition("/")[2]
+
+    def login() -> tuple[str, str]:
+        client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"),
+                                   ssl_context=node.client_context(), timeout=60)
+        try:
+            client.login(node.world.alice, node.world.password)
+            client.logout()
+            return "OK", ""
+        except imaplib.IMAP4.error as refused:
+            return "NO", str(refused)
+
+    _cut(database, allow=False)
+    try:
+        with caplog.at_level(logging.INFO, logger="mss.imap"):
+            status, text = await asyncio.to_thread(login)
+    finally:
+        _cut(database, allow=True)
+    assert status == "NO" and "[UNAVAILABLE] " in text and "SERVERBUG" not in text
+    imap_records = [r for r in caplog.records if r.name.startswith("mss.imap")]
+    unavailable = [r for r in imap_records if "unavailable" in r.getMessage()]
+    assert len(unavailable) == 1 and "database unavailable" in unavailable[0].getMessage()
+    assert [r for r in imap_records if r.exc_info is not None] == []
+    assert await asyncio.to_thread(login) == ("OK", "")
+
+
 pytestmark = pytest.mark.timeout(120)

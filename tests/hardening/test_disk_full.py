@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from mss.store.verify import verify_store
+from tests.conftest import engine_name
 from tests.hardening.conftest import NodeFactory, fill
 
 
@@ -59,3 +60,44 @@ async def test_full_disk_gets_452_then_mail_flows_again(nodes: NodeFactory, smal
     assert subjects == [b"disk 0", b"disk 3"]
     report = await verify_store(node.store)
     assert report.ok, report.faults
+
+
+@pytest.mark.skipif(engine_name() == "postgresql",
+                    reason="on PostgreSQL a login writes nothing to the data folder's disk; "
+                           "test_database_loss covers its UNAVAILABLE")
+async def test_imap_login_on_a_full_disk_is_unavailable_in_one_log_line(
+    nodes: NodeFactory, small_disk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RFC 5530 §3: a subsystem down is `NO [UNAVAILABLE]`, which clients retry, not the
+    `NO [SERVERBUG]` of a bug; the log says it in one line, without a traceback. Once
+    space returns the same login works."""
+    import asyncio
+    import imaplib
+    import logging
+
+    disk = small_disk("node", "4m")
+    node = await nodes("node")
+    world = node.world
+
+    def login() -> tuple[str, str]:
+        client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"),
+                                   ssl_context=node.client_context(), timeout=60)
+        try:
+            client.login(world.alice, world.password)
+            client.logout()
+            return "OK", ""
+        except imaplib.IMAP4.error as refused:
+            return "NO", str(refused)
+
+    filler = fill(disk)
+    try:
+        with caplog.at_level(logging.INFO, logger="mss.imap"):
+            status, text = await asyncio.to_thread(login)
+    finally:
+        filler.unlink()
+    assert status == "NO" and "[UNAVAILABLE] " in text and "SERVERBUG" not in text
+    imap_records = [r for r in caplog.records if r.name.startswith("mss.imap")]
+    unavailable = [r for r in imap_records if "unavailable" in r.getMessage()]
+    assert len(unavailable) == 1 and "disk full" in unavailable[0].getMessage()
+    assert [r for r in imap_records if r.exc_info is not None] == []
+    assert await asyncio.to_thread(login) == ("OK", "")
