@@ -82,6 +82,19 @@ class Node:
         finally:
             client.close()
 
+    def imap_login(self) -> tuple[str, str]:
+        """LOGIN as Alice over IMAPS with imaplib (blocking): ("OK", "") or ("NO", text)."""
+        import imaplib
+
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.port("imaps"),
+                                   ssl_context=self.client_context(), timeout=60)
+        try:
+            client.login(self.world.alice, self.world.password)
+            client.logout()
+            return "OK", ""
+        except imaplib.IMAP4.error as refused:
+            return "NO", str(refused)
+
     async def inbox(self, address: str) -> list[bytes]:
         from mss.store.mailboxes import find_mailbox
 

@@ -75,26 +75,15 @@ async def test_imap_login_without_database_is_unavailable_then_works(
     """RFC 5530 §3: `NO [UNAVAILABLE]` while the database is gone (not `[SERVERBUG]`),
     one log line from IMAP without a traceback; the same node logs in once it is back."""
     import asyncio
-    import imaplib
     import logging
 
     node = await nodes("node")
     database = node.app.settings.database_url.rpartition("/")[2]
 
-    def login() -> tuple[str, str]:
-        client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"),
-                                   ssl_context=node.client_context(), timeout=60)
-        try:
-            client.login(node.world.alice, node.world.password)
-            client.logout()
-            return "OK", ""
-        except imaplib.IMAP4.error as refused:
-            return "NO", str(refused)
-
     _cut(database, allow=False)
     try:
         with caplog.at_level(logging.INFO, logger="mss.imap"):
-            status, text = await asyncio.to_thread(login)
+            status, text = await asyncio.to_thread(node.imap_login)
     finally:
         _cut(database, allow=True)
     assert status == "NO" and "[UNAVAILABLE] " in text and "SERVERBUG" not in text
@@ -102,7 +91,7 @@ async def test_imap_login_without_database_is_unavailable_then_works(
     unavailable = [r for r in imap_records if "unavailable" in r.getMessage()]
     assert len(unavailable) == 1 and "database unavailable" in unavailable[0].getMessage()
     assert [r for r in imap_records if r.exc_info is not None] == []
-    assert await asyncio.to_thread(login) == ("OK", "")
+    assert await asyncio.to_thread(node.imap_login) == ("OK", "")
 
 
 pytestmark = pytest.mark.timeout(120)

@@ -72,27 +72,15 @@ async def test_imap_login_on_a_full_disk_is_unavailable_in_one_log_line(
     `NO [SERVERBUG]` of a bug; the log says it in one line, without a traceback. Once
     space returns the same login works."""
     import asyncio
-    import imaplib
     import logging
 
     disk = small_disk("node", "4m")
     node = await nodes("node")
-    world = node.world
-
-    def login() -> tuple[str, str]:
-        client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"),
-                                   ssl_context=node.client_context(), timeout=60)
-        try:
-            client.login(world.alice, world.password)
-            client.logout()
-            return "OK", ""
-        except imaplib.IMAP4.error as refused:
-            return "NO", str(refused)
 
     filler = fill(disk)
     try:
         with caplog.at_level(logging.INFO, logger="mss.imap"):
-            status, text = await asyncio.to_thread(login)
+            status, text = await asyncio.to_thread(node.imap_login)
     finally:
         filler.unlink()
     assert status == "NO" and "[UNAVAILABLE] " in text and "SERVERBUG" not in text
@@ -100,4 +88,4 @@ async def test_imap_login_on_a_full_disk_is_unavailable_in_one_log_line(
     unavailable = [r for r in imap_records if "unavailable" in r.getMessage()]
     assert len(unavailable) == 1 and "disk full" in unavailable[0].getMessage()
     assert [r for r in imap_records if r.exc_info is not None] == []
-    assert await asyncio.to_thread(login) == ("OK", "")
+    assert await asyncio.to_thread(node.imap_login) == ("OK", "")
