@@ -13,14 +13,27 @@ private flags (``\\Seen``) come from their own row, the others from the shared e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from mss.directory.mail_access import core_execute
+from mss.store.db import UtcDateTime
 from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
-from mss.store.tables import FolderEntry, PrivateFlags
+from mss.store.tables import FolderEntry, PrivateFlags, StoredMessage
 
 _SYSTEM_FLAGS = {flag.casefold(): flag for flag in SYSTEM_FLAGS}
 
@@ -113,3 +126,49 @@ async def folder_search(
     query = query.where(_condition(condition, reader)).order_by(FolderEntry.uid)
     return list((await core_execute(session, query)).scalars().all())
 
+
+
+SORT_COLUMNS = {
+    "ARRIVAL": StoredMessage.internal_date,
+    "DATE": func.coalesce(StoredMessage.sent_date, StoredMessage.internal_date),
+    "FROM": StoredMessage.sort_from,
+    "TO": StoredMessage.sort_to,
+    "CC": StoredMessage.sort_cc,
+    "SUBJECT": StoredMessage.sort_subject,
+    "SIZE": StoredMessage.size,
+}
+"""RFC 5256 §3 sort keys over the columns kept at delivery (`mss.store.sort_keys`):
+DATE is the Date field, the internal date when it has none (RFC 5256 §2.2)."""
+
+
+async def folder_sort(
+    session: AsyncSession, folder_id: int, criteria: tuple[tuple[str, bool], ...]
+) -> list[int]:
+    """Every UID of the folder in the order of `criteria` ((key, reverse) pairs), ties
+    in UID order (RFC 5256 §3: the sequence number breaks ties), in one query."""
+    order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
+             for key, reverse in criteria]
+    query = (
+        select(FolderEntry.uid)
+        .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+        .where(FolderEntry.folder_id == folder_id)
+        .order_by(*order, FolderEntry.uid)
+    )
+    return list((await core_execute(session, query)).scalars().all())
+
+
+async def folder_thread_keys(
+    session: AsyncSession, folder_id: int
+) -> list[tuple[int, str, str, datetime]]:
+    """(uid, message-id, base subject, sent date or internal date) of every entry, in
+    UID order: what THREAD needs beside the References fields (RFC 5256 §3)."""
+    query = (
+        select(FolderEntry.uid, StoredMessage.message_id, StoredMessage.sort_subject,
+               type_coerce(func.coalesce(StoredMessage.sent_date, StoredMessage.internal_date),
+                           UtcDateTime()))
+        .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+        .where(FolderEntry.folder_id == folder_id)
+        .order_by(FolderEntry.uid)
+    )
+    return [(row[0], row[1] or "", row[2] or "", row[3])
+            for row in (await core_execute(session, query)).all()]

@@ -256,6 +256,7 @@ class FolderCounts:
     uidnext: int
     uidvalidity: int
     highestmodseq: int
+    recent: int = 0
 
 
 async def folder_counts(session: AsyncSession, folder_id: int, reader: str | None) -> FolderCounts:
@@ -279,8 +280,12 @@ async def folder_counts(session: AsyncSession, folder_id: int, reader: str | Non
             FolderEntry.flags.contains("\\Deleted", autoescape=True),
         )
     )).scalar_one()
+    recent = (await session.execute(
+        select(func.count()).select_from(FolderEntry).where(
+            FolderEntry.folder_id == folder_id, FolderEntry.uid >= folder.recent_uid)
+    )).scalar_one()  # RFC 3501 §6.3.10: not yet claimed by a session's SELECT
     return FolderCounts(int(messages), int(unseen), int(deleted), int(size), folder.uidnext,
-                        folder.uidvalidity, folder.highestmodseq)
+                        folder.uidvalidity, folder.highestmodseq, int(recent))
 
 
 async def folder_entries(

@@ -7,6 +7,7 @@ from typing import Any
 
 from mss.imap import mailbox_commands as mailbox
 from mss.imap import message_commands as message
+from mss.imap import sort_commands as sort
 from mss.imap.session import ImapSession
 
 HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
@@ -15,6 +16,7 @@ HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
     "LOGOUT": ImapSession.cmd_logout,
     "ID": ImapSession.cmd_id,
     "ENABLE": ImapSession.cmd_enable,
+    "COMPRESS": ImapSession.cmd_compress,
     "STARTTLS": ImapSession.cmd_starttls,
     "LOGIN": ImapSession.cmd_login,
     "AUTHENTICATE": ImapSession.cmd_authenticate,
@@ -43,6 +45,8 @@ HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
     "FETCH": message.cmd_fetch,
     "STORE": message.cmd_store,
     "SEARCH": message.cmd_search,
+    "SORT": sort.cmd_sort,
+    "THREAD": sort.cmd_thread,
     "COPY": message.cmd_copy,
     "MOVE": message.cmd_copy,
     "EXPUNGE": message.cmd_any_expunge,

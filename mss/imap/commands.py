@@ -109,14 +109,31 @@ class StatusCommand(Command):
 
 
 @dataclass(frozen=True)
+class AppendedMessage:
+    """One message of an APPEND: its flags, date and content."""
+
+    message: bytes
+    flags: tuple[str, ...] = ()
+    internal_date: datetime | None = None
+    binary: bool = False
+
+
+@dataclass(frozen=True)
 class AppendCommand(Command):
-    """APPEND mailbox [flags] [date-time] message (RFC 3501 §6.3.11, RFC 3516 literal8)."""
+    """APPEND mailbox [flags] [date-time] message (RFC 3501 §6.3.11, RFC 3516 literal8),
+    then more messages for MULTIAPPEND (RFC 3502 §6.3.11) in `more`."""
 
     mailbox: str
     message: bytes
     flags: tuple[str, ...] = ()
     internal_date: datetime | None = None
     binary: bool = False
+    more: tuple[AppendedMessage, ...] = ()
+
+    @property
+    def messages(self) -> tuple[AppendedMessage, ...]:
+        first = AppendedMessage(self.message, self.flags, self.internal_date, self.binary)
+        return (first, *self.more)
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,29 @@ class SearchCommand(Command):
     uid: bool = False
     charset: str | None = None
     return_options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SortCommand(Command):
+    """[UID] SORT [RETURN (...)] (criteria) charset keys (RFC 5256 §3, RFC 5267 ESORT).
+
+    `criteria` are (key, reverse) pairs: ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO."""
+
+    criteria: tuple[tuple[str, bool], ...]
+    key: SearchKey
+    uid: bool = False
+    charset: str | None = None
+    return_options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ThreadCommand(Command):
+    """[UID] THREAD algorithm charset keys (RFC 5256 §3): REFERENCES or ORDEREDSUBJECT."""
+
+    algorithm: str
+    key: SearchKey
+    uid: bool = False
+    charset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +217,13 @@ class IdCommand(Command):
     """ID (field value ...) or ID NIL (RFC 2971)."""
 
     parameters: tuple[tuple[str, str | None], ...] | None
+
+
+@dataclass(frozen=True)
+class CompressCommand(Command):
+    """COMPRESS mechanism (RFC 4978 §3)."""
+
+    mechanism: str
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from mss.imap.commands import (
     SelectCommand,
     StatusCommand,
 )
+from mss.imap.mailbox_sync import claim_recent, flag_lines
 from mss.imap.namespaces import (
     SEPARATOR,
     SHARED_PREFIX,
@@ -47,7 +48,6 @@ from mss.imap.responses import (
     ResponseCode,
     code_appenduid,
     code_highest_modseq,
-    code_permanent_flags,
     code_uidnext,
     code_uidvalidity,
     code_unseen,
@@ -56,11 +56,10 @@ from mss.imap.responses import (
     render_flags,
     render_mailbox,
     render_string,
-    untagged,
     untagged_status,
     vanished,
 )
-from mss.imap.selected import SelectedMailbox
+from mss.imap.selected import NO_UID_LIMIT, SelectedMailbox
 from mss.imap.sequence_set import uid_ranges_to_end
 from mss.imap.session import Done, Reply
 from mss.store.audit_actions import AuditAction
@@ -70,9 +69,6 @@ from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession
-
-FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
-
 
 def names_of(session: ImapSession) -> MailboxNames:
     assert session.names is not None
@@ -120,15 +116,20 @@ async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
         raise
     read_only = command.read_only or not (access.may("s") or access.may("w"))
     selected = SelectedMailbox(access, resolved.folder, folder.id, folder.uidvalidity,
-                               read_only, index.uids, events, stack)
+                               read_only, index.uids, events, stack,
+                               keywords=set(folder.keywords))
     await session.select(selected)
-    permanent = [f for f in FLAGS if _may_store(access, f)]
-    if access.may("w"):
-        permanent.append("\\*")
-    yield untagged(b"FLAGS", render_flags(FLAGS))
-    yield untagged_status("OK", "Flags permitted",
-                          code_permanent_flags(permanent if not read_only else []))
-    yield b"* %d EXISTS\r\n* 0 RECENT\r\n" % len(index.uids)
+    if read_only:  # EXAMINE looks at \Recent without taking it (RFC 3501 §6.3.2)
+        selected.recent.append((folder.recent_uid, NO_UID_LIMIT))
+    elif index.uids and folder.recent_uid <= index.uids[-1]:
+        await claim_recent(session, selected, index.uids[-1] + 1)
+    for line in flag_lines(selected):
+        yield line
+    yield b"* %d EXISTS\r\n" % len(index.uids)
+    if session.recent_enabled:
+        yield b"* %d RECENT\r\n" % selected.recent_count()
+    else:
+        selected.recent.clear()
     if index.first_unseen_uid is not None:
         sequence = selected.sequence_of(index.first_unseen_uid)
         if sequence is not None:
@@ -356,7 +357,7 @@ async def _status_line(
     async with session.store.reading() as db:
         counts = await folder_counts(db, folder_id, resolved.access.reader)
     values = {
-        "MESSAGES": counts.messages, "RECENT": 0, "UIDNEXT": counts.uidnext,
+        "MESSAGES": counts.messages, "RECENT": counts.recent, "UIDNEXT": counts.uidnext,
         "UIDVALIDITY": counts.uidvalidity, "UNSEEN": counts.unseen,
         "HIGHESTMODSEQ": counts.highestmodseq, "SIZE": counts.size,
         "DELETED": counts.deleted,
@@ -390,15 +391,17 @@ def header_block(raw: bytes) -> bytes:
 
 
 async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
-    """RFC 3501 §6.3.11 with APPENDUID (RFC 4315 §3); the quota is RFC 9208's."""
+    """RFC 3501 §6.3.11 with APPENDUID (RFC 4315 §3); the quota is RFC 9208's.
+    MULTIAPPEND (RFC 3502): every message in one transaction, all or none."""
     resolved = names_of(session).resolve(command.mailbox)
     access = resolved.access
     if not access.may("i"):
         raise ImapNo(ResponseCode.NOPERM, "No right to add messages to that mailbox")
-    if not command.message:
+    messages = command.messages
+    if any(not item.message for item in messages):
         raise ImapNo(ResponseCode.CANNOT, "Empty message")
     store = session.store
-    if len(command.message) > store.settings.limits.max_message_bytes:
+    if any(len(item.message) > store.settings.limits.max_message_bytes for item in messages):
         raise ImapNo(ResponseCode.TOOBIG, "Message too large")
     async with store.reading() as db:
         folder_id = await folder_id_of(db, access.mailbox_id, resolved.folder)
@@ -407,26 +410,32 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
         folder = await store.mail.folder(db, access.mailbox_id, resolved.folder)
         if access.quota_bytes:
             used = await store.mail.mailbox_usage(db, access.mailbox_id)
-            if used + len(command.message) > access.quota_bytes:
+            if used + sum(len(item.message) for item in messages) > access.quota_bytes:
                 raise ImapNo(ResponseCode.OVERQUOTA, "Mailbox quota exceeded")
-    flags = [f for f in command.flags if f in SYSTEM_FLAGS or not f.startswith("\\")]
-    if not access.may("w"):
-        flags = [f for f in flags if _may_store(access, f)]
-    blob = await store.mail.prepare_blob(access.mailbox_id, command.message, inline=True)
+    prepared = []
+    for item in messages:
+        flags = [f for f in item.flags if f in SYSTEM_FLAGS or not f.startswith("\\")]
+        if not access.may("w"):
+            flags = [f for f in flags if _may_store(access, f)]
+        blob = await store.mail.prepare_blob(access.mailbox_id, item.message, inline=True)
+        prepared.append((item, flags, blob))
     principal = session.principal
     assert principal is not None
 
-    async def job(uow: UnitOfWork) -> int:
-        delivered = await store.mail.deliver(
-            uow, folder_id, blob, header_block(command.message), flags=flags,
-            internal_date=command.internal_date,
-        )
-        uow.audit(AuditAction.MESSAGE_APPENDED, principal,
-                  target=f"{access.address}/{resolved.folder};uid={delivered.uid}")
-        return delivered.uid
+    async def job(uow: UnitOfWork) -> list[int]:
+        uids = []
+        for item, flags, blob in prepared:
+            delivered = await store.mail.deliver(
+                uow, folder_id, blob, header_block(item.message), flags=flags,
+                internal_date=item.internal_date,
+            )
+            uow.audit(AuditAction.MESSAGE_APPENDED, principal,
+                      target=f"{access.address}/{resolved.folder};uid={delivered.uid}")
+            uids.append(delivered.uid)
+        return uids
 
-    uid = await store.write(job)
-    yield Done("APPEND completed", code_appenduid(folder.uidvalidity, [uid]))
+    uids = await store.write(job)
+    yield Done("APPEND completed", code_appenduid(folder.uidvalidity, uids))
 
 
 # -- NAMESPACE, IDLE -------------------------------------------------------------------

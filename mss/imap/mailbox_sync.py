@@ -11,11 +11,67 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mss.directory.mail_access import folder_entries, folder_index
-from mss.imap.responses import fetch_response, render_flags, vanished
+from mss.imap.responses import (
+    code_permanent_flags,
+    fetch_response,
+    render_flags,
+    untagged,
+    untagged_status,
+    vanished,
+)
 from mss.imap.selected import SelectedMailbox
+from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession
+
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+def _may_store(selected: SelectedMailbox, flag: str) -> bool:
+    """RFC 4314 §4: ``s`` for \\Seen, ``t`` for \\Deleted, ``w`` for the others."""
+    needed = "s" if flag == "\\Seen" else "t" if flag == "\\Deleted" else "w"
+    return selected.access.may(needed)
+
+
+def flag_lines(selected: SelectedMailbox) -> list[bytes]:
+    """Untagged FLAGS and ``OK [PERMANENTFLAGS]`` (RFC 3501 §7.2.6, §7.1): the system
+    flags and every keyword of the folder, so clients keep the keywords they see."""
+    keywords = sorted(selected.keywords)
+    flags = [*SYSTEM_FLAGS, *keywords]
+    permanent: list[str] = []
+    if not selected.read_only:
+        permanent = [f for f in SYSTEM_FLAGS if _may_store(selected, f)]
+        if selected.access.may("w"):
+            permanent += [*keywords, "\\*"]
+    return [untagged(b"FLAGS", render_flags(flags)),
+            untagged_status("OK", "Flags permitted", code_permanent_flags(permanent))]
+
+
+def keyword_announcement(selected: SelectedMailbox, flags: Iterable[str]) -> list[bytes]:
+    """FLAGS and PERMANENTFLAGS again when `flags` hold a keyword the client was not
+    told of (Dovecot announces a new keyword to every session of the folder)."""
+    new = {f for f in flags if not f.startswith("\\")} - selected.keywords
+    if not new:
+        return []
+    selected.keywords |= new
+    return flag_lines(selected)
+
+
+async def claim_recent(session: ImapSession, selected: SelectedMailbox, upto: int) -> None:
+    """This session takes \\Recent for the messages below `upto` that no session took
+    (RFC 3501 §2.3.2); an EXAMINEd folder only looks (its range was set at EXAMINE)."""
+    if selected.read_only or not session.recent_enabled:
+        return
+    store = session.store
+
+    async def job(uow: UnitOfWork) -> tuple[int, int] | None:
+        return await store.mail.claim_recent(uow, selected.folder_id, upto)
+
+    claimed = await store.write(job)
+    if claimed is not None and claimed[0] < claimed[1]:
+        selected.recent.append((claimed[0], claimed[1] - 1))
 
 
 def expunge_responses(
@@ -64,7 +120,11 @@ async def synchronise(
         for entry in fresh:
             selected.append(entry.uid)
         if fresh:
+            out.extend(keyword_announcement(selected, {f for e in fresh for f in e.flags}))
+            await claim_recent(session, selected, fresh[-1].uid + 1)
             out.append(b"* %d EXISTS\r\n" % len(selected.uids))
+            if session.recent_enabled:
+                out.append(b"* %d RECENT\r\n" % selected.recent_count())
     if selected.flag_events:
         events, selected.flag_events = selected.flag_events, {}
         known, selected.flag_values = selected.flag_values, {}
@@ -79,13 +139,15 @@ async def synchronise(
             changed += [(e.uid, e.modseq, tuple(sorted(e.flags))) for e in entries
                         if e.modseq >= events[e.uid]]  # else another member's private flag
             changed.sort()
+        out.extend(keyword_announcement(selected, {f for _, _, flags in changed for f in flags}))
         for uid, modseq, flags in changed:
             if selected.reported.get(uid, 0) >= modseq:
                 continue
             sequence = selected.sequence_of(uid)
             if sequence is None:
                 continue
-            items = [(b"UID", b"%d" % uid), (b"FLAGS", render_flags(flags))]
+            shown = sorted(selected.shown_flags(uid, frozenset(flags)))
+            items = [(b"UID", b"%d" % uid), (b"FLAGS", render_flags(shown))]
             if session.condstore:
                 items.append((b"MODSEQ", b"(%d)" % modseq))
             out.append(fetch_response(sequence, items))

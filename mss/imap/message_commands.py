@@ -31,7 +31,7 @@ from mss.imap.commands import (
     UidExpungeCommand,
 )
 from mss.imap.fetch_render import fetch_items, needs_content, needs_only_header, reads_message
-from mss.imap.mailbox_sync import expunge_responses
+from mss.imap.mailbox_sync import expunge_responses, keyword_announcement
 from mss.imap.mime_tree import parse_header_only
 from mss.imap.responses import (
     ImapBad,
@@ -208,8 +208,10 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
             if sets_seen and SEEN not in flags:
                 seen_uids.append(entry.uid)
                 flags = flags | {SEEN}
+            implied = flags is not entry.flags
+            flags = selected.shown_flags(entry.uid, flags)
             items = fetch_items(attributes, entry, raw, flags=flags, with_modseq=with_modseq)
-            if flags is not entry.flags and not any(name == b"FLAGS" for name, _ in items):
+            if implied and not any(name == b"FLAGS" for name, _ in items):
                 items.append((b"FLAGS", _flags_value(flags)))  # RFC 3501 §6.4.5
             if audit and raw is not None:
                 reads.extend((entry.uid, ins, address)
@@ -289,6 +291,9 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
         )
 
     change = await store.write(job) if uids else None
+    if change is not None and command.mode != "remove":
+        for line in keyword_announcement(selected, flags):
+            yield line
     changed = {uid: modseq for uid, modseq, _ in (change.changed if change else [])}
     for uid, modseq in changed.items():
         selected.reported[uid] = modseq
@@ -306,7 +311,8 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
             if command.uid or session.qresync:  # QRESYNC clients key flags by UID
                 items.append((b"UID", b"%d" % entry.uid))
             if not command.silent:
-                items.append((b"FLAGS", _flags_value(entry.flags)))
+                items.append((b"FLAGS", _flags_value(selected.shown_flags(entry.uid,
+                                                                          entry.flags))))
             if session.condstore:
                 items.append((b"MODSEQ", b"(%d)" % entry.modseq))
             yield fetch_response(sequence, items)
@@ -353,23 +359,30 @@ def uses_modseq(key: SearchKey) -> bool:
 
 async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     """RFC 3501 §6.4.4; RFC 4731 ESEARCH when RETURN is given; RFC 7162 §3.1.5 MODSEQ."""
-    selected = selected_of(session)
     modseq_search = uses_modseq(command.key)
     if modseq_search:
         for line in await session.enable_condstore():
             yield line
-    condition = None if modseq_search else store_filter(command.key, selected)
+    hits = await search_hits(session, command.key)
+    numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
+    modseqs = [modseq for _, _, modseq in hits] if modseq_search else []
+    for line in _search_result(command, numbers, modseqs, modseq_search):
+        yield line
+
+
+async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, int, int]]:
+    """(sequence number, UID, MODSEQ) of the messages the client knows that match `key`,
+    in UID order. Flag and UID keys are answered by the store (MODSEQ then 0, since no
+    MODSEQ key was asked); the others are evaluated here, reading contents in batches."""
+    selected = selected_of(session)
+    condition = None if uses_modseq(key) else store_filter(key, selected)
     if condition is not None:
         async with session.store.reading() as db:
             found = await folder_search(db, selected.folder_id, selected.access.reader,
                                         condition)
-        hits = selected.sequences_of(found)
-        numbers = [uid for _, uid in hits] if command.uid else [seq for seq, _ in hits]
-        for reply in _search_result(command, numbers, [], False):
-            yield reply
-        return
+        return [(sequence, uid, 0) for sequence, uid in selected.sequences_of(found)]
     async with session.store.reading() as db:
-        if needs_message_columns(command.key):
+        if needs_message_columns(key):
             entries = await folder_entries(db, selected.folder_id, selected.access.reader)
         else:
             entries = [
@@ -379,22 +392,19 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
             ]
     known = known_with_sequence(selected, entries)
     scope = SearchScope(len(selected.uids), selected.last_uid)
-    text = needs_text(command.key)
-    matched: list[tuple[int, EntryInfo]] = []
+    text = needs_text(key)
+    matched: list[tuple[int, int, int]] = []
     for batch in _batches(known, session.limits.content_batch if text else 100_000):
         raws = (
             await read_contents(session, [entry for _, entry in batch]) if text
             else [b""] * len(batch)
         )
         for (sequence, entry), raw in zip(batch, raws, strict=True):
-            view = MessageView(sequence, entry.uid, entry.flags, entry.internal_date,
-                               entry.size, entry.modseq, raw)
-            if search_matches(command.key, view, scope):
-                matched.append((sequence, entry))
-    numbers = [entry.uid if command.uid else sequence for sequence, entry in matched]
-    modseqs = [entry.modseq for _, entry in matched] if modseq_search else []
-    for reply in _search_result(command, numbers, modseqs, modseq_search):
-        yield reply
+            view = MessageView(sequence, entry.uid, selected.shown_flags(entry.uid, entry.flags),
+                               entry.internal_date, entry.size, entry.modseq, raw)
+            if search_matches(key, view, scope):
+                matched.append((sequence, entry.uid, entry.modseq))
+    return matched
 
 
 def _search_result(

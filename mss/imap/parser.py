@@ -14,8 +14,10 @@ from typing import ClassVar
 from mss.imap.commands import (
     AclCommand,
     AppendCommand,
+    AppendedMessage,
     AuthenticateCommand,
     Command,
+    CompressCommand,
     CopyCommand,
     EnableCommand,
     FetchCommand,
@@ -29,8 +31,10 @@ from mss.imap.commands import (
     SearchCommand,
     SelectCommand,
     SetQuotaCommand,
+    SortCommand,
     StatusCommand,
     StoreCommand,
+    ThreadCommand,
     UidExpungeCommand,
 )
 from mss.imap.errors import BadCharset, ImapParseError, InvalidMailboxName
@@ -80,6 +84,12 @@ LIST_SELECTION_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "S
 """RFC 5258 §3.1 and RFC 6154 §5.1; any other selection option is ``BAD``."""
 LIST_RETURN_OPTIONS = frozenset({"SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"})
 """RFC 5258 §3.2, RFC 5819, RFC 6154 §5.1; any other return option is ``BAD``."""
+SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"})
+"""RFC 5256 §3 sort-key."""
+THREAD_ALGORITHMS = frozenset({"REFERENCES", "ORDEREDSUBJECT"})
+"""RFC 5256 §3: the THREAD= capabilities advertised."""
+ESEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
+"""RFC 4731 §3.1 (and RFC 5182 SAVE, refused by the session): others are ``BAD``."""
 SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 """Charsets that SEARCH accepts; others get ``NO [BADCHARSET (...)]`` (RFC 3501 §6.4.4)."""
 
@@ -139,7 +149,8 @@ class _CommandParser:
             cursor.space()
             uid = True
             name = cursor.atom()
-            if name not in ("COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE"):
+            if name not in ("COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT",
+                            "THREAD"):
                 raise WireSyntaxError(f"UID {name} is not a command")
         if uid and name == "EXPUNGE":
             cursor.space()
@@ -286,11 +297,20 @@ class _CommandParser:
         return items
 
     def append(self, name: str, uid: bool) -> Command:
-        """RFC 3501 §6.3.11; RFC 3516 §4.4 literal8 for binary content."""
+        """RFC 3501 §6.3.11; RFC 3516 §4.4 literal8 for binary content; RFC 3502."""
         cursor = self.cursor
         cursor.space()
         mailbox = self.mailbox()
         cursor.space()
+        first = self._appended_message()
+        more = []
+        while cursor.accept(b" "):  # RFC 3502 MULTIAPPEND
+            more.append(self._appended_message())
+        return AppendCommand(self.tag, name, mailbox, first.message, first.flags,
+                             first.internal_date, first.binary, tuple(more))
+
+    def _appended_message(self) -> AppendedMessage:
+        cursor = self.cursor
         flags: tuple[str, ...] = ()
         if cursor.peek() == b"(":
             flags = cursor.flag_list()
@@ -300,7 +320,7 @@ class _CommandParser:
             internal_date = cursor.date_time()
             cursor.space()
         message, binary = cursor.literal(allow_binary=True)
-        return AppendCommand(self.tag, name, mailbox, message, flags, internal_date, binary)
+        return AppendedMessage(message, flags, internal_date, binary)
 
     def identify(self, name: str, uid: bool) -> Command:
         """RFC 2971 §3.3: ``ID NIL`` or ``ID ("name" "value" ...)``."""
@@ -329,6 +349,11 @@ class _CommandParser:
         if not capabilities:
             raise WireSyntaxError("ENABLE needs at least one capability")
         return EnableCommand(self.tag, name, tuple(capabilities))
+
+    def compress(self, name: str, uid: bool) -> Command:
+        """RFC 4978 §3: ``COMPRESS DEFLATE``."""
+        self.cursor.space()
+        return CompressCommand(self.tag, name, self.cursor.atom())
 
     def getquota(self, name: str, uid: bool) -> Command:
         self.cursor.space()
@@ -381,6 +406,57 @@ class _CommandParser:
             cursor.space()
         key = SearchKeyParser(cursor, decode).keys()
         return SearchCommand(self.tag, name, key, uid, charset, returns)
+
+    def _return_options(self) -> tuple[str, ...]:
+        options = self.cursor.parenthesised_atoms()
+        unknown = set(options) - ESEARCH_RETURN_OPTIONS
+        if unknown:
+            raise WireSyntaxError(f"unknown RETURN option {min(unknown)}")
+        return options
+
+    def sort(self, name: str, uid: bool) -> Command:
+        """RFC 5256 §3 ``SORT (criteria) charset keys``; RFC 5267 §3 ``RETURN (...)``."""
+        cursor = self.cursor
+        cursor.space()
+        returns = None
+        if cursor.accept(b"RETURN "):
+            returns = self._return_options()
+            cursor.space()
+        cursor.expect(b"(")
+        criteria: list[tuple[str, bool]] = []
+        while not cursor.accept(b")"):
+            if criteria:
+                cursor.space()
+            item = cursor.atom()
+            reverse = item == "REVERSE"
+            if reverse:
+                cursor.space()
+                item = cursor.atom()
+            if item not in SORT_KEYS:
+                raise WireSyntaxError(f"unknown sort key {item}")
+            criteria.append((item, reverse))
+        if not criteria:
+            raise WireSyntaxError("SORT needs at least one sort key")
+        cursor.space()
+        charset = cursor.astring().decode("ascii").upper()
+        decode = self._charset_decoder(charset)
+        cursor.space()
+        key = SearchKeyParser(cursor, decode).keys()
+        return SortCommand(self.tag, name, tuple(criteria), key, uid, charset, returns)
+
+    def thread(self, name: str, uid: bool) -> Command:
+        """RFC 5256 §3 ``THREAD algorithm charset keys``."""
+        cursor = self.cursor
+        cursor.space()
+        algorithm = cursor.atom()
+        if algorithm not in THREAD_ALGORITHMS:
+            raise WireSyntaxError(f"unknown thread algorithm {algorithm}")
+        cursor.space()
+        charset = cursor.astring().decode("ascii").upper()
+        decode = self._charset_decoder(charset)
+        cursor.space()
+        key = SearchKeyParser(cursor, decode).keys()
+        return ThreadCommand(self.tag, name, algorithm, key, uid, charset)
 
     def _charset_decoder(self, charset: str) -> Callable[[bytes], str]:
         try:
@@ -470,12 +546,15 @@ class _CommandParser:
         "APPEND": append,
         "ID": identify,
         "ENABLE": enable,
+        "COMPRESS": compress,
         "GETQUOTA": getquota,
         "SETQUOTA": setquota,
         "SETACL": acl,
         "DELETEACL": acl,
         "LISTRIGHTS": acl,
         "SEARCH": search,
+        "SORT": sort,
+        "THREAD": thread,
         "FETCH": fetch,
         "STORE": store,
         "COPY": copy,

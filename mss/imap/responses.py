@@ -51,6 +51,7 @@ class ResponseCode(StrEnum):
     ALREADYEXISTS = "ALREADYEXISTS"
     NONEXISTENT = "NONEXISTENT"
     HASCHILDREN = "HASCHILDREN"  # RFC 9051 §7.1
+    COMPRESSIONACTIVE = "COMPRESSIONACTIVE"  # RFC 4978 §3
 
 
 # -- values -------------------------------------------------------------------

@@ -3,8 +3,8 @@
 `store_filter` turns such a key tree into the directory's `FolderFilter`, or returns
 None when some key needs message columns or content (then the session evaluates the
 tree itself with `search_match`). Semantics are those of `search_match`: a flag key
-tests the whole flag case-insensitively, RECENT never matches (MSS reports no
-``\\Recent``), ``*`` is the session's message count or highest UID.
+tests the whole flag case-insensitively, RECENT is the session's recent UID ranges
+(RFC 3501 §2.3.2, not a stored flag), ``*`` is the session's message count or highest UID.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mss.imap.search_keys import (
     SearchKey,
     SequenceKey,
 )
-from mss.imap.search_match import RECENT, SEEN
+from mss.imap.search_match import SEEN
 from mss.imap.selected import SelectedMailbox
 
 MAX_RANGES = 100
@@ -42,11 +42,11 @@ def store_filter(key: SearchKey, selected: SelectedMailbox) -> FolderFilter | No
         case FlagKey(flag=flag, present=present):
             return FlagIs(flag, present)
         case RecencyKey(name="RECENT"):
-            return FlagIs(RECENT, True)
+            return UidWithin(tuple(selected.recent))
         case RecencyKey(name="NEW"):
-            return AllOf((FlagIs(RECENT, True), FlagIs(SEEN, False)))
+            return AllOf((UidWithin(tuple(selected.recent)), FlagIs(SEEN, False)))
         case RecencyKey():
-            return FlagIs(RECENT, False)
+            return Negation(UidWithin(tuple(selected.recent)))
         case SequenceKey(sequence_set=sequence_set, uid=by_uid):
             if len(sequence_set.ranges) > MAX_RANGES:
                 return None

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from mss.directory.mail_access import MailAccess
 from mss.store.events import ChangeEvent
 
+RECENT_FLAG = frozenset({"\\Recent"})
+NO_UID_LIMIT = 2**32  # UIDs are 32-bit (RFC 3501 §2.3.1.1)
+
 
 @dataclass
 class SelectedMailbox:
@@ -40,6 +43,9 @@ class SelectedMailbox:
     has_new: bool = False
     overflow: bool = False
     reported: dict[int, int] = field(default_factory=dict)  # uid -> modseq told
+    # RFC 3501 §2.3.2: inclusive UID ranges that are \\Recent in this session
+    recent: list[tuple[int, int]] = field(default_factory=list)
+    keywords: set[str] = field(default_factory=set)  # told to the client in FLAGS
     _positions: dict[int, int] | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +77,18 @@ class SelectedMailbox:
             self._positions = {uid: position for position, uid in enumerate(known, 1)}
         positions = self._positions
         return [(positions[uid], uid) for uid in uids if uid in positions]
+
+    def is_recent(self, uid: int) -> bool:
+        return any(low <= uid <= high for low, high in self.recent)
+
+    def recent_count(self) -> int:
+        uids = self.uids
+        return sum(bisect.bisect_right(uids, high) - bisect.bisect_left(uids, low)
+                   for low, high in self.recent)
+
+    def shown_flags(self, uid: int, flags: frozenset[str]) -> frozenset[str]:
+        """The flags as this session shows them: with \\Recent when it is recent here."""
+        return flags | RECENT_FLAG if self.recent and self.is_recent(uid) else flags
 
     def append(self, uid: int) -> None:
         """A new message the client is about to be told of (EXISTS)."""

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import ssl
 import time
+import zlib
 from asyncio import sslproto
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from collections.abc import AsyncIterator
 from mss.certs import check_from_ssl_error
 from mss.event_log import begin_session, event
 from mss.imap.command_reader import CommandReader, ContinuationRequest
+from mss.imap.compression import Deflate
 from mss.imap.errors import ImapParseError
 from mss.imap.limits import CommandRate, ImapLimits
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
@@ -122,6 +124,8 @@ class ImapServer:
             await _Connection(self, reader, writer, address).run()
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError):
             pass
+        except zlib.error:  # RFC 4978: a compressed stream that is not deflate
+            log.info("imap connection from %s closed: bad deflate stream", address)
         except asyncio.CancelledError:
             pass  # server stopping; returning keeps asyncio's stream callback quiet
         except Exception:
@@ -170,6 +174,7 @@ class _Connection:
                                    oauth=server.oauth,
                                    certificate_check=server.certificate_check)
         self.commands = self._new_reader()
+        self.deflate: Deflate | None = None  # RFC 4978, once COMPRESS DEFLATE succeeded
         self.last_activity = time.monotonic()  # the last whole command: autologout
         self.rate = CommandRate(self.limits.commands_per_second, self.limits.command_burst,
                                 time.monotonic())
@@ -181,6 +186,8 @@ class _Connection:
         """Written in pieces, each drained: asyncio's TLS transport hands a whole write
         to the socket transport at once and only then pauses, so one large literal
         written whole could sit there while the next is accepted."""
+        if self.deflate is not None:
+            data = self.deflate.compress(data)
         view = memoryview(data)
         for start in range(0, len(data), WRITE_PIECE):
             self.writer.write(view[start : start + WRITE_PIECE])
@@ -219,8 +226,16 @@ class _Connection:
             return False
         if not data:
             return False
-        self.commands.feed(data)
+        self.feed(data)
         return True
+
+    def feed(self, data: bytes) -> None:
+        """Bytes read, inflated first once COMPRESS is active (RFC 4978)."""
+        if self.deflate is None:
+            self.commands.feed(data)
+            return
+        for piece in self.deflate.decompress(data):
+            self.commands.feed(piece)
 
     async def run(self) -> None:
         session = self.session
@@ -262,6 +277,9 @@ class _Connection:
                 await self.send_all(session.execute(event))
                 if session.start_tls_requested:
                     await self._start_tls()
+                elif session.compress_requested:
+                    session.compress_requested = False
+                    self.deflate = Deflate()
                 elif session.idling_tag is not None and not await self._idle():
                     return
                 self.last_activity = time.monotonic()  # the command (an IDLE) just ended
@@ -308,7 +326,7 @@ class _Connection:
                     data = read.result()
                     if not data:
                         return False
-                    self.commands.feed(data)
+                    self.feed(data)
                     line = self.commands.read_line()
                     if line is not None:
                         await self.send_all(session.end_idle(line))

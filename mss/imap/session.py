@@ -43,7 +43,13 @@ from mss.directory.org_members import rights_on_org
 from mss.event_log import event
 from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
-from mss.imap.commands import AuthenticateCommand, Command, EnableCommand, IdCommand
+from mss.imap.commands import (
+    AuthenticateCommand,
+    Command,
+    CompressCommand,
+    EnableCommand,
+    IdCommand,
+)
 from mss.imap.limits import ImapLimits
 from mss.imap.namespaces import MailboxNames
 from mss.imap.responses import (
@@ -73,8 +79,10 @@ AUTH_FAILED = "Authentication failed"
 CERTIFICATE_REFUSED = "Client certificate revoked or no longer trusted"
 CertificateChecker = Callable[[bytes], CertificateCheck]
 EXTRA_CAPABILITIES = (
-    Capability.ESEARCH, Capability.QUOTA, Capability.QUOTA_STORAGE, Capability.ACL,
-    Capability.RIGHTS_TEKX, Capability.STATUS_SIZE,
+    Capability.ESEARCH, Capability.SORT, Capability.ESORT, Capability.THREAD_REFERENCES,
+    Capability.THREAD_ORDEREDSUBJECT, Capability.MULTIAPPEND, Capability.QUOTA,
+    Capability.QUOTA_STORAGE, Capability.ACL,
+    Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
 )
 
 
@@ -101,8 +109,9 @@ ANY_STATE = frozenset({"CAPABILITY", "NOOP", "LOGOUT", "ID"})
 NOT_AUTHENTICATED_ONLY = frozenset({"STARTTLS", "LOGIN", "AUTHENTICATE"})
 SELECTED_ONLY = frozenset({
     "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
+    "SORT", "THREAD",
 })
-UPDATES_WITHOUT_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
+UPDATES_WITHOUT_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH", "SORT", "THREAD"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +141,10 @@ class ImapSession:
         self.selected: SelectedMailbox | None = None
         self.condstore = False
         self.qresync = False  # RFC 7162 §3.2.3: VANISHED replaces EXPUNGE once enabled
+        self.imap4rev2 = False  # RFC 9051 behaviours, once ENABLE IMAP4rev2
         self.start_tls_requested = False
+        self.compress_requested = False  # RFC 4978: the adapter deflates after the OK
+        self.compressing = False
         self.idling_tag: str | None = None
         self._sasl: Callable[[bytes], Reply] | None = None
         self._sasl_tag = ""
@@ -167,6 +179,11 @@ class ImapSession:
         """After STARTTLS: the adapter completed the handshake (RFC 3501 §6.2.1)."""
         self.connection = Connection(self.connection.client_address, True, peer_certificate)
         self.start_tls_requested = False
+
+    @property
+    def recent_enabled(self) -> bool:
+        """RFC 9051 §2.3.2 drops \\Recent: an IMAP4rev2 session neither sees nor claims it."""
+        return not self.imap4rev2
 
     @property
     def awaiting_sasl(self) -> bool:
@@ -349,6 +366,15 @@ class ImapSession:
             self.qresync = True
         yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
         yield Done("ENABLE completed")
+
+    async def cmd_compress(self, command: CompressCommand) -> Reply:
+        """RFC 4978 §3: DEFLATE from the byte after this tagged OK; once only."""
+        if command.mechanism != "DEFLATE":
+            raise ImapBad(None, f"Unknown compression mechanism {command.mechanism}")
+        if self.compressing:
+            raise ImapNo(ResponseCode.COMPRESSIONACTIVE, "Compression is already active")
+        self.compress_requested = self.compressing = True
+        yield Done("DEFLATE active")
 
     # -- not authenticated ----------------------------------------------------------------
 

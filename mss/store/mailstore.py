@@ -24,7 +24,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -35,6 +35,7 @@ from mss.store.events import ChangeEvent
 from mss.store.header_summary import header_block, summarise_headers
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mailboxes import INBOX, new_uidvalidity
+from mss.store.sort_keys import sort_keys_of
 from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import (
     ExpungedEntry,
@@ -108,6 +109,8 @@ class FolderInfo:
     uidnext: int
     highestmodseq: int
     subscribed: bool
+    recent_uid: int = 1
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,7 @@ def _message_values(
     `sent_date` is the sent date of RFC 5256 §2.2: the Date field's instant, or the
     arrival time when the field is missing or cannot be read (mss.store.header_dates)."""
     summary = summarise_headers(raw_headers)
+    keys = sort_keys_of(summary.subject, raw_headers)
     return {
         "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key,
         "sha256": blob.sha256, "size": blob.size, "internal_date": internal_date,
@@ -231,6 +235,8 @@ def _message_values(
         "queue_id": queue_id or None,
         "author": author.mailbox if author else None,
         "author_principal": author.principal if author else None,
+        "sort_subject": keys.subject, "sort_from": keys.from_mailbox,
+        "sort_to": keys.to_mailbox, "sort_cc": keys.cc_mailbox,
     }
 
 
@@ -552,6 +558,39 @@ class MailStore:
         ).scalar_one()
         return int(total)
 
+    async def claim_recent(
+        self, uow: UnitOfWork, folder_id: int, upto: int
+    ) -> tuple[int, int] | None:
+        """Claim the \\Recent messages below UID `upto` for one session (RFC 3501
+        §2.3.2: only one session sees a message as recent). One UPDATE, atomic across
+        sessions, processes and nodes: the SET expressions read the row before the
+        change, so RETURNING gives the claimed UIDs ``[first, end)``; None when another
+        session claimed them first."""
+        row = (await uow.session.execute(
+            update(Folder).where(Folder.id == folder_id, Folder.recent_uid < upto)
+            .values(recent_claimed=Folder.recent_uid, recent_uid=upto)
+            .returning(Folder.recent_claimed, Folder.recent_uid)
+            .execution_options(synchronize_session=False)
+        )).first()
+        return (int(row[0]), int(row[1])) if row is not None else None
+
+    async def add_keywords(self, uow: UnitOfWork, folder_id: int, flags: Iterable[str]) -> None:
+        """Remember keywords stored in the folder, for SELECT's FLAGS (RFC 3501 §7.2.6);
+        one atomic UPDATE per keyword the folder does not list yet."""
+        keywords = sorted({f for f in flags if not f.startswith("\\")})
+        if not keywords:
+            return
+        connection = await uow.core()
+        for keyword in keywords:
+            listed = func.coalesce(_F.keywords, "")
+            await connection.execute(
+                update(Folder.__table__).where(
+                    _F.id == folder_id,
+                    ~(literal(" ") + listed + literal(" ")).contains(f" {keyword} ",
+                                                                     autoescape=True),
+                ).values(keywords=func.trim(listed + literal(" ") + literal(keyword)))
+            )
+
     # -- delivery ---------------------------------------------------------------------
 
     async def _allocate(self, session: AsyncSession, folder_id: int, count: int) -> tuple[int, int]:
@@ -603,8 +642,11 @@ class MailStore:
         transaction's connection (no ORM session work per statement; the callers
         flushed the session, see `UnitOfWork.core`)."""
         message = _message_values(blob, raw_headers, internal_date or uow.now())
-        return await _insert_delivery(uow, uow.connection, allocated, blob, message,
-                                      _flags_text(flags))
+        flags = list(flags)
+        delivered = await _insert_delivery(uow, uow.connection, allocated, blob, message,
+                                           _flags_text(flags))
+        await self.add_keywords(uow, delivered.folder_id, flags)
+        return delivered
 
     def deliver_to_folder_later(
         self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
@@ -774,6 +816,8 @@ class MailStore:
                 {"entry_id": v["b_entry"], "reader": v["b_reader"], "flags": v["flags"],
                  "modseq": v["modseq"]} for v in private_inserts
             ])
+        if change.changed and mode is not FlagMode.REMOVE:
+            await self.add_keywords(uow, folder_id, wanted)
         session.expire_all()
         return change
 
@@ -839,6 +883,7 @@ class MailStore:
             pairs.append((entry.uid, new_uid))
             uow.publish(ChangeEvent("exists", target.mailbox_id, target_id, new_uid, modseq))
         await session.flush()
+        await self.add_keywords(uow, target_id, {f for e in entries for f in e.flags})
         return pairs
 
     async def _copy_message_to(self, uow: UnitOfWork, entry: EntryInfo, mailbox_id: int) -> int:
@@ -854,6 +899,8 @@ class MailStore:
             to_addrs=original.to_addrs, sent_date=original.sent_date,
             sealed_header=blob.sealed_header, author=original.author,
             author_principal=original.author_principal,
+            sort_subject=original.sort_subject,
+            sort_from=original.sort_from, sort_to=original.sort_to, sort_cc=original.sort_cc,
         )
         uow.session.add(message)
         await uow.session.flush()
@@ -881,5 +928,6 @@ def _folder_info(row: Folder) -> FolderInfo:
     return FolderInfo(
         id=row.id, mailbox_id=row.mailbox_id, name=row.name, special_use=row.special_use,
         uidvalidity=row.uidvalidity, uidnext=row.uidnext, highestmodseq=row.highestmodseq,
-        subscribed=row.subscribed,
+        subscribed=row.subscribed, recent_uid=row.recent_uid,
+        keywords=tuple((row.keywords or "").split()),
     )

@@ -58,6 +58,13 @@ class Folder(Base):
     uidnext: Mapped[int] = mapped_column(BigInteger, default=1)
     highestmodseq: Mapped[int] = mapped_column(BigInteger, default=1)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RFC 3501 §2.3.2 \Recent: UIDs from recent_uid on are recent for the next session
+    # that selects the folder, which claims them in one UPDATE (recent_claimed keeps
+    # where its claim started, so the UPDATE's RETURNING gives the claimed range).
+    recent_uid: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+    recent_claimed: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+    # keywords ever stored in the folder, space-separated: SELECT's FLAGS (RFC 3501 §7.2.6)
+    keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class StoredMessage(Base):
@@ -88,6 +95,11 @@ class StoredMessage(Base):
     # who the pipeline accepted it from (docs/sender-truth.md); NULL for APPEND: From then
     author: Mapped[str | None] = mapped_column(String(320), nullable=True)
     author_principal: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    # RFC 5256 sort keys (mss.store.sort_keys), so SORT is ordered by the database
+    sort_subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_from: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_to: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_cc: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class InlineBlob(Base):

@@ -240,8 +240,13 @@ async def raw_login(imap: ImapWorld, user: str) -> RawClient:
 
 
 async def put_messages(imap: ImapWorld, address: str, folder: str,
-                       messages: list[bytes], flags: tuple[str, ...] = ()) -> list[int]:
-    """Create `folder` in `address`'s mailbox and store `messages` there (store API)."""
+                       messages: list[bytes], flags: tuple[str, ...] = (),
+                       recent: bool = False) -> list[int]:
+    """Create `folder` in `address`'s mailbox and store `messages` there (store API).
+
+    Unless `recent`, the messages are then taken as \\Recent (RFC 3501 §2.3.2) as if a
+    session had already selected the folder, so tests of other behaviours see the flags
+    they stored and nothing else."""
     from mss.store.mailboxes import find_mailbox
     from mss.store.mailstore import MailStoreError
 
@@ -268,6 +273,11 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
             return delivered.uid
 
         uids.append(await store.write(job))
+    if not recent and uids:
+        async def claim(uow: Any) -> None:
+            await store.mail.claim_recent(uow, target.id, uids[-1] + 1)
+
+        await store.write(claim)
     return uids
 
 

@@ -52,6 +52,8 @@ async def test_idle_sees_a_message_submitted_by_smtp(make_settings) -> None:
         )
         pushed = await asyncio.wait_for(imap.response(), 30)
         assert pushed == b"* %d EXISTS\r\n" % (before + 1)
+        recent = await asyncio.wait_for(imap.response(), 30)  # RFC 3501 §7.3.2: ours
+        assert recent.endswith(b" RECENT\r\n") and recent != b"* 0 RECENT\r\n"
         await imap.send(b"DONE\r\n")
         assert (await imap.response()).startswith(b"i OK")
         fetched = await imap.command("f", f"FETCH {before + 1} BODY.PEEK[HEADER.FIELDS (SUBJECT)]")

@@ -15,8 +15,9 @@ async def test_store_modes_and_silent(imap: ImapWorld) -> None:
     client = await raw_login(imap, imap.world.alice)
     await client.command("s", f"SELECT {folder}")
     added = await client.command("a", "STORE 1:2 +FLAGS (\\Flagged $Urgent)")
-    assert added[0] == b"* 1 FETCH (FLAGS ($Urgent \\Flagged))\r\n"
-    assert len(added) == 3
+    assert added[0].startswith(b"* FLAGS (") and added[1].startswith(b"* OK [PERMANENTFLAGS")
+    assert added[2] == b"* 1 FETCH (FLAGS ($Urgent \\Flagged))\r\n"  # a new keyword first
+    assert len(added) == 5
     removed = await client.command("b", "UID STORE 2 -FLAGS ($Urgent)")
     assert removed[0] == b"* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\n"
     silent = await client.command("c", "STORE 3 FLAGS.SILENT (\\Answered)")

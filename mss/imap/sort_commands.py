@@ -1,0 +1,111 @@
+"""SORT with ESORT (RFC 5256 §3, RFC 5267 §3) and THREAD (RFC 5256 §3-4).
+
+SORT orders on the sort keys kept beside each message (`mss.store.sort_keys`): the
+store returns the folder's UIDs in order in one query, the matches of the search keys
+are kept in that order. THREAD=ORDEREDSUBJECT works on the same columns;
+THREAD=REFERENCES reads the header sections (sealed beside the rows) for Message-ID,
+References and In-Reply-To.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mss.directory.folder_search import folder_sort, folder_thread_keys
+from mss.directory.mail_access import folder_entries
+from mss.imap.commands import SortCommand, ThreadCommand
+from mss.imap.message_commands import read_contents, search_hits, selected_of
+from mss.imap.message_threads import (
+    Message,
+    ordered_subject_threads,
+    reference_threads,
+    render_threads,
+)
+from mss.imap.mime_tree import parse_header_only
+from mss.imap.session import Done, Reply
+
+if TYPE_CHECKING:
+    from mss.imap.session import ImapSession
+
+
+async def cmd_sort(session: ImapSession, command: SortCommand) -> Reply:
+    """RFC 5256 §3: ``* SORT`` numbers in order; with RETURN, one ESEARCH (RFC 5267 §3.2:
+    MIN and MAX are the first and last in sort order, ALL is in sort order)."""
+    selected = selected_of(session)
+    hits = await search_hits(session, command.key)
+    async with session.store.reading() as db:
+        ordered = await folder_sort(db, selected.folder_id, command.criteria)
+    number_of = {uid: (uid if command.uid else sequence) for sequence, uid, _ in hits}
+    numbers = [number_of[uid] for uid in ordered if uid in number_of]
+    if command.return_options is None:
+        yield b"* SORT" + b"".join(b" %d" % n for n in numbers) + b"\r\n"
+        yield Done("SORT completed")
+        return
+    options = set(command.return_options) or {"ALL"}
+    parts = [b'* ESEARCH (TAG "' + command.tag.encode("ascii") + b'")']
+    if command.uid:
+        parts.append(b"UID")
+    if numbers and "MIN" in options:
+        parts.append(b"MIN %d" % numbers[0])
+    if numbers and "MAX" in options:
+        parts.append(b"MAX %d" % numbers[-1])
+    if numbers and "ALL" in options:
+        parts.append(b"ALL " + _ordered_set(numbers))
+    if "COUNT" in options:
+        parts.append(b"COUNT %d" % len(numbers))
+    yield b" ".join(parts) + b"\r\n"
+    yield Done("SORT completed")
+
+
+def _ordered_set(numbers: list[int]) -> bytes:
+    """A sequence set that keeps the order (RFC 5267 §3.2): ascending runs as ``a:b``."""
+    pieces: list[bytes] = []
+    start = previous = numbers[0]
+    for number in numbers[1:]:
+        if number == previous + 1:
+            previous = number
+            continue
+        pieces.append(b"%d" % start if start == previous else b"%d:%d" % (start, previous))
+        start = previous = number
+    pieces.append(b"%d" % start if start == previous else b"%d:%d" % (start, previous))
+    return b",".join(pieces)
+
+
+async def cmd_thread(session: ImapSession, command: ThreadCommand) -> Reply:
+    """RFC 5256 §3: ``* THREAD`` with the threads of the matching messages."""
+    selected = selected_of(session)
+    hits = await search_hits(session, command.key)
+    number_of = {uid: (uid if command.uid else sequence) for sequence, uid, _ in hits}
+    async with session.store.reading() as db:
+        keys = await folder_thread_keys(db, selected.folder_id)
+    messages = [Message(uid, number_of[uid], message_id, subject, sent)
+                for uid, message_id, subject, sent in keys if uid in number_of]
+    if command.algorithm == "ORDEREDSUBJECT":
+        threads = ordered_subject_threads(messages)
+    else:
+        threads = reference_threads(await _with_references(session, messages))
+    yield b"* THREAD " + render_threads(threads) + b"\r\n" if threads else b"* THREAD\r\n"
+    yield Done("THREAD completed")
+
+
+async def _with_references(session: ImapSession, messages: list[Message]) -> list[Message]:
+    """The messages with their References (or In-Reply-To) and the reply mark of their
+    subject, from the header sections (RFC 5256 §4 REFERENCES, steps 1 and 5)."""
+    selected = selected_of(session)
+    by_uid = {message.uid: message for message in messages}
+    async with session.store.reading() as db:
+        entries = await folder_entries(db, selected.folder_id, selected.access.reader,
+                                       uids=list(by_uid), with_header=True)
+    out: list[Message] = []
+    batch = session.limits.content_batch
+    for start in range(0, len(entries), batch):
+        chunk = entries[start : start + batch]
+        headers = await read_contents(session, chunk, header_only=True)
+        for entry, raw in zip(chunk, headers, strict=True):
+            header = parse_header_only(raw)
+            out.append(by_uid[entry.uid].with_header(
+                [v.decode("latin-1") for v in header.field_values("references")],
+                [v.decode("latin-1") for v in header.field_values("in-reply-to")],
+                b" ".join(header.field_values("subject")).decode("utf-8", "replace"),
+            ))
+    return out

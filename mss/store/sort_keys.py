@@ -1,0 +1,117 @@
+"""Sort keys kept beside each message (RFC 5256 SORT and THREAD), pure.
+
+SORT of a large folder must not parse 100,000 headers: the keys are computed once at
+delivery and stored in `messages` (sort_subject, sort_from, sort_to, sort_cc), so the
+database orders the folder by itself. Comparison is ``i;ascii-casemap`` (RFC 5256 §2,
+RFC 4790 §9.2): the keys are stored with ASCII letters upper-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+from functools import lru_cache
+
+MAX_KEY = 500
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
+_TRAILER = re.compile(r"(?:[ \t]|\(fwd\))+$", re.IGNORECASE)
+_BLOB = r"\[[^\[\]]*\][ \t]*"
+_LEADER = re.compile(r"^[ \t]*(?:" + _BLOB + r")*(?:re|fwd?)[ \t]*(?:" + _BLOB + r")?:[ \t]*",
+                     re.IGNORECASE)
+_LEADING_BLOB = re.compile(r"^[ \t]*" + _BLOB)
+_FWD_WRAPPER = re.compile(r"^\[fwd:(.*)\]$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKeys:
+    subject: str
+    from_mailbox: str
+    to_mailbox: str
+    cc_mailbox: str
+
+
+def ascii_upper(text: str) -> str:
+    """i;ascii-casemap: only a-z are folded (RFC 4790 §9.2)."""
+    return text.translate(_ASCII_UPPER)
+
+
+_ASCII_UPPER = {code: code - 32 for code in range(ord("a"), ord("z") + 1)}
+
+
+def base_subject(subject: str) -> str:
+    """RFC 5256 §2.1: the subject without ``Re:``/``Fw:``/``Fwd:`` leaders, ``[blob]``
+    prefixes, ``(fwd)`` trailers and ``[fwd: ...]`` wrappers, whitespace collapsed."""
+    text = _WHITESPACE.sub(" ", subject).strip()
+    while True:
+        while True:  # steps 2-4: trailers, then leaders and blobs, until none is left
+            before = text
+            text = _TRAILER.sub("", text)
+            while True:
+                stripped = _LEADER.sub("", text, count=1)
+                if stripped == text:
+                    blob = _LEADING_BLOB.sub("", text, count=1)
+                    if blob != text and blob.strip():
+                        stripped = blob
+                if stripped == text:
+                    break
+                text = stripped
+            if text == before:
+                break
+        wrapped = _FWD_WRAPPER.match(text)  # step 6
+        if wrapped is None:
+            return text.strip()
+        text = wrapped.group(1).strip()
+
+
+def decode_subject(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an encoded word the email package cannot decode: keep it
+        return value
+
+
+def first_mailbox(values: list[str]) -> str:
+    """The local part of the first address (RFC 5256 §3 ``addr-mailbox``), or ""."""
+    try:
+        pairs = getaddresses(values)
+    except Exception:
+        return ""
+    for _, address in pairs:
+        if address:
+            return address.rpartition("@")[0] or address
+    return ""
+
+
+def sort_keys_of(subject: str, header_block: bytes) -> SortKeys:
+    """The keys of a message from its decoded subject and its header section."""
+    return _keys(subject, _address_fields(header_block))
+
+
+@lru_cache(maxsize=256)
+def _keys(subject: str, fields: tuple[tuple[str, ...], ...]) -> SortKeys:
+    from_values, to_values, cc_values = (list(values) for values in fields)
+    return SortKeys(
+        ascii_upper(base_subject(subject))[:MAX_KEY],
+        ascii_upper(first_mailbox(from_values))[:MAX_KEY],
+        ascii_upper(first_mailbox(to_values))[:MAX_KEY],
+        ascii_upper(first_mailbox(cc_values))[:MAX_KEY],
+    )
+
+
+_FIELD = re.compile(rb"^(from|to|cc)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _address_fields(block: bytes) -> tuple[tuple[str, ...], ...]:
+    """From, To and Cc values (unfolded) by a scan of the header section: cheaper than
+    a second parse on the delivery path; 8-bit bytes are read as UTF-8 (RFC 6532)."""
+    end = block.find(b"\r\n\r\n")
+    if end < 0:
+        end = block.find(b"\n\n")
+    header = block if end < 0 else block[:end]
+    found: dict[bytes, list[str]] = {b"from": [], b"to": [], b"cc": []}
+    for match in _FIELD.finditer(header):
+        value = re.sub(rb"\r?\n", b"", match.group(2)).decode("utf-8", "replace")
+        found[match.group(1).lower()].append(value)
+    return tuple(tuple(found[name]) for name in (b"from", b"to", b"cc"))
