@@ -17,6 +17,7 @@ HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
     "ID": ImapSession.cmd_id,
     "ENABLE": ImapSession.cmd_enable,
     "COMPRESS": ImapSession.cmd_compress,
+    "UNAUTHENTICATE": ImapSession.cmd_unauthenticate,
     "STARTTLS": ImapSession.cmd_starttls,
     "LOGIN": ImapSession.cmd_login,
     "AUTHENTICATE": ImapSession.cmd_authenticate,

@@ -21,6 +21,8 @@ SIMPLE_ATTRIBUTES = frozenset(
         "BODYSTRUCTURE",
         "UID",
         "MODSEQ",
+        "EMAILID",  # RFC 8474 §5.1
+        "THREADID",  # RFC 8474 §5.2
     }
 )
 """Attributes that take no section (RFC 3501 §9 ``fetch-att``, RFC 7162 §3.1.4.1)."""

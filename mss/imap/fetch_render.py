@@ -25,7 +25,8 @@ from mss.imap.responses import (
 )
 from mss.store.mailstore import EntryInfo
 
-METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ"})
+METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ",
+                                 "EMAILID", "THREADID"})
 HEADER_ONLY_ATTRIBUTES = frozenset({"ENVELOPE", "RFC822.HEADER"})
 
 
@@ -154,6 +155,10 @@ def fetch_items(
             add(name, b"%d" % entry.size)
         elif name == "MODSEQ":
             add(name, b"(%d)" % entry.modseq)
+        elif name == "EMAILID":
+            add(name, b"(" + email_object_id(entry.message_id) + b")")
+        elif name == "THREADID":
+            add(name, b"NIL")  # RFC 8474 §5.2: threads are not kept
         elif name == "ENVELOPE":
             assert parsed is not None
             add(name, ENVELOPES.get(entry.blob_key, parsed))
@@ -192,6 +197,17 @@ def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
         return b"%d" % len(decoded)
     data = _cut(decoded, attribute.partial)
     return render_literal(data, binary=b"\x00" in data)
+
+
+def email_object_id(message_id: int) -> bytes:
+    """RFC 8474 §5.1 EMAILID: the stored message's id, shared by its copies in the
+    mailbox (COPY and MOVE keep it; another mailbox holds its own copy, its own id)."""
+    return b"M%d" % message_id
+
+
+def mailbox_object_id(folder_id: int) -> bytes:
+    """RFC 8474 §4 MAILBOXID: the folder's id, which RENAME keeps."""
+    return b"F%d" % folder_id
 
 
 def _text_literal(data: bytes) -> bytes:

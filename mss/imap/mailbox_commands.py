@@ -33,6 +33,7 @@ from mss.imap.commands import (
     SelectCommand,
     StatusCommand,
 )
+from mss.imap.fetch_render import mailbox_object_id
 from mss.imap.mailbox_sync import claim_recent, flag_lines
 from mss.imap.namespaces import (
     SEPARATOR,
@@ -137,6 +138,7 @@ async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
     yield untagged_status("OK", "UIDs valid", code_uidvalidity(folder.uidvalidity))
     yield untagged_status("OK", "Predicted next UID", code_uidnext(folder.uidnext))
     yield untagged_status("OK", "Highest", code_highest_modseq(folder.highestmodseq))
+    yield untagged_status("OK", "Ok", f"MAILBOXID ({mailbox_object_id(folder.id).decode()})")
     if command.qresync is not None and command.qresync.uidvalidity == folder.uidvalidity:
         for line in await _resynchronised(session, selected, command.qresync):
             yield line
@@ -198,22 +200,25 @@ async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
     store = session.store
     principal = session.principal
     assert principal is not None
-    mailbox_id = resolved.access.mailbox_id
+    owner_id = resolved.access.mailbox_id
 
-    async def job(uow: UnitOfWork) -> None:
+    async def job(uow: UnitOfWork) -> int:
         pieces = name.split(SEPARATOR)
+        created = 0
         for depth in range(1, len(pieces) + 1):
             partial = SEPARATOR.join(pieces[:depth])
             try:
-                await store.mail.create_folder(uow, mailbox_id, partial, subscribed=False)
+                created = (await store.mail.create_folder(uow, owner_id, partial,
+                                                          subscribed=False)).id
             except MailStoreError as error:
                 if depth == len(pieces) or error.code != "ALREADYEXISTS":
                     raise store_error(error) from None
         uow.audit(AuditAction.FOLDER_CREATED, principal,
                   target=f"{resolved.access.address}/{name}")
+        return created
 
-    await store.write(job)
-    yield Done("CREATE completed")
+    folder_id = await store.write(job)
+    yield Done("CREATE completed", f"MAILBOXID ({mailbox_object_id(folder_id).decode()})")
 
 
 async def cmd_delete(session: ImapSession, command: MailboxCommand) -> Reply:
@@ -362,7 +367,9 @@ async def _status_line(
         "HIGHESTMODSEQ": counts.highestmodseq, "SIZE": counts.size,
         "DELETED": counts.deleted,
     }
-    rendered = b" ".join(b"%s %d" % (item.encode("ascii"), values[item]) for item in items)
+    rendered = b" ".join(
+        b"MAILBOXID (" + mailbox_object_id(folder_id) + b")" if item == "MAILBOXID"  # RFC 8474 §4
+        else b"%s %d" % (item.encode("ascii"), values[item]) for item in items)
     name = names_of(session).client_name(resolved.access, resolved.folder)
     return b"* STATUS " + render_mailbox(name) + b" (" + rendered + b")\r\n"
 

@@ -30,7 +30,13 @@ from mss.imap.commands import (
     StoreCommand,
     UidExpungeCommand,
 )
-from mss.imap.fetch_render import fetch_items, needs_content, needs_only_header, reads_message
+from mss.imap.fetch_render import (
+    email_object_id,
+    fetch_items,
+    needs_content,
+    needs_only_header,
+    reads_message,
+)
 from mss.imap.mailbox_sync import expunge_responses, keyword_announcement
 from mss.imap.mime_tree import parse_header_only
 from mss.imap.responses import (
@@ -49,6 +55,7 @@ from mss.imap.search_keys import (
     HeaderKey,
     ModSeqKey,
     NotKey,
+    ObjectIdKey,
     OrKey,
     SearchKey,
     SizeKey,
@@ -350,7 +357,8 @@ def needs_text(key: SearchKey) -> bool:
 
 def needs_message_columns(key: SearchKey) -> bool:
     """Whether the key looks at more than UIDs, sequence numbers, flags and MODSEQ."""
-    return any_key(key, lambda k: isinstance(k, HeaderKey | TextKey | DateKey | SizeKey))
+    return any_key(key, lambda k: isinstance(k, HeaderKey | TextKey | DateKey | SizeKey
+                                             | ObjectIdKey))
 
 
 def uses_modseq(key: SearchKey) -> bool:
@@ -401,7 +409,8 @@ async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, i
         )
         for (sequence, entry), raw in zip(batch, raws, strict=True):
             view = MessageView(sequence, entry.uid, selected.shown_flags(entry.uid, entry.flags),
-                               entry.internal_date, entry.size, entry.modseq, raw)
+                               entry.internal_date, entry.size, entry.modseq, raw,
+                               email_object_id(entry.message_id).decode("ascii"))
             if search_matches(key, view, scope):
                 matched.append((sequence, entry.uid, entry.modseq))
     return matched

@@ -63,6 +63,7 @@ NO_ARGUMENT_COMMANDS = frozenset(
         "UNSELECT",  # RFC 3691
         "NAMESPACE",  # RFC 2342
         "IDLE",  # RFC 2177
+        "UNAUTHENTICATE",  # RFC 8437
     }
 )
 ONE_MAILBOX_COMMANDS = frozenset(
@@ -78,6 +79,7 @@ STATUS_ITEMS = frozenset(
         "HIGHESTMODSEQ",  # RFC 7162 §3.1.6
         "SIZE",  # RFC 8438
         "DELETED",  # RFC 9051
+        "MAILBOXID",  # RFC 8474 §4
     }
 )
 LIST_SELECTION_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})

@@ -73,6 +73,14 @@ class SequenceKey:
 
 
 @dataclass(frozen=True)
+class ObjectIdKey:
+    """EMAILID or THREADID objectid (RFC 8474 §5.1-5.2)."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ModSeqKey:
     """MODSEQ [entry-name entry-type] n: modseq at least n (RFC 7162 §3.1.5)."""
 
@@ -105,6 +113,7 @@ class AndKey:
 
 SearchKey = (
     AllKey
+    | ObjectIdKey
     | FlagKey
     | RecencyKey
     | HeaderKey

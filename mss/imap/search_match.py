@@ -24,6 +24,7 @@ from mss.imap.search_keys import (
     HeaderKey,
     ModSeqKey,
     NotKey,
+    ObjectIdKey,
     OrKey,
     RecencyKey,
     SearchKey,
@@ -49,6 +50,7 @@ class MessageView:
     size: int
     modseq: int
     raw: bytes
+    email_id: str = ""  # RFC 8474 EMAILID, upper-case
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,10 @@ class _Evaluation:
                 return sequence_set.contains(message.seq, self.scope.message_count)
             case ModSeqKey(modseq=modseq):
                 return message.modseq >= modseq
+            case ObjectIdKey(name="EMAILID", value=value):
+                return bool(message.email_id) and message.email_id == value.upper()
+            case ObjectIdKey():
+                return False  # THREADID: no message has one (RFC 8474 §5.2 NIL)
             case NotKey(key=inner):
                 return not self.matches(inner)
             case OrKey(left=left, right=right):

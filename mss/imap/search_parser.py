@@ -12,6 +12,7 @@ from mss.imap.search_keys import (
     HeaderKey,
     ModSeqKey,
     NotKey,
+    ObjectIdKey,
     OrKey,
     RecencyKey,
     SearchKey,
@@ -108,6 +109,9 @@ class SearchKeyParser:
             return OrKey(left, self.key(depth + 1))
         if name == "MODSEQ":
             return self._modseq()
+        if name in ("EMAILID", "THREADID"):  # RFC 8474 §6
+            cursor.space()
+            return ObjectIdKey(name, cursor.atom())
         raise WireSyntaxError(f"unknown search key {name}")
 
     def _modseq(self) -> ModSeqKey:

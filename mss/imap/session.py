@@ -83,6 +83,7 @@ EXTRA_CAPABILITIES = (
     Capability.THREAD_ORDEREDSUBJECT, Capability.MULTIAPPEND, Capability.QUOTA,
     Capability.QUOTA_STORAGE, Capability.ACL,
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
+    Capability.OBJECTID, Capability.UNAUTHENTICATE,
 )
 
 
@@ -366,6 +367,15 @@ class ImapSession:
             self.qresync = True
         yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
         yield Done("ENABLE completed")
+
+    async def cmd_unauthenticate(self, command: Command) -> Reply:
+        """RFC 8437: back to the not-authenticated state on the same connection; the
+        mailbox is closed without expunging, ENABLEd extensions are forgotten (§3)."""
+        await self._deselect()
+        self.state = State.NOT_AUTHENTICATED
+        self.principal, self.names = None, None
+        self.condstore = self.qresync = self.imap4rev2 = False
+        yield Done("UNAUTHENTICATE completed")
 
     async def cmd_compress(self, command: CompressCommand) -> Reply:
         """RFC 4978 §3: DEFLATE from the byte after this tagged OK; once only."""

@@ -4,6 +4,7 @@ protocol over TLS, and the capabilities that advertise them."""
 from __future__ import annotations
 
 import asyncio
+import re
 import zlib
 from typing import Any
 
@@ -25,7 +26,7 @@ async def test_capabilities_name_the_extensions(imap: ImapWorld) -> None:
     capabilities = (await client.command("c", "CAPABILITY"))[0].split()
     for name in (b"MULTIAPPEND", b"SORT", b"ESORT", b"THREAD=REFERENCES",
                  b"THREAD=ORDEREDSUBJECT", b"LIST-STATUS", b"STATUS=SIZE",
-                 b"COMPRESS=DEFLATE"):
+                 b"COMPRESS=DEFLATE", b"OBJECTID", b"UNAUTHENTICATE"):
         assert name in capabilities
     await client.close()
 
@@ -115,4 +116,49 @@ async def test_compress_needs_authentication_and_a_known_mechanism(imap: ImapWor
     client = await raw_login(imap, imap.world.alice)
     assert (await client.command("b", "COMPRESS LZMA"))[-1].startswith(b"b BAD")
     assert (await client.command("c", "NOOP"))[-1] == b"c OK NOOP completed\r\n"  # still plain
+    await client.close()
+
+
+async def test_objectid_mailboxid_emailid_threadid(imap: ImapWorld) -> None:
+    folder, other = unique("oid"), unique("oid2")
+    client = await raw_login(imap, imap.world.alice)
+    created = await client.command("c", f"CREATE {folder}")
+    match = re.match(rb"c OK \[MAILBOXID \((F\d+)\)\]", created[-1])
+    assert match, created
+    box = match.group(1)
+    await client.command("c2", f"CREATE {other}")
+    await client.send(b"a APPEND " + folder.encode() + b" " + _literal(FIRST) + b" "
+                      + _literal(SECOND) + b"\r\n")
+    await client.until("a")
+    selected = await client.command("s", f"SELECT {folder}")
+    assert b"* OK [MAILBOXID (" + box + b")] Ok\r\n" in selected
+    status = await client.command("t", f"STATUS {other} (MAILBOXID MESSAGES)")
+    assert re.search(rb"\(MAILBOXID \(F\d+\) MESSAGES 0\)", status[0]) and box not in status[0]
+    fetched = await client.command("f", "FETCH 1:2 (EMAILID THREADID)")
+    ids = [re.findall(rb"EMAILID \((M\d+)\)", line)[0] for line in fetched[:2]]
+    assert ids[0] != ids[1] and all(b"THREADID NIL" in line for line in fetched[:2])
+    found = await client.command("e", f"SEARCH EMAILID {ids[1].decode()}")
+    assert found[0] == b"* SEARCH 2\r\n"
+    assert (await client.command("g", "SEARCH THREADID T1"))[0] == b"* SEARCH\r\n"
+    await client.command("k", f"COPY 1 {other}")
+    await client.command("r", f"RENAME {other} {other}-renamed")
+    await client.command("s2", f"SELECT {other}-renamed")
+    copied = await client.command("f2", "FETCH 1 EMAILID")
+    assert b"EMAILID (" + ids[0] + b")" in copied[0]  # a copy is the same message
+    renamed = await client.command("t2", f"STATUS {other}-renamed (MAILBOXID)")
+    assert renamed[0].endswith(status[0].split(b"(MAILBOXID ")[1].split(b")")[0] + b"))\r\n")
+    await client.close()
+
+
+async def test_unauthenticate_returns_to_not_authenticated(imap: ImapWorld) -> None:
+    client = await raw_login(imap, imap.world.alice)
+    assert b"UNAUTHENTICATE" in (await client.command("c", "CAPABILITY"))[0]
+    await client.command("s", "SELECT INBOX")
+    assert (await client.command("u", "UNAUTHENTICATE"))[-1] == (
+        b"u OK UNAUTHENTICATE completed\r\n")
+    assert (await client.command("n", "NOOP"))[-1].startswith(b"n OK")
+    assert (await client.command("f", "FETCH 1 FLAGS"))[-1].startswith(b"f BAD")
+    assert (await client.command("l", 'LIST "" "*"'))[-1].startswith(b"l BAD")
+    again = await client.command("l2", f'LOGIN "{imap.world.bruno}" "{imap.world.password}"')
+    assert again[-1].startswith(b"l2 OK")
     await client.close()
