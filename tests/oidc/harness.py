@@ -122,7 +122,7 @@ async def oidc_app(data_dir: Path, template_db: str, *, auth: dict[str, str] | N
         # cross-site cookie rules as they would with the real provider
         async with running_dev_provider(provider, public_host="localhost"):
             values["listeners"] = {name: {"port": 0} for name in (
-                "mx", "submission", "submissions", "imap", "imaps", "http")}
+                "mx", "submission", "submissions", "imap", "imaps", "http", "admin")}
             values["oidc"] = {"providers": {"psc": {
                 "issuer": provider.issuer, "audience": provider.audience,
                 "client_id": provider.client_id, "client_secret": provider.client_secret}}}

@@ -56,7 +56,7 @@ def _context(live) -> ssl.SSLContext:  # type: ignore[no-untyped-def]
 
 def _submit(live, raw: bytes) -> None:  # type: ignore[no-untyped-def]
     world = live.world
-    with smtplib.SMTP("127.0.0.1", live.port("submission"), timeout=30) as client:
+    with smtplib.SMTP("127.0.0.1", live.port("submission"), timeout=120) as client:
         client.starttls(context=_context(live))
         client.login(world.alice, world.password)
         refused = client.sendmail(world.alice, [world.bruno], raw)
@@ -78,7 +78,7 @@ async def _relay(live, session_pki, raw: bytes) -> None:  # type: ignore[no-unty
 
 def _append(live, folder: str, raw: bytes) -> None:  # type: ignore[no-untyped-def]
     client = imaplib.IMAP4_SSL("127.0.0.1", _imaps_port(live), ssl_context=_context(live),
-                               timeout=30)
+                               timeout=120)
     try:
         client.login(live.world.alice, live.world.password)
         client.create(folder)
@@ -94,7 +94,7 @@ def _imaps_port(live) -> int:  # type: ignore[no-untyped-def]
 
 def _last_message(live, user: str, folder: str) -> dict[bytes, object]:  # type: ignore[no-untyped-def]
     client = IMAPClient("127.0.0.1", port=_imaps_port(live), ssl=True,
-                        ssl_context=_context(live), timeout=30)
+                        ssl_context=_context(live), timeout=120)
     try:
         client.login(user, live.world.password)
         client.select_folder(folder, readonly=True)
