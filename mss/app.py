@@ -31,6 +31,8 @@ from mss.composition import (
     compose_mx_process,
 )
 from mss.config import Settings
+from mss.directory.trust_list_age import trust_list_age
+from mss.event_log import observe_events
 from mss.imap.service import ImapService
 from mss.metrics import NodeMetrics
 from mss.notify.notifier import Notifier
@@ -84,6 +86,7 @@ class App:
         self.services: list[Service] = []  # started, in start order
         self.started_at = self.clock.now()
         self.metrics = NodeMetrics(self.node_id)  # shared objects services publish for each other
+        self._unobserve: Callable[[], None] = lambda: None
 
     # -- the services, typed (after start) ------------------------------------------
 
@@ -134,6 +137,7 @@ class App:
                                       bus=self._bus)
         self.store.node_id = self.node_id
         lines: list[str] = []
+        self._unobserve = observe_events(self.metrics.count_event)
         try:
             await self.store.start_cluster_events()
             if main:
@@ -196,8 +200,19 @@ class App:
             depth = await queue_depth(session, store.clock.now())
         self.metrics.queue_depth.set(depth.queued)
         self.metrics.queue_oldest_seconds.set(depth.oldest_age_seconds)
+        now = store.clock.now()
+        async with store.reading() as session:
+            age = await trust_list_age(session, now)
+        if age is not None:
+            self.metrics.trust_list_age_seconds.set(age.total_seconds())
+        if self.pki is not None:
+            paths = self.pki.paths
+            self.metrics.certificates_expire({
+                "server": paths.server_chain, "intermediate_ca": paths.intermediate_cert,
+                "root_ca": paths.root_cert}, now)
 
     async def stop(self) -> None:
+        self._unobserve()
         await stop_task(self._heartbeat)
         self._heartbeat = None
         for service in reversed(self.services):

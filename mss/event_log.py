@@ -23,7 +23,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -68,9 +68,22 @@ class _EventMessage:
         return logfmt({"event": self.event, **self.fields})
 
 
+EventObserver = Callable[[str, Mapping[str, object]], None]
+_OBSERVERS: list[EventObserver] = []
+
+
+def observe_events(observer: EventObserver) -> Callable[[], None]:
+    """Have `observer` see every event of this process, logged or not (the node's
+    metrics count them); returns what removes it."""
+    _OBSERVERS.append(observer)
+    return lambda: _OBSERVERS.remove(observer) if observer in _OBSERVERS else None
+
+
 def event(action: AuditAction, level: int = logging.INFO, /, **fields: object) -> None:
     """Log one event line: `event=<action>` then `fields` in the order given (None
     values are left out)."""
+    for observer in _OBSERVERS:
+        observer(action.value, fields)
     if not EVENTS.isEnabledFor(level):
         return
     kept = {key: value for key, value in fields.items() if value is not None}

@@ -7,10 +7,22 @@ rule and accept latency; the app samples queue depth and sessions.
 
 from __future__ import annotations
 
+import platform
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 - re-exported
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 
 class NodeMetrics:
@@ -50,6 +62,57 @@ class NodeMetrics:
             ["decision", "scope"], registry=self.registry)
         self.info = Gauge("mss_node_info", "This node.", list(labels), registry=self.registry)
         self.info.labels(**labels).set(1)
+        # from the event lines (mss.event_log), so logs and metrics say the same
+        self.sessions_opened = Counter(
+            "mss_sessions_opened_total", "Protocol sessions opened, by listener.",
+            ["listener"], registry=self.registry)
+        self.auth_failures = Counter(
+            "mss_auth_failures_total", "Failed logins, by protocol and mechanism.",
+            ["protocol", "mechanism"], registry=self.registry)
+        self.rcpt_refusals = Counter(
+            "mss_rcpt_refusals_total", "Recipients refused at RCPT, by policy rule.",
+            ["rule"], registry=self.registry)
+        self.mail_refusals = Counter(
+            "mss_mail_refusals_total", "Senders refused at MAIL FROM, by policy rule.",
+            ["rule"], registry=self.registry)
+        self.tls_failures = Counter(
+            "mss_tls_handshake_failures_total", "TLS handshakes that failed, by reason.",
+            ["listener", "reason"], registry=self.registry)
+        self.build = Gauge("mss_build_info", "Version of MSS and of Python.",
+                           ["version", "python"], registry=self.registry)
+        self.build.labels(_version(), platform.python_version()).set(1)
+        self.trust_list_age_seconds = Gauge(
+            "mss_trust_list_age_seconds", "Age of the trust list in force (since it was "
+            "published, or imported when it names no date).", registry=self.registry)
+        self.certificate_expiry_days = Gauge(
+            "mss_certificate_expiry_days", "Days until the operator's certificates expire.",
+            ["certificate"], registry=self.registry)
+        ProcessCollector(registry=self.registry)
+
+    def count_event(self, name: str, fields: Mapping[str, object]) -> None:
+        """An `mss.event_log` observer."""
+        if name == "session.opened":
+            self.sessions_opened.labels(str(fields.get("listener", ""))).inc()
+        elif name == "auth.failed":
+            self.auth_failures.labels(str(fields.get("protocol", "")),
+                                      str(fields.get("mechanism", ""))).inc()
+        elif name == "message.refused" and fields.get("stage") == "rcpt":
+            self.rcpt_refusals.labels(str(fields.get("rule", ""))).inc()
+        elif name in ("peer.refused", "message.refused") and fields.get("stage") == "mail":
+            self.mail_refusals.labels(str(fields.get("rule", ""))).inc()
+        elif name == "tls.failed":
+            self.tls_failures.labels(str(fields.get("listener", "")),
+                                     str(fields.get("reason", ""))).inc()
+
+    def certificates_expire(self, files: Mapping[str, Path], now: datetime) -> None:
+        """Days left of each PEM certificate file (the first certificate of a chain)."""
+        for name, path in files.items():
+            try:
+                certificate = x509.load_pem_x509_certificate(path.read_bytes())
+            except (OSError, ValueError):
+                continue
+            left = certificate.not_valid_after_utc - now
+            self.certificate_expiry_days.labels(name).set(left.total_seconds() / 86400)
 
     def count_audit(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -71,3 +134,10 @@ class NodeMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+
+def _version() -> str:
+    from mss.cli import package_version  # late: the CLI imports every command module
+
+    return package_version()
