@@ -17,7 +17,6 @@ import socket
 from collections.abc import Callable
 
 import uvicorn
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,25 +24,9 @@ from starlette.routing import Route
 
 from mss.config import Settings
 from mss.metrics import CONTENT_TYPE
+from mss.store.health_check import database_health
 from mss.store.store import Store
 from mss.webmail.service import EmbeddedServer
-
-HEALTH_TIMEOUT_SECONDS = 5.0
-
-
-async def database_health(store: Store, timeout: float = HEALTH_TIMEOUT_SECONDS) -> str | None:
-    """None when the database answers `SELECT 1`, else why not (one line)."""
-    async def ask() -> None:
-        async with store.read_engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.wait_for(ask(), timeout)
-    except TimeoutError:
-        return f"no answer in {timeout:g} s"
-    except Exception as error:  # any driver's error: the reason, never a traceback
-        return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
-    return None
 
 
 def admin_app(store: Store, render_metrics: Callable[[], bytes]) -> Starlette:

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(verbose=args.verbose)
+    configure_logging(verbose=args.verbose, unless_configured=True)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -192,15 +192,22 @@ class _SessionStamp(logging.Filter):
 
 
 def configure_logging(log_format: str = "logfmt", *, verbose: bool = False,
-                      process: str = "", stream: Any = None) -> logging.Handler:
-    """Replace the root handlers with one writing `log_format` lines to stderr."""
+                      process: str = "", stream: Any = None,
+                      unless_configured: bool = False) -> logging.Handler | None:
+    """One root handler writing `log_format` lines to stderr, in place of the one this
+    function installed before. `unless_configured`: leave a root logger that already
+    has other handlers alone (as `logging.basicConfig` does: a host such as pytest)."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "mss_handler", False)]
+    if unless_configured and len(root.handlers) > len(ours):
+        return None
     formatter: logging.Formatter = (JsonFormatter(process) if log_format == "json"
                                     else LogfmtFormatter(process))
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     handler.addFilter(_SessionStamp())
-    root = logging.getLogger()
-    for old in list(root.handlers):
+    handler.mss_handler = True  # type: ignore[attr-defined]
+    for old in ours:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
                  "identity", "event_log"},
 }
-ADAPTERS = {"smtp", "imap", "webmail"}
+ADAPTERS = {"smtp", "imap", "webmail", "admin_listener"}
 for _adapter in ADAPTERS:
     ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
                          "notify", "config", "clock", "identity", "event_log", "metrics"}
