@@ -137,7 +137,11 @@ class NodeMetrics:
 
 
 
-def _version() -> str:
-    from mss.cli import package_version  # late: the CLI imports every command module
 
-    return package_version()
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mss")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
