@@ -79,10 +79,11 @@ async def _client(port: int, password: str, name: str, sent: dict[str, bytes],
     rng = random.Random(seed)
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
                              tls_context=context, timeout=30)
-    await client.connect()
-    await client.starttls()
-    await client.login(ALICE, password)
     try:
+        # inside: under load a client may still be logging in when the node is killed
+        await client.connect()
+        await client.starttls()
+        await client.login(ALICE, password)
         for n in range(10_000):
             tag = f"{name}-{n}"
             raw = _message(tag, rng)
