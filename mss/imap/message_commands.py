@@ -374,8 +374,8 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
     hits = await search_hits(session, command.key)
     numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
     modseqs = [modseq for _, _, modseq in hits] if modseq_search else []
-    for line in _search_result(command, numbers, modseqs, modseq_search):
-        yield line
+    for reply in _search_result(command, numbers, modseqs, modseq_search):
+        yield reply
 
 
 async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, int, int]]:
