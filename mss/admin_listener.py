@@ -11,12 +11,8 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from collections.abc import Callable
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +22,7 @@ from mss.config import Settings
 from mss.metrics import CONTENT_TYPE
 from mss.store.health_check import database_health
 from mss.store.store import Store
-from mss.webmail.service import EmbeddedServer
+from mss.webmail.service import EmbeddedHttp
 
 
 def admin_app(store: Store, render_metrics: Callable[[], bytes]) -> Starlette:
@@ -51,29 +47,20 @@ class AdminService:
         self.settings = settings
         self.store = store
         self.render_metrics = render_metrics
-        self.server: EmbeddedServer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.socket: socket.socket | None = None
-        self.port = 0
+        self.http = EmbeddedHttp()
+
+    @property
+    def port(self) -> int:
+        return self.http.port
 
     async def start(self) -> list[str]:
         listener = self.settings.listeners.admin
         if not listener.enabled:
             return []
-        config = uvicorn.Config(admin_app(self.store, self.render_metrics),
-                                host=listener.host, port=listener.port, log_level="warning",
-                                lifespan="off", server_header=False, proxy_headers=False)
-        self.server = EmbeddedServer(config)
-        self.socket = socket.create_server((listener.host, listener.port))
-        self.port = int(self.socket.getsockname()[1])
-        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]),
-                                        name="mss-admin")
-        return [f"Admin on {listener.host}:{self.port} (/health, /metrics)"]
+        port = await self.http.start(admin_app(self.store, self.render_metrics),
+                                     listener.host, listener.port, name="mss-admin",
+                                     backlog=64)
+        return [f"Admin on {listener.host}:{port} (/health, /metrics)"]
 
     async def stop(self) -> None:
-        if self.server is not None and self.task is not None:
-            self.server.should_exit = True
-            with contextlib.suppress(Exception):
-                await self.task
-        if self.socket is not None:
-            self.socket.close()
+        await self.http.stop()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -34,6 +35,36 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
+class EmbeddedHttp:
+    """One uvicorn server inside the node's event loop, on a socket bound at start (so a
+    bind error is raised then and the real port is known; connections wait in the
+    backlog until uvicorn accepts them). Shared by the web and the admin listeners."""
+
+    def __init__(self) -> None:
+        self.server: EmbeddedServer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.socket: socket.socket | None = None
+        self.port = 0
+
+    async def start(self, asgi: Any, host: str, port: int, *, name: str,
+                    backlog: int = 512) -> int:
+        config = uvicorn.Config(asgi, host=host, port=port, log_level="warning",
+                                lifespan="off", server_header=False, proxy_headers=False)
+        self.server = EmbeddedServer(config)
+        self.socket = socket.create_server((host, port), backlog=backlog)
+        self.port = int(self.socket.getsockname()[1])
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]), name=name)
+        return self.port
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self.task
+        if self.socket is not None:
+            self.socket.close()
+
+
 class WebmailService:
     name = "webmail"
 
@@ -46,10 +77,11 @@ class WebmailService:
         self.vault = vault
         self.sign_in = sign_in
         self.ports = ports  # the other listeners' (autoconfig), read once they are bound
-        self.server: EmbeddedServer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.port = 0
-        self.socket: socket.socket | None = None
+        self.http = EmbeddedHttp()
+
+    @property
+    def port(self) -> int:
+        return self.http.port
 
     async def start(self) -> list[str]:
         listener = self.settings.listeners.http
@@ -58,22 +90,8 @@ class WebmailService:
         web = WebContext.build(self.store, self.pipeline, self.vault)
         web.oidc = self.sign_in
         asgi = create_app(web, ports=self.ports())
-        config = uvicorn.Config(asgi, host=listener.host, port=listener.port,
-                                log_level="warning", lifespan="off", server_header=False,
-                                proxy_headers=False)
-        self.server = EmbeddedServer(config)
-        # bound and listening here, so a bind error is raised now and the real port is
-        # known; connections wait in the backlog until uvicorn accepts them
-        self.socket = socket.create_server((listener.host, listener.port), backlog=512)
-        self.port = int(self.socket.getsockname()[1])
-        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]),
-                                        name="mss-http")
-        return [f"HTTP on {listener.host}:{self.port} (webmail, API, autoconfig)"]
+        port = await self.http.start(asgi, listener.host, listener.port, name="mss-http")
+        return [f"HTTP on {listener.host}:{port} (webmail, API, autoconfig)"]
 
     async def stop(self) -> None:
-        if self.server is not None and self.task is not None:
-            self.server.should_exit = True
-            with contextlib.suppress(Exception):
-                await self.task
-        if self.socket is not None:
-            self.socket.close()
+        await self.http.stop()
