@@ -43,7 +43,7 @@ def start_node(data: Path, url: str, node_id: str, demo: bool) -> tuple[subproce
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
     env.update({"MSS_DATA_DIR": str(data), "MSS_DATABASE__URL": url,
                 "MSS_SERVER__NODE_ID": node_id})
-    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     process = subprocess.Popen(
         [sys.executable, "-m", "mss", "serve", *(["--demo"] if demo else [])],

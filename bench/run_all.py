@@ -214,7 +214,7 @@ async def node_memory(connections: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as data:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
         env.update({"MSS_DATA_DIR": data, "PYTHONPATH": str(HERE.parent)})
-        for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+        for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
             env[f"MSS_LISTENERS__{name}__PORT"] = "0"
         env["MSS_SMTP__CONNECTIONS_PER_ADDRESS"] = str(connections + 10)
         child = await asyncio.create_subprocess_exec(

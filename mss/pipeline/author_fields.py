@@ -55,7 +55,9 @@ def author_fields(raw: bytes) -> AuthorFields:
     for name, value in header_fields(raw):
         if name in found:
             counts[name] += 1
-            addresses = _read_addresses(name, value)
+            # a value the parsers cannot read (an unclosed comment, a broken encoded
+            # word) is judged by the addresses it shows: every one must still pass
+            addresses = _read_addresses(name, value) or _scanned(value)
             unreadable = unreadable or not addresses
             found[name].extend(addresses)
         elif name not in MENTION_ONLY:
@@ -78,7 +80,8 @@ def _read_addresses(name: str, value: str) -> list[str]:
             readings += [a.addr_spec for a in getattr(header, "addresses", ())]
         with contextlib.suppress(Exception):
             readings += [address for _, address in getaddresses([value])]
-    return [_clean(a) for a in readings if "@" in a and _clean(a)]
+    # a parser may leave display-name debris around the address: keep the address
+    return [_clean(m) for a in readings for m in _ADDRESS_SHAPE.findall(a) if _clean(m)]
 
 
 def _scanned(value: str) -> list[str]:

@@ -63,7 +63,7 @@ def node_env(settings, **extra: str) -> dict[str, str]:
 
 def start_node(settings, node_id: str, *, demo: bool, **extra_env: str) -> Node:
     env = node_env(settings, MSS_SERVER__NODE_ID=node_id, **extra_env)
-    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     command = [sys.executable, "-m", "mss", "serve", *(["--demo"] if demo else [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -41,7 +41,7 @@ def _env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
     env.update({"MSS_DATA_DIR": str(settings.data_dir),
                 "MSS_DATABASE__URL": settings.database_url,
                 "PYTHONPATH": str(Path(__file__).parents[2])})
-    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP"):
+    for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     for name in ("IMAP", "IMAPS", "HTTP", "SUBMISSIONS"):
         env[f"MSS_LISTENERS__{name}__ENABLED"] = "false"
