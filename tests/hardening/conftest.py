@@ -115,7 +115,7 @@ def node_overrides(name: str, **extra: object) -> dict[str, object]:
         "server": {"hostname": f"mx.{DOMAIN_A}", "domain": DOMAIN_A,
                    "patient_domain": f"patient.{DOMAIN_A}", "node_id": name},
         "listeners": {"mx": zero, "submission": zero, "submissions": zero, "imap": zero,
-                      "imaps": zero, "http": {"enabled": False}},
+                      "imaps": zero, "http": {"enabled": False}, "admin": zero},
     }
     values.update(extra)
     return values
