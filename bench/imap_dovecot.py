@@ -39,13 +39,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def configure(root: Path, port: int) -> Path:
-    pki = ensure_server_pki(load_settings(environ={}, overrides={"data_dir": str(root / "mss")}))
-    shutil.copy(pki.paths.server_chain, root / "cert.pem")
-    shutil.copy(pki.paths.server_key, root / "key.pem")
-    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    config = root / "dovecot.conf"
-    config.write_text(f"""base_dir = {root}/run
+def dovecot_conf(root: Path, port: int, *, passdb_args: str = "", extra: str = "") -> str:
+    """A private Dovecot on `root`: passwd-file users, maildir homes, implicit TLS on
+    `port` with `root`/cert.pem and key.pem; `extra` lines go before the blocks."""
+    return f"""base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
@@ -56,9 +53,9 @@ ssl_key = <{root}/key.pem
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 100
-passdb {{
+{extra}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+  args = {passdb_args + " " if passdb_args else ""}username_format=%u {root}/passwd
 }}
 userdb {{
   driver = static
@@ -77,7 +74,16 @@ service imap-login {{
     ssl = yes
   }}
 }}
-""")
+"""
+
+
+def configure(root: Path, port: int) -> Path:
+    pki = ensure_server_pki(load_settings(environ={}, overrides={"data_dir": str(root / "mss")}))
+    shutil.copy(pki.paths.server_chain, root / "cert.pem")
+    shutil.copy(pki.paths.server_key, root / "key.pem")
+    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    config = root / "dovecot.conf"
+    config.write_text(dovecot_conf(root, port, passdb_args="scheme=PLAIN"))
     return config
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_support import ensure_debian_package
+from bench.imap_dovecot import dovecot_conf
 
 USERS_DOMAIN = "mss.localhost"
 PASSWORD = "stress-password-2026"
@@ -242,46 +243,9 @@ def start_dovecot(root: Path, users: int, ca_data: Path) -> Server:
     port = free_port()
     folders = "".join(f"  mailbox {name} {{\n    auto = create\n  }}\n" for name in FOLDERS)
     config = home / "dovecot.conf"
-    config.write_text(f"""base_dir = {home}/run
-state_dir = {home}/state
-log_path = {home}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{home}/cert.pem
-ssl_key = <{home}/key.pem
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 100
-auth_cache_size = 10M
-auth_cache_ttl = 1 hour
-mail_fsync = always
-passdb {{
-  driver = passwd-file
-  args = username_format=%u {home}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={home}/home/%u
-}}
-mail_location = maildir:~/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = /
-{folders}}}
-protocol imap {{
-  mail_max_userip_connections = 1000
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
-}}
-""")
+    config.write_text(dovecot_conf(home, port, extra=(
+        "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nmail_fsync = always\n"
+        f"namespace inbox {{\n  inbox = yes\n  separator = /\n{folders}}}\n")))
     (home / "home").mkdir()
     subprocess.run(["chown", "-R", "dovecot:dovecot", str(home / "home")], check=True)
     process = subprocess.Popen(["dovecot", "-F", "-c", str(config)])
