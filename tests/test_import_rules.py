@@ -35,14 +35,16 @@ ALLOWED: dict[str, set[str]] = {
     "notify": {"store", "directory", "config", "clock", "identity", "event_log"},
     "oidc": {"store", "directory", "config", "clock", "identity", "event_log"},
     "vault": {"store", "directory", "policy", "config", "clock", "identity", "event_log"},
-    "agenda": {"store", "policy", "identity", "clock"},
+    "agenda": {"store", "directory", "notify", "policy", "config", "identity", "clock",
+               "event_log"},
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
                  "identity", "event_log"},
 }
 ADAPTERS = {"smtp", "imap", "webmail", "admin_listener"}
 for _adapter in ADAPTERS:
     ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
-                         "notify", "config", "clock", "identity", "event_log", "metrics"}
+                         "notify", "agenda", "config", "clock", "identity", "event_log",
+                         "metrics"}
 # the admin listener (metrics, health) serves HTTP with the webmail's embedded server
 ALLOWED["admin_listener"] = {"config", "metrics", "store", "webmail", "clock", "identity"}
 NO_SQL = ADAPTERS | {"policy"}

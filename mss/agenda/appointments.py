@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -34,6 +34,7 @@ class AgendaOutcome:
     updated: int = 0
     cancelled: int = 0
     ignored: int = 0
+    reasons: list[str] = field(default_factory=list)  # why each ignored one was
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +75,14 @@ async def apply_change(
             f" message={message_ref[:200]}" if message_ref else "")
         if stored and sequence < max(row.sequence for row in stored):
             outcome.ignored += 1
+            outcome.reasons.append("older-sequence")
             audits.append((AuditAction.AGENDA_CALENDAR_IGNORED, uid, AuditOutcome.REFUSED,
                            detail + " reason=older-sequence"))
             continue
         if change.method is Method.CANCEL:
             if not stored:
                 outcome.ignored += 1
+                outcome.reasons.append("unknown-appointment")
                 audits.append((AuditAction.AGENDA_CALENDAR_IGNORED, uid, AuditOutcome.REFUSED,
                                detail + " reason=unknown-appointment"))
                 continue

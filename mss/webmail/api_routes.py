@@ -17,6 +17,16 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mss.agenda.appointments import AgendaEntry, read_agenda
+from mss.agenda.posted_appointments import (
+    PatientNotFound,
+    PatientUnavailable,
+    PostedAppointmentInvalid,
+    apply_posted,
+    patient_ins,
+    posted_cancel,
+    posted_request,
+)
 from mss.directory.api_tokens import principal_for_token
 from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.identity import Principal
@@ -27,6 +37,7 @@ from mss.webmail.openapi import OPENAPI
 from mss.webmail.web_auth import context_of
 
 MAX_RECIPIENTS = 100
+MAX_APPOINTMENT_BODY = 16 * 1024
 
 
 class ApiError(Exception):
@@ -158,3 +169,82 @@ async def get_message(request: Request) -> Response:
 
 async def openapi(_request: Request) -> Response:
     return JSONResponse(OPENAPI)
+
+
+# -- appointments (issue 23): JSON translated into the agenda's iTIP changes ------------
+
+def _appointment_json(entry: AgendaEntry) -> dict[str, Any]:
+    return {"uid": entry.uid, "start": entry.starts_at.isoformat(),
+            "end": entry.ends_at.isoformat(), "all_day": entry.all_day,
+            "summary": entry.summary, "location": entry.location,
+            "cancelled": entry.cancelled, "source": entry.source}
+
+
+async def _json_body(request: Request) -> object:
+    if len(await request.body()) > MAX_APPOINTMENT_BODY:
+        raise ApiError(413, "too_large", f"at most {MAX_APPOINTMENT_BODY} bytes")
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_request", "the body is not JSON") from None
+
+
+async def _apply(request: Request, read: Any) -> Response:
+    web = context_of(request)
+    domain = web.settings.server.patient_domain
+    try:
+        principal = await _principal(request)
+        try:
+            posted = read(await _json_body(request), domain)
+        except PostedAppointmentInvalid as error:
+            raise ApiError(400, "invalid_request", str(error)) from None
+        try:
+            outcome = await apply_posted(web.store, principal, posted)
+        except PatientNotFound:
+            raise ApiError(404, "unknown_patient", "no patient space for this INS") from None
+        except PatientUnavailable as refused:
+            raise ApiError(422, "patient_unavailable", f"R3: {refused.reason}") from None
+    except ApiError as exc:
+        return api_error_response(exc)
+    uid = posted.change.appointments[0].uid
+    if outcome.created:
+        return JSONResponse({"uid": uid, "result": "created"}, 201)
+    if outcome.updated or outcome.cancelled:
+        return JSONResponse({"uid": uid, "result": "updated" if outcome.updated
+                             else "cancelled"}, 200)
+    reason = outcome.reasons[0] if outcome.reasons else "ignored"
+    if reason == "unknown-appointment":
+        return api_error_response(ApiError(404, "unknown_appointment",
+                                           "this application sent no appointment with "
+                                           "this uid to this patient"))
+    return api_error_response(ApiError(409, "older_sequence",
+                                       "a later sequence of this appointment is stored"))
+
+
+async def post_appointment(request: Request) -> Response:
+    """Create or update (RFC 5546 REQUEST, by uid and sequence) an appointment."""
+    return await _apply(request, posted_request)
+
+
+async def cancel_appointment(request: Request) -> Response:
+    """Cancel (RFC 5546 CANCEL) an appointment this application sent."""
+    return await _apply(request, posted_cancel)
+
+
+async def list_appointments(request: Request) -> Response:
+    """The appointments this application sent to one patient (audited read)."""
+    web = context_of(request)
+    try:
+        principal = await _principal(request)
+        try:
+            ins = patient_ins(request.query_params.get("patient"),
+                              web.settings.server.patient_domain)
+        except PostedAppointmentInvalid as error:
+            raise ApiError(400, "invalid_request", str(error)) from None
+    except ApiError as exc:
+        return api_error_response(exc)
+    entries = await read_agenda(web.store, ins, principal,
+                                organizers=frozenset({(principal.mailbox or "").lower()}),
+                                why="via=api")
+    return JSONResponse({"patient": ins,
+                         "appointments": [_appointment_json(e) for e in entries]})

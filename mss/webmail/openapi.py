@@ -34,20 +34,72 @@ _MESSAGE = {
         "attachments": {"type": "array", "items": _ATTACHMENT},
     },
 }
+_APPOINTMENT = {
+    "type": "object", "required": ["patient", "uid", "start", "end"],
+    "description": "Translated into an iCalendar REQUEST (RFC 5546 §3.2.2) whose organiser "
+                   "is the authenticated APP mailbox: a later sequence of the same uid "
+                   "updates it, as a convocation by mail would.",
+    "properties": {
+        "patient": {"type": "string", "description": "the patient's INS or address"},
+        "uid": {"type": "string", "maxLength": 300,
+                "description": "stable identifier of the appointment in your software"},
+        "sequence": {"type": "integer", "minimum": 0, "default": 0,
+                     "description": "revision (RFC 5545 §3.8.7.4); a lower one is refused"},
+        "start": {"type": "string", "format": "date-time",
+                  "description": "ISO 8601 with a UTC offset"},
+        "end": {"type": "string", "format": "date-time",
+                "description": "after start, at most 31 days later"},
+        "all_day": {"type": "boolean", "default": False},
+        "summary": {"type": "string", "maxLength": 300},
+        "location": {"type": "string", "maxLength": 300},
+    },
+}
+_CANCEL = {
+    "type": "object", "required": ["patient", "uid"],
+    "description": "Translated into an iCalendar CANCEL (RFC 5546 §3.2.5) of every "
+                   "occurrence of uid this application sent.",
+    "properties": {"patient": {"type": "string"}, "uid": {"type": "string"},
+                   "sequence": {"type": "integer", "minimum": 0, "default": 0}},
+}
+_STORED_APPOINTMENT = {
+    "type": "object",
+    "properties": {"uid": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+                   "end": {"type": "string", "format": "date-time"},
+                   "all_day": {"type": "boolean"}, "summary": {"type": "string"},
+                   "location": {"type": "string"}, "cancelled": {"type": "boolean"},
+                   "source": {"type": "string", "enum": ["message", "api"]}},
+}
+_APPLIED = {"type": "object", "properties": {
+    "uid": {"type": "string"},
+    "result": {"type": "string", "enum": ["created", "updated", "cancelled"]}}}
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                            "detail": {"type": "string"}}}
+
+def _applied() -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Applied"}}}}
+
+
+def _error() -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Error"}}}}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "MSS API", "version": "1",
-             "description": "Send messages from hospital software through an APP mailbox. "
-                            "Every message goes through the same policy as SMTP."},
+             "description": "Send messages and appointments from hospital software through "
+                            "an APP mailbox. Every message goes through the same policy as "
+                            "SMTP; every appointment becomes the same agenda change as an "
+                            "iCalendar convocation by mail."},
     "servers": [{"url": "/api/v1"}],
     "components": {
         "securitySchemes": {"bearer": {
             "type": "http", "scheme": "bearer",
             "description": "A token of an APP mailbox: `mss api token create ADDRESS`."}},
-        "schemas": {"Message": _MESSAGE, "RecipientResult": _RESULT, "Error": _ERROR},
+        "schemas": {"Message": _MESSAGE, "RecipientResult": _RESULT, "Error": _ERROR,
+                    "Appointment": _APPOINTMENT, "AppointmentCancel": _CANCEL,
+                    "StoredAppointment": _STORED_APPOINTMENT, "Applied": _APPLIED},
     },
     "security": [{"bearer": []}],
     "paths": {
@@ -83,6 +135,56 @@ OPENAPI: dict[str, Any] = {
                 "200": {"description": "states: delivered, refused, queued, relayed, failed"},
                 "404": {"description": "no message of this application with this id"},
                 "401": {"description": "no valid bearer token"},
+            },
+        }},
+        "/appointments": {
+            "post": {
+                "summary": "Create or update an appointment in a patient's agenda",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Appointment"}}}},
+                "responses": {
+                    "201": {"description": "created", **_applied()},
+                    "200": {"description": "updated (same uid, sequence not lower)",
+                            **_applied()},
+                    "400": {"description": "invalid request", **_error()},
+                    "401": {"description": "no valid bearer token"},
+                    "404": {"description": "no patient space for this INS", **_error()},
+                    "409": {"description": "a later sequence is stored; nothing changed",
+                            **_error()},
+                    "413": {"description": "body over 16 KiB"},
+                    "422": {"description": "MSS policy R3: the patient opposed or closed "
+                                           "her space", **_error()},
+                },
+            },
+            "get": {
+                "summary": "The appointments this application sent to a patient",
+                "parameters": [{"name": "patient", "in": "query", "required": True,
+                                "schema": {"type": "string"},
+                                "description": "INS or patient address"}],
+                "responses": {
+                    "200": {"description": "in time order (the read is audited)",
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "properties": {
+                                    "patient": {"type": "string"},
+                                    "appointments": {"type": "array", "items": {
+                                        "$ref": "#/components/schemas/StoredAppointment"}}}}}}},
+                    "400": {"description": "invalid request", **_error()},
+                    "401": {"description": "no valid bearer token"},
+                },
+            },
+        },
+        "/appointments/cancel": {"post": {
+            "summary": "Cancel an appointment this application sent",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/AppointmentCancel"}}}},
+            "responses": {
+                "200": {"description": "cancelled (kept, shown as cancelled)", **_applied()},
+                "400": {"description": "invalid request", **_error()},
+                "401": {"description": "no valid bearer token"},
+                "404": {"description": "unknown patient, or no appointment with this uid "
+                                       "from this application", **_error()},
+                "409": {"description": "a later sequence is stored", **_error()},
+                "422": {"description": "MSS policy R3", **_error()},
             },
         }},
     },
