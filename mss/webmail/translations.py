@@ -100,6 +100,52 @@ ENGLISH: dict[str, str] = {
     "Opérations de la messagerie": "The mail service's own operations",
     "Lectures faites par le service lui-même pour son fonctionnement, pas par une personne.":
         "Reads the service made itself to work, not by a person.",
+    "Menu principal": "Main menu",
+    "Règle": "Rule",
+    "Document": "Document",
+    "service@…": "department@…",
+    "Espaces de documents": "Document spaces",
+    "Aucun document.": "No documents.",
+    "Fichier à déposer": "File to upload",
+    "PDF, JPEG ou PNG, 20 Mo au plus.": "PDF, JPEG or PNG, 20 MB at most.",
+    "Adresse de messagerie": "E-mail address",
+    "Enregistré.": "Saved.",
+    "État actuel": "Current state",
+    "activé": "active",
+    "opposition": "objected",
+    "clôturé": "closed",
+    "S'opposer ou clôturer ferme votre messagerie : les professionnels ne pourront plus vous "
+    "écrire et vous ne pourrez plus vous connecter.":
+        "Objecting or closing shuts your mailbox: professionals can no longer write to you "
+        "and you can no longer log in.",
+    "Activée.": "Enabled.",
+    "Désactiver": "Disable",
+    "Ajoutez cette clé dans votre application d'authentification":
+        "Add this key to your authenticator app",
+    "Ce patient n'est pas suivi par vous. En cas d'urgence, indiquez le motif : l'accès est "
+    "tracé et le patient en est informé.":
+        "You are not caring for this patient. In an emergency, give the reason: the access is "
+        "recorded and the patient is told.",
+    "Vos réponses vont à": "Your replies go to",
+    "Refusé": "Refused",
+    "Introuvable": "Not found",
+    "Échanges terminés": "Exchange ended",
+    "Échanges terminés : le patient ne peut plus répondre. Écrire de nouveau les rouvre.":
+        "Exchange ended: the patient can no longer reply. Writing again reopens it.",
+    "Aucun professionnel ne vous a écrit avec des échanges ouverts : vous ne pouvez pas écrire "
+    "pour l'instant.":
+        "No professional has written to you with the exchange open: you cannot write for now.",
+    "Votre texte est conservé dans « Non envoyés ».": "Your text is kept in “Not sent”.",
+    # the patient's document spaces (mss.vault.spaces.PatientSpace values)
+    "Synthèses": "Summaries",
+    "Traitements et soins": "Treatments and care",
+    "Comptes rendus": "Reports",
+    "Imagerie médicale": "Medical imaging",
+    "Biologie": "Laboratory results",
+    "Prévention": "Prevention",
+    "Certificats": "Certificates",
+    "Données de remboursement": "Reimbursement data",
+    "Espace personnel": "Personal space",
 }
 
 
