@@ -8,6 +8,7 @@ reports every problem at once, each with the file and key, instead of stopping a
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import typing
@@ -39,6 +40,17 @@ def _listener(port: int, doc: str) -> Any:
 
 @dataclass
 class ListenersSettings:
+    proxy_trusted_networks: str = _doc(
+        "Load balancers allowed to send the PROXY protocol (v1 or v2) header on the SMTP "
+        "and IMAP listeners, and X-Forwarded-For on the HTTP one: addresses or networks "
+        "separated by spaces or commas (\"10.0.0.0/8 192.0.2.7\"). A header from any "
+        "other address closes the connection. Empty: no load balancer.", default="")
+    proxy_required: bool = _doc(
+        "Peers in proxy_trusted_networks must send the PROXY header (else closed); false: "
+        "one that sends nothing within proxy_timeout_seconds is served as itself.",
+        default=True)
+    proxy_timeout_seconds: int = _doc(
+        "Seconds a trusted peer has to send its PROXY header.", default=10)
     mx: ListenerSettings = _listener(25, "Inbound MX between operators (mutual TLS).")
     submission: ListenerSettings = _listener(587, "Message submission with STARTTLS.")
     submissions: ListenerSettings = _listener(465, "Message submission over implicit TLS.")
@@ -401,9 +413,19 @@ def load_settings(
 
 def _validate(settings: Settings, problems: list[str]) -> None:
     for f in dataclasses.fields(settings.listeners):
-        listener: ListenerSettings = getattr(settings.listeners, f.name)
+        listener = getattr(settings.listeners, f.name)
+        if not isinstance(listener, ListenerSettings):
+            continue
         if not 0 <= listener.port <= 65535:
             problems.append(f"listeners.{f.name}.port: {listener.port} is not a TCP port")
+    for item in settings.listeners.proxy_trusted_networks.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            problems.append(f"listeners.proxy_trusted_networks: {item!r} is not an address "
+                            "or network")
+    if settings.listeners.proxy_timeout_seconds <= 0:
+        problems.append("listeners.proxy_timeout_seconds: must be positive")
     if not 1 <= settings.smtp.mx_processes <= 64:
         problems.append("smtp.mx_processes: from 1 to 64")
     if settings.logging.format not in ("logfmt", "json"):

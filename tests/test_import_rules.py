@@ -39,12 +39,13 @@ ALLOWED: dict[str, set[str]] = {
                "event_log"},
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
                  "identity", "event_log"},
+    "proxy_protocol": {"config", "event_log", "store", "clock", "identity"},
 }
 ADAPTERS = {"smtp", "imap", "webmail", "admin_listener"}
 for _adapter in ADAPTERS:
     ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
                          "notify", "agenda", "config", "clock", "identity", "event_log",
-                         "metrics"}
+                         "metrics", "proxy_protocol"}
 # the admin listener (metrics, health) serves HTTP with the webmail's embedded server
 ALLOWED["admin_listener"] = {"config", "metrics", "store", "webmail", "clock", "identity"}
 NO_SQL = ADAPTERS | {"policy"}

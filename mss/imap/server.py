@@ -26,6 +26,7 @@ import zlib
 from asyncio import sslproto
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 
 from mss.certs import check_from_ssl_error
 from mss.event_log import begin_session, event
@@ -36,6 +37,7 @@ from mss.imap.limits import CommandRate, ImapLimits
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
 from mss.imap.session import CertificateChecker, Connection, ImapSession
 from mss.oidc.bearer_login import BearerLogin
+from mss.proxy_protocol import Peer, ProxiedServer, ProxyGate, ProxyPolicy
 from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
 COALESCE_BYTES = 32 * 1024
 WRITE_PIECE = 64 * 1024
+HANDSHAKE_TIMEOUT = 30.0  # seconds for an implicit TLS handshake (asyncio's default: 60)
 LISTEN_BACKLOG = 4096  # a burst of connections is refused at once, not after SYN-ACK retries
 TLS_READ_BUFFER = 32 * 1024
 """asyncio allocates `SSLProtocol.max_size` (256 KiB) per TLS connection up front; with
@@ -62,14 +65,17 @@ class ImapServer:
         self, store: Store, tls_context: ssl.SSLContext, *, implicit_tls: bool,
         limits: ImapLimits | None = None, oauth: BearerLogin | None = None,
         certificate_check: CertificateChecker | None = None,
+        proxy: ProxyPolicy | None = None, reuse_port: bool = False,
     ) -> None:
         self.store = store
+        self.proxy = proxy  # PROXY headers from these load balancers (mss.proxy_protocol)
+        self.reuse_port = reuse_port  # SO_REUSEPORT: other IMAP processes bind it too
         self.oauth = oauth  # XOAUTH2/OAUTHBEARER sign-in (mss.oidc), None: not offered
         self.certificate_check = certificate_check  # revocation after the handshake
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.limits = limits or ImapLimits()
-        self._server: asyncio.Server | None = None
+        self._server: asyncio.Server | ProxiedServer | None = None
         self._per_address: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -77,13 +83,35 @@ class ImapServer:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         _shrink_tls_read_buffer()
+        if self.proxy is not None:
+            return await self._start_proxied(self.proxy, host, port)
         self._server = await asyncio.start_server(
             self._accept, host, port, ssl=self.tls_context if self.implicit_tls else None,
-            ssl_handshake_timeout=30 if self.implicit_tls else None, limit=READ_SIZE,
-            backlog=LISTEN_BACKLOG,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
+            limit=READ_SIZE, backlog=LISTEN_BACKLOG, reuse_port=self.reuse_port or None,
         )
         address = self._server.sockets[0].getsockname()
         return address[0], address[1]
+
+    async def _start_proxied(self, policy: ProxyPolicy, host: str,
+                             port: int) -> tuple[str, int]:
+        """Behind a load balancer: the PROXY gate admits each connection (its header read
+        before TLS on 993) and the session serves the header's client address."""
+        gate = ProxyGate(policy, "imaps" if self.implicit_tls else "imap",
+                         client_speaks_first=self.implicit_tls,
+                         first_bytes_timeout=HANDSHAKE_TIMEOUT)
+
+        def protocol(client: Peer) -> asyncio.Protocol:
+            reader = asyncio.StreamReader(limit=READ_SIZE)
+            return asyncio.StreamReaderProtocol(
+                reader, partial(self._accept, client=client))
+
+        server = ProxiedServer(protocol, gate,
+                               ssl_context=self.tls_context if self.implicit_tls else None,
+                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+        self._server = server
+        return await server.start(host, port, reuse_port=self.reuse_port,
+                                  backlog=LISTEN_BACKLOG)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -102,12 +130,13 @@ class ImapServer:
     def connections(self) -> int:
         return sum(self._per_address.values())
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                      client: Peer | None = None) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         self._writers.add(writer)
-        peer = writer.get_extra_info("peername")
+        peer = client or writer.get_extra_info("peername")
         address = str(peer[0]) if peer else "unknown"
         self._per_address[address] += 1
         begin_session()  # this connection's task: every line it causes carries the id

@@ -13,6 +13,7 @@ from mss.imap.limits import ImapLimits
 from mss.imap.server import ImapServer
 from mss.metrics import NodeMetrics
 from mss.oidc.bearer_login import BearerLogin
+from mss.proxy_protocol import ProxyPolicy
 from mss.store.store import Store
 
 
@@ -39,12 +40,13 @@ class ImapService:
         check = None if live is None else partial(live.check, listener="imap")
         lines = []
         listeners = self.settings.listeners
+        proxy = ProxyPolicy.from_settings(listeners)  # behind a load balancer (HAProxy)
         for key, implicit, label in (("imap", False, "IMAP"), ("imaps", True, "IMAPS")):
             listener = getattr(listeners, key)
             if not listener.enabled:
                 continue
             server = ImapServer(self.store, context, implicit_tls=implicit, limits=self.limits,
-                                oauth=self.bearer, certificate_check=check)
+                                oauth=self.bearer, certificate_check=check, proxy=proxy)
             host, port = await server.start(listener.host, listener.port)
             self.servers.append(server)
             self.addresses[key] = (host, port)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mss.config import ListenerSettings
+from mss.proxy_protocol import Peer, ProxiedServer, ProxyGate, ProxyPolicy
 from mss.smtp.options import SmtpOptions
 from mss.smtp.protocol import ConnectionCounter, MssSMTP
 
@@ -29,6 +30,7 @@ class ListenerSpec:
     tls_context: ssl.SSLContext
     implicit_tls: bool
     offer_dsn: bool
+    proxy: ProxyPolicy | None = None  # PROXY headers from these load balancers
 
 
 def _command_limits(options: SmtpOptions) -> dict[str, int]:
@@ -60,14 +62,15 @@ class SmtpListener:
         self.options = options
         self.hostname = hostname
         self.counter = ConnectionCounter(options.connections_per_address)
-        self.server: asyncio.Server | None = None
+        self.server: asyncio.Server | ProxiedServer | None = None
         self.sessions: weakref.WeakSet[MssSMTP] = weakref.WeakSet()
         self.port = 0
 
-    def _protocol(self) -> MssSMTP:
+    def _protocol(self, client: Peer | None = None) -> MssSMTP:
         spec = self.spec
         session = MssSMTP(
             spec.handler,
+            client=client,
             connections=self.counter,
             offer_dsn=spec.offer_dsn,
             errors_per_session=self.options.errors_per_session,
@@ -93,6 +96,8 @@ class SmtpListener:
         return min(HANDSHAKE_TIMEOUT, self.options.idle_timeout)
 
     async def start(self) -> str:
+        if self.spec.proxy is not None:
+            return await self._start_proxied(self.spec.proxy)
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
             self._protocol, self.spec.settings.host, self.spec.settings.port,
@@ -102,6 +107,22 @@ class SmtpListener:
         )
         self.port = int(self.server.sockets[0].getsockname()[1])
         return f"{self.spec.label} on {self.spec.settings.host}:{self.port} {self.spec.description}"
+
+    async def _start_proxied(self, policy: ProxyPolicy) -> str:
+        """Behind a load balancer: each connection passes the PROXY gate first, and TLS
+        (465) starts only after its header (mss.proxy_protocol)."""
+        spec = self.spec
+        implicit = spec.implicit_tls
+        gate = ProxyGate(policy, spec.label.lower(), client_speaks_first=implicit,
+                         first_bytes_timeout=self._handshake_timeout())
+        server = ProxiedServer(self._protocol, gate,
+                               ssl_context=spec.tls_context if implicit else None,
+                               ssl_handshake_timeout=self._handshake_timeout())
+        self.server = server
+        _, self.port = await server.start(spec.settings.host, spec.settings.port,
+                                          reuse_port=self.shared_port, backlog=LISTEN_BACKLOG)
+        return (f"{spec.label} on {spec.settings.host}:{self.port} {spec.description}, "
+                "PROXY protocol from the trusted load balancers")
 
     async def stop(self) -> None:
         if self.server is None:

@@ -162,9 +162,11 @@ class MssSMTP(SMTP):
 
     def __init__(
         self, handler: Any, *, connections: ConnectionCounter, offer_dsn: bool,
-        errors_per_session: int, listener: str = "smtp", **kwargs: Any,
+        errors_per_session: int, listener: str = "smtp", client: tuple[str, int] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
+        self.client = client  # from a trusted PROXY header (mss.proxy_protocol); None: the peer
         self.command_size_limits = defaultdict(lambda: SMTP.command_size_limit)
         self.command_size_limits["MAIL"] = MAIL_LINE_LIMIT
         self.command_size_limits["RCPT"] = RCPT_LINE_LIMIT
@@ -224,7 +226,7 @@ class MssSMTP(SMTP):
     def connection_made(self, transport: Any) -> None:
         first = self.transport is None and self._original_transport is None
         if first:
-            peer = transport.get_extra_info("peername")
+            peer = self.client or transport.get_extra_info("peername")
             self._client_ip = str(peer[0]) if peer else ""
             if not self.connections.acquire(self._client_ip):
                 log.info("refused connection from %s: too many open", self._client_ip)
@@ -233,6 +235,8 @@ class MssSMTP(SMTP):
                 transport.close()
                 return
         super().connection_made(transport)
+        if first and self.client is not None and self.session is not None:
+            self.session.peer = self.client  # type: ignore[assignment]  # a (host, port) pair at run time
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:

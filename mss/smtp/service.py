@@ -18,6 +18,7 @@ from mss.config import Settings
 from mss.metrics import NodeMetrics
 from mss.oidc.bearer_login import BearerLogin
 from mss.pipeline.accept import Pipeline
+from mss.proxy_protocol import ProxyPolicy
 from mss.smtp.data_intake import DataIntake
 from mss.smtp.inbound_handler import MxHandler
 from mss.smtp.listeners import ListenerSpec, SmtpListener
@@ -74,6 +75,9 @@ class SmtpService:
                 listeners.submissions, submission, submission_context, implicit_tls=True,
                 offer_dsn=True)),
         ]
+        proxy = ProxyPolicy.from_settings(listeners)  # behind a load balancer (HAProxy)
+        for _, spec in specs:
+            spec.proxy = proxy
         return [(name, spec) for name, spec in specs if spec.settings.enabled]
 
     async def start(self) -> list[str]:

@@ -72,6 +72,7 @@ class AuditAction(enum.StrEnum):
     SESSION_TLS = "session.tls"
     SESSION_CLOSED = "session.closed"
     TLS_FAILED = "tls.failed"
+    PROXY_REFUSED = "proxy.refused"  # a PROXY header not believed (mss.proxy_protocol)
     AUTH_LOGGED_OUT = "auth.logged_out"
     NOTICE_SENT = "notice.sent"
     NOTICE_FAILED = "notice.failed"

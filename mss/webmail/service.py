@@ -47,9 +47,15 @@ class EmbeddedHttp:
         self.port = 0
 
     async def start(self, asgi: Any, host: str, port: int, *, name: str,
-                    backlog: int = 512) -> int:
+                    backlog: int = 512, forwarded_from: str = "") -> int:
+        """`forwarded_from`: the load balancers (addresses or networks, spaces or commas)
+        whose `X-Forwarded-For` names the client (uvicorn's proxy headers); empty: none,
+        the peer is the client."""
+        trusted = forwarded_from.replace(",", " ").split()
         config = uvicorn.Config(asgi, host=host, port=port, log_level="warning",
-                                lifespan="off", server_header=False, proxy_headers=False)
+                                lifespan="off", server_header=False,
+                                proxy_headers=bool(trusted),
+                                forwarded_allow_ips=trusted or None)
         self.server = EmbeddedServer(config)
         self.socket = socket.create_server((host, port), backlog=backlog)
         self.port = int(self.socket.getsockname()[1])
@@ -90,7 +96,10 @@ class WebmailService:
         web = WebContext.build(self.store, self.pipeline, self.vault)
         web.oidc = self.sign_in
         asgi = create_app(web, ports=self.ports())
-        port = await self.http.start(asgi, listener.host, listener.port, name="mss-http")
+        # behind HAProxy in HTTP mode: X-Forwarded-For from the trusted balancers only
+        port = await self.http.start(
+            asgi, listener.host, listener.port, name="mss-http",
+            forwarded_from=self.settings.listeners.proxy_trusted_networks)
         return [f"HTTP on {listener.host}:{port} (webmail, API, autoconfig)"]
 
     async def stop(self) -> None:
