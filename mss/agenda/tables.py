@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mss.store.db import Base, UtcDateTime
@@ -43,3 +43,48 @@ class AppointmentRow(Base):
     message_ref: Mapped[str] = mapped_column(String(300), default="")  # Message-ID
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgendaSettingsRow(Base):
+    """The patient's agenda choices; no row means the defaults (reminders on, one day
+    before)."""
+
+    __tablename__ = "agenda_settings"
+
+    patient_ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_minutes: Mapped[int] = mapped_column(Integer, default=24 * 60)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReminderClaimRow(Base):
+    """One reminder of one occurrence at one start time. The unique key is the claim that
+    makes a reminder go exactly once across restarts and nodes: the row and its notice
+    are inserted in one transaction, and a second node's insert fails on the key. A
+    moved appointment (another start) is reminded again."""
+
+    __tablename__ = "agenda_reminders"
+    __table_args__ = (
+        UniqueConstraint("appointment_id", "starts_at", name="uq_agenda_reminders_claim"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_appointments.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FeedTokenRow(Base):
+    """A private iCalendar feed of one patient: the token's SHA-256 only, revocable."""
+
+    __tablename__ = "agenda_feed_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    patient_ins: Mapped[str] = mapped_column(String(15), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    show_details: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from mss.webmail import (
     account_routes,
+    agenda_routes,
     api_routes,
     auth_routes,
     document_routes,
@@ -85,6 +86,11 @@ def routes() -> list[Route | Mount]:
         Route("/documents/who/block", d.block_professional, methods=["POST"]),
         Route("/documents/who/unblock", d.unblock_professional, methods=["POST"]),
         Route("/documents/who/attending", d.attending_physician, methods=["POST"]),
+        Route("/agenda", agenda_routes.agenda_page),
+        Route("/agenda/events", agenda_routes.add_event, methods=["POST"]),
+        Route("/agenda/events/{id:stored_id}/delete", agenda_routes.delete_event,
+              methods=["POST"]),
+        Route("/agenda/settings", agenda_routes.save_settings, methods=["POST"]),
         Route("/traces", account_routes.traces),
         Route("/settings", account_routes.settings_page, methods=["GET"]),
         Route("/settings", account_routes.settings_submit, methods=["POST"]),

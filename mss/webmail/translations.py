@@ -151,3 +151,12 @@ ENGLISH: dict[str, str] = {
 
 def translate(text: str, lang: str) -> str:
     return ENGLISH.get(text, text) if lang == "en" else text
+
+
+def _merge_page_words() -> None:
+    from mss.webmail.agenda_words import AGENDA_ENGLISH
+
+    ENGLISH.update(AGENDA_ENGLISH)
+
+
+_merge_page_words()

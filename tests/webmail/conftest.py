@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mss.agenda.calendar_step import AgendaStep
 from mss.clock import ManualClock
 from mss.config import load_settings
 from mss.demo import DemoWorld, seed_world
@@ -104,6 +105,7 @@ async def build_web(store: Store) -> Web:
     world = await seed_world(store)
     pipeline = Pipeline(store, store.settings)
     attach_vault(pipeline)
+    pipeline.patient_steps.append(AgendaStep(store))  # as mss.composition.compose_pipeline
     await pipeline.ensure_spool_mailbox()
     vault = VaultService(store)
     context = WebContext.build(store, pipeline, vault)
