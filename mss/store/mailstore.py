@@ -5,7 +5,8 @@ Invariants:
   runs, so a committed row never points at a missing file;
 - UIDs and MODSEQs come from one atomic `UPDATE folders ... RETURNING`, which holds the
   folder row until commit on PostgreSQL: UIDs are strictly increasing in commit order
-  across nodes (RFC 3501 §2.3.1.1, RFC 7162 §3.1);
+  across nodes (RFC 3501 §2.3.1.1, RFC 7162 §3.1); the pipeline's deliveries take it
+  last, folders in id order, just before COMMIT (`_deliver_then_allocate`);
 - every change publishes a change event, delivered after commit.
 
 Shared (ORG) mailboxes keep `\\Seen` per reader (RFC 4314 §5.3-style private flags):
@@ -24,7 +25,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -305,8 +306,9 @@ def _deliver_in_thread(
 
 
 async def _run_late_deliveries(connection: AsyncConnection, items: list[_LateDelivery]) -> None:
-    """The batch's late deliveries: on SQLite in one hop to the connection's thread,
-    elsewhere statement by statement as `deliver_to_folder` runs them."""
+    """The batch's late deliveries: on SQLite in one hop to the connection's thread
+    (the transaction holds the database's one write lock anyway); on PostgreSQL with
+    the folder counters taken last (`_deliver_then_allocate`)."""
     driver = (await connection.get_raw_connection()).driver_connection
     if isinstance(driver, SqliteConnection):
         statements = _thread_delivery(connection.dialect, list(items[0].message))
@@ -314,14 +316,83 @@ async def _run_late_deliveries(connection: AsyncConnection, items: list[_LateDel
         for item, (folder_id, uid, modseq) in zip(items, done, strict=True):
             item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
         return
+    await _deliver_then_allocate(connection, items)
+
+
+_FOLDERS_NAMED = select(_F.id, _F.mailbox_id, _F.name).where(
+    _F.mailbox_id.in_(bindparam("b_mailboxes", expanding=True)),
+    _F.name.in_(bindparam("b_names", expanding=True)))
+# ORDER BY before FOR UPDATE: the rows are locked in id order, by every transaction
+# (PostgreSQL SELECT, "The Locking Clause"), so two batches never wait on each other
+# in a cycle
+_LOCK_FOLDERS = (select(_F.id).where(_F.id.in_(bindparam("b_ids", expanding=True)))
+                 .order_by(_F.id).with_for_update())
+# the rows are locked already (above): one statement for every folder of the batch
+_ALLOCATE_COUNTS = text(
+    "UPDATE folders AS f SET uidnext = f.uidnext + w.n, highestmodseq = f.highestmodseq + w.n"
+    " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_counts AS bigint[])) AS w(id, n)"
+    " WHERE f.id = w.id RETURNING f.id, f.uidnext, f.highestmodseq")
+_INSERT_MESSAGES = insert(StoredMessage.__table__).returning(
+    StoredMessage.__table__.c.id, sort_by_parameter_order=True)
+
+
+async def _deliver_then_allocate(connection: AsyncConnection,
+                                 items: list[_LateDelivery]) -> None:
+    """Deliveries whose folder rows are locked only at the end of the batch, just before
+    its audit rows and COMMIT (issue 24: a hot INBOX or Sent row locked at the first
+    delivery was held while the node ran the rest of the batch, and the other nodes
+    waited on it): the folders are found without a lock, the messages written, then
+    every folder's counters taken at once, rows locked in id order, one UPDATE per
+    folder for all its messages; each message still gets its own UID and MODSEQ, in
+    the order of the batch (RFC 3501 §2.3.1.1, RFC 7162 §3.1). The lock is held until
+    COMMIT, so UIDs stay increasing in commit order across nodes."""
+    found = (await connection.execute(_FOLDERS_NAMED, {
+        "b_mailboxes": sorted({i.blob.mailbox_id for i in items}),
+        "b_names": sorted({i.folder_name for i in items})})).all()
+    folder_ids = {(mailbox_id, name): folder_id for folder_id, mailbox_id, name in found}
+    targets: list[int] = []
     for position, item in enumerate(items):
-        try:
-            allocated = (await connection.execute(_ALLOCATE_BY_NAME, {
-                "b_mailbox": item.blob.mailbox_id, "b_name": item.folder_name})).first()
-            await _insert_delivery(item.uow, connection, allocated, item.blob, item.message,
-                                   item.flags)
-        except Exception as error:
+        folder_id = folder_ids.get((item.blob.mailbox_id, item.folder_name))
+        if folder_id is None:
+            error = MailStoreError("NONEXISTENT", "no such folder")
             raise DeferredWriteFailed(position, error) from error
+        targets.append(folder_id)
+    inline = {(i.blob.mailbox_id, i.blob.blob_key): i.blob.inline for i in items
+              if i.blob.inline is not None}
+    try:  # one statement for all; on a failure, again one by one to name the item
+        async with connection.begin_nested():
+            if inline:
+                await connection.execute(_insert_inline(connection.dialect), [
+                    {"mailbox_id": m, "blob_key": k, "sealed": v}
+                    for (m, k), v in inline.items()])
+            message_ids = list((await connection.execute(
+                _INSERT_MESSAGES, [i.message for i in items])).scalars().all())
+    except Exception:
+        message_ids = []
+        for position, item in enumerate(items):
+            try:
+                await keep_inline(connection, item.blob)
+                message_ids.append(
+                    (await connection.execute(_INSERT_MESSAGE, item.message)).scalar_one())
+            except Exception as error:
+                raise DeferredWriteFailed(position, error) from error
+    counts: dict[int, int] = {}
+    for folder_id in targets:
+        counts[folder_id] = counts.get(folder_id, 0) + 1
+    order = sorted(counts)
+    await connection.execute(_LOCK_FOLDERS, {"b_ids": order})
+    after = {row[0]: (row[1], row[2]) for row in (await connection.execute(
+        _ALLOCATE_COUNTS, {"b_ids": order, "b_counts": [counts[f] for f in order]})).all()}
+    next_of = {f: (uidnext - counts[f], modseq - counts[f] + 1)
+               for f, (uidnext, modseq) in after.items()}
+    entries = []
+    for item, folder_id, message_id in zip(items, targets, message_ids, strict=True):
+        uid, modseq = next_of[folder_id]
+        next_of[folder_id] = (uid + 1, modseq + 1)
+        entries.append({"folder_id": folder_id, "message_id": message_id, "uid": uid,
+                        "modseq": modseq, "flags": item.flags})
+        item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
+    await connection.execute(_INSERT_ENTRY, entries)
 
 
 async def _insert_delivery(

@@ -6,6 +6,8 @@ Invariants:
   on that result is durable;
 - a caller whose work fails gets its exception and none of its rows; the others'
   work is rerun in a fresh transaction and still commits;
+- a batch that PostgreSQL rolls back for a deadlock or a serialization failure is
+  run again whole (a few times), nothing of it having committed;
 - work a job deferred (`UnitOfWork.defer`) runs in the same transaction, after every
   job of the batch and before the audit rows; its failure is its job's failure;
 - change events are published only after commit.
@@ -33,6 +35,7 @@ from mss.store.sqlite_driver import SqliteConnection
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 128
+MAX_CONFLICT_RETRIES = 5
 
 
 @dataclass
@@ -166,6 +169,7 @@ class WriteBatcher:
         is cheaper than a SAVEPOINT around every job.
         """
         pending = list(batch)
+        conflicts = 0
         while pending:
             done: list[tuple[_Pending, Any, UnitOfWork]] = []
             failed: tuple[int, BaseException] | None = None
@@ -199,6 +203,12 @@ class WriteBatcher:
                 del pending[index]
                 continue
             except Exception as exc:
+                if _conflict(exc) and conflicts < MAX_CONFLICT_RETRIES:
+                    # another node's transaction won a lock cycle or a serialization
+                    # check; nothing of this one committed: run it again, whole
+                    conflicts += 1
+                    log.warning("batch of %d job(s) rerun after %s", len(pending), exc)
+                    continue
                 log.error("commit of %d job(s) failed", len(pending), exc_info=True)
                 for item in pending:
                     if not item.future.done():
@@ -261,6 +271,19 @@ class WriteBatcher:
                     log.exception("after-commit callback failed")
             if not item.future.done():
                 item.future.set_result(result)
+
+
+def _conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure (SQLSTATE 40P01 / 40001): PostgreSQL rolled
+    the transaction back and says that running it again may succeed."""
+    while error is not None:
+        if getattr(error, "sqlstate", None) in _RETRYABLE:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__  # type: ignore[assignment]
+    return False
+
+
+_RETRYABLE = frozenset({"40P01", "40001"})
 
 
 class _RollBack(Exception):
