@@ -24,6 +24,7 @@ from typing import Protocol
 
 from mss.admin_listener import AdminService
 from mss.agenda.calendar_step import AgendaStep
+from mss.agenda.reminders import ReminderService
 from mss.certs import DevPki
 from mss.certs.live_trust import LiveTrust
 from mss.config import Settings
@@ -133,7 +134,9 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
                              sign_in=web_sign_in(store, keys),
                              ports=partial(listening_ports, smtp, imap))
     admin = AdminService(settings, store, base.metrics.render)
-    services.extend([notifier, webmail, admin])
+    # every node claims due reminders; the unique claim makes each go once (mss.agenda)
+    reminders = ReminderService(store, node_id=base.node_id, wake_notices=notifier.wake.set)
+    services.extend([notifier, reminders, webmail, admin])
     return ProcessServices(pipeline, notifier, smtp, services, imap=imap, vault=vault,
                            webmail=webmail, admin=admin)
 

@@ -19,6 +19,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
 class NoticeKind(enum.StrEnum):
     NEW_MESSAGE = "new_message"
     BREAK_GLASS = "break_glass"
+    REMINDER = "reminder"  # an appointment is near (mss.agenda.reminders)
 
 
 def _subjects() -> dict[str, str]:

@@ -3,7 +3,7 @@ patient's agenda; its cancellation cancels it; a broken calendar never stops the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from mss.agenda.appointments import read_agenda
+from mss.agenda.reminders import ReminderService
+from mss.notify.notice_queue import notices
 from mss.store.tables import AuditEvent
 from tests.smtp.conftest import (  # noqa: F401  (fixtures)
     DOMAIN_A,
@@ -65,6 +67,12 @@ async def test_an_invitation_becomes_an_appointment_and_its_cancel_cancels_it(op
     assert entry.summary == "Échographie cardiaque"
     assert entry.organizer == world.alice and entry.organizer_name == "Dr Alice MARTIN"
     assert entry.message_ref == sent["Message-ID"] and not entry.cancelled
+
+    # the day before, one reminder notice (the node's own reminder task may race this pass:
+    # the claim lets only one of them queue it)
+    op.clock.advance(entry.starts_at - timedelta(hours=23) - op.clock.now())
+    await ReminderService(op.store, node_id="test").run_once()
+    assert [n.kind for n in await notices(op.store)].count("reminder") == 1
 
     cancel = invitation(op, convocation(method="CANCEL", sequence=1), as_attachment=True)
     assert await send(op, cancel) == 250
