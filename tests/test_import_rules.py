@@ -19,13 +19,15 @@ ROOT = Path(__file__).parents[1] / "mss"
 COMMAND_LAYER = "commands"  # the `mss` command and its sub-commands: may import anything
 TOP = {"app", "composition", "schema_tables"}  # above every part
 
-BASE = {"identity", "clock", "background"}  # plain vocabulary and tools: anyone may import
+# plain vocabulary and tools: anyone may import
+BASE = {"identity", "clock", "background", "distinguished_names"}
 
 ALLOWED: dict[str, set[str]] = {
     "identity": set(),
+    "distinguished_names": set(),
     "clock": set(),
     "background": set(),
-    "policy": {"identity"},
+    "policy": {"identity", "distinguished_names"},
     "config": {"identity", "clock", "vault"},  # vault.access_matrix, to check its file
     "store": {"config", "clock", "identity"},
     "event_log": {"store", "config", "clock", "identity"},

@@ -19,7 +19,13 @@ from mss.certs.dev_pki import (
     UnknownSerialError,
     create_foreign_pki,
 )
-from mss.certs.distinguished_names import comparable_dn, dn_key, same_dn, subject_dn
+from mss.certs.distinguished_names import (
+    comparable_dn,
+    dn_key,
+    dn_lookup_key,
+    same_dn,
+    subject_dn,
+)
 from mss.certs.dkim_keys import (
     DkimAlgorithm,
     DkimKey,
@@ -58,6 +64,7 @@ __all__ = [
     "comparable_dn",
     "create_foreign_pki",
     "dn_key",
+    "dn_lookup_key",
     "ensure_dkim_key",
     "ensure_server_pki",
     "generate_dkim_key",

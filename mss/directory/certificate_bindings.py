@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mss.directory.distinguished_names import normalise_dn
 from mss.directory.errors import DirectoryError, UnknownMailbox
 from mss.directory.principals import principal_for_mailbox
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import CertificateBinding
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import SYSTEM, Principal
 from mss.store.audit_actions import AuditAction
 from mss.store.mailboxes import find_mailbox
@@ -36,7 +36,7 @@ async def add_binding(
     """Bind a certificate to a mailbox inside the caller's unit of work."""
     if not subject_dn and not fingerprint_sha256:
         raise DirectoryError("a certificate binding needs a subject DN or a fingerprint")
-    dn = normalise_dn(subject_dn) if subject_dn else None
+    dn = dn_lookup_key(subject_dn) if subject_dn else None
     fingerprint = normalise_fingerprint(fingerprint_sha256) if fingerprint_sha256 else None
     uow.session.add(CertificateBinding(
         mailbox_id=mailbox.id, subject_dn=dn, fingerprint_sha256=fingerprint,
@@ -73,7 +73,7 @@ async def principal_for_certificate(
             candidates.append(CertificateBinding.fingerprint_sha256
                               == normalise_fingerprint(fingerprint_sha256))
         if subject_dn:
-            candidates.append(CertificateBinding.subject_dn == normalise_dn(subject_dn))
+            candidates.append(CertificateBinding.subject_dn == dn_lookup_key(subject_dn))
         for condition in candidates:
             query = (
                 select(Mailbox)

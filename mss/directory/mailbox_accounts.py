@@ -18,7 +18,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.certificate_bindings import add_binding
-from mss.directory.distinguished_names import normalise_dn
 from mss.directory.errors import DirectoryError, MailboxKindRule, UnknownMailbox
 from mss.directory.identifiers import (
     check_address,
@@ -42,6 +41,7 @@ from mss.directory.tables import (
     Patient,
     Professional,
 )
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import SYSTEM, MailboxKind, PatientSpaceState, Principal
 from mss.store.audit_actions import AuditAction
 from mss.store.mailboxes import MailboxExists, create_mailbox, find_mailbox
@@ -188,7 +188,7 @@ async def create_app_mailbox(
     mailbox is named (docs/architecture.md §3). A certificate DN binds the application's
     certificate."""
     address = check_address(address)
-    dn = normalise_dn(certificate_dn) if certificate_dn else None
+    dn = dn_lookup_key(certificate_dn) if certificate_dn else None
 
     async def job(uow: UnitOfWork) -> MailboxInfo:
         query = select(Application).where(Application.name == application_name)
@@ -377,7 +377,7 @@ async def bind_app_certificate(store: Store, address: str, certificate_dn: str, 
                                principal: Principal = SYSTEM) -> str:
     """Bind the client certificate of an existing APP mailbox's application (it then
     signs in and acts under that subject DN); returns the DN as stored (normalised)."""
-    dn = normalise_dn(certificate_dn)
+    dn = dn_lookup_key(certificate_dn)
 
     async def job(uow: UnitOfWork) -> str:
         mailbox, app = await _application_of(uow, address)

@@ -14,6 +14,7 @@ from mss.directory.org_members import rights_on_org
 from mss.directory.principals import application_ident
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import Application, MailboxOwner, Patient, Professional
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, Principal, PrincipalKind
 from mss.store.mailboxes import find_mailbox
 from mss.store.tables import Mailbox
@@ -29,7 +30,8 @@ async def _owned_by(session: AsyncSession, principal: Principal, mailbox: Mailbo
         return pro is not None and pro.ident == principal.ident
     if kind is MailboxKind.APP and principal.kind is PrincipalKind.APPLICATION:
         app = await session.get(Application, owner.application_id or -1)
-        return app is not None and application_ident(app) == principal.ident
+        return app is not None and (dn_lookup_key(application_ident(app))
+                                    == dn_lookup_key(principal.ident))
     if kind is MailboxKind.PAT and principal.kind is PrincipalKind.PATIENT:
         patient = await session.get(Patient, owner.patient_id or -1)
         return patient is not None and patient.ins == principal.ident

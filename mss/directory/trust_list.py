@@ -25,7 +25,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from mss.directory.distinguished_names import normalise_dn
+from mss.distinguished_names import dn_lookup_key
 
 NAMESPACE = "https://listeblanche.mssante.fr/schema"
 ROOT = f"{{{NAMESPACE}}}ListeBlancheMSSante"
@@ -98,10 +98,9 @@ def _entry(element: Element, number: int) -> TrustedEntry:
     dn = _child_text(element, "DNCertificatOperateur")
     if not domain:
         raise TrustListError(f"entry {number} has no <Nom>")
-    subject_dn = normalise_dn(dn)
-    if not subject_dn:  # "," or blanks: no certificate has an empty subject
+    if not dn.strip(", \t\r\n"):  # "," or blanks: no certificate has an empty subject
         raise TrustListError(f"entry {number} ({domain}) has no <DNCertificatOperateur>")
-    return TrustedEntry(domain, subject_dn, dn, _child_text(element, "Description"),
+    return TrustedEntry(domain, dn_lookup_key(dn), dn, _child_text(element, "Description"),
                         _child_text(element, "DateMAJ"))
 
 

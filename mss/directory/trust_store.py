@@ -18,10 +18,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 
-from mss.directory.distinguished_names import normalise_dn
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import TrustedOperator, TrustListImport
 from mss.directory.trust_list import TrustList, TrustListError, parse_trust_list
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import SYSTEM, Principal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.events import TRUST_LIST_CHANGED
@@ -184,7 +184,7 @@ class TrustSnapshot:
 
     def allows(self, domain: str, subject_dn: str) -> bool:
         """True when a peer presenting `subject_dn` may send for `domain` (policy T1)."""
-        return normalise_dn(subject_dn) in self.dns_for(domain)
+        return dn_lookup_key(subject_dn) in self.dns_for(domain)
 
     @property
     def domain_count(self) -> int:

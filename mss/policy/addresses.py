@@ -32,13 +32,3 @@ def is_patient_address(address: str) -> bool:
     local, at, domain = canonical_address(address).rpartition("@")
     return bool(at) and domain.startswith(PATIENT_SUBDOMAIN) and bool(_INS.match(local))
 
-
-def canonical_dn(dn: str) -> str:
-    """A subject DN in a comparable form: RDNs split on unescaped commas, spaces around
-    `,` and `=` removed, case folded (LDAP caseIgnoreMatch, RFC 4517 §4.2.11)."""
-    parts = re.split(r"(?<!\\),", dn)
-    rdns = []
-    for part in parts:
-        attribute, _, value = part.partition("=")
-        rdns.append(f"{attribute.strip()}={' '.join(value.split())}".casefold())
-    return ",".join(rdns)

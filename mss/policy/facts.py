@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal
-from mss.policy.addresses import canonical_address, canonical_dn, domain_of, is_patient_address
+from mss.policy.addresses import canonical_address, domain_of, is_patient_address
 from mss.policy.conversation_state import Conversation
 from mss.policy.verdict import Verdict
 
@@ -39,7 +40,7 @@ class TrustList:
 
     def __post_init__(self) -> None:
         index = {
-            domain.lower(): frozenset(canonical_dn(dn) for dn in dns)
+            domain.lower(): frozenset(dn_lookup_key(dn) for dn in dns)
             for domain, dns in self.domains.items()
         }
         object.__setattr__(self, "_index", index)  # built once: the list is read per RCPT
@@ -49,10 +50,10 @@ class TrustList:
 
     def lists(self, domain: str, subject_dn: str) -> bool:
         """True when `subject_dn` is a listed server DN for `domain` (MSS policy T1)."""
-        return canonical_dn(subject_dn) in self._index.get(domain.lower(), frozenset())
+        return dn_lookup_key(subject_dn) in self._index.get(domain.lower(), frozenset())
 
     def lists_anywhere(self, subject_dn: str) -> bool:
-        wanted = canonical_dn(subject_dn)
+        wanted = dn_lookup_key(subject_dn)
         return any(wanted in dns for dns in self._index.values())
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
-from mss.directory.distinguished_names import normalise_dn
+from mss.distinguished_names import dn_lookup_key
 from mss.smtp.retry_schedule import FailureKind
 from mss.smtp.tls_peer import tls_details
 
@@ -133,7 +133,7 @@ async def _transaction(
     await client.ehlo()  # RFC 3207 §4.2: forget what was said in clear, ask again
     tls = tls_details(client.transport)
     identity = tls.peer_identity if tls else None
-    if identity is None or normalise_dn(identity.subject_dn) not in allowed_dns:
+    if identity is None or dn_lookup_key(identity.subject_dn) not in allowed_dns:
         shown = identity.subject_dn if identity else "none"
         return dict.fromkeys(every, _failure(
             FailureKind.PEER_CERTIFICATE_REFUSED,

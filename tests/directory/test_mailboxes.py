@@ -28,6 +28,7 @@ from mss.directory.patients import (
     set_patient_state,
 )
 from mss.directory.send_rights import may_send_as
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
 from mss.store.audit_actions import AuditAction
 from mss.store.tables import AuditEvent
@@ -127,7 +128,7 @@ async def test_app_mailbox_with_certificate_and_responsible(store) -> None:
     app = await principal_for_certificate(store, subject_dn=APP_DN)
     assert app is not None
     assert app.kind is PrincipalKind.APPLICATION
-    assert app.ident == APP_DN
+    assert app.ident == dn_lookup_key(APP_DN)  # the one stored form of a DN
     assert await may_send_as(store, app, "noreply@mss.localhost")
     assert not await may_send_as(store, app, "labo@mss.localhost")
     other = Principal(PrincipalKind.APPLICATION, "CN=other,O=X,C=FR")

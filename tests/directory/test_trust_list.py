@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mss.directory.distinguished_names import normalise_dn
 from mss.directory.trust_list import TrustListError, parse_trust_list
 from mss.directory.trust_store import (
     TrustSnapshot,
@@ -18,6 +17,7 @@ from mss.directory.trust_store import (
     trusted_dns,
     trusted_domain_count,
 )
+from mss.distinguished_names import dn_lookup_key
 from mss.store.tables import AuditEvent
 
 REAL = Path("/work/shared/samples/listeblanchemssante.xml")
@@ -57,7 +57,7 @@ def test_real_file_is_read_as_published(real_bytes: bytes) -> None:
     assert trust_list.dn_count == 391
     assert trust_list.generated_at == "2025-03-13T14:54:10Z"
     assert not trust_list.complete
-    assert trust_list.by_domain["zenidoc.mssante.fr"] == ZENIDOC
+    assert trust_list.by_domain["zenidoc.mssante.fr"] == {dn_lookup_key(dn) for dn in ZENIDOC}
 
 
 def test_checksum_is_checked(real_bytes: bytes) -> None:
@@ -105,10 +105,17 @@ def test_entities_dtd_and_missing_fields_are_refused() -> None:
         parse_trust_list(small_list())
 
 
-def test_dn_normalisation() -> None:
-    assert normalise_dn(" cn = a.fr , ou=1 ,o=GIP X, st=Paris (75),c=FR ") == \
-        "CN=a.fr,OU=1,O=GIP X,ST=Paris (75),C=FR"
-    assert normalise_dn(r"CN=a\, b,O=X") == r"CN=a\, b,O=X"
+def test_dn_lookup_key_is_one_form_for_every_spelling() -> None:
+    key = dn_lookup_key("CN=a.fr,OU=1,O=GIP X,ST=Paris (75),C=FR")
+    for spelling in (" cn = a.fr , ou=1 ,o=GIP X, st=Paris (75),c=FR ",
+                     "CN=A.FR,OU=1,O=gip  x,S=Paris (75),C=fr",
+                     "/C=FR/ST=Paris (75)/O=GIP X/OU=1/CN=a.fr"):
+        assert dn_lookup_key(spelling) == key
+    assert dn_lookup_key(key) == key  # stored keys are stable when looked up again
+    assert dn_lookup_key(r"CN=a\, b,O=X") != dn_lookup_key("CN=a,CN=b,O=X")
+    broken = dn_lookup_key("not a dn")
+    assert broken == dn_lookup_key(broken)
+    assert broken != dn_lookup_key("CN=not a dn")
 
 
 async def audit_actions(store) -> list[str]:
@@ -121,7 +128,7 @@ async def test_import_then_refusals_keep_the_old_list(store, real_bytes: bytes) 
     info = await import_trust_list(store, real_bytes, hashlib.sha256(real_bytes).hexdigest())
     assert (info.entry_count, info.domain_count, info.dn_count) == (6554, 5002, 391)
     assert await trusted_domain_count(store) == 5002
-    assert await trusted_dns(store, "ZENIDOC.mssante.fr") == ZENIDOC
+    assert await trusted_dns(store, "ZENIDOC.mssante.fr") == {dn_lookup_key(dn) for dn in ZENIDOC}
     assert await is_trusted_domain(store, "adsea29.mssante.fr")
     assert not await is_trusted_domain(store, "gmail.com")
 
