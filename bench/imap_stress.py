@@ -446,10 +446,23 @@ class Run:
         return self.tally.commands() / self.seconds
 
 
+def start_profile(server: Server, path: str) -> subprocess.Popen[bytes]:
+    """py-spy over the server's process tree while one run lasts (speedscope or SVG by the
+    file's suffix): where the server's CPU goes under this load."""
+    fmt = {".json": "speedscope", ".txt": "raw"}.get(Path(path).suffix, "flamegraph")
+    return subprocess.Popen(["py-spy", "record", "--subprocesses", "--nonblocking", "--threads", "--rate",
+                             "200", "--format", fmt, "-o", path, "--pid",
+                             str(server.process.pid)], stdout=subprocess.DEVNULL)
+
+
 async def measure(server: Server, variant: str, clients: int, seconds: float,
-                  messages: list[bytes]) -> Run:
+                  messages: list[bytes], profile: str | None = None) -> Run:
     tally = Tally()
     peak = 0.0
+    spy = None
+    if profile:
+        Path(profile).parent.mkdir(parents=True, exist_ok=True)
+        spy = start_profile(server, profile)
     cpu_before = tree_cpu(server.process.pid)
     started = time.perf_counter()
     until = started + seconds
@@ -460,8 +473,11 @@ async def measure(server: Server, variant: str, clients: int, seconds: float,
         await asyncio.wait([work], timeout=0.5)
     await work
     elapsed = time.perf_counter() - started
-    return Run(server.name, variant, elapsed, tally, tree_cpu(server.process.pid) - cpu_before,
-               peak)
+    cpu = tree_cpu(server.process.pid) - cpu_before
+    if spy is not None:
+        spy.send_signal(2)  # SIGINT: py-spy writes its profile and exits
+        spy.wait(timeout=60)
+    return Run(server.name, variant, elapsed, tally, cpu, peak)
 
 
 def report(run: Run) -> None:
@@ -527,8 +543,11 @@ async def main_async(args: argparse.Namespace) -> None:
             for _ in range(args.rounds):
                 for variant in variants:
                     for name in targets:  # alternated, so that drift hits both
+                        profile = (str(Path(args.profile).with_stem(
+                            f"{Path(args.profile).stem}-{variant}"))
+                            if args.profile and name == "mss" else None)
                         run = await measure(servers[name], variant, args.clients,
-                                            args.seconds, messages)
+                                            args.seconds, messages, profile)
                         report(run)
                         runs.append(run)
             print()
@@ -547,6 +566,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--target", choices=("both", "mss", "dovecot"), default="both")
     parser.add_argument("--variant", choices=("all", "cycle", "open", "login"), default="all")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="py-spy profile of MSS per variant (FILE.json: speedscope, FILE.txt: "
+                             "collapsed stacks, else a flame graph); py-spy must be on PATH")
     asyncio.run(main_async(parser.parse_args()))
 
 

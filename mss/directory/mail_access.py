@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Result, and_, func, literal, or_, select
+from sqlalchemy import BindParameter, Result, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.org_members import member_rights, org_members
@@ -37,11 +37,12 @@ from mss.store.tables import (
     PrivateFlags,
     StoredMessage,
 )
+from mss.store.thread_reads import PreparedRead, Reads, run_read
 
 OWNER_RIGHTS = "lrswipkxtea"  # RFC 4314 §2.1 (c and d are the obsolete RFC 2086 forms)
 READ_RIGHTS = "lrs"
-SPARSE_LIST = 500
-"""Up to this many scattered UIDs are asked for by list; more, or dense ones, by range."""
+SPARSE_RUNS = 64
+"""Up to this many runs of consecutive UIDs are read one range each; more, as their span."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,8 @@ async def access_control_list(
 
 
 # -- lean folder reads ---------------------------------------------------------------
+# Each read below is a plan (mss.store.thread_reads): statements built once at import,
+# run in one hop to a read connection on SQLite, or on the caller's connection.
 
 
 async def core_execute(session: AsyncSession, query: Any) -> Result[*tuple[Any, ...]]:
@@ -162,65 +165,115 @@ class FolderIndex:
     first_unseen_uid: int | None
 
 
+_E = FolderEntry.__table__.c
+_P = PrivateFlags.__table__.c
+_M = StoredMessage.__table__.c
+_F = Folder.__table__.c
+_FOLDER: BindParameter[int] = bindparam("b_folder")
+_READER: BindParameter[str] = bindparam("b_reader")
+_LAST_UID = 2**63 - 1
+
+
 def _unseen_condition(reader: str | None):  # type: ignore[no-untyped-def]
-    shared_unseen = ~FolderEntry.flags.contains(SEEN, autoescape=True)
+    shared_unseen = ~_E.flags.contains(SEEN, autoescape=True)
     if reader is None:
         return shared_unseen
-    return or_(PrivateFlags.flags.is_(None),
-               ~PrivateFlags.flags.contains(SEEN, autoescape=True))
+    return or_(_P.flags.is_(None), ~_P.flags.contains(SEEN, autoescape=True))
 
 
 def _with_private(query, reader: str | None):  # type: ignore[no-untyped-def]
     if reader is None:
         return query
     return query.outerjoin(
-        PrivateFlags,
-        and_(PrivateFlags.entry_id == FolderEntry.id, PrivateFlags.reader == reader),
+        PrivateFlags.__table__, and_(_P.entry_id == _E.id, _P.reader == _READER),
     )
 
 
-async def folder_uids(session: AsyncSession, folder_id: int) -> array[int]:
-    """UIDs in order, read as runs of consecutive UIDs ("gaps and islands" with a
-    window function): a folder is mostly long runs, so 100,000 UIDs are a few rows."""
-    numbered = select(
-        FolderEntry.uid.label("uid"),
-        (FolderEntry.uid - func.row_number().over(order_by=FolderEntry.uid)).label("run"),
-    ).where(FolderEntry.folder_id == folder_id).subquery()
-    runs = (
-        await core_execute(
-            session,
-            select(func.min(numbered.c.uid), func.max(numbered.c.uid))
-            .group_by(numbered.c.run).order_by(func.min(numbered.c.uid))
-        )
-    ).all()
+def _values(folder_id: int, reader: str | None, **more: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {"b_folder": folder_id, **more}
+    if reader is not None:
+        values["b_reader"] = reader
+    return values
+
+
+_numbered = select(
+    _E.uid.label("uid"), (_E.uid - func.row_number().over(order_by=_E.uid)).label("run"),
+).where(_E.folder_id == _FOLDER).subquery()
+_UID_RUNS = PreparedRead(
+    select(func.min(_numbered.c.uid), func.max(_numbered.c.uid))
+    .group_by(_numbered.c.run).order_by(func.min(_numbered.c.uid))
+)
+"""UIDs as runs of consecutive UIDs ("gaps and islands" with a window function): a
+folder is mostly long runs, so 100,000 UIDs are a few rows."""
+_UID_BOUNDS = PreparedRead(
+    select(func.count(), func.min(_E.uid), func.max(_E.uid)).where(_E.folder_id == _FOLDER))
+_FIRST_UNSEEN = {
+    private: PreparedRead(
+        _with_private(select(_E.uid).select_from(FolderEntry.__table__), "" if private else None)
+        .where(_E.folder_id == _FOLDER, _unseen_condition("" if private else None))
+        .order_by(_E.uid).limit(1))
+    for private in (False, True)
+}
+
+
+def _uids_of(reads: Reads, folder_id: int) -> array[int]:
     uids: array[int] = array("Q")
-    for low, high in runs:
+    for low, high in reads.rows(_UID_RUNS, b_folder=folder_id):
         uids.extend(range(low, high + 1))
     return uids
+
+
+async def folder_uids(session: AsyncSession, folder_id: int) -> array[int]:
+    """UIDs in order."""
+    return await run_read(session, lambda reads: _uids_of(reads, folder_id))
+
+
+def _flags_of(text: str | None, cache: dict[str, frozenset[str]]) -> frozenset[str]:
+    text = text or ""
+    flags = cache.get(text)
+    if flags is None:
+        flags = cache[text] = frozenset(text.split())
+    return flags
+
+
+_FOLDER_FLAGS = {
+    private: PreparedRead(
+        _with_private(
+            select(_E.uid, _E.modseq, _E.flags,
+                   *((_P.flags, _P.modseq) if private else ()))
+            .select_from(FolderEntry.__table__), "" if private else None)
+        .where(_E.folder_id == _FOLDER).order_by(_E.uid))
+    for private in (False, True)
+}
 
 
 async def folder_flags(
     session: AsyncSession, folder_id: int, reader: str | None
 ) -> list[tuple[int, int, frozenset[str]]]:
     """(uid, modseq, flags) of every entry, the reader's view; no message columns."""
-    columns = [FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags]
-    if reader is not None:
-        columns += [PrivateFlags.flags, PrivateFlags.modseq]
-    query = _with_private(select(*columns).select_from(FolderEntry), reader).where(
-        FolderEntry.folder_id == folder_id
-    ).order_by(FolderEntry.uid)
-    found = []
-    cache: dict[str, frozenset[str]] = {}
-    for row in (await core_execute(session, query)).all():
-        text = row[2] or ""
-        flags = cache.get(text)
-        if flags is None:
-            flags = cache[text] = frozenset(text.split())
-        modseq = row[1]
-        if reader is not None:
-            flags, modseq = reader_view(flags, modseq, row[3], row[4])
-        found.append((row[0], modseq, flags))
-    return found
+    def plan(reads: Reads) -> list[tuple[int, int, frozenset[str]]]:
+        found = []
+        cache: dict[str, frozenset[str]] = {}
+        for row in reads.rows(_FOLDER_FLAGS[reader is not None], **_values(folder_id, reader)):
+            flags, modseq = _flags_of(row[2], cache), row[1]
+            if reader is not None:
+                flags, modseq = reader_view(flags, modseq, row[3], row[4])
+            found.append((row[0], modseq, flags))
+        return found
+
+    return await run_read(session, plan)
+
+
+def _folder_index(reads: Reads, folder_id: int, reader: str | None) -> FolderIndex:
+    count, low, high = reads.first(_UID_BOUNDS, b_folder=folder_id) or (0, None, None)
+    if not count:
+        return FolderIndex(array("Q"), None)
+    if high - low + 1 == count:
+        uids = array("Q", range(low, high + 1))
+    else:
+        uids = _uids_of(reads, folder_id)
+    first = reads.scalar(_FIRST_UNSEEN[reader is not None], **_values(folder_id, reader))
+    return FolderIndex(uids, first)
 
 
 async def folder_index(session: AsyncSession, folder_id: int, reader: str | None) -> FolderIndex:
@@ -228,21 +281,7 @@ async def folder_index(session: AsyncSession, folder_id: int, reader: str | None
     index alone; a folder never expunged has no gap, so its UIDs are that range and the
     runs query is read only for a folder with gaps. The first unseen stops at the first
     match."""
-    bounds = select(func.count(), func.min(FolderEntry.uid), func.max(FolderEntry.uid)).where(
-        FolderEntry.folder_id == folder_id
-    )
-    count, low, high = (await core_execute(session, bounds)).one()
-    if not count:
-        return FolderIndex(array("Q"), None)
-    if high - low + 1 == count:
-        uids = array("Q", range(low, high + 1))
-    else:
-        uids = await folder_uids(session, folder_id)
-    first_unseen = _with_private(select(FolderEntry.uid).select_from(FolderEntry), reader).where(
-        FolderEntry.folder_id == folder_id, _unseen_condition(reader)
-    ).order_by(FolderEntry.uid).limit(1)
-    first = (await core_execute(session, first_unseen)).scalar_one_or_none()
-    return FolderIndex(uids, first)
+    return await run_read(session, lambda reads: _folder_index(reads, folder_id, reader))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,33 +298,122 @@ class FolderCounts:
     recent: int = 0
 
 
-async def folder_counts(session: AsyncSession, folder_id: int, reader: str | None) -> FolderCounts:
-    folder = await session.get(Folder, folder_id)
+_FOLDER_ROW = PreparedRead(
+    select(_F.uidnext, _F.uidvalidity, _F.highestmodseq, _F.recent_uid)
+    .where(_F.id == _FOLDER))
+_COUNT_AND_SIZE = PreparedRead(
+    select(func.count(), func.coalesce(func.sum(_M.size), 0))
+    .select_from(FolderEntry.__table__.join(StoredMessage.__table__, _M.id == _E.message_id))
+    .where(_E.folder_id == _FOLDER))
+_UNSEEN = {
+    private: PreparedRead(
+        _with_private(select(func.count()).select_from(FolderEntry.__table__),
+                      "" if private else None)
+        .where(_E.folder_id == _FOLDER, _unseen_condition("" if private else None)))
+    for private in (False, True)
+}
+_DELETED = PreparedRead(
+    select(func.count()).select_from(FolderEntry.__table__)
+    .where(_E.folder_id == _FOLDER, _E.flags.contains("\\Deleted", autoescape=True)))
+_RECENT = PreparedRead(
+    select(func.count()).select_from(FolderEntry.__table__)
+    .where(_E.folder_id == _FOLDER, _E.uid >= bindparam("b_recent")))
+
+
+def _folder_counts(reads: Reads, folder_id: int, reader: str | None) -> FolderCounts:
+    folder = reads.first(_FOLDER_ROW, b_folder=folder_id)
     if folder is None:
         return FolderCounts(0, 0, 0, 0, 1, 0, 0)
-    base = (
-        select(func.count(), func.coalesce(func.sum(StoredMessage.size), 0))
-        .select_from(FolderEntry)
-        .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
-        .where(FolderEntry.folder_id == folder_id)
-    )
-    messages, size = (await session.execute(base)).one()
-    unseen_query = _with_private(
-        select(func.count()).select_from(FolderEntry), reader
-    ).where(FolderEntry.folder_id == folder_id, _unseen_condition(reader))
-    unseen = (await session.execute(unseen_query)).scalar_one()
-    deleted = (await session.execute(
-        select(func.count()).select_from(FolderEntry).where(
-            FolderEntry.folder_id == folder_id,
-            FolderEntry.flags.contains("\\Deleted", autoescape=True),
-        )
-    )).scalar_one()
-    recent = (await session.execute(
-        select(func.count()).select_from(FolderEntry).where(
-            FolderEntry.folder_id == folder_id, FolderEntry.uid >= folder.recent_uid)
-    )).scalar_one()  # RFC 3501 §6.3.10: not yet claimed by a session's SELECT
-    return FolderCounts(int(messages), int(unseen), int(deleted), int(size), folder.uidnext,
-                        folder.uidvalidity, folder.highestmodseq, int(recent))
+    uidnext, uidvalidity, highestmodseq, recent_uid = folder
+    messages, size = reads.first(_COUNT_AND_SIZE, b_folder=folder_id) or (0, 0)
+    unseen = reads.scalar(_UNSEEN[reader is not None], **_values(folder_id, reader))
+    deleted = reads.scalar(_DELETED, b_folder=folder_id)
+    # RFC 3501 §6.3.10: not yet claimed by a session's SELECT
+    recent = reads.scalar(_RECENT, b_folder=folder_id, b_recent=recent_uid)
+    return FolderCounts(int(messages), int(unseen), int(deleted), int(size), uidnext,
+                        uidvalidity, highestmodseq, int(recent))
+
+
+async def folder_counts(session: AsyncSession, folder_id: int, reader: str | None) -> FolderCounts:
+    return await run_read(session, lambda reads: _folder_counts(reads, folder_id, reader))
+
+
+_ENTRY_READS: dict[tuple[bool, bool, bool], PreparedRead] = {}
+
+
+def _entry_read(private: bool, with_header: bool, changed: bool) -> PreparedRead:
+    """Entries of a UID range (`b_low`..`b_high`), optionally changed after `b_since`."""
+    key = (private, with_header, changed)
+    found = _ENTRY_READS.get(key)
+    if found is None:
+        columns = [
+            _E.uid, _E.modseq, _E.flags, _M.id, _M.mailbox_id, _M.blob_key, _M.size,
+            _M.internal_date, _M.subject,
+            func.coalesce(_M.author, _M.from_addr),  # docs/sender-truth.md
+            _M.sealed_header if with_header else literal(None),
+        ]
+        if private:
+            columns += [_P.flags, _P.modseq]
+        query = _with_private(
+            select(*columns).select_from(
+                FolderEntry.__table__.join(StoredMessage.__table__, _M.id == _E.message_id)),
+            "" if private else None,
+        ).where(_E.folder_id == _FOLDER, _E.uid.between(bindparam("b_low"), bindparam("b_high")))
+        if changed:  # RFC 7162 CHANGEDSINCE: the (folder, modseq) index
+            since: BindParameter[int] = bindparam("b_since")
+            query = query.where(_E.modseq > since if not private
+                                else or_(_E.modseq > since, _P.modseq > since))
+        found = _ENTRY_READS[key] = PreparedRead(query.order_by(_E.uid))
+    return found
+
+
+def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted distinct UIDs as inclusive runs of consecutive UIDs."""
+    runs: list[tuple[int, int]] = []
+    for uid in sorted(set(uids)):
+        if runs and runs[-1][1] + 1 == uid:
+            runs[-1] = (runs[-1][0], uid)
+        else:
+            runs.append((uid, uid))
+    return runs
+
+
+def _entries(
+    reads: Reads, folder_id: int, reader: str | None, uids: Sequence[int] | None,
+    uid_min: int | None, changed_since: int | None, with_header: bool,
+) -> list[EntryInfo]:
+    query = _entry_read(reader is not None, with_header, changed_since is not None)
+    wanted: set[int] | None = None
+    if uids is None:
+        ranges = [(uid_min or 0, _LAST_UID)]
+    else:
+        ranges = uid_runs(uids)
+        if len(ranges) > SPARSE_RUNS:  # scattered: the whole span, filtered here
+            wanted = set(uids)
+            ranges = [(ranges[0][0], ranges[-1][1])]
+        if uid_min is not None:
+            ranges = [(max(low, uid_min), high) for low, high in ranges if high >= uid_min]
+    values = _values(folder_id, reader)
+    if changed_since is not None:
+        values["b_since"] = changed_since
+    result: list[EntryInfo] = []
+    cache: dict[str, frozenset[str]] = {}
+    for low, high in ranges:
+        for row in reads.rows(query, b_low=low, b_high=high, **values):
+            if wanted is not None and row[0] not in wanted:
+                continue
+            flags = _flags_of(row[2], cache)
+            modseq = row[1]
+            if reader is not None:
+                flags, modseq = reader_view(flags, modseq, row[11], row[12])
+            if changed_since is not None and modseq <= changed_since:
+                continue
+            result.append(EntryInfo(
+                uid=row[0], modseq=modseq, flags=flags, message_id=row[3], mailbox_id=row[4],
+                blob_key=row[5], size=row[6], internal_date=row[7], subject=row[8] or "",
+                from_addr=row[9] or "", sealed_header=row[10],
+            ))
+    return result
 
 
 async def folder_entries(
@@ -293,58 +421,24 @@ async def folder_entries(
     uids: Sequence[int] | None = None, uid_min: int | None = None,
     changed_since: int | None = None, with_header: bool = False,
 ) -> list[EntryInfo]:
-    """Entries in UID order with the reader's view of the flags, in one query.
+    """Entries in UID order with the reader's view of the flags, in one hop.
 
-    A dense or long UID list is read as its range and filtered here, so a set of 10,000
-    UIDs is not 10,000 bound parameters; a few scattered UIDs are asked for by list.
-    `with_header` adds each message's sealed header section (for header-only FETCH).
+    The UIDs asked for are read as runs of consecutive UIDs (one indexed range each);
+    more than SPARSE_RUNS runs are read as their whole span and filtered here, so a set
+    of 10,000 UIDs is never 10,000 bound parameters. `with_header` adds each message's
+    sealed header section (for header-only FETCH).
     """
-    columns = [
-        FolderEntry.uid, FolderEntry.modseq, FolderEntry.flags, StoredMessage.id,
-        StoredMessage.mailbox_id, StoredMessage.blob_key, StoredMessage.size,
-        StoredMessage.internal_date, StoredMessage.subject,
-        func.coalesce(StoredMessage.author, StoredMessage.from_addr),  # docs/sender-truth.md
-        StoredMessage.sealed_header if with_header else literal(None),
-    ]
-    if reader is not None:
-        columns += [PrivateFlags.flags, PrivateFlags.modseq]
-    query = _with_private(
-        select(*columns).select_from(FolderEntry)
-        .join(StoredMessage, StoredMessage.id == FolderEntry.message_id), reader
-    ).where(FolderEntry.folder_id == folder_id)
-    wanted: set[int] | None = None
-    if uids is not None:
-        if not uids:
-            return []
-        wanted = set(uids)
-        low, high = min(wanted), max(wanted)
-        if len(wanted) <= SPARSE_LIST and high - low + 1 > 4 * len(wanted):
-            query = query.where(FolderEntry.uid.in_(sorted(wanted)))  # a few scattered UIDs
-        else:
-            query = query.where(FolderEntry.uid >= low, FolderEntry.uid <= high)
-    if uid_min is not None:
-        query = query.where(FolderEntry.uid >= uid_min)
-    if changed_since is not None:  # RFC 7162 CHANGEDSINCE: the (folder, modseq) index
-        query = query.where(
-            FolderEntry.modseq > changed_since if reader is None
-            else or_(FolderEntry.modseq > changed_since, PrivateFlags.modseq > changed_since)
-        )
-    result: list[EntryInfo] = []
-    for row in (await core_execute(session, query.order_by(FolderEntry.uid))).all():
-        if wanted is not None and row[0] not in wanted:
-            continue
-        flags = frozenset(row[2].split()) if row[2] else frozenset()
-        modseq = row[1]
-        if reader is not None:
-            flags, modseq = reader_view(flags, modseq, row[11], row[12])
-        if changed_since is not None and modseq <= changed_since:
-            continue
-        result.append(EntryInfo(
-            uid=row[0], modseq=modseq, flags=flags, message_id=row[3], mailbox_id=row[4],
-            blob_key=row[5], size=row[6], internal_date=row[7], subject=row[8] or "",
-            from_addr=row[9] or "", sealed_header=row[10],
-        ))
-    return result
+    if uids is not None and not uids:
+        return []
+    return await run_read(session, lambda reads: _entries(
+        reads, folder_id, reader, uids, uid_min, changed_since, with_header))
+
+
+_EXPUNGED = PreparedRead(
+    select(ExpungedEntry.__table__.c.uid).where(
+        ExpungedEntry.__table__.c.folder_id == _FOLDER,
+        ExpungedEntry.__table__.c.modseq > bindparam("b_since"),
+    ).order_by(ExpungedEntry.__table__.c.uid))
 
 
 async def expunged_since(
@@ -353,26 +447,27 @@ async def expunged_since(
 ) -> list[int]:
     """UIDs removed from the folder after `modseq`, optionally only those in the UID
     ranges `within` (RFC 7162 §3.2.5 VANISHED (EARLIER)), ascending."""
-    query = select(ExpungedEntry.uid).where(
-        ExpungedEntry.folder_id == folder_id, ExpungedEntry.modseq > modseq
-    ).order_by(ExpungedEntry.uid)
-    found = list((await core_execute(session, query)).scalars().all())
+    found = [row[0] for row in await run_read(session, lambda reads: reads.rows(
+        _EXPUNGED, b_folder=folder_id, b_since=modseq))]
     if within is None:
         return found
     return [uid for uid in found if any(low <= uid <= high for low, high in within)]
 
 
+_FOLDER_ID = PreparedRead(
+    select(_F.id).where(_F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name")))
+_HIGHEST_MODSEQ = PreparedRead(select(_F.highestmodseq).where(_F.id == _FOLDER))
+
+
 async def folder_id_of(session: AsyncSession, mailbox_id: int, name: str) -> int | None:
     """The id of a folder, or None (no exception: callers answer NONEXISTENT)."""
-    return (
-        await session.execute(
-            select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
-        )
-    ).scalar_one_or_none()
+    found = await run_read(session, lambda reads: reads.scalar(
+        _FOLDER_ID, b_mailbox=mailbox_id, b_name=name))
+    return None if found is None else int(found)
 
 
 async def folder_highest_modseq(session: AsyncSession, folder_id: int) -> int:
     """The folder's HIGHESTMODSEQ (RFC 7162 §3.1.2), 0 once it is gone."""
-    found = (await session.execute(
-        select(Folder.highestmodseq).where(Folder.id == folder_id))).scalar_one_or_none()
+    found = await run_read(session, lambda reads: reads.scalar(
+        _HIGHEST_MODSEQ, b_folder=folder_id))
     return int(found or 0)

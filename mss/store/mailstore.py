@@ -47,6 +47,7 @@ from mss.store.tables import (
     PrivateFlags,
     StoredMessage,
 )
+from mss.store.thread_reads import PreparedRead, Reads, ThreadReads, run_read
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 SEEN = "\\Seen"
@@ -199,6 +200,34 @@ _INSERT_ENTRY = insert(FolderEntry.__table__)
 _I = InlineBlob.__table__.c
 _READ_INLINE = select(_I.blob_key, _I.sealed).where(
     _I.mailbox_id == bindparam("b_mailbox"), _I.blob_key.in_(bindparam("b_keys", expanding=True)))
+_READ_ONE_INLINE = PreparedRead(select(_I.sealed).where(
+    _I.mailbox_id == bindparam("b_mailbox"), _I.blob_key == bindparam("b_key")))
+_FOLDER_COLUMNS = (_F.id, _F.mailbox_id, _F.name, _F.special_use, _F.uidvalidity, _F.uidnext,
+                   _F.highestmodseq, _F.subscribed, _F.recent_uid, _F.keywords)
+_FOLDERS_OF = PreparedRead(
+    select(*_FOLDER_COLUMNS).where(_F.mailbox_id == bindparam("b_mailbox")).order_by(_F.name))
+_FOLDER_NAMED = PreparedRead(select(*_FOLDER_COLUMNS).where(
+    _F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name")))
+
+
+def _folder_info_of(row: tuple[Any, ...]) -> FolderInfo:
+    """A FolderInfo from a row of _FOLDER_COLUMNS."""
+    return FolderInfo(
+        id=row[0], mailbox_id=row[1], name=row[2], special_use=row[3], uidvalidity=row[4],
+        uidnext=row[5], highestmodseq=row[6], subscribed=bool(row[7]), recent_uid=row[8],
+        keywords=tuple((row[9] or "").split()),
+    )
+
+
+def _inline_contents(reads: Reads, wanted: dict[int, set[str]]) -> dict[tuple[int, str], bytes]:
+    """The sealed inline blobs among `wanted` (mailbox id: blob keys), in one snapshot."""
+    found: dict[tuple[int, str], bytes] = {}
+    for mailbox_id, blob_keys in wanted.items():
+        for blob_key in sorted(blob_keys):
+            sealed = reads.scalar(_READ_ONE_INLINE, b_mailbox=mailbox_id, b_key=blob_key)
+            if sealed is not None:
+                found[(mailbox_id, blob_key)] = sealed
+    return found
 
 
 def _insert_inline(dialect: Dialect) -> Any:
@@ -428,10 +457,12 @@ class MailStore:
     def __init__(
         self, blobs: BlobStore, keyring: Keyring,
         read_sessions: async_sessionmaker[AsyncSession],
+        thread_reads: ThreadReads | None = None,
     ) -> None:
         self.blobs = blobs
         self.keyring = keyring
         self._read_sessions = read_sessions
+        self._thread_reads = thread_reads
         self._data_keys: dict[int, bytes] = {}
         self._mailbox_ids: dict[str, int] = {}
 
@@ -490,13 +521,20 @@ class MailStore:
         for mailbox_id, blob_key in blobs:
             wanted.setdefault(mailbox_id, set()).add(blob_key)
         keys = {mailbox_id: await self.data_key(mailbox_id) for mailbox_id in wanted}
-        async with self._read_sessions() as session:
-            for mailbox_id, blob_keys in wanted.items():
-                rows = (await session.execute(_READ_INLINE, {
-                    "b_mailbox": mailbox_id, "b_keys": sorted(blob_keys)})).all()
-                for blob_key, sealed in rows:
-                    found[(mailbox_id, blob_key)] = open_small(
-                        keys[mailbox_id], blob_key.encode(), sealed)
+        if self._thread_reads is not None:
+            sealed_found = await self._thread_reads.run(
+                lambda reads: _inline_contents(reads, wanted))
+            for (mailbox_id, blob_key), sealed in sealed_found.items():
+                found[(mailbox_id, blob_key)] = open_small(
+                    keys[mailbox_id], blob_key.encode(), sealed)
+        else:
+            async with self._read_sessions() as session:
+                for mailbox_id, blob_keys in wanted.items():
+                    rows = (await session.execute(_READ_INLINE, {
+                        "b_mailbox": mailbox_id, "b_keys": sorted(blob_keys)})).all()
+                    for blob_key, sealed in rows:
+                        found[(mailbox_id, blob_key)] = open_small(
+                            keys[mailbox_id], blob_key.encode(), sealed)
         in_files = [item for item in dict.fromkeys(blobs) if item not in found]
         if in_files:
             def read_files() -> list[bytes]:
@@ -508,16 +546,18 @@ class MailStore:
     # -- folders ----------------------------------------------------------------------
 
     async def folders(self, session: AsyncSession, mailbox_id: int) -> list[FolderInfo]:
-        rows = (
-            await session.execute(
-                select(Folder).where(Folder.mailbox_id == mailbox_id).order_by(Folder.name)
-            )
-        ).scalars().all()
-        return [_folder_info(f) for f in rows]
+        rows = await run_read(session, lambda reads: reads.rows(_FOLDERS_OF,
+                                                                 b_mailbox=mailbox_id))
+        return [_folder_info_of(row) for row in rows]
 
     async def folder(self, session: AsyncSession, mailbox_id: int, name: str) -> FolderInfo:
-        row = await self._folder_row(session, mailbox_id, name)
-        return _folder_info(row)
+        if name.upper() == INBOX:
+            name = INBOX  # RFC 3501 §5.1: INBOX is case-insensitive
+        row = await run_read(session, lambda reads: reads.first(
+            _FOLDER_NAMED, b_mailbox=mailbox_id, b_name=name))
+        if row is None:
+            raise MailStoreError("NONEXISTENT", f"no folder named {name!r}")
+        return _folder_info_of(row)
 
     async def _folder_row(self, session: AsyncSession, mailbox_id: int, name: str) -> Folder:
         if name.upper() == INBOX:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mss.clock import Clock, SystemClock
@@ -23,6 +24,7 @@ from mss.store.db import create_engine, is_sqlite, session_factory
 from mss.store.events import ChangeEvent, EventBus
 from mss.store.keys import Keyring, create_master_key, load_master_key
 from mss.store.mailstore import MailStore
+from mss.store.thread_reads import THREAD_READS_KEY, ThreadReads
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
 
 T = TypeVar("T")
@@ -41,7 +43,15 @@ class Store:
         self.bus = bus or EventBus()
         self.blobs = BlobStore(settings.blob_dir)
         self._read_sessions = session_factory(read_engine)
-        self.mail = MailStore(self.blobs, keyring, self._read_sessions)
+        url = settings.database_url
+        path = make_url(url).database if is_sqlite(url) else None
+        # hot-path reads (mss.store.thread_reads); an in-memory database has one connection
+        self.thread_reads = (
+            ThreadReads(path, read_engine.dialect,
+                        synchronous=settings.database.sqlite_synchronous)
+            if path and path != ":memory:" else None
+        )
+        self.mail = MailStore(self.blobs, keyring, self._read_sessions, self.thread_reads)
         self.node_id = default_node_id(settings.server.node_id)
         self.clustered = not is_sqlite(settings.database_url)
         self._relay: PgEventRelay | None = None
@@ -94,6 +104,8 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session, session.begin():
+            if self.thread_reads is not None:
+                session.info[THREAD_READS_KEY] = self.thread_reads
             yield session
 
     async def close(self) -> None:
@@ -101,6 +113,8 @@ class Store:
             await self._relay.stop()
             self._relay = None
         await self.batcher.close()
+        if self.thread_reads is not None:
+            await self.thread_reads.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

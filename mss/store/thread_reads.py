@@ -1,0 +1,202 @@
+"""Reads on the hot paths of the protocols, run whole in one hop to the database.
+
+A protocol command reads a few small things (a folder's counters, its UIDs, twenty
+entries): through the ORM session each statement costs about a millisecond of Python
+(statement building, cache keys, the session's transaction, one thread hop per
+statement), against about ten microseconds of SQLite (docs/design-notes.md, Performance).
+Here a read is a *plan*: a plain function given a `Reads`, which runs statements built
+once at import (`PreparedRead`) and returns Python values. On SQLite the whole plan runs
+in the thread of a read connection (SQL compiled once, SQLAlchemy's own bind and result
+processors, so values are exactly what the engine gives), in one snapshot; elsewhere
+(PostgreSQL, or inside a writing transaction, which must see its own changes) the same
+plan runs on the session's connection through SQLAlchemy Core.
+
+Invariants:
+- a plan only reads: on SQLite its connection is `query_only`;
+- a plan of several statements sees one snapshot (one BEGIN ... COMMIT in the thread);
+- a plan never awaits: it runs to its end in the database thread (or greenlet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
+
+T = TypeVar("T")
+THREAD_READS_KEY = "mss.thread_reads"
+"""Where `Store.reading()` leaves its ThreadReads in the session's `info` (SQLite only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    statement: ThreadStatement
+    results: tuple[Callable[[Any], Any] | None, ...]
+    processed: bool
+
+    def rows(self, conn: sqlite3.Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        found = self.statement.execute(conn, values)
+        if not self.processed:
+            return found
+        results = self.results
+        return [tuple(value if process is None or value is None else process(value)
+                      for process, value in zip(results, row, strict=True)) for row in found]
+
+
+class PreparedRead:
+    """A Core SELECT built once, with named bind parameters (`bindparam("b_folder")`),
+    compiled once per dialect for the thread path."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            thread = ThreadStatement.compile(self.statement, dialect)
+            results = tuple(
+                column.type._cached_result_processor(dialect, None)  # as the engine does
+                for column in self.statement.selected_columns
+            )
+            found = self._compiled[dialect.name] = _Compiled(
+                thread, results, any(p is not None for p in results))
+        return found
+
+
+class Reads(Protocol):
+    """What a plan is given: rows of prepared reads, in one snapshot."""
+
+    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]: ...
+
+    def first(self, query: PreparedRead, **values: Any) -> tuple[Any, ...] | None: ...
+
+    def scalar(self, query: PreparedRead, **values: Any) -> Any: ...
+
+
+class _ReadsBase:
+    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def first(self, query: PreparedRead, **values: Any) -> tuple[Any, ...] | None:
+        found = self.rows(query, **values)
+        return found[0] if found else None
+
+    def scalar(self, query: PreparedRead, **values: Any) -> Any:
+        row = self.first(query, **values)
+        return None if row is None else row[0]
+
+
+class _SqliteReads(_ReadsBase):
+    """In a read connection's thread: compiled SQL on the sqlite3 connection itself."""
+
+    def __init__(self, conn: sqlite3.Connection, dialect: Dialect) -> None:
+        self._conn = conn
+        self._dialect = dialect
+
+    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
+        return query.compiled(self._dialect).rows(self._conn, values)
+
+
+class _CoreReads(_ReadsBase):
+    """On a SQLAlchemy connection (PostgreSQL, or a writing transaction): Core."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._connection.execute(query.statement, values)]
+
+
+def _in_snapshot(conn: sqlite3.Connection, dialect: Dialect,
+                 plan: Callable[[Reads], T]) -> T:
+    """In the thread: the plan between BEGIN and COMMIT (one WAL snapshot)."""
+    conn.execute("BEGIN")
+    try:
+        return plan(_SqliteReads(conn, dialect))
+    finally:
+        conn.execute("COMMIT")  # a read-only transaction: nothing to make durable
+
+
+class ThreadReads:
+    """A few read-only SQLite connections, each with its thread, for plans."""
+
+    def __init__(self, path: str, dialect: Dialect, *, size: int = 2,
+                 synchronous: str = "FULL") -> None:
+        self._path = path
+        self._dialect = dialect
+        self._size = size
+        self._synchronous = synchronous
+        self._idle: list[SqliteConnection] = []
+        self._opened: list[SqliteConnection] = []
+        self._waiting: deque[asyncio.Future[SqliteConnection]] = deque()
+        self._opening = 0
+
+    async def _acquire(self) -> SqliteConnection:
+        if self._idle:
+            return self._idle.pop()
+        if len(self._opened) + self._opening < self._size:
+            self._opening += 1
+            try:
+                conn = await SqliteConnection.open(self._path, read_only=True,
+                                                   synchronous=self._synchronous)
+            finally:
+                self._opening -= 1
+            self._opened.append(conn)
+            return conn
+        waiter: asyncio.Future[SqliteConnection] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over as the caller went away
+            raise
+
+    def _release(self, conn: SqliteConnection) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    async def run(self, plan: Callable[[Reads], T]) -> T:
+        """The plan's result, read in one hop to a connection's thread."""
+        conn = await self._acquire()
+        try:
+            raw, dialect = conn._conn, self._dialect
+            return await conn._run(lambda: _in_snapshot(raw, dialect, plan))  # type: ignore[no-any-return]
+        finally:
+            self._release(conn)
+
+    async def close(self) -> None:
+        opened, self._opened, self._idle = self._opened, [], []
+        for conn in opened:
+            await conn.close()
+
+
+async def run_read(session: AsyncSession, plan: Callable[[Reads], T]) -> T:
+    """Run `plan` for a caller holding `session`: in a read connection's thread when the
+    session is a `Store.reading()` one on SQLite, else on the session's own connection
+    (same transaction, so a writer sees its own changes)."""
+    reads: ThreadReads | None = session.info.get(THREAD_READS_KEY)
+    if reads is not None:
+        return await reads.run(plan)
+
+    def on_session(sync: Session) -> T:
+        if sync.new or sync.dirty or sync.deleted:
+            sync.flush()  # what the session holds is part of what it reads (autoflush)
+        return plan(_CoreReads(sync.connection()))
+
+    return await session.run_sync(on_session)
