@@ -450,8 +450,8 @@ def start_profile(server: Server, path: str) -> subprocess.Popen[bytes]:
     """py-spy over the server's process tree while one run lasts (speedscope or SVG by the
     file's suffix): where the server's CPU goes under this load."""
     fmt = {".json": "speedscope", ".txt": "raw"}.get(Path(path).suffix, "flamegraph")
-    return subprocess.Popen(["py-spy", "record", "--subprocesses", "--nonblocking", "--threads", "--rate",
-                             "200", "--format", fmt, "-o", path, "--pid",
+    return subprocess.Popen(["py-spy", "record", "--subprocesses", "--nonblocking", "--threads",
+                             "--rate", "200", "--format", fmt, "-o", path, "--pid",
                              str(server.process.pid)], stdout=subprocess.DEVNULL)
 
 
