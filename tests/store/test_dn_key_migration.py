@@ -1,4 +1,4 @@
-"""Migration 0009 rewrites every stored DN in the one form `dn_lookup_key` gives, so
+"""Migration 0010 rewrites every stored DN in the one form `dn_lookup_key` gives, so
 that a DN stored with the old case-kept form is still found after the upgrade."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ SAME_SUBJECT = "cn=smtp-1.example.fr, ou=1750048886, o=GIP  X, st=Paris (75), c=
 async def test_stored_dns_are_rekeyed_and_trust_rows_merged(tmp_path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     try:
-        await schema.upgrade(engine, "0008")
+        await schema.upgrade(engine, "0009")
         async with engine.begin() as conn:
             await conn.execute(sa.text(
                 "INSERT INTO trusted_operators (domain, subject_dn, description, updated)"

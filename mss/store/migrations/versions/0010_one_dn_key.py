@@ -1,7 +1,7 @@
 """stored certificate DNs in the one comparable form of mss.distinguished_names
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 20:50:00
 
 Until this revision the trust list, the certificate bindings and the applications' DNs
@@ -19,8 +19,8 @@ from alembic import op
 
 from mss.distinguished_names import dn_lookup_key
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
