@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from mss.agenda.appointments import AgendaEntry, read_agenda
+from mss.agenda.feed import create_feed, patient_feeds, read_feed, revoke_feed
 from mss.agenda.patient_agenda import (
     REMINDER_CHOICES,
     AgendaSettings,
@@ -98,7 +99,7 @@ async def agenda_page(request: Request) -> Response:
     values: dict[str, Any] = {
         "view": view, "settings": settings, "reminder_choices": REMINDER_CHOICES,
         "error": request.query_params.get("error", "")[:200],
-        "today": today, "feed_url": request.query_params.get("feed", ""),
+        "today": today, "feeds": await patient_feeds(web.store, principal.ident),
     }
     if view == "month":
         first = _month(request.query_params.get("month", ""), today)
@@ -177,3 +178,37 @@ async def save_settings(request: Request) -> Response:
         return render(request, "error.html", status_code=400,
                       reason="Délai de rappel inconnu. / Unknown reminder delay.")
     return RedirectResponse("/agenda?saved=1", 303)
+
+
+async def create_feed_page(request: Request) -> Response:
+    """A new private feed; its address is shown on this one answer only."""
+    session = await patient_session(request)
+    form = await checked_form(request, session)
+    try:
+        token = await create_feed(context_of(request).store, session.principal,
+                                  show_details=form.get("show_details") == "1")
+    except ValueError as error:
+        return render(request, "error.html", status_code=400, reason=str(error))
+    url = str(request.url_for("agenda_feed", token=token))
+    return render(request, "agenda_feed.html", url=url,
+                  show_details=form.get("show_details") == "1")
+
+
+async def revoke_feed_page(request: Request) -> Response:
+    session = await patient_session(request)
+    await checked_form(request, session)
+    if not await revoke_feed(context_of(request).store, session.principal,
+                             int(request.path_params["id"])):
+        return render(request, "not_found.html", status_code=404)
+    return RedirectResponse("/agenda?saved=1#feed", 303)
+
+
+async def feed(request: Request) -> Response:
+    """The private iCalendar feed (no session: the secret URL is the credential)."""
+    web = context_of(request)
+    client = request.client.host if request.client else ""
+    data = await read_feed(web.store, request.path_params["token"], client=f"from={client}")
+    if data is None:
+        return Response("not found\n", 404, media_type="text/plain")
+    return Response(data, 200, media_type="text/calendar; charset=utf-8",
+                    headers={"cache-control": "private, no-store"})

@@ -69,5 +69,53 @@ AGENDA_ENGLISH: dict[str, str] = {
     "avec titre et lieu": "with title and place",
     "sans détail": "without detail",
     "créé le": "created on",
+    "Adresse d'abonnement": "Subscription address",
     "Rendez-vous envoyés par votre organisation": "Appointments your organisation sent",
+}
+
+# audit action → (French for others, French for oneself, English for others, English for
+# oneself), as mss.webmail.trace_text reads them
+TRACE_SENTENCES: dict[str, tuple[str, str, str, str]] = {
+    "agenda.appointment_created": (
+        "{who} a ajouté un rendez-vous à votre agenda.", "Vous avez ajouté un événement "
+        "à votre agenda.", "{who} added an appointment to your agenda.",
+        "You added an event to your agenda."),
+    "agenda.appointment_updated": (
+        "{who} a modifié un rendez-vous de votre agenda.", "Vous avez modifié un "
+        "événement de votre agenda.", "{who} changed an appointment in your agenda.",
+        "You changed an event in your agenda."),
+    "agenda.appointment_cancelled": (
+        "{who} a annulé un rendez-vous de votre agenda.", "Vous avez annulé un événement.",
+        "{who} cancelled an appointment in your agenda.", "You cancelled an event."),
+    "agenda.appointment_deleted": (
+        "{who} a supprimé un événement de votre agenda.", "Vous avez supprimé un "
+        "événement de votre agenda.", "{who} deleted an event from your agenda.",
+        "You deleted an event from your agenda."),
+    "agenda.calendar_ignored": (
+        "Un rendez-vous envoyé par {who} n'a pas été ajouté à votre agenda.",
+        "Un rendez-vous n'a pas été ajouté à votre agenda.",
+        "An appointment sent by {who} was not added to your agenda.",
+        "An appointment was not added to your agenda."),
+    "agenda.read": ("{who} a consulté votre agenda.", "Vous avez consulté votre agenda.",
+                    "{who} read your agenda.", "You read your agenda."),
+    "agenda.settings_changed": (
+        "{who} a changé vos rappels.", "Vous avez changé vos rappels.",
+        "{who} changed your reminders.", "You changed your reminders."),
+    "agenda.reminder_queued": (
+        "Un rappel vous a été envoyé.", "Un rappel vous a été envoyé.",
+        "A reminder was sent to you.", "A reminder was sent to you."),
+    "agenda.feed_created": (
+        "{who} a créé une adresse d'abonnement à votre agenda.",
+        "Vous avez créé une adresse d'abonnement à votre agenda.",
+        "{who} created a subscription address to your agenda.",
+        "You created a subscription address to your agenda."),
+    "agenda.feed_revoked": (
+        "{who} a révoqué une adresse d'abonnement.", "Vous avez révoqué une adresse "
+        "d'abonnement.", "{who} revoked a subscription address.",
+        "You revoked a subscription address."),
+    "agenda.feed_read": (
+        "Votre agenda a été lu par une application calendrier abonnée.",
+        "Votre agenda a été lu par une application calendrier abonnée.",
+        "Your agenda was read by a subscribed calendar app.",
+        "Your agenda was read by a subscribed calendar app."),
 }

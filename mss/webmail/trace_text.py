@@ -20,6 +20,7 @@ from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.tables import AuditEvent
 from mss.vault.problem_text import problem_text
 from mss.vault.xdm_archive import is_xdm_archive_name
+from mss.webmail.agenda_words import TRACE_SENTENCES
 from mss.webmail.rendering import local_time
 
 
@@ -104,6 +105,7 @@ _SENTENCES: dict[str, tuple[str, str, str, str]] = {
                               "{who} changed the settings of your space.",
                               "You changed the settings of your space."),
 }
+_SENTENCES.update(TRACE_SENTENCES)  # the agenda's and the profile's actions
 _OTHER = ("{who} a effectué une action sur votre dossier.",
           "Vous avez effectué une action sur votre dossier.",
           "{who} acted on your record.", "You acted on your record.")
