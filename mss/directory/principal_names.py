@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from mss.directory.tables import Application, Professional
+from mss.distinguished_names import dn_lookup_key
 from mss.store.store import Store
 
 
@@ -24,11 +25,12 @@ async def names_for_labels(store: Store, labels: Iterable[str]) -> dict[str, str
             for ident, civility, first, last in rows.all():
                 names[f"professional:{ident}"] = " ".join(p for p in (civility, first, last) if p)
         if apps:
+            by_key = {dn_lookup_key(app): app for app in apps}  # labels carry DNs as presented
             found = await session.execute(
                 select(Application.name, Application.certificate_dn)
-                .where(Application.name.in_(apps) | Application.certificate_dn.in_(apps)))
+                .where(Application.name.in_(apps) | Application.certificate_dn.in_(by_key)))
             for name, dn in found.all():
-                for key in (name, dn):
+                for key in (name, dn, by_key.get(dn or "")):
                     if key:
                         names[f"application:{key}"] = name
     return names

@@ -27,6 +27,7 @@ from mss.directory.tables import (
 from mss.directory.tables import (
     Dispensation as DispensationRow,
 )
+from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
 from mss.policy import (
     ActingRights,
@@ -196,7 +197,7 @@ class DirectoryFacts:
                 .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
                 .join(Application, Application.id == MailboxOwner.application_id)
                 .where(Mailbox.disabled.is_(False),
-                       or_(Application.certificate_dn == principal.ident,
+                       or_(Application.certificate_dn == dn_lookup_key(principal.ident),
                            Application.name == principal.ident))
             )
             own.update(row[0] for row in rows.all())

@@ -9,7 +9,6 @@ reader, so it runs on a pseudo-terminal, driven by `push` (its batch form).
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 import pty
