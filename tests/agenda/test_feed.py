@@ -4,6 +4,7 @@ unless she chose more, revocable at once, every fetch in her traces (issue 23)."
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 
@@ -99,6 +100,6 @@ async def test_feed_reads_are_in_her_traces(web: Web, served: str,
     url = (await _new_feed(jeanne, details=False)).replace("http://testserver", served)
     async with httpx.AsyncClient() as phone:
         assert (await phone.get(url)).status_code == 200
-    traces = (await jeanne.get("/traces")).text
+    traces = html.unescape((await jeanne.get("/traces")).text)
     assert "Votre agenda a été lu par une application calendrier abonnée." in traces
     assert "Vous avez créé une adresse d'abonnement à votre agenda." in traces
