@@ -125,6 +125,7 @@ async def browser_context(browser: Browser, web: Web, base_url: str, who: str, l
     test injects its own script (axe): the pages keep their CSP everywhere else."""
     context = await browser.new_context(viewport={"width": width, "height": 900},
                                         bypass_csp=bypass_csp, locale=lang)
+    context.set_default_timeout(120_000)  # a cap for a loaded machine, not a measure
     cookies = [{"name": LANG_COOKIE, "value": lang, "url": base_url}]
     principal = principal_of(web, who)
     if principal is not None:
