@@ -56,9 +56,14 @@ def notify_payloads(node_id: str, events: Sequence[ChangeEvent]) -> list[str]:
 
 async def notify_events(session: AsyncSession, node_id: str,
                         events: Sequence[ChangeEvent]) -> None:
-    for payload in notify_payloads(node_id, events):
-        await session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                              {"channel": CHANNEL, "payload": payload})
+    """Every payload in one statement: the transaction holds its folder rows and the audit
+    head by now (issue 24: no round trip more than needed before COMMIT)."""
+    payloads = notify_payloads(node_id, events)
+    if payloads:
+        await session.execute(_NOTIFY_ALL, {"channel": CHANNEL, "payloads": payloads})
+
+
+_NOTIFY_ALL = text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p")
 
 
 class PgEventRelay:
