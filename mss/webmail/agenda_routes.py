@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from mss.agenda.appointments import AgendaEntry, read_agenda
 from mss.agenda.feed import create_feed, patient_feeds, read_feed, revoke_feed
+from mss.agenda.organisation_view import NotInCare, organisation_appointments
 from mss.agenda.patient_agenda import (
     REMINDER_CHOICES,
     AgendaSettings,
@@ -27,9 +28,15 @@ from mss.agenda.patient_agenda import (
     delete_own_event,
     save_agenda_settings,
 )
+from mss.directory.identifiers import InvalidIdentifier, check_ins
 from mss.pipeline.care_timeline import received_messages
 from mss.webmail.rendering import PARIS, render
-from mss.webmail.web_auth import checked_form, context_of, patient_session
+from mss.webmail.web_auth import (
+    checked_form,
+    context_of,
+    patient_session,
+    professional_session,
+)
 
 WEEKDAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -212,3 +219,18 @@ async def feed(request: Request) -> Response:
         return Response("not found\n", 404, media_type="text/plain")
     return Response(data, 200, media_type="text/calendar; charset=utf-8",
                     headers={"cache-control": "private, no-store"})
+
+
+async def professional_agenda(request: Request) -> Response:
+    """/pro/patients/{ins}/agenda: what the professional's organisation sent her."""
+    session = await professional_session(request)
+    web = context_of(request)
+    try:
+        ins = check_ins(request.path_params["ins"])
+        entries = await organisation_appointments(web.store, session.principal, ins)
+    except (InvalidIdentifier, NotInCare):
+        return render(request, "not_found.html", status_code=404)
+    now = web.store.clock.now()
+    return render(request, "pro_agenda.html", ins=ins,
+                  upcoming=[e for e in entries if e.ends_at >= now],
+                  past=[e for e in reversed(entries) if e.ends_at < now])

@@ -104,6 +104,7 @@ def routes() -> list[Route | Mount]:
         Route("/pro/patients/{ins}", r.patient_page),
         Route("/pro/patients/{ins}/end", r.end_conversation, methods=["POST"]),
         Route("/pro/patients/{ins}/documents", d.professional_documents),
+        Route("/pro/patients/{ins}/agenda", agenda_routes.professional_agenda),
         Route("/pro/patients/{ins}/break-glass", d.break_glass, methods=["POST"]),
         Route("/pro/documents/{id:stored_id}", d.view_document),
         Route("/pro/documents/{id:stored_id}/download", d.download_document),
