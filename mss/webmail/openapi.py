@@ -72,6 +72,48 @@ _STORED_APPOINTMENT = {
 _APPLIED = {"type": "object", "properties": {
     "uid": {"type": "string"},
     "result": {"type": "string", "enum": ["created", "updated", "cancelled"]}}}
+_ACCESS = {
+    "type": "object",
+    "description": "One professional who can see (or, blocked, could see) the patient's "
+                   "documents; `documents` counts what the access matrix opens to them "
+                   "today, per space.",
+    "properties": {
+        "id": {"type": "string", "description": "to name them in block/unblock"},
+        "name": {"type": "string"}, "profession": {"type": "string"},
+        "profession_code": {"type": "string"}, "specialty": {"type": "string"},
+        "why": {"type": "array", "items": {"type": "string", "enum": [
+            "in_care", "attending_physician", "break_glass"]}},
+        "blocked": {"type": "boolean"},
+        "documents": {"type": "array", "items": {"type": "object", "properties": {
+            "space": {"type": "string"}, "count": {"type": "integer"}}}},
+    },
+}
+_ACCESS_LIST = {"type": "object", "properties": {
+    "csrf_token": {"type": "string", "description": "send it back as X-CSRF-Token"},
+    "professionals": {"type": "array", "items": {"$ref": "#/components/schemas/Access"}}}}
+
+
+def _patient_change(verb: str) -> dict[str, Any]:
+    return {"post": {
+        "summary": f"{verb.capitalize()} one of the listed professionals "
+                   "(the patient's own record)",
+        "security": [{"patient_session": []}],
+        "parameters": [
+            {"name": "professional", "in": "path", "required": True,
+             "schema": {"type": "string"}, "description": "an `id` from the listing"},
+            {"name": "X-CSRF-Token", "in": "header", "required": True,
+             "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "done (audited); the listing as it is now",
+                    "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/AccessList"}}}},
+            "401": {"description": "no patient session"},
+            "403": {"description": "missing or wrong X-CSRF-Token"},
+            "404": {"description": "not a professional who can see her documents",
+                    "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Error"}}}}}}}
+
+
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                            "detail": {"type": "string"}}}
 
@@ -96,13 +138,28 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {
             "type": "http", "scheme": "bearer",
-            "description": "A token of an APP mailbox: `mss api token create ADDRESS`."}},
+            "description": "A token of an APP mailbox: `mss api token create ADDRESS`."},
+            "patient_session": {
+                "type": "apiKey", "in": "cookie", "name": "mss_session",
+                "description": "The patient's web session (log in on /login); changes "
+                               "also carry X-CSRF-Token."}},
         "schemas": {"Message": _MESSAGE, "RecipientResult": _RESULT, "Error": _ERROR,
                     "Appointment": _APPOINTMENT, "AppointmentCancel": _CANCEL,
-                    "StoredAppointment": _STORED_APPOINTMENT, "Applied": _APPLIED},
+                    "StoredAppointment": _STORED_APPOINTMENT, "Applied": _APPLIED,
+                    "Access": _ACCESS, "AccessList": _ACCESS_LIST},
     },
     "security": [{"bearer": []}],
     "paths": {
+        "/me/document-access": {"get": {
+            "summary": "Who can see which of the patient's documents (audited)",
+            "security": [{"patient_session": []}],
+            "responses": {
+                "200": {"description": "the professionals she may block or unblock",
+                        "content": {"application/json": {"schema": {
+                            "$ref": "#/components/schemas/AccessList"}}}},
+                "401": {"description": "no patient session"}}}},
+        "/me/document-access/{professional}/block": _patient_change("block"),
+        "/me/document-access/{professional}/unblock": _patient_change("unblock"),
         "/messages": {"post": {
             "summary": "Send a message",
             "requestBody": {"required": True, "content": {
