@@ -45,6 +45,7 @@ from mss.directory.operators import (
 from mss.directory.org_members import parse_rights, remove_org_member, rights_text, set_org_member
 from mss.directory.passwords import set_password
 from mss.directory.patients import set_patient_state
+from mss.directory.pharmacies import record_dispensation
 from mss.directory.trust_list import TrustListError, parse_trust_list
 from mss.directory.trust_store import (
     current_trust_list,
@@ -234,6 +235,21 @@ def _patient_set_state(args: argparse.Namespace) -> int:
     return _with_store(args, work)
 
 
+def _patient_dispensation(args: argparse.Namespace) -> int:
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        raise UserError(f"--date must be YYYY-MM-DD: {args.date!r}") from None
+
+    async def work(store: Store) -> int:
+        added = await record_dispensation(store, args.pharmacy, args.ins, day, principal=CLI)
+        state = "recorded" if added else "already recorded"
+        print(f"dispensation {state}: {args.pharmacy} to {args.ins.upper()} on {day}")
+        return 0
+
+    return _with_store(args, work)
+
+
 def _org_add_member(args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         rights = parse_rights(args.rights)
@@ -413,6 +429,14 @@ def add_commands(sub: Any) -> None:
     state.add_argument("ins")
     state.add_argument("state", choices=[s.value for s in PatientSpaceState])
     state.set_defaults(handler=_patient_set_state)
+    dispensed = patient.add_parser(
+        "dispensation", help="record a reimbursed dispensation: the patient may then "
+        "write to that pharmacy for a year")
+    dispensed.add_argument("ins")
+    dispensed.add_argument("--pharmacy", required=True,
+                           help="the pharmacy's ORG mailbox (a pharmacist among its members)")
+    dispensed.add_argument("--date", required=True, help="YYYY-MM-DD")
+    dispensed.set_defaults(handler=_patient_dispensation)
 
     org = _group(sub, "org", "members of ORG mailboxes")
     member = org.add_parser("add-member", help="add a member or change their rights")

@@ -7,23 +7,19 @@ State changes are audited with the patient as subject, so the holder can read th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.errors import UnknownPatient
 from mss.directory.identifiers import check_ins, patient_address
-from mss.directory.mailbox_lookup import mailbox_of_kind
 from mss.directory.sources import ReadSource, reading_session
-from mss.directory.tables import Dispensation, Patient
-from mss.identity import SYSTEM, MailboxKind, PatientSpaceState, Principal
+from mss.directory.tables import Patient
+from mss.identity import SYSTEM, PatientSpaceState, Principal
 from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
-from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
-
-DISPENSATION_WINDOW = timedelta(days=365)  # "in the past year" (docs/architecture.md §9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,56 +69,3 @@ async def set_patient_state(
         return previous
 
     return await store.write(job)
-
-
-async def _pharmacy(session: AsyncSession, address: str) -> Mailbox:
-    return await mailbox_of_kind(session, address, MailboxKind.ORG,
-                                 f"dispensations belong to a pharmacy ORG mailbox: {address}")
-
-
-async def record_dispensation(
-    store: Store, pharmacy_address: str, ins: str, dispensed_on: date,
-    *, principal: Principal = SYSTEM,
-) -> bool:
-    """Record a dispensation; False when the same one was already recorded."""
-    ins = check_ins(ins)
-
-    async def job(uow: UnitOfWork) -> bool:
-        pharmacy = await _pharmacy(uow.session, pharmacy_address)
-        query = select(Dispensation.id).where(
-            Dispensation.pharmacy_mailbox_id == pharmacy.id,
-            Dispensation.patient_ins == ins, Dispensation.dispensed_on == dispensed_on,
-        )
-        if (await uow.session.execute(query)).first() is not None:
-            return False
-        uow.session.add(Dispensation(pharmacy_mailbox_id=pharmacy.id, patient_ins=ins,
-                                     dispensed_on=dispensed_on))
-        await uow.session.flush()
-        # closest event of the vocabulary: a fact imported from reimbursement data
-        uow.audit(AuditAction.DIRECTORY_IMPORTED, principal, target=pharmacy.address,
-                  subject=ins, detail=f"dispensation {dispensed_on.isoformat()}")
-        return True
-
-    return await store.write(job)
-
-
-async def has_recent_dispensation(
-    source: ReadSource, pharmacy_address: str, ins: str, *, today: date,
-    window: timedelta = DISPENSATION_WINDOW,
-) -> bool:
-    """True when the pharmacy dispensed to the patient within the window before `today`
-    (MSS policy P2 exception)."""
-    async with reading_session(source) as session:
-        query = (
-            select(Dispensation.id)
-            .join(Mailbox, Mailbox.id == Dispensation.pharmacy_mailbox_id)
-            .where(
-                Mailbox.address == pharmacy_address.strip().lower(),
-                Mailbox.kind == MailboxKind.ORG.value,
-                Dispensation.patient_ins == ins.strip().upper(),
-                Dispensation.dispensed_on >= today - window,
-                Dispensation.dispensed_on <= today,
-            )
-            .limit(1)
-        )
-        return (await session.execute(query)).first() is not None

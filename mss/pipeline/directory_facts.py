@@ -7,7 +7,7 @@ so that SMTP, IMAP, the webmail and the API all ask the same questions the same 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from mss.config import Settings
 from mss.directory.conversation_tables import ConversationRow
+from mss.directory.pharmacies import is_pharmacy_mailbox, recent_dispensations
 from mss.directory.tables import (
     Application,
     MailboxOwner,
@@ -23,9 +24,6 @@ from mss.directory.tables import (
     Professional,
     TrustedOperator,
     TrustListImport,
-)
-from mss.directory.tables import (
-    Dispensation as DispensationRow,
 )
 from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
@@ -45,9 +43,7 @@ from mss.policy.addresses import canonical_address
 from mss.store.events import TRUST_LIST_CHANGED, ChangeEvent
 from mss.store.tables import Mailbox
 
-DISPENSATION_WINDOW = timedelta(days=366)
 RECHECK_SECONDS = 1.0  # the policy applies the exact year
-PHARMACIST_PROFESSION = "21"
 
 
 _RESPONSIBLE = aliased(Mailbox)
@@ -152,30 +148,8 @@ class DirectoryFacts:
             state = PatientSpaceState(row.state) if row.state else PatientSpaceState.CLOSED
         if kind is MailboxKind.APP and row.responsible and not row.responsible_disabled:
             responsible = row.responsible
-        is_pharmacy = kind is MailboxKind.ORG and await self._is_pharmacy(session, row.id)
+        is_pharmacy = kind is MailboxKind.ORG and await is_pharmacy_mailbox(session, row.id)
         return Correspondent(canonical, DirectoryEntry(kind, state, responsible, is_pharmacy))
-
-    async def _is_pharmacy(self, session: AsyncSession, mailbox_id: int) -> bool:
-        """An ORG mailbox is a pharmacy's when dispensations are recorded for it or one
-        of its members is a pharmacist (profession 21)."""
-        recorded = (
-            await session.execute(
-                select(DispensationRow.id).where(DispensationRow.pharmacy_mailbox_id == mailbox_id)
-                .limit(1)
-            )
-        ).first()
-        if recorded is not None:
-            return True
-        pharmacist = (
-            await session.execute(
-                select(OrgMember.professional_id)
-                .join(Professional, Professional.id == OrgMember.professional_id)
-                .where(OrgMember.org_mailbox_id == mailbox_id,
-                       Professional.profession_code == PHARMACIST_PROFESSION)
-                .limit(1)
-            )
-        ).first()
-        return pharmacist is not None
 
     async def acting_rights(self, session: AsyncSession, principal: Principal) -> ActingRights:
         """What the principal may send as (MSS policy T2)."""
@@ -226,14 +200,7 @@ class DirectoryFacts:
             await session.execute(select(ConversationRow).where(ConversationRow.patient == patient))
         ).scalars().all()
         ins = patient.partition("@")[0].upper()
-        dispensations = (
-            await session.execute(
-                select(Mailbox.address, DispensationRow.dispensed_on)
-                .join(Mailbox, Mailbox.id == DispensationRow.pharmacy_mailbox_id)
-                .where(DispensationRow.patient_ins == ins,
-                       DispensationRow.dispensed_on >= (at - DISPENSATION_WINDOW).date())
-            )
-        ).all()
+        dispensations = await recent_dispensations(session, ins, today=at.date())
         return PatientRelations(
             patient,
             tuple(conversation_of(r) for r in rows),

@@ -86,6 +86,28 @@ def test_patients(mss) -> None:
     assert code == 1 and "key" in err
 
 
+def test_dispensation_is_recorded_for_a_pharmacy_only(mss) -> None:
+    mss("patient", "add", "--ins", INS_PATIENT, "--first-name", "Marie", "--last-name",
+        "Curie", "--birth-date", "1979-03-05", "--email", "marie@example.org")
+    mss("mailbox", "add", "--kind", "ORG", "--address", "officine@mss.localhost",
+        "--name", "Pharmacie")
+    code, _, err = mss("patient", "dispensation", INS_PATIENT, "--pharmacy",
+                       "officine@mss.localhost", "--date", "2026-11-30")
+    assert code == 1 and err.count("\n") == 1 and "not a pharmacy" in err
+    mss("mailbox", "add", "--kind", "PER", "--address", "bob@mss.localhost", "--name", "Bob",
+        "--rpps", RPPS_BOB, "--profession", "21")
+    assert mss("org", "add-member", "officine@mss.localhost", RPPS_BOB)[0] == 0
+    code, out, _ = mss("patient", "dispensation", INS_PATIENT, "--pharmacy",
+                       "officine@mss.localhost", "--date", "2026-11-30")
+    assert code == 0 and out.startswith("dispensation recorded")
+    code, out, _ = mss("patient", "dispensation", INS_PATIENT, "--pharmacy",
+                       "officine@mss.localhost", "--date", "2026-11-30")
+    assert code == 0 and out.startswith("dispensation already recorded")
+    code, _, err = mss("patient", "dispensation", INS_PATIENT, "--pharmacy",
+                       "officine@mss.localhost", "--date", "30/11/2026")
+    assert code == 1 and "YYYY-MM-DD" in err
+
+
 def test_trust_list_and_operators(mss) -> None:
     digest = hashlib.sha256(TRUST_LIST.read_bytes()).hexdigest()
     code, _, err = mss("trust", "import", str(TRUST_LIST), "--sha256", "0" * 64)

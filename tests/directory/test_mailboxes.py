@@ -21,12 +21,8 @@ from mss.directory.mailbox_accounts import (
     show_mailbox,
 )
 from mss.directory.org_members import parse_rights, remove_org_member, set_org_member
-from mss.directory.patients import (
-    find_patient,
-    has_recent_dispensation,
-    record_dispensation,
-    set_patient_state,
-)
+from mss.directory.patients import find_patient, set_patient_state
+from mss.directory.pharmacies import NotAPharmacy, has_recent_dispensation, record_dispensation
 from mss.directory.send_rights import may_send_as
 from mss.distinguished_names import dn_lookup_key
 from mss.identity import MailboxKind, OrgRight, PatientSpaceState, Principal, PrincipalKind
@@ -186,8 +182,13 @@ async def test_disabled_mailbox_sends_for_nobody(store) -> None:
     assert AuditAction.MAILBOX_DISABLED.value in await actions(store)
 
 
-async def test_dispensations_within_a_year(store) -> None:
+async def test_dispensations_within_a_year_only_for_a_pharmacy(store) -> None:
     await create_org_mailbox(store, address="pharma@mss.localhost", display_name="Pharmacie")
+    with pytest.raises(NotAPharmacy, match="no member is a pharmacist"):
+        await record_dispensation(store, "pharma@mss.localhost", INS_PATIENT, date(2025, 6, 1))
+    pharmacist = identity(RPPS_BOB, "Durand", profession="21")
+    await create_per_mailbox(store, address="bob@mss.localhost", professional=pharmacist)
+    await set_org_member(store, "pharma@mss.localhost", RPPS_BOB, frozenset())
     assert await record_dispensation(store, "pharma@mss.localhost", INS_PATIENT,
                                      date(2025, 6, 1))
     assert not await record_dispensation(store, "pharma@mss.localhost", INS_PATIENT,

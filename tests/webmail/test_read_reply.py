@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import re
 
+from mss.directory.mailbox_accounts import (
+    ProfessionalIdentity,
+    create_org_mailbox,
+    create_per_mailbox,
+)
+from mss.directory.org_members import set_org_member
+from mss.directory.pharmacies import record_dispensation
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction
 
@@ -108,14 +115,18 @@ async def test_refused_reply_is_shown_with_its_reason_and_kept(web: Web, jeanne)
 
 async def test_new_message_only_to_allowed_contacts_with_pharmacy_exception(
         web: Web, jeanne) -> None:
-    from mss.directory.patients import record_dispensation
-
     page = await jeanne.get("/write")
     assert "vous ne pouvez pas écrire" in page.text
-    await record_dispensation(web.store, web.world.cardiology, web.world.jeanne_ins,
+    pharmacist = ProfessionalIdentity("10000000108", "LEROY", "Claire", profession_code="21")
+    await create_per_mailbox(web.store, address=f"claire.leroy@{web.world.domain}",
+                             professional=pharmacist)
+    pharmacy = f"pharmacie@{web.world.domain}"
+    await create_org_mailbox(web.store, address=pharmacy, display_name="Pharmacie du Centre")
+    await set_org_member(web.store, pharmacy, pharmacist.ident, frozenset())
+    await record_dispensation(web.store, pharmacy, web.world.jeanne_ins,
                               web.store.clock.now().date())
     page = await jeanne.get("/write")
-    assert "Service de cardiologie" in page.text
+    assert "Pharmacie du Centre" in page.text
     key = re.search(r'<option value="([0-9a-f]+)">', page.text).group(1)
     sent = await jeanne.post("/write", data={"csrf": csrf_of(page.text), "to": key,
                                              "subject": "Renouvellement", "body": "Bonjour"})
