@@ -32,7 +32,7 @@ from mss.composition import (
 )
 from mss.config import Settings
 from mss.directory.trust_list_age import trust_list_age
-from mss.event_log import observe_events
+from mss.event_log import event, observe_events
 from mss.imap.service import ImapService
 from mss.metrics import NodeMetrics
 from mss.notify.notifier import Notifier
@@ -40,7 +40,9 @@ from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import queue_depth
 from mss.smtp.options import SmtpOptions
 from mss.smtp.service import SmtpService
+from mss.store.audit import Checkpoint
 from mss.store.audit_actions import AuditAction
+from mss.store.audit_checkpoints import AuditCheckpointer, checkpoint_once, run_checkpoints
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.db import is_sqlite
 from mss.store.events import CRL_CHANGED, ChangeEvent, EventBus
@@ -78,6 +80,8 @@ class App:
         self._bus = bus
         self.node_id = default_node_id(settings.server.node_id)
         self._heartbeat: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self.checkpointer: AuditCheckpointer | None = None  # main process: docs/audit.md
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.pki: DevPki | None = None
@@ -165,7 +169,16 @@ class App:
             raise
         if main:
             await self.store.write(_audit_start(self.node_id))
+            self._start_checkpoints(self.store)
         return lines
+
+    def _start_checkpoints(self, store: Store) -> None:
+        """Signed checkpoints of the audit chain head, outside the database."""
+        self.checkpointer = AuditCheckpointer(self.settings.audit_checkpoint_path,
+                                              store.audit_seal, self.clock, self.node_id)
+        self._checkpoints = asyncio.create_task(run_checkpoints(
+            self.checkpointer, store, _log_checkpoint,
+            self.settings.store.audit_checkpoint_seconds))
 
     async def _start_live_trust(self, pki: DevPki) -> None:
         """Revocations reach every listener while it runs (mss.certs.live_trust)."""
@@ -225,9 +238,16 @@ class App:
         if self.live_trust is not None:
             await self.live_trust.stop()
         if self.store is not None:
+            await stop_task(self._checkpoints)
+            self._checkpoints = None
             if self.mx_process is None:
                 with contextlib.suppress(Exception):
                     await self.store.write(_audit_stop(self.node_id))
+                if self.checkpointer is not None:
+                    try:
+                        await checkpoint_once(self.checkpointer, self.store, _log_checkpoint)
+                    except Exception:
+                        log.exception("audit checkpoint failed")
                 with contextlib.suppress(Exception):
                     await self.store.write(_leave(self.node_id))
             await self.store.close()
@@ -273,6 +293,10 @@ async def serve_mx_process(settings: Settings, index: int, hub: Path, pipe: Conn
     finally:
         await app.stop()
         await link.stop()
+
+
+def _log_checkpoint(point: Checkpoint) -> None:
+    event(AuditAction.AUDIT_CHECKPOINT, seq=point.seq, hash=point.hash, node=point.node)
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

@@ -96,6 +96,7 @@ def compose_pipeline(base: Foundation, notifier: Notifier) -> Pipeline:
     pipeline.in_delivery.append(notifier.on_delivery)  # commits with the delivery
     pipeline.after_accept.append(base.metrics.count_accept)
     store.batcher.audit_listeners.append(base.metrics.count_audit)
+    store.audit_seal.head_lock_listeners.append(base.metrics.audit_head_lock_seconds.observe)
     return pipeline
 
 

@@ -99,6 +99,15 @@ class StoreSettings:
         "Operator master key (32 random bytes, hex). Empty: `master.key` in the data folder.",
         default="",
     )
+    audit_checkpoint_file: str = _doc(
+        "This node's signed checkpoints of the audit chain head, kept outside the "
+        "database (docs/audit.md). Empty: `audit-checkpoints.jsonl` in the data folder.",
+        default="",
+    )
+    audit_checkpoint_seconds: int = _doc(
+        "Seconds between two checkpoints of the audit chain head: rows deleted from the "
+        "end of the chain go unnoticed for at most this long.", default=60,
+    )
 
 
 @dataclass
@@ -293,6 +302,12 @@ class Settings:
         return self.data_dir / "master.key"
 
     @property
+    def audit_checkpoint_path(self) -> Path:
+        if self.store.audit_checkpoint_file:
+            return Path(self.store.audit_checkpoint_file)
+        return self.data_dir / "audit-checkpoints.jsonl"
+
+    @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
 
@@ -459,6 +474,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         problems.append("trust.stale_crl: one of refuse, accept")
     if not 1 <= settings.trust.crl_check_seconds <= 3600:
         problems.append("trust.crl_check_seconds: from 1 to 3600")
+    if not 1 <= settings.store.audit_checkpoint_seconds <= 86400:
+        problems.append("store.audit_checkpoint_seconds: from 1 to 86400")
 
 
 def _validate_oidc(oidc: OidcSettings, problems: list[str]) -> None:

@@ -87,6 +87,11 @@ class NodeMetrics:
         self.certificate_expiry_days = Gauge(
             "mss_certificate_expiry_days", "Days until the operator's certificates expire.",
             ["certificate"], registry=self.registry)
+        self.audit_head_lock_seconds = Histogram(
+            "mss_audit_head_lock_seconds", "Time a writing transaction waited for the audit "
+            "chain head's row lock, just before COMMIT (PostgreSQL; docs/audit.md).",
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
         ProcessCollector(registry=self.registry)
 
     def count_event(self, name: str, fields: Mapping[str, object]) -> None:

@@ -1,6 +1,7 @@
-"""`mss trace QUEUE_ID|MESSAGE_ID` and `mss audit`: what happened, from the database.
+"""`mss trace QUEUE_ID|MESSAGE_ID` and `mss audit`: what happened, from the database;
+`mss audit verify`: is the audit trail the one this operator wrote (docs/audit.md).
 
-Both read only (a reading transaction); `--json` prints one JSON document for scripts.
+All read only (a reading transaction); `--json` prints one JSON document for scripts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mss.pipeline.message_trace import MessageTrace, trace_message
+from mss.store.audit import ChainReport
 from mss.store.audit_search import AuditQuery, search_audit
 from mss.store.store import Store
 from mss.store.tables import AuditEvent
@@ -26,7 +28,10 @@ def add_commands(sub: Any) -> None:
                    help="the queue id of `250 ... queued as` or a log line, or a Message-ID")
     p.add_argument("--json", action="store_true", help="one JSON document")
     p.set_defaults(handler=cmd_trace)
-    p = sub.add_parser("audit", help="read the audit trail")
+    p = sub.add_parser("audit", help="read the audit trail; `mss audit verify` checks it")
+    p.add_argument("check", nargs="?", choices=["verify"],
+                   help="verify: check every row's MAC, the chain's order and end against "
+                        "the signed checkpoints (names the first bad row, exit 1)")
     p.add_argument("--mailbox", help="rows by, about or naming this address")
     p.add_argument("--patient", metavar="INS", help="rows about this patient")
     p.add_argument("--action", help="an action (auth.failed) or a family (auth, message)")
@@ -106,6 +111,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from mss.cli import UserError
     from mss.commands import run_store_task
 
+    if args.check == "verify":
+        return cmd_audit_verify(args)
     if args.limit < 1:
         raise UserError("--limit: at least 1")
     since = parse_since(args.since, datetime.now(UTC)) if args.since else None
@@ -119,4 +126,31 @@ def cmd_audit(args: argparse.Namespace) -> int:
         else:
             print(format_row(row.at, row.action, row.principal, row.target, row.outcome,
                              row.detail))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """One line either way: OK with what was checked, or the first bad row (exit 1)."""
+    from mss.cli import UserError, settings_from_args
+    from mss.commands import run_store_task
+    from mss.store.verify import verify_audit
+
+    async def run() -> tuple[ChainReport, list[str], str]:
+        store = await Store.open(settings_from_args(args))
+        try:
+            async with store.reading() as session:
+                report, file_faults = await verify_audit(store, session)
+            return report, file_faults, store.audit_seal.public_key_hex()
+        finally:
+            await store.close()
+
+    report, file_faults, public_key = run_store_task(run())
+    if not report.ok:
+        raise UserError(report.first_fault())
+    if file_faults:
+        raise UserError(file_faults[0])
+    unkeyed = report.keyed_from - 1
+    print(f"audit chain: OK, {report.rows} rows"
+          + (f" ({unkeyed} written before the key, plain SHA-256)" if unkeyed else "")
+          + f", {report.checkpoints} signed checkpoint(s), key ed25519:{public_key}")
     return 0

@@ -87,6 +87,7 @@ class AuditAction(enum.StrEnum):
     SESSION_CLOSED = "session.closed"
     TLS_FAILED = "tls.failed"
     PROXY_REFUSED = "proxy.refused"  # a PROXY header not believed (mss.proxy_protocol)
+    AUDIT_CHECKPOINT = "audit.checkpoint"  # a signed checkpoint of the chain head written
     AUTH_LOGGED_OUT = "auth.logged_out"
     NOTICE_SENT = "notice.sent"
     NOTICE_FAILED = "notice.failed"

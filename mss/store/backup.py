@@ -6,7 +6,8 @@ the PKI (CA, server certificate and key: the identity peers know), the DKIM keys
 other files of the data folder and the settings file in use; the master key only when
 asked (a backup and its key belong apart).
 
-Order matters: the database is snapshotted first (SQLite online backup API, or
+Order matters: the audit checkpoints are read first (docs/audit.md: each names a row
+the snapshot must hold), then the database is snapshotted (SQLite online backup API, or
 pg_dump's one snapshot), then files are copied. Blobs are immutable and written before
 the commit that names them, so every blob the snapshot references is on disk when it is
 copied; later blobs are unreferenced extras that `mss verify` counts, never faults.
@@ -77,6 +78,9 @@ def backup(settings: Settings, dest: Path, *, with_key: bool = False,
     if not settings.data_dir.is_dir():
         raise BackupError(f"{settings.data_dir}: no such data folder")
     dest.mkdir(parents=True, exist_ok=True)
+    # the audit checkpoints are read before the snapshot: none may name a row it lacks
+    checkpoints = settings.audit_checkpoint_path
+    checkpoint_bytes = checkpoints.read_bytes() if checkpoints.is_file() else None
     url = settings.database_url
     if is_sqlite(url):
         database = dest / "mss.db"
@@ -86,7 +90,14 @@ def backup(settings: Settings, dest: Path, *, with_key: bool = False,
         _pg_dump(url, database)
     skipped = {settings.master_key_path.resolve(), _sqlite_path(settings).resolve()}
     skipped |= {(settings.data_dir / name).resolve() for name in _DATABASE_FILES}
+    skipped.add(checkpoints.resolve())
     files = _copy_tree(settings.data_dir, dest / "data", skip=skipped)
+    if checkpoint_bytes is not None and checkpoints.resolve().is_relative_to(
+            settings.data_dir.resolve()):
+        copy = dest / "data" / checkpoints.resolve().relative_to(settings.data_dir.resolve())
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        _write_synced(copy, checkpoint_bytes)
+        files += 1
     blob_dir = settings.blob_dir.resolve()
     inside = blob_dir.is_relative_to(settings.data_dir.resolve())
     blobs = (_count_files(dest / "data" / blob_dir.relative_to(settings.data_dir.resolve()))

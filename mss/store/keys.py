@@ -14,7 +14,9 @@ import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
 _WRAP_AAD = b"mss-mailbox-data-key-v1"
@@ -55,8 +57,15 @@ class Keyring:
 
     def __init__(self, master_key: bytes) -> None:
         self._master = AESGCM(master_key)
+        self._master_key = master_key
         self._cache: dict[bytes, bytes] = {}
         self.fingerprint = hashlib.sha256(b"mss-master-fp" + master_key).hexdigest()[:16]
+
+    def derive(self, label: bytes) -> bytes:
+        """A key for one purpose (`label`), derived from the master key by HKDF-SHA256
+        (RFC 5869): it is kept nowhere, so the database alone never holds it."""
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                    info=label).derive(self._master_key)
 
     def new_wrapped_data_key(self) -> bytes:
         key = AESGCM.generate_key(bit_length=256)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from mss.clock import Clock, SystemClock
 from mss.config import Settings
 from mss.store import schema
+from mss.store.audit import AuditSeal
 from mss.store.blobs import BlobStore
 from mss.store.cluster import PgEventRelay, default_node_id, notify_events
 from mss.store.db import create_engine, is_sqlite, session_factory
@@ -39,6 +40,7 @@ class Store:
         self.write_engine = write_engine
         self.read_engine = read_engine
         self.keyring = keyring
+        self.audit_seal = AuditSeal.from_keyring(keyring)
         self.clock = clock
         self.bus = bus or EventBus()
         self.blobs = BlobStore(settings.blob_dir)
@@ -57,7 +59,7 @@ class Store:
         self._relay: PgEventRelay | None = None
         announce = self._announce if self.clustered else None
         self.batcher = WriteBatcher(
-            session_factory(write_engine), clock, self.bus, announce=announce
+            session_factory(write_engine), clock, self.bus, self.audit_seal, announce=announce
         )
 
     async def _announce(self, session: AsyncSession, events: list[ChangeEvent]) -> None:

@@ -163,7 +163,8 @@ class PrivateFlags(Base):
 
 
 class AuditEvent(Base):
-    """Append-only trace row; `hash` covers the row and the previous row's hash."""
+    """Append-only trace row; `hash` is the keyed MAC of the row and the previous row's
+    `hash` (mss/store/audit.py)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject_id", "subject", "id"),)
@@ -182,13 +183,17 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain head: one row, locked by each writer so the chain never forks."""
+    """The chain head: one row, locked by each writer so the chain never forks.
+
+    `keyed_from`: the first row whose `hash` is a keyed MAC (rows before it were written
+    before schema 0011 with a plain SHA-256; docs/audit.md)."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 class ClusterNode(Base):

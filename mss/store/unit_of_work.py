@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from mss.background import stop_task
 from mss.clock import Clock
 from mss.identity import Principal
-from mss.store.audit import AuditChain
+from mss.store.audit import AuditChain, AuditSeal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.events import ChangeEvent, EventBus
 from mss.store.sqlite_driver import SqliteConnection
@@ -121,11 +121,12 @@ class WriteBatcher:
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], clock: Clock, bus: EventBus,
-        *, max_batch: int = MAX_BATCH, announce: Announcer | None = None,
+        seal: AuditSeal, *, max_batch: int = MAX_BATCH, announce: Announcer | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._bus = bus
+        self._seal = seal
         self._max_batch = max_batch
         self._announce = announce
         self.audit_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
@@ -176,7 +177,7 @@ class WriteBatcher:
             try:
                 async with self._sessions() as session, session.begin():
                     connection = await session.connection()
-                    chain = AuditChain()
+                    chain = AuditChain(self._seal)
                     deferred: dict[DeferredRunner, list[tuple[int, Any]]] = {}
                     for index, item in enumerate(pending):
                         uow = UnitOfWork(session, self._clock, chain, connection,

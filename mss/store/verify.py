@@ -1,7 +1,8 @@
 """`mss verify`: re-hash every blob, check every reference and the audit chain.
 
 A fault is anything that means data could be lost or altered: a row naming a missing or
-corrupted blob, an entry naming a missing message, a broken audit chain. Blob files no
+corrupted blob, an entry naming a missing message, a broken audit chain (a row whose MAC
+does not match, a missing row, a row or end the signed checkpoints contradict). Blob files no
 row names (written for a transaction that never committed) are reported, not faults.
 """
 
@@ -12,13 +13,15 @@ import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mss.store.audit import verify_chain
+from mss.store.audit import ChainReport, check_chain
+from mss.store.audit_checkpoints import CheckpointFileError, read_checkpoints
 from mss.store.blobs import HEADER_AAD, BlobError, open_small
 from mss.store.header_summary import header_block
 from mss.store.keys import MasterKeyError
 from mss.store.store import Store
-from mss.store.tables import AuditHead, FolderEntry, InlineBlob, StoredMessage
+from mss.store.tables import FolderEntry, InlineBlob, StoredMessage
 
 
 @dataclass
@@ -87,16 +90,27 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
         report.entries_checked = (
             await session.execute(select(func.count(FolderEntry.id)))
         ).scalar_one()
-        for fault in await verify_chain(session):
-            report.faults.append(f"audit row {fault.seq}: {fault.problem}")
-        head = await session.get(AuditHead, 1)
-        report.audit_rows = head.seq if head else 0
+        chain, file_faults = await verify_audit(store, session)
+        report.faults.extend(f"audit row {f.seq}: {f.problem}" for f in chain.faults)
+        report.faults.extend(file_faults)
+        report.audit_rows = chain.last_seq
     on_disk = set(await asyncio.to_thread(store.blobs.iter_keys))
     async with store.reading() as session:
         inline = {(int(m), str(b)) for m, b in (await session.execute(
             select(InlineBlob.mailbox_id, InlineBlob.blob_key))).all()}
     report.orphan_blobs = len((on_disk | inline) - referenced)
     return report
+
+
+async def verify_audit(store: Store, session: AsyncSession) -> tuple[ChainReport, list[str]]:
+    """The audit chain against its MACs and this node's signed checkpoints; and the
+    lines of the checkpoint file that are not checkpoints signed by this key."""
+    try:
+        points = read_checkpoints(store.settings.audit_checkpoint_path, store.audit_seal)
+    except CheckpointFileError as exc:
+        return await check_chain(session, store.audit_seal), [str(exc)]
+    report = await check_chain(session, store.audit_seal, checkpoints=points.checkpoints)
+    return report, points.faults
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -119,8 +119,9 @@ async def test_both_processes_accept_and_every_message_is_stored_once(
     # the main process accepted some of them, the MX process the rest
     assert 0 < len(accepted_here) < total
     assert app.store is not None
+    # one chain, written by two processes
     async with app.store.reading() as session_:
-        assert await verify_chain(session_) == []  # one chain, written by two processes
+        assert await verify_chain(session_, app.store.audit_seal) == []
 
 
 async def stored_messages_of(app: App, address: str) -> list[str]:
@@ -196,7 +197,7 @@ async def test_an_mx_process_that_dies_is_restarted_and_serves_again(
     assert 0 < len(accepted_here) < total  # the new MX process took its share
     assert app.store is not None
     async with app.store.reading() as session:
-        assert await verify_chain(session) == []
+        assert await verify_chain(session, app.store.audit_seal) == []
 
 
 async def test_a_revocation_reaches_the_mx_process_by_its_event(

@@ -25,7 +25,7 @@ async def _write_events(store, n: int, subject: str = "279035121518989") -> None
 async def test_concurrent_writers_keep_one_unbroken_chain(store) -> None:
     await _write_events(store, 50)
     async with store.reading() as session:
-        assert await verify_chain(session) == []
+        assert await verify_chain(session, store.audit_seal) == []
         rows = await events_for_subject(session, "279035121518989", limit=100)
     assert len(rows) == 50
     assert [r.seq for r in rows] == list(range(50, 0, -1))  # newest first
@@ -40,9 +40,9 @@ async def test_an_edited_row_is_detected(store) -> None:
         )
     await store.write(tamper)
     async with store.reading() as session:
-        faults = await verify_chain(session)
+        faults = await verify_chain(session, store.audit_seal)
     assert [f.seq for f in faults] == [3]
-    assert "does not match its hash" in faults[0].problem
+    assert "its MAC does not match" in faults[0].problem
 
 
 async def test_a_failed_job_leaves_no_audit_row_and_no_gap(store) -> None:
@@ -57,7 +57,7 @@ async def test_a_failed_job_leaves_no_audit_row_and_no_gap(store) -> None:
                                    return_exceptions=True)
     assert isinstance(results[0], ValueError) and results[1] is None
     async with store.reading() as session:
-        assert await verify_chain(session) == []
+        assert await verify_chain(session, store.audit_seal) == []
         rows = await events_for_subject(session, "", limit=10)
     assert [r.target for r in rows] == ["msg:3"]
 

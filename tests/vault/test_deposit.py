@@ -291,7 +291,7 @@ async def test_a_failure_inside_the_deposit_never_loses_the_message(
     assert b"processed/Error: 906^Erreur de traitement" in mdn
     async with h.store.reading() as session:
         from mss.store.audit import verify_chain
-        assert await verify_chain(session) == []
+        assert await verify_chain(session, h.store.audit_seal) == []
 
 
 async def test_an_extraction_that_raises_still_delivers_the_message(
