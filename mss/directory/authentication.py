@@ -43,7 +43,7 @@ from mss.directory.auth_policy import AuthMethod, principal_allows
 from mss.directory.credential_cache import PROCESS_CACHE, VerifiedPasswords
 from mss.directory.org_members import rights_on_org
 from mss.directory.passwords import DEFAULT_HASHER, dummy_hash
-from mss.directory.principals import principal_for_mailbox
+from mss.directory.principals import closed_space_since, principal_for_mailbox
 from mss.directory.tables import AuthFailure, PasswordCredential
 from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.store.audit_actions import AuditAction, AuditOutcome
@@ -55,6 +55,14 @@ PAIR = "pair"  # one account from one client address
 ACCOUNT = PAIR  # the scope cleared by a successful sign-in
 CLIENT = "client"
 ANONYMOUS = "anonymous"
+
+
+@dataclass(slots=True)
+class SignInOutcome:
+    """What a refused sign-in may tell the person once the password was right: the
+    patient space is closed (since when). Filled by `authenticate` when given."""
+
+    closed_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +240,10 @@ async def authenticate(
     store: Store, login: str, password: str, client_address: str, *,
     authzid: str | None = None, hasher: PasswordHasher = DEFAULT_HASHER,
     limits: RateLimits = DEFAULT_LIMITS, verified_passwords: VerifiedPasswords = PROCESS_CACHE,
+    outcome: SignInOutcome | None = None,
 ) -> Principal | None:
-    """The principal for `login`/`password` (acting on `authzid` if given), or None."""
+    """The principal for `login`/`password` (acting on `authzid` if given), or None;
+    `outcome` learns, only when the password was right, that the space is closed."""
     key = _login_key(login)
     client = client_address[:320]
     since = store.clock.now() - limits.window
@@ -270,6 +280,8 @@ async def authenticate(
         if verified and mailbox_id is not None:
             mailbox = await uow.session.get(Mailbox, mailbox_id)
             own = await principal_for_mailbox(uow.session, mailbox) if mailbox else None
+            if own is None and mailbox is not None and outcome is not None:
+                outcome.closed_since = await closed_space_since(uow.session, mailbox)
             principal = await authorised_as(uow.session, own, authzid) if own else None
             if principal is not None and mailbox is not None and not principal_allows(
                     store.settings.auth, principal, AuthMethod.PASSWORD,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +53,20 @@ async def principal_for_mailbox(session: AsyncSession, mailbox: Mailbox) -> Prin
                 PrincipalKind.APPLICATION, application_ident(app), app.name, mailbox.address
             )
     return None
+
+
+async def closed_space_since(session: AsyncSession, mailbox: Mailbox) -> datetime | None:
+    """When the patient space of this PAT mailbox was closed; None when it is not one or
+    not closed (a closed space explains itself at sign-in, once the password is right)."""
+    if MailboxKind(mailbox.kind) is not MailboxKind.PAT:
+        return None
+    owner = await session.get(MailboxOwner, mailbox.id)
+    if owner is None or owner.patient_id is None:
+        return None
+    patient = await session.get(Patient, owner.patient_id)
+    if patient is None or patient.state != PatientSpaceState.CLOSED.value:
+        return None
+    return patient.state_changed_at
 
 
 async def professional_by_ident(session: AsyncSession, ident: str) -> Professional | None:

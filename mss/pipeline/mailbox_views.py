@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +56,10 @@ class MessageSummary:
     internal_date: datetime
     seen: bool
     size: int
+    message_ref: str = ""  # the Message-ID field
+    mailbox_id: int = 0
+    blob_key: str = ""
+    sealed_header: bytes | None = None
 
     @property
     def outgoing(self) -> bool:
@@ -202,9 +207,7 @@ async def conversation_messages(
     newest first, one page."""
     folders = await folder_ids(session, mailbox_id)
     parts = []
-    columns = (FolderEntry.uid, FolderEntry.id.label("entry_id"), FolderEntry.flags,
-               StoredMessage.subject, AUTHOR.label("from_addr"), StoredMessage.to_addrs,
-               StoredMessage.internal_date, StoredMessage.size)
+    columns = _SUMMARY_COLUMNS
     if INBOX in folders and received_from:
         parts.append(select(literal(INBOX).label("folder"), *columns)
                      .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
@@ -221,6 +224,18 @@ async def conversation_messages(
     query = (select(union).order_by(union.c.internal_date.desc(), union.c.uid.desc())
              .limit(limit).offset(offset))
     rows = (await session.execute(query)).all()
+    return await _summaries(session, rows, reader)
+
+
+_SUMMARY_COLUMNS = (FolderEntry.uid, FolderEntry.id.label("entry_id"), FolderEntry.flags,
+                    StoredMessage.subject, AUTHOR.label("from_addr"), StoredMessage.to_addrs,
+                    StoredMessage.internal_date, StoredMessage.size,
+                    StoredMessage.message_id.label("message_ref"), StoredMessage.mailbox_id,
+                    StoredMessage.blob_key, StoredMessage.sealed_header)
+
+
+async def _summaries(session: AsyncSession, rows: Sequence[Any], reader: str | None
+                     ) -> list[MessageSummary]:
     private: set[int] = set()
     if reader is not None and rows:
         found = await session.execute(select(PrivateFlags.entry_id).where(
@@ -233,9 +248,33 @@ async def conversation_messages(
             to_addrs=r.to_addrs, internal_date=r.internal_date, size=r.size,
             seen=(r.entry_id in private) if reader is not None
             else SEEN in (r.flags or "").split(),
+            message_ref=r.message_ref or "", mailbox_id=r.mailbox_id, blob_key=r.blob_key,
+            sealed_header=r.sealed_header,
         )
         for r in rows
     ]
+
+
+async def folder_messages(session: AsyncSession, mailbox_id: int, folder: str, *,
+                          limit: int = 50, offset: int = 0) -> list[MessageSummary]:
+    """Every message of one folder of the mailbox (the Sent view: each message the
+    patient sent, to a conversation or to a pharmacy), newest first, one page."""
+    folders = await folder_ids_named(session, mailbox_id, [folder])
+    if folder not in folders:
+        return []
+    query = (select(literal(folder).label("folder"), *_SUMMARY_COLUMNS)
+             .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+             .where(FolderEntry.folder_id == folders[folder])
+             .order_by(StoredMessage.internal_date.desc(), FolderEntry.uid.desc())
+             .limit(limit).offset(offset))
+    return await _summaries(session, (await session.execute(query)).all(), None)
+
+
+async def folder_ids_named(session: AsyncSession, mailbox_id: int, names: Sequence[str]
+                           ) -> dict[str, int]:
+    rows = await session.execute(select(Folder.name, Folder.id).where(
+        Folder.mailbox_id == mailbox_id, Folder.name.in_(list(names))))
+    return {name: fid for name, fid in rows.all()}
 
 
 def _like(text: str) -> str:

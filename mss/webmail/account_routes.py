@@ -19,13 +19,22 @@ from mss.directory.second_factor import (
     pending_secret,
     second_factor_enabled,
 )
+from mss.directory.web_sessions import close_session
 from mss.identity import PatientSpaceState
 from mss.webmail.rendering import language, render
 from mss.webmail.trace_text import TraceNames, trace_line, who
 from mss.webmail.translations import translate
-from mss.webmail.web_auth import checked_form, context_of, current_session, patient_session
+from mss.webmail.web_auth import (
+    SESSION_COOKIE,
+    checked_form,
+    context_of,
+    current_session,
+    patient_session,
+)
 
 TRACE_PAGE = 30
+CONFIRMED_STATES = frozenset({PatientSpaceState.OPPOSED, PatientSpaceState.CLOSED})
+"""States that take the space away from her: changed only after a confirmation page."""
 
 
 async def traces(request: Request) -> Response:
@@ -82,7 +91,14 @@ async def settings_submit(request: Request) -> Response:
     try:
         if action == "state":
             state = PatientSpaceState(str(form.get("state", "")))
+            if state in CONFIRMED_STATES and form.get("confirmed") != "1":
+                return render(request, "confirm_state.html", state=state.value)  # ask first
             await set_patient_state(web.store, principal.ident, state, principal=principal)
+            if state is PatientSpaceState.CLOSED:  # no session outlives a closed space
+                await close_session(web.store, session.token)
+                response = RedirectResponse("/login", 303)
+                response.delete_cookie(SESSION_COOKIE, path="/")
+                return response
         elif action == "notice_email":
             await set_notice_email(web.store, principal.ident, str(form.get("email", "")),
                                    principal=principal)

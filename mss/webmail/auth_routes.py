@@ -8,11 +8,12 @@ address, naming an ORG mailbox they are members of as authorisation identity (do
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mss.directory.authentication import authenticate
+from mss.directory.authentication import SignInOutcome, authenticate
 from mss.directory.identifiers import InvalidIdentifier, patient_address
 from mss.directory.second_factor import check_code, second_factor_enabled
 from mss.directory.web_sessions import close_session, complete_second_factor, open_session
@@ -44,12 +45,14 @@ async def home(request: Request) -> Response:
     return RedirectResponse(home_of(session.principal.kind), 303)
 
 
-def _login_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+def _login_page(request: Request, error: str = "", status_code: int = 200, *,
+                closed_since: datetime | None = None) -> Response:
     token = prelogin_token(request)
     request.scope["mss_csrf"] = token
     oidc = context_of(request).oidc
     response = render(request, "login.html", status_code=status_code, error=error,
-                      oidc_label=oidc.label if oidc is not None else "")
+                      oidc_label=oidc.label if oidc is not None else "",
+                      closed_since=closed_since)
     if oidc is not None:  # the sign-in button's form ends at the provider (CSP form-action)
         response.headers["content-security-policy"] = CSP.replace(
             "form-action 'self'", f"form-action 'self' {oidc.origin}")
@@ -84,12 +87,16 @@ async def login_submit(request: Request) -> Response:
     login = login_identity(str(form.get("login", "")), web.settings.server.patient_domain)
     org = str(form.get("mailbox", "")).strip().lower() or None
     client = request.client.host if request.client else "unknown"
+    outcome = SignInOutcome()
     principal = await authenticate(web.store, login, str(form.get("password", "")), client,
-                                   authzid=org)
+                                   authzid=org, outcome=outcome)
     if principal is None or principal.kind not in (PrincipalKind.PATIENT,
                                                    PrincipalKind.PROFESSIONAL):
         event(AuditAction.AUTH_FAILED, protocol="http", mechanism="password", user=login,
               client=client)
+        if outcome.closed_since is not None:  # the password was right: say why
+            return _login_page(request, "", status_code=403,
+                               closed_since=outcome.closed_since)
         return _login_page(
             request, "Identifiants incorrects ou trop de tentatives. Réessayez plus tard.",
             status_code=401)

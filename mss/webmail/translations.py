@@ -44,6 +44,47 @@ ENGLISH: dict[str, str] = {
     "Vous": "You",
     "Retour": "Back",
     "Messages plus anciens": "Older messages",
+    # patient webmail: threads, Sent, preview, not sent, closing (issue 21)
+    "Ce type de fichier ne peut pas être affiché ici : téléchargez-le.":
+        "This type of file cannot be shown here: download it.",
+    "Rien n'a été envoyé ni conservé.": "Nothing was sent or kept.",
+    "Ce destinataire n'est pas disponible.": "This recipient is not available.",
+    "Votre espace de messagerie est clôturé": "Your messaging space is closed",
+    "depuis le": "since",
+    "Un espace clôturé ne reçoit plus de messages et ne permet plus de se connecter ; les "
+    "professionnels ne peuvent plus vous écrire.":
+        "A closed space receives no more messages and cannot be logged in to; professionals "
+        "can no longer write to you.",
+    "Pour le rouvrir, adressez-vous à Mon espace santé.":
+        "To reopen it, contact Mon espace santé.",
+    "Clôturer votre espace ?": "Close your space?",
+    "Une fois l'espace clôturé, vous ne pourrez plus vous connecter ni recevoir de messages, "
+    "et les professionnels ne pourront plus vous écrire. À la connexion, la page vous "
+    "rappellera que l'espace est clôturé.":
+        "Once the space is closed, you can no longer log in or receive messages, and "
+        "professionals can no longer write to you. The login page will remind you that the "
+        "space is closed.",
+    "Vous opposer à la messagerie ?": "Object to the messaging service?",
+    "Les professionnels ne pourront plus vous écrire et vous ne pourrez plus envoyer de "
+    "messages. Vous pourrez encore vous connecter pour lire vos messages et réactiver votre "
+    "espace.":
+        "Professionals will no longer be able to write to you and you will not be able to "
+        "send messages. You can still log in to read your messages and reactivate your space.",
+    "Oui, clôturer mon espace": "Yes, close my space",
+    "Oui, m'opposer": "Yes, object",
+    "Annuler": "Cancel",
+    "Envoyés": "Sent",
+    "Chaque message que vous avez envoyé, du plus récent au plus ancien.":
+        "Every message you sent, newest first.",
+    "Professionnel de santé": "Health professional",
+    "Marquer comme non lu": "Mark as unread",
+    "Fil": "Thread",
+    "S'opposer : les professionnels ne peuvent plus vous écrire, vous pouvez encore lire vos "
+    "messages et réactiver votre espace. Clôturer : vous ne pouvez plus vous connecter. "
+    "Chacun demande une confirmation.":
+        "Object: professionals can no longer write to you; you can still read your messages "
+        "and reactivate your space. Close: you can no longer log in. Each asks for "
+        "confirmation.",
     "Déposer un document": "Upload a document",
     "Masquer à un professionnel (RPPS)": "Hide from a professional (RPPS)",
     "Masquer": "Hide",

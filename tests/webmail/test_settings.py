@@ -24,8 +24,14 @@ async def test_notice_address_is_validated_and_saved(web: Web, jeanne) -> None:
 
 async def test_opposing_closes_the_space_to_professionals(web: Web, jeanne) -> None:
     page = await jeanne.get("/settings")
+    asked = await jeanne.post("/settings", data={"csrf": csrf_of(page.text),
+                                                 "action": "state", "state": "opposed"})
+    assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.text
+    patient = await find_patient(web.store, web.world.jeanne_ins)
+    assert patient is not None and patient.state is PatientSpaceState.ACTIVE  # not yet
     response = await jeanne.post("/settings", data={"csrf": csrf_of(page.text),
-                                                    "action": "state", "state": "opposed"})
+                                                    "action": "state", "state": "opposed",
+                                                    "confirmed": "1"})
     assert response.status_code == 303
     patient = await find_patient(web.store, web.world.jeanne_ins)
     assert patient is not None and patient.state is PatientSpaceState.OPPOSED
