@@ -65,7 +65,8 @@ async def _server_flags(imap: ImapWorld, folder: str) -> dict[bytes, tuple[bytes
         client = imapclient_for(imap, imap.world.bruno)
         try:
             client.select_folder(folder, readonly=True)
-            fetched = client.fetch(client.search("ALL"), ["FLAGS", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+            fetched = client.fetch(client.search("ALL"),
+                                   ["FLAGS", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
             return {data[b"BODY[HEADER.FIELDS (SUBJECT)]"].strip(): data[b"FLAGS"]
                     for data in fetched.values()}
         finally:
@@ -125,7 +126,7 @@ async def test_mbsync_syncs_both_ways(imap: ImapWorld, tmp_path: Path) -> None:
     def pushed_body() -> bytes:
         client = imapclient_for(imap, imap.world.bruno)
         client.select_folder(near, readonly=True)
-        [(uid, data)] = client.fetch(client.search("ALL"), ["BODY.PEEK[TEXT]"]).items()
+        [(_uid, data)] = client.fetch(client.search("ALL"), ["BODY.PEEK[TEXT]"]).items()
         client.logout()
         return bytes(data[b"BODY[TEXT]"])
 
