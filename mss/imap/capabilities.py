@@ -9,6 +9,7 @@ class Capability(StrEnum):
     """Capabilities this IMAP core can parse; the server advertises a subset."""
 
     IMAP4REV1 = "IMAP4rev1"
+    IMAP4REV2 = "IMAP4rev2"  # RFC 9051, switched on by ENABLE IMAP4rev2
     STARTTLS = "STARTTLS"  # RFC 3501 §6.2.1
     LOGINDISABLED = "LOGINDISABLED"  # RFC 3501 §6.2.3
     AUTH_PLAIN = "AUTH=PLAIN"  # RFC 4616
@@ -46,10 +47,14 @@ class Capability(StrEnum):
     ESORT = "ESORT"  # RFC 5267
     THREAD_REFERENCES = "THREAD=REFERENCES"  # RFC 5256
     THREAD_ORDEREDSUBJECT = "THREAD=ORDEREDSUBJECT"  # RFC 5256
+    SEARCHRES = "SEARCHRES"  # RFC 5182
+    CONTEXT_SEARCH = "CONTEXT=SEARCH"  # RFC 5267 §4
+    CONTEXT_SORT = "CONTEXT=SORT"  # RFC 5267 §4
 
 
 BASE_CAPABILITIES: tuple[Capability, ...] = (
     Capability.IMAP4REV1,
+    Capability.IMAP4REV2,
     Capability.LITERAL_PLUS,
     Capability.SASL_IR,
     Capability.ID,
@@ -69,5 +74,5 @@ BASE_CAPABILITIES: tuple[Capability, ...] = (
 )
 """What a logged-in session advertises once the store supports each of them."""
 
-ENABLEABLE = frozenset({Capability.CONDSTORE, Capability.QRESYNC})
+ENABLEABLE = frozenset({Capability.CONDSTORE, Capability.QRESYNC, Capability.IMAP4REV2})
 """Capabilities that ENABLE may switch on here (RFC 5161 §3.1)."""

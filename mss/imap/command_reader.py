@@ -41,6 +41,7 @@ class CommandReader:
         self._acknowledged_literals: set[int] = set()
         self._needed = 0
         self.closed = False
+        self.utf8_names = False  # the session enabled IMAP4rev2 (RFC 9051 §5.1)
 
     def feed(self, data: bytes) -> None:
         """Add bytes received from the client."""
@@ -52,7 +53,8 @@ class CommandReader:
             return None
         try:
             command, rest = parse_command(
-                self._buffer, max_line=self.max_line, max_literal=self.max_literal
+                self._buffer, max_line=self.max_line, max_literal=self.max_literal,
+                utf8_names=self.utf8_names,
             )
         except IncompleteCommand as incomplete:
             return self._on_incomplete(incomplete)

@@ -22,6 +22,7 @@ HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
     "LOGIN": ImapSession.cmd_login,
     "AUTHENTICATE": ImapSession.cmd_authenticate,
     "CHECK": ImapSession.cmd_check,
+    "CANCELUPDATE": ImapSession.cmd_cancelupdate,
     "SELECT": mailbox.cmd_select,
     "EXAMINE": mailbox.cmd_select,
     "CREATE": mailbox.cmd_create,

@@ -255,3 +255,10 @@ class AclCommand(Command):
     mailbox: str
     identifier: str
     rights: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelUpdateCommand(Command):
+    """CANCELUPDATE tag... (RFC 5267 §4.3): stop the updates of those searches."""
+
+    tags: tuple[str, ...]

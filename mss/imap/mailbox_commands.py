@@ -96,7 +96,8 @@ async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
     """RFC 3501 §6.3.1-2, RFC 7162 §3.1.8 (CONDSTORE parameter), §3.2.5 (QRESYNC)."""
     if command.qresync is not None and not session.qresync:
         raise ImapBad(ResponseCode.CLIENTBUG, "QRESYNC needs ENABLE QRESYNC first")
-    if session.selected is not None and session.qresync:
+    if session.selected is not None and (session.qresync or session.imap4rev2):
+        # RFC 7162 §3.2.11, RFC 9051 §6.3.2
         yield untagged_status("OK", "Previous mailbox closed", ResponseCode.CLOSED)
     await session.close()  # RFC 3501: a failed SELECT leaves no mailbox selected
     resolved = names_of(session).resolve(command.mailbox)
@@ -131,7 +132,11 @@ async def cmd_select(session: ImapSession, command: SelectCommand) -> Reply:
         yield b"* %d RECENT\r\n" % selected.recent_count()
     else:
         selected.recent.clear()
-    if index.first_unseen_uid is not None:
+    if session.imap4rev2:  # RFC 9051 §6.3.2: the name as the server spells it, no UNSEEN
+        special = [folder.special_use] if folder.special_use else []
+        yield (b"* LIST " + render_flags(special) + b' "/" '
+               + render_mailbox(command.mailbox, True) + b"\r\n")
+    elif index.first_unseen_uid is not None:
         sequence = selected.sequence_of(index.first_unseen_uid)
         if sequence is not None:
             yield untagged_status("OK", "First unseen", code_unseen(sequence))
@@ -338,15 +343,15 @@ async def cmd_list(session: ImapSession, command: ListCommand) -> Reply:
         attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
         if lsub:
             attributes = []  # RFC 3501 §7.2.3: LSUB keeps to the RFC 3501 attributes
-        if folder is None:
-            attributes.insert(0, "\\Noselect")
+        if folder is None:  # RFC 9051 §7.3.1 (RFC 5258 §3.4): \\NonExistent in IMAP4rev2
+            attributes.insert(0, "\\NonExistent" if session.imap4rev2 else "\\Noselect")
         elif not lsub:
             if folder.special_use:
                 attributes.append(folder.special_use)
             if show_subscribed and folder.subscribed:
                 attributes.append("\\Subscribed")
         yield (b"* " + verb + b" " + render_flags(attributes) + b' "/" '
-               + render_mailbox(name) + b"\r\n")
+               + render_mailbox(name, session.imap4rev2) + b"\r\n")
         if "STATUS" in returns and folder is not None and not lsub:
             resolved = names_of(session).resolve(name)
             yield await _status_line(session, resolved, folder.id, command.status_items)
@@ -371,7 +376,7 @@ async def _status_line(
         b"MAILBOXID (" + mailbox_object_id(folder_id) + b")" if item == "MAILBOXID"  # RFC 8474 §4
         else b"%s %d" % (item.encode("ascii"), values[item]) for item in items)
     name = names_of(session).client_name(resolved.access, resolved.folder)
-    return b"* STATUS " + render_mailbox(name) + b" (" + rendered + b")\r\n"
+    return b"* STATUS " + render_mailbox(name, session.imap4rev2) + b" (" + rendered + b")\r\n"
 
 
 async def cmd_status(session: ImapSession, command: StatusCommand) -> Reply:
@@ -471,7 +476,7 @@ async def _quota_line(session: ImapSession, access: MailAccess) -> bytes:
     resources = b""
     if access.quota_bytes:
         resources = b"STORAGE %d %d" % (used // 1024, access.quota_bytes // 1024)
-    return b"* QUOTA " + render_mailbox(root) + b" (" + resources + b")\r\n"
+    return b"* QUOTA " + render_mailbox(root, session.imap4rev2) + b" (" + resources + b")\r\n"
 
 
 async def cmd_getquota(session: ImapSession, command: QuotaRootCommand) -> Reply:
@@ -485,8 +490,8 @@ async def cmd_getquotaroot(session: ImapSession, command: MailboxCommand) -> Rep
     resolved = names.resolve(command.mailbox)
     await _existing(session, resolved)
     root = names.quota_root(resolved.access)
-    yield (b"* QUOTAROOT " + render_mailbox(command.mailbox) + b" "
-           + render_mailbox(root) + b"\r\n")
+    yield (b"* QUOTAROOT " + render_mailbox(command.mailbox, session.imap4rev2) + b" "
+           + render_mailbox(root, session.imap4rev2) + b"\r\n")
     yield await _quota_line(session, resolved.access)
     yield Done("GETQUOTAROOT completed")
 
@@ -502,7 +507,7 @@ async def cmd_setquota(session: ImapSession, command: Command) -> Reply:
 async def cmd_myrights(session: ImapSession, command: MailboxCommand) -> Reply:
     resolved = names_of(session).resolve(command.mailbox)
     await _existing(session, resolved)
-    yield (b"* MYRIGHTS " + render_mailbox(command.mailbox) + b" "
+    yield (b"* MYRIGHTS " + render_mailbox(command.mailbox, session.imap4rev2) + b" "
            + resolved.access.rights.encode("ascii") + b"\r\n")
     yield Done("MYRIGHTS completed")
 
@@ -517,7 +522,7 @@ async def cmd_getacl(session: ImapSession, command: MailboxCommand) -> Reply:
         pairs = await access_control_list(db, resolved.access, session.principal)
     rendered = b"".join(b" " + render_string(ident) + b" " + letters.encode("ascii")
                         for ident, letters in pairs)
-    yield b"* ACL " + render_mailbox(command.mailbox) + rendered + b"\r\n"
+    yield b"* ACL " + render_mailbox(command.mailbox, session.imap4rev2) + rendered + b"\r\n"
     yield Done("GETACL completed")
 
 
@@ -528,7 +533,7 @@ async def cmd_listrights(session: ImapSession, command: AclCommand) -> Reply:
     if not resolved.access.may("a"):
         raise ImapNo(ResponseCode.NOPERM, "No right to read the access list")
     optional = " ".join(OWNER_RIGHTS[3:])
-    yield (b"* LISTRIGHTS " + render_mailbox(command.mailbox) + b" "
+    yield (b"* LISTRIGHTS " + render_mailbox(command.mailbox, session.imap4rev2) + b" "
            + render_string(command.identifier) + b" lrs " + optional.encode("ascii") + b"\r\n")
     yield Done("LISTRIGHTS completed")
 

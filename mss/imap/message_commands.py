@@ -63,6 +63,7 @@ from mss.imap.search_keys import (
 )
 from mss.imap.search_match import MessageView, SearchScope, search_matches
 from mss.imap.search_pushdown import store_filter
+from mss.imap.search_results import ReturnOptions, esearch_line, keep_context, save_result
 from mss.imap.selected import SelectedMailbox
 from mss.imap.sequence_set import (
     SequenceOutOfRange,
@@ -366,16 +367,33 @@ def uses_modseq(key: SearchKey) -> bool:
 
 
 async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
-    """RFC 3501 §6.4.4; RFC 4731 ESEARCH when RETURN is given; RFC 7162 §3.1.5 MODSEQ."""
+    """RFC 3501 §6.4.4; RFC 4731 ESEARCH when RETURN is given (and always once IMAP4rev2
+    is enabled, RFC 9051 §6.4.4); RFC 7162 §3.1.5 MODSEQ; RFC 5182 SAVE; RFC 5267 §4
+    UPDATE and PARTIAL."""
+    selected = selected_of(session)
+    options = ReturnOptions.of(command.return_options or ())
+    if "SAVE" in options.names:
+        selected.saved_result = []  # RFC 5182 §2.1: emptied if the search fails
     modseq_search = uses_modseq(command.key)
     if modseq_search:
         for line in await session.enable_condstore():
             yield line
     hits = await search_hits(session, command.key)
+    uids = [uid for _, uid, _ in hits]
+    save_result(selected, options, uids)
+    keep_context(selected, command, options, uids)
     numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
     modseqs = [modseq for _, _, modseq in hits] if modseq_search else []
-    for reply in _search_result(command, numbers, modseqs, modseq_search):
-        yield reply
+    if command.return_options is None and not session.imap4rev2:
+        line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
+        if modseq_search and numbers:
+            line += b" (MODSEQ %d)" % max(modseqs)
+        yield line + b"\r\n"
+    elif not options.silent:
+        yield esearch_line(command.tag, command.uid, numbers, options,
+                           modseq=_returned_modseq(options, numbers, modseqs)
+                           if modseq_search and numbers else None)
+    yield Done("SEARCH completed")
 
 
 async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, int, int]]:
@@ -416,45 +434,17 @@ async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, i
     return matched
 
 
-def _search_result(
-    command: SearchCommand, numbers: list[int], modseqs: list[int], modseq_search: bool
-) -> list[bytes | Done]:
-    """`modseqs` are the matches' MODSEQs, in the order of `numbers` (RFC 7162 §3.1.5)."""
-    if command.return_options is not None:
-        return [_esearch(command, numbers, modseqs if modseq_search else None),
-                Done("SEARCH completed")]
-    line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
-    if modseq_search and numbers:
-        line += b" (MODSEQ %d)" % max(modseqs)
-    return [line + b"\r\n", Done("SEARCH completed")]
-
-
-def _esearch(command: SearchCommand, numbers: list[int], modseqs: list[int] | None) -> bytes:
-    """RFC 4731 §3.1: MIN, MAX, ALL, COUNT (ALL when RETURN () is empty). With a MODSEQ
-    search, RFC 7162 §3.1.5: MODSEQ is the highest of the messages returned, so of the
+def _returned_modseq(options: ReturnOptions, numbers: list[int], modseqs: list[int]) -> int:
+    """RFC 7162 §3.1.5: the highest MODSEQ of the messages the reply names, so of the
     MIN and MAX messages alone when only those are asked for."""
-    options = set(command.return_options or ()) or {"ALL"}
-    parts = [b"* ESEARCH (TAG \"" + command.tag.encode("ascii") + b"\")"]
-    if command.uid:
-        parts.append(b"UID")
-    returned: list[int] = []  # positions in numbers of the messages the reply names
-    if numbers and "MIN" in options:
-        lowest = min(range(len(numbers)), key=numbers.__getitem__)
-        returned.append(lowest)
-        parts.append(b"MIN %d" % numbers[lowest])
-    if numbers and "MAX" in options:
-        highest = max(range(len(numbers)), key=numbers.__getitem__)
-        returned.append(highest)
-        parts.append(b"MAX %d" % numbers[highest])
-    if numbers and "ALL" in options:
-        parts.append(b"ALL " + str(compact_sequence_set(sorted(numbers))).encode("ascii"))
-    if "COUNT" in options:
-        parts.append(b"COUNT %d" % len(numbers))
-    if modseqs is not None and numbers:
-        if options & {"ALL", "COUNT"}:
-            returned = list(range(len(numbers)))
-        parts.append(b"MODSEQ %d" % max(modseqs[position] for position in returned))
-    return b" ".join(parts) + b"\r\n"
+    if options.names & {"ALL", "COUNT"} or options.partial is not None:
+        return max(modseqs)
+    returned = []
+    if "MIN" in options.names:
+        returned.append(min(range(len(numbers)), key=numbers.__getitem__))
+    if "MAX" in options.names:
+        returned.append(max(range(len(numbers)), key=numbers.__getitem__))
+    return max(modseqs[position] for position in returned) if returned else max(modseqs)
 
 
 # -- COPY / MOVE ------------------------------------------------------------------------

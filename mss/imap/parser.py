@@ -8,7 +8,9 @@ No other exception escapes for any input.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import ClassVar
 
 from mss.imap.commands import (
@@ -16,6 +18,7 @@ from mss.imap.commands import (
     AppendCommand,
     AppendedMessage,
     AuthenticateCommand,
+    CancelUpdateCommand,
     Command,
     CompressCommand,
     CopyCommand,
@@ -90,10 +93,17 @@ SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"}
 """RFC 5256 §3 sort-key."""
 THREAD_ALGORITHMS = frozenset({"REFERENCES", "ORDEREDSUBJECT"})
 """RFC 5256 §3: the THREAD= capabilities advertised."""
-ESEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
-"""RFC 4731 §3.1 (and RFC 5182 SAVE, refused by the session): others are ``BAD``."""
+ESEARCH_RETURN_OPTIONS = frozenset(
+    {"MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE", "PARTIAL"})
+"""RFC 4731 §3.1, RFC 5182 §2 SAVE, RFC 5267 §4 UPDATE and PARTIAL (its range follows it
+in the options): others are ``BAD``."""
+_PARTIAL_RANGE = re.compile(r"[1-9][0-9]{0,9}:[1-9][0-9]{0,9}")
 SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 """Charsets that SEARCH accepts; others get ``NO [BADCHARSET (...)]`` (RFC 3501 §6.4.4)."""
+
+
+_UTF8_NAMES: ContextVar[bool] = ContextVar("utf8_names", default=False)
+"""Set while parsing for a session that enabled IMAP4rev2 (RFC 9051 §5.1)."""
 
 
 def parse_command(
@@ -101,8 +111,19 @@ def parse_command(
     *,
     max_line: int = DEFAULT_MAX_LINE,
     max_literal: int = DEFAULT_MAX_LITERAL,
+    utf8_names: bool = False,
 ) -> tuple[Command, bytes]:
-    """Parse the first command of `buf`; return it and the bytes after it."""
+    """Parse the first command of `buf`; return it and the bytes after it. With
+    `utf8_names` (IMAP4rev2 enabled), mailbox names are UTF-8, not modified UTF-7."""
+    token = _UTF8_NAMES.set(utf8_names)
+    try:
+        return _parse_command(buf, max_line, max_literal)
+    finally:
+        _UTF8_NAMES.reset(token)
+
+
+def _parse_command(buf: bytes | bytearray, max_line: int,
+                   max_literal: int) -> tuple[Command, bytes]:
     end = frame_command(buf, max_line, max_literal)
     data = bytes(buf[:end])
     rest = bytes(buf[end:])
@@ -135,6 +156,16 @@ def _mailbox(value: bytes) -> str:
     """RFC 3501 §5.1: ``INBOX`` is case-insensitive; other names are modified UTF-7."""
     if value.upper() == b"INBOX":
         return "INBOX"
+    return _decode_name(value)
+
+
+def _decode_name(value: bytes) -> str:
+    """RFC 9051 §5.1: UTF-8 once IMAP4rev2 is enabled; else modified UTF-7."""
+    if _UTF8_NAMES.get():
+        text = value.decode("utf-8")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+            raise InvalidModifiedUtf7("control character in a mailbox name")
+        return text
     return decode_mailbox_name(value)
 
 
@@ -398,7 +429,7 @@ class _CommandParser:
         cursor.space()
         returns = None
         if cursor.accept(b"RETURN "):
-            returns = cursor.parenthesised_atoms()
+            returns = self._return_options()
             cursor.space()
         charset = None
         decode: Callable[[bytes], str] = _decode_text
@@ -410,10 +441,18 @@ class _CommandParser:
         return SearchCommand(self.tag, name, key, uid, charset, returns)
 
     def _return_options(self) -> tuple[str, ...]:
+        """RFC 4731 ``search-return-opts``; ``PARTIAL low:high`` (RFC 5267 §4.4) keeps its
+        range as the next item."""
         options = self.cursor.parenthesised_atoms()
-        unknown = set(options) - ESEARCH_RETURN_OPTIONS
+        names = [o for o, previous in zip(options, ("", *options), strict=False)
+                 if previous != "PARTIAL"]
+        unknown = set(names) - ESEARCH_RETURN_OPTIONS
         if unknown:
             raise WireSyntaxError(f"unknown RETURN option {min(unknown)}")
+        if "PARTIAL" in options:
+            at = options.index("PARTIAL")
+            if at + 1 >= len(options) or _PARTIAL_RANGE.fullmatch(options[at + 1]) is None:
+                raise WireSyntaxError("PARTIAL needs a range like 1:100")
         return options
 
     def sort(self, name: str, uid: bool) -> Command:
@@ -536,6 +575,15 @@ class _CommandParser:
         cursor.space()
         return CopyCommand(self.tag, name, sequence_set, self.mailbox(), uid)
 
+    def cancel_update(self, name: str, uid: bool) -> Command:
+        """RFC 5267 §4.3 ``CANCELUPDATE 1*(SP tag-string)``."""
+        tags: list[str] = []
+        while self.cursor.accept(b" "):
+            tags.append(self.cursor.string().decode("ascii"))
+        if not tags:
+            raise WireSyntaxError("CANCELUPDATE needs the tag of a search")
+        return CancelUpdateCommand(self.tag, name, tuple(tags))
+
     _COMMANDS: ClassVar[dict[str, Callable[[_CommandParser, str, bool], Command]]] = {
         "LOGIN": login,
         "AUTHENTICATE": authenticate,
@@ -561,13 +609,14 @@ class _CommandParser:
         "STORE": store,
         "COPY": copy,
         "MOVE": copy,
+        "CANCELUPDATE": cancel_update,
     }
 
 
 def _decode_pattern(pattern: bytes) -> str:
     if pattern.upper() == b"INBOX":
         return "INBOX"
-    return decode_mailbox_name(pattern)
+    return _decode_name(pattern)
 
 
 _UID_ATTRIBUTE = FetchAttribute("UID")

@@ -88,9 +88,10 @@ def render_list(items: Iterable[bytes]) -> bytes:
     return b"(" + b" ".join(items) + b")"
 
 
-def render_mailbox(name: str) -> bytes:
-    """A mailbox name in modified UTF-7 (RFC 3501 §5.1.3), quoted as needed."""
-    return render_string(encode_mailbox_name(name))
+def render_mailbox(name: str, utf8: bool = False) -> bytes:
+    """A mailbox name in modified UTF-7 (RFC 3501 §5.1.3), or in UTF-8 once IMAP4rev2
+    is enabled (RFC 9051 §5.1), quoted as needed."""
+    return render_string(name if utf8 else encode_mailbox_name(name))
 
 
 def render_flags(flags: Iterable[str]) -> bytes:

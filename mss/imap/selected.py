@@ -19,6 +19,7 @@ from array import array
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from mss.directory.mail_access import MailAccess
 from mss.store.events import ChangeEvent
@@ -46,6 +47,8 @@ class SelectedMailbox:
     # RFC 3501 §2.3.2: inclusive UID ranges that are \\Recent in this session
     recent: list[tuple[int, int]] = field(default_factory=list)
     keywords: set[str] = field(default_factory=set)  # told to the client in FLAGS
+    saved_result: list[int] = field(default_factory=list)  # RFC 5182 ``$``, as UIDs
+    contexts: dict[str, Any] = field(default_factory=dict)  # RFC 5267 §4, by search tag
     _positions: dict[int, int] | None = field(default=None, repr=False)
 
     @property

@@ -25,11 +25,15 @@ class SequenceOutOfRange(ValueError):
 
 @dataclass(frozen=True)
 class SequenceSet:
-    """``1:3,5,7:*`` as ((1, 3), (5, 5), (7, None))."""
+    """``1:3,5,7:*`` as ((1, 3), (5, 5), (7, None)); ``$`` (RFC 5182 §2.1, the saved
+    search result) as no ranges with `saved`, resolved by the session before use."""
 
     ranges: tuple[tuple[SequenceNumberEnd, SequenceNumberEnd], ...]
+    saved: bool = False
 
     def __str__(self) -> str:
+        if self.saved:
+            return "$"
         return ",".join(_render_range(low, high) for low, high in self.ranges)
 
     def bounds(self, largest: int) -> list[tuple[int, int]]:

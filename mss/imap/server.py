@@ -304,6 +304,7 @@ class _Connection:
                                            ResponseCode.LIMIT))
                     continue
                 await self.send_all(session.execute(event))
+                self.commands.utf8_names = session.imap4rev2
                 if session.start_tls_requested:
                     await self._start_tls()
                 elif session.compress_requested:

@@ -45,6 +45,7 @@ from mss.identity import OrgRight, Principal, PrincipalKind
 from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
 from mss.imap.commands import (
     AuthenticateCommand,
+    CancelUpdateCommand,
     Command,
     CompressCommand,
     EnableCommand,
@@ -65,6 +66,7 @@ from mss.imap.responses import (
     untagged,
     untagged_status,
 )
+from mss.imap.search_results import RESULT_CHANGING, context_updates, resolve_saved
 from mss.imap.selected import SelectedMailbox
 from mss.oidc.bearer_login import BearerLogin
 from mss.oidc.sasl import MECHANISMS as BEARER_MECHANISMS
@@ -83,7 +85,8 @@ EXTRA_CAPABILITIES = (
     Capability.THREAD_ORDEREDSUBJECT, Capability.MULTIAPPEND, Capability.QUOTA,
     Capability.QUOTA_STORAGE, Capability.ACL,
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
-    Capability.OBJECTID, Capability.UNAUTHENTICATE,
+    Capability.OBJECTID, Capability.UNAUTHENTICATE, Capability.SEARCHRES,
+    Capability.CONTEXT_SEARCH, Capability.CONTEXT_SORT,
 )
 
 
@@ -110,7 +113,7 @@ ANY_STATE = frozenset({"CAPABILITY", "NOOP", "LOGOUT", "ID"})
 NOT_AUTHENTICATED_ONLY = frozenset({"STARTTLS", "LOGIN", "AUTHENTICATE"})
 SELECTED_ONLY = frozenset({
     "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
-    "SORT", "THREAD",
+    "SORT", "THREAD", "CANCELUPDATE",
 })
 UPDATES_WITHOUT_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH", "SORT", "THREAD"})
 
@@ -208,10 +211,12 @@ class ImapSession:
             return
         try:
             handler = self._handler(command)
+            command = resolve_saved(self.selected, command)  # RFC 5182 ``$``
             async for item in handler(command):
                 if isinstance(item, Done):
                     async for update in self.updates(name not in UPDATES_WITHOUT_EXPUNGE
-                                                     or getattr(command, "uid", False)):
+                                                     or getattr(command, "uid", False),
+                                                     name in RESULT_CHANGING):
                         yield update
                     yield tagged(command.tag, item.status, item.text, item.code)
                     return
@@ -266,17 +271,24 @@ class ImapSession:
 
     # -- updates (RFC 3501 §7.4.1, §5.2) ---------------------------------------------
 
-    async def updates(self, allow_expunge: bool) -> AsyncIterator[bytes]:
+    async def updates(self, allow_expunge: bool,
+                      own_change: bool = False) -> AsyncIterator[bytes]:
+        """Untagged updates of the selected mailbox, then the changes of the searches
+        kept updated (RFC 5267 §4.3) when something changed."""
         selected = self.selected
         if selected is None:
             return
         selected.drain()
-        if not selected.pending():
-            return
-        from mss.imap.mailbox_sync import synchronise
+        changed = own_change
+        if selected.pending():
+            changed = True
+            from mss.imap.mailbox_sync import synchronise
 
-        for response in await synchronise(self, selected, allow_expunge):
-            yield response
+            for response in await synchronise(self, selected, allow_expunge):
+                yield response
+        if changed and selected.contexts:
+            for line in await context_updates(self, selected):
+                yield line
 
     async def next_change(self) -> None:
         """Wait until a change event for the selected mailbox arrives (for IDLE)."""
@@ -358,15 +370,27 @@ class ImapSession:
         yield Done("ID completed")
 
     async def cmd_enable(self, command: EnableCommand) -> Reply:
-        """RFC 5161 §3.1: CONDSTORE, and QRESYNC which implies it (RFC 7162 §3.1, §3.2.3)."""
-        enabled = [c for c in command.capabilities if c in {str(e) for e in ENABLEABLE}]
-        if enabled:
+        """RFC 5161 §3.1: CONDSTORE, and QRESYNC which implies it (RFC 7162 §3.1, §3.2.3);
+        IMAP4rev2 (RFC 9051 §6.3.1): no \\Recent, ESEARCH for SEARCH, UTF-8 names."""
+        known = {str(e).upper(): str(e) for e in ENABLEABLE}
+        enabled = list(dict.fromkeys(known[c.upper()] for c in command.capabilities
+                                     if c.upper() in known))
+        if {str(Capability.CONDSTORE), str(Capability.QRESYNC)} & set(enabled):
             for line in await self.enable_condstore():
                 yield line
         if str(Capability.QRESYNC) in enabled:
             self.qresync = True
+        if str(Capability.IMAP4REV2) in enabled:
+            self.imap4rev2 = True
         yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
         yield Done("ENABLE completed")
+
+    async def cmd_cancelupdate(self, command: CancelUpdateCommand) -> Reply:
+        """RFC 5267 §4.3: forget the searches kept updated under those tags."""
+        assert self.selected is not None
+        for tag in command.tags:
+            self.selected.contexts.pop(tag, None)
+        yield Done("CANCELUPDATE completed")
 
     async def cmd_unauthenticate(self, command: Command) -> Reply:
         """RFC 8437: back to the not-authenticated state on the same connection; the

@@ -22,6 +22,8 @@ from mss.imap.message_threads import (
     render_threads,
 )
 from mss.imap.mime_tree import parse_header_only
+from mss.imap.search_keys import SearchKey
+from mss.imap.search_results import ReturnOptions, esearch_line, keep_context, save_result
 from mss.imap.session import Done, Reply
 
 if TYPE_CHECKING:
@@ -30,45 +32,35 @@ if TYPE_CHECKING:
 
 async def cmd_sort(session: ImapSession, command: SortCommand) -> Reply:
     """RFC 5256 §3: ``* SORT`` numbers in order; with RETURN, one ESEARCH (RFC 5267 §3.2:
-    MIN and MAX are the first and last in sort order, ALL is in sort order)."""
+    MIN and MAX are the first and last in sort order, ALL is in sort order), SAVE
+    (RFC 5182 §2.4) and UPDATE/PARTIAL (RFC 5267 §4, CONTEXT=SORT)."""
     selected = selected_of(session)
+    options = ReturnOptions.of(command.return_options or ())
+    if "SAVE" in options.names:
+        selected.saved_result = []
     hits = await search_hits(session, command.key)
-    async with session.store.reading() as db:
-        ordered = await folder_sort(db, selected.folder_id, command.criteria)
+    ordered = await sorted_uids(session, command, {uid for _, uid, _ in hits})
+    save_result(selected, options, ordered)
+    keep_context(selected, command, options, ordered)
     number_of = {uid: (uid if command.uid else sequence) for sequence, uid, _ in hits}
-    numbers = [number_of[uid] for uid in ordered if uid in number_of]
+    numbers = [number_of[uid] for uid in ordered]
     if command.return_options is None:
         yield b"* SORT" + b"".join(b" %d" % n for n in numbers) + b"\r\n"
-        yield Done("SORT completed")
-        return
-    options = set(command.return_options) or {"ALL"}
-    parts = [b'* ESEARCH (TAG "' + command.tag.encode("ascii") + b'")']
-    if command.uid:
-        parts.append(b"UID")
-    if numbers and "MIN" in options:
-        parts.append(b"MIN %d" % numbers[0])
-    if numbers and "MAX" in options:
-        parts.append(b"MAX %d" % numbers[-1])
-    if numbers and "ALL" in options:
-        parts.append(b"ALL " + _ordered_set(numbers))
-    if "COUNT" in options:
-        parts.append(b"COUNT %d" % len(numbers))
-    yield b" ".join(parts) + b"\r\n"
+    elif not options.silent:
+        yield esearch_line(command.tag, command.uid, numbers, options, ordered=True)
     yield Done("SORT completed")
 
 
-def _ordered_set(numbers: list[int]) -> bytes:
-    """A sequence set that keeps the order (RFC 5267 §3.2): ascending runs as ``a:b``."""
-    pieces: list[bytes] = []
-    start = previous = numbers[0]
-    for number in numbers[1:]:
-        if number == previous + 1:
-            previous = number
-            continue
-        pieces.append(b"%d" % start if start == previous else b"%d:%d" % (start, previous))
-        start = previous = number
-    pieces.append(b"%d" % start if start == previous else b"%d:%d" % (start, previous))
-    return b",".join(pieces)
+async def uids_matching(session: ImapSession, key: SearchKey) -> set[int]:
+    return {uid for _, uid, _ in await search_hits(session, key)}
+
+
+async def sorted_uids(session: ImapSession, command: SortCommand,
+                      matching: set[int]) -> list[int]:
+    """The matching UIDs in the command's sort order (the store orders the folder)."""
+    async with session.store.reading() as db:
+        ordered = await folder_sort(db, selected_of(session).folder_id, command.criteria)
+    return [uid for uid in ordered if uid in matching]
 
 
 async def cmd_thread(session: ImapSession, command: ThreadCommand) -> Reply:

@@ -242,7 +242,9 @@ class WireCursor:
         return value
 
     def sequence_set(self) -> SequenceSet:
-        """RFC 3501 §9 ``sequence-set``: ``1:3,5,7:*``."""
+        """RFC 3501 §9 ``sequence-set``: ``1:3,5,7:*``; ``$`` (RFC 5182 §2.1)."""
+        if self.accept(b"$"):
+            return SequenceSet((), saved=True)
         ranges: list[tuple[int | None, int | None]] = []
         while True:
             low = self._sequence_number()
@@ -265,7 +267,7 @@ class WireCursor:
         return value
 
     def starts_sequence_set(self) -> bool:
-        return self.peek() == b"*" or self.peek().isdigit()
+        return self.peek() in (b"*", b"$") or self.peek().isdigit()
 
     def flag(self) -> str:
         """RFC 3501 §9 ``flag``: ``\\Seen``, keywords; ``\\*`` only in PERMANENTFLAGS."""
