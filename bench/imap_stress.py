@@ -207,9 +207,10 @@ def start_mss(data: Path) -> Server:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     from dataclasses import fields
 
-    from mss.config import ListenersSettings
+    from mss.config import ListenerSettings, ListenersSettings
 
-    ports = {f.name.upper(): free_port() for f in fields(ListenersSettings)}
+    ports = {f.name.upper(): free_port() for f in fields(ListenersSettings)
+             if f.type in (ListenerSettings, "ListenerSettings")}
     env.update({f"MSS_LISTENERS__{name}__PORT": str(port) for name, port in ports.items()})
     log = open(data / "serve.log", "wb")  # noqa: SIM115 - kept open for the child's life
     process = subprocess.Popen([sys.executable, "-m", "mss", "--data", str(data), "serve"],

@@ -47,7 +47,14 @@ from mss.store.tables import (
     PrivateFlags,
     StoredMessage,
 )
-from mss.store.thread_reads import PreparedRead, Reads, ThreadReads, run_read
+from mss.store.thread_reads import (
+    PreparedRead,
+    PreparedStatement,
+    Reads,
+    ThreadReads,
+    run_in_transaction,
+    run_read,
+)
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 SEEN = "\\Seen"
@@ -196,6 +203,170 @@ _UPDATE_PRIVATE_FLAGS = (
     .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
 )
 _INSERT_MESSAGE = insert(StoredMessage.__table__).returning(StoredMessage.__table__.c.id)
+# Flags and expunge as plans (mss.store.thread_reads): one hop to the writing thread
+_ENTRY_FLAG_ROWS = PreparedStatement(
+    select(_E.id, _E.uid, _E.modseq, _E.flags)
+    .where(_E.folder_id == bindparam("b_folder"),
+           _E.uid.between(bindparam("b_low"), bindparam("b_high")))
+    .order_by(_E.uid))
+_PRIVATE_ROW = PreparedStatement(
+    select(_P.flags, _P.modseq).where(_P.reader == bindparam("b_reader"),
+                                      _P.entry_id == bindparam("b_entry")))
+_BUMP_FOLDER_MODSEQ = PreparedStatement(
+    update(Folder.__table__).where(_F.id == bindparam("b_folder"))
+    .values(highestmodseq=_F.highestmodseq + 1).returning(_F.highestmodseq, _F.mailbox_id))
+_SET_ENTRY_FLAGS = PreparedStatement(_UPDATE_ENTRY_FLAGS)
+_SET_PRIVATE_FLAGS = PreparedStatement(_UPDATE_PRIVATE_FLAGS)
+_ADD_PRIVATE_FLAGS = PreparedStatement(insert(PrivateFlags.__table__).values(
+    entry_id=bindparam("b_entry"), reader=bindparam("b_reader"), flags=bindparam("flags"),
+    modseq=bindparam("modseq")))
+_listed_keywords = func.coalesce(_F.keywords, "")
+_ADD_KEYWORD = PreparedStatement(
+    update(Folder.__table__).where(
+        _F.id == bindparam("b_folder"),
+        ~(literal(" ") + _listed_keywords + literal(" ")).like(bindparam("b_like"), escape="/"),
+    ).values(keywords=func.trim(_listed_keywords + literal(" ") + bindparam("b_keyword"))))
+_DELETED_ROWS = PreparedStatement(
+    select(_E.id, _E.uid, _E.flags)
+    .where(_E.folder_id == bindparam("b_folder"),
+           _E.uid.between(bindparam("b_low"), bindparam("b_high")),
+           _E.flags.contains(DELETED, autoescape=True))
+    .order_by(_E.uid))
+_DELETE_ENTRY = PreparedStatement(
+    delete(FolderEntry.__table__).where(_E.id == bindparam("b_entry")))
+_ADD_EXPUNGED = PreparedStatement(insert(ExpungedEntry.__table__).values(
+    folder_id=bindparam("b_folder"), uid=bindparam("b_uid"), modseq=bindparam("b_modseq")))
+_MOVED_ROWS = PreparedStatement(
+    select(_E.id, _E.uid, _E.flags)
+    .where(_E.folder_id == bindparam("b_folder"),
+           _E.uid.between(bindparam("b_low"), bindparam("b_high")))
+    .order_by(_E.uid))
+SPARSE_RUNS = 64
+"""Up to this many runs of consecutive UIDs are read one range each; more, as their span."""
+LAST_UID = 2**63 - 1
+
+
+def uid_runs(uids: Iterable[int]) -> list[tuple[int, int]]:
+    """Distinct UIDs, ascending, as inclusive runs of consecutive UIDs."""
+    runs: list[tuple[int, int]] = []
+    for uid in sorted(set(uids)):
+        if runs and runs[-1][1] + 1 == uid:
+            runs[-1] = (runs[-1][0], uid)
+        else:
+            runs.append((uid, uid))
+    return runs
+
+
+def _rows_of_uids(db: Reads, query: PreparedStatement, folder_id: int,
+                  uids: Sequence[int] | None) -> list[tuple[Any, ...]]:
+    """Rows of `query` (UID in `b_low`..`b_high`, UID first after the id) for `uids`
+    (None: all), read as runs of UIDs, or as their span when scattered."""
+    if uids is None:
+        return db.rows(query, b_folder=folder_id, b_low=0, b_high=LAST_UID)
+    runs = uid_runs(uids)
+    if not runs:
+        return []
+    if len(runs) > SPARSE_RUNS:
+        wanted = set(uids)
+        return [row for row in db.rows(query, b_folder=folder_id, b_low=runs[0][0],
+                                       b_high=runs[-1][1]) if row[1] in wanted]
+    return [row for low, high in runs
+            for row in db.rows(query, b_folder=folder_id, b_low=low, b_high=high)]
+
+
+def _like_word(word: str) -> str:
+    """A LIKE pattern (escape ``/``) for `word` between spaces."""
+    escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"% {escaped} %"
+
+
+def _add_keywords_plan(db: Reads, folder_id: int, keywords: list[str]) -> None:
+    for keyword in keywords:
+        db.rows(_ADD_KEYWORD, b_folder=folder_id, b_like=_like_word(keyword),
+                b_keyword=keyword)
+
+
+@dataclass(frozen=True, slots=True)
+class _FlagsRequest:
+    folder_id: int
+    uids: Sequence[int]
+    wanted: frozenset[str]
+    mode: FlagMode
+    reader: str | None
+    unchanged_since: int | None
+
+
+def _store_flags_plan(db: Reads, request: _FlagsRequest) -> tuple[FlagChange, int]:
+    """STORE in the writing transaction: (the change, the mailbox id)."""
+    reader, wanted, mode = request.reader, request.wanted, request.mode
+    change = FlagChange()
+    rows = _rows_of_uids(db, _ENTRY_FLAG_ROWS, request.folder_id, request.uids)
+    modseq: int | None = None
+    mailbox_id = 0
+    shared_updates: list[dict[str, Any]] = []
+    private_updates: list[dict[str, Any]] = []
+    private_inserts: list[dict[str, Any]] = []
+    for entry_id, uid, entry_modseq, entry_flags in rows:
+        shared = _flags_set(entry_flags)
+        mine = (db.first(_PRIVATE_ROW, b_reader=reader, b_entry=entry_id)
+                if reader is not None else None)
+        current_modseq = max(entry_modseq, mine[1] if mine else 0)
+        current = shared
+        if reader is not None:
+            current = (shared - PRIVATE) | _flags_set(mine[0] if mine else "")
+        if request.unchanged_since is not None and current_modseq > request.unchanged_since:
+            change.conflicts.append(uid)
+            continue
+        if mode is FlagMode.REPLACE:
+            new = wanted
+        elif mode is FlagMode.ADD:
+            new = current | wanted
+        else:
+            new = current - wanted
+        if new == current:
+            continue
+        if modseq is None:
+            modseq, mailbox_id = db.first(_BUMP_FOLDER_MODSEQ, b_folder=request.folder_id
+                                          ) or (0, 0)
+        if reader is not None:
+            new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
+            values = {"b_entry": entry_id, "b_reader": reader,
+                      "flags": _flags_text(new_private), "modseq": modseq}
+            (private_updates if mine else private_inserts).append(values)
+            if new_shared != shared:
+                shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new_shared),
+                                       "modseq": modseq})
+        else:
+            shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new),
+                                   "modseq": modseq})
+        change.changed.append((uid, modseq, new))
+    db.execute_many(_SET_ENTRY_FLAGS, shared_updates)
+    db.execute_many(_SET_PRIVATE_FLAGS, private_updates)
+    db.execute_many(_ADD_PRIVATE_FLAGS, private_inserts)
+    if change.changed and mode is not FlagMode.REMOVE:
+        _add_keywords_plan(db, request.folder_id,
+                           sorted({f for f in wanted if not f.startswith("\\")}))
+    return change, mailbox_id
+
+
+def _remove_plan(db: Reads, folder_id: int, rows: list[tuple[Any, ...]]
+                 ) -> tuple[list[int], int, int]:
+    """Remove entries ((id, uid, ...) rows) and remember their UIDs (RFC 7162 §3.2.5):
+    (removed UIDs, MODSEQ of the removal, mailbox id)."""
+    if not rows:
+        return [], 0, 0
+    modseq, mailbox_id = db.first(_BUMP_FOLDER_MODSEQ, b_folder=folder_id) or (0, 0)
+    db.execute_many(_DELETE_ENTRY, [{"b_entry": row[0]} for row in rows])
+    db.execute_many(_ADD_EXPUNGED, [{"b_folder": folder_id, "b_uid": row[1], "b_modseq": modseq}
+                                    for row in rows])
+    return [row[1] for row in rows], modseq, mailbox_id
+
+
+def _expunge_plan(db: Reads, folder_id: int, uids: Sequence[int] | None
+                  ) -> tuple[list[int], int, int]:
+    rows = [row for row in _rows_of_uids(db, _DELETED_ROWS, folder_id, uids)
+            if DELETED in _flags_set(row[2])]
+    return _remove_plan(db, folder_id, rows)
 _INSERT_ENTRY = insert(FolderEntry.__table__)
 _I = InlineBlob.__table__.c
 _READ_INLINE = select(_I.blob_key, _I.sealed).where(
@@ -692,15 +863,8 @@ class MailStore:
         if not keywords:
             return
         connection = await uow.core()
-        for keyword in keywords:
-            listed = func.coalesce(_F.keywords, "")
-            await connection.execute(
-                update(Folder.__table__).where(
-                    _F.id == folder_id,
-                    ~(literal(" ") + listed + literal(" ")).contains(f" {keyword} ",
-                                                                     autoescape=True),
-                ).values(keywords=func.trim(listed + literal(" ") + literal(keyword)))
-            )
+        await run_in_transaction(connection,
+                                 lambda db: _add_keywords_plan(db, folder_id, keywords))
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -852,84 +1016,19 @@ class MailStore:
     ) -> FlagChange:
         """STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
 
-        Core statements on the transaction's connection (a client marking messages read
-        is the commonest write after delivery); the session is flushed before and its
-        loaded rows expired after, so ORM work in the same transaction stays right."""
-        session = uow.session
-        await session.flush()
-        connection = await session.connection()
-        wanted = frozenset(flags)
-        change = FlagChange()
-        rows = (await connection.execute(
-            select(_E.id, _E.uid, _E.modseq, _E.flags).where(
-                _E.folder_id == folder_id, _E.uid.in_(list(uids))
-            ).order_by(_E.uid)
-        )).all()
-        if not rows:
-            return change
-        private: dict[int, tuple[str, int]] = {}
-        if reader is not None:
-            for start in range(0, len(rows), 500):
-                chunk = [row.id for row in rows[start : start + 500]]
-                private.update({
-                    entry_id: (text, modseq) for entry_id, text, modseq in (
-                        await connection.execute(
-                            select(_P.entry_id, _P.flags, _P.modseq).where(
-                                _P.reader == reader, _P.entry_id.in_(chunk))
-                        )
-                    ).all()
-                })
-        modseq: int | None = None
-        mailbox_id = 0
-        shared_updates: list[dict[str, Any]] = []
-        private_updates: list[dict[str, Any]] = []
-        private_inserts: list[dict[str, Any]] = []
-        for entry_id, uid, entry_modseq, entry_flags in rows:
-            shared = _flags_set(entry_flags)
-            mine = private.get(entry_id)
-            current_modseq = max(entry_modseq, mine[1] if mine else 0)
-            current = shared
-            if reader is not None:
-                current = (shared - PRIVATE) | _flags_set(mine[0] if mine else "")
-            if unchanged_since is not None and current_modseq > unchanged_since:
-                change.conflicts.append(uid)
-                continue
-            if mode is FlagMode.REPLACE:
-                new = wanted
-            elif mode is FlagMode.ADD:
-                new = current | wanted
-            else:
-                new = current - wanted
-            if new == current:
-                continue
-            if modseq is None:
-                modseq, mailbox_id = await self._bump_modseq(session, folder_id)
-            if reader is not None:
-                new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
-                values = {"b_entry": entry_id, "b_reader": reader,
-                          "flags": _flags_text(new_private), "modseq": modseq}
-                (private_updates if mine else private_inserts).append(values)
-                if new_shared != shared:
-                    shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new_shared),
-                                           "modseq": modseq})
-            else:
-                shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new),
-                                       "modseq": modseq})
-            change.changed.append((uid, modseq, new))
+        One plan on the transaction's connection (a client marking messages read is the
+        commonest write after delivery: on SQLite one hop to the writing thread); the
+        session is flushed before and its loaded rows expired after, so ORM work in the
+        same transaction stays right."""
+        connection = await uow.core()
+        request = _FlagsRequest(folder_id, uids, frozenset(flags), mode, reader,
+                                unchanged_since)
+        change, mailbox_id = await run_in_transaction(
+            connection, lambda db: _store_flags_plan(db, request))
+        for uid, modseq, new in change.changed:
             uow.publish(ChangeEvent("flags", mailbox_id, folder_id, uid, modseq,
                                     tuple(sorted(new)), reader))
-        if shared_updates:
-            await connection.execute(_UPDATE_ENTRY_FLAGS, shared_updates)
-        if private_updates:
-            await connection.execute(_UPDATE_PRIVATE_FLAGS, private_updates)
-        if private_inserts:
-            await connection.execute(insert(PrivateFlags.__table__), [
-                {"entry_id": v["b_entry"], "reader": v["b_reader"], "flags": v["flags"],
-                 "modseq": v["modseq"]} for v in private_inserts
-            ])
-        if change.changed and mode is not FlagMode.REMOVE:
-            await self.add_keywords(uow, folder_id, wanted)
-        session.expire_all()
+        uow.session.expire_all()
         return change
 
     # -- expunge, copy, move ----------------------------------------------------------
@@ -937,35 +1036,20 @@ class MailStore:
     async def expunge(
         self, uow: UnitOfWork, folder_id: int, uids: Sequence[int] | None = None
     ) -> list[int]:
-        """Remove `\\Deleted` entries (all, or only those UIDs: RFC 4315 UID EXPUNGE)."""
-        session = uow.session
-        query = select(FolderEntry).where(FolderEntry.folder_id == folder_id)
-        if uids is not None:
-            query = query.where(FolderEntry.uid.in_(list(uids)))
-        rows = [
-            r for r in (await session.execute(query.order_by(FolderEntry.uid))).scalars().all()
-            if DELETED in _flags_set(r.flags)
-        ]
-        return await self._remove_entries(uow, folder_id, rows)
+        """Remove `\\Deleted` entries (all, or only those UIDs: RFC 4315 UID EXPUNGE):
+        one plan, which reads only the entries that carry the flag."""
+        connection = await uow.core()
+        removed = await run_in_transaction(connection,
+                                           lambda db: _expunge_plan(db, folder_id, uids))
+        return self._removed(uow, folder_id, removed)
 
-    async def _remove_entries(
-        self, uow: UnitOfWork, folder_id: int, rows: Sequence[FolderEntry]
-    ) -> list[int]:
-        if not rows:
-            return []
-        session = uow.session
-        modseq, mailbox_id = await self._bump_modseq(session, folder_id)
-        removed = []
-        for row in rows:
-            await session.delete(row)
-            removed.append(row.uid)
-            uow.publish(ChangeEvent("expunge", mailbox_id, folder_id, row.uid, modseq))
-        await session.flush()
-        # RFC 7162 §3.2.5: remembered so that QRESYNC can name them in VANISHED
-        await session.execute(insert(ExpungedEntry.__table__), [
-            {"folder_id": folder_id, "uid": uid, "modseq": modseq} for uid in removed
-        ])
-        return removed
+    def _removed(self, uow: UnitOfWork, folder_id: int,
+                 removed: tuple[list[int], int, int]) -> list[int]:
+        uids, modseq, mailbox_id = removed
+        for uid in uids:
+            uow.publish(ChangeEvent("expunge", mailbox_id, folder_id, uid, modseq))
+        uow.session.expire_all()
+        return uids
 
     async def copy(
         self, uow: UnitOfWork, source_id: int, uids: Sequence[int], target_id: int,
@@ -1023,15 +1107,11 @@ class MailStore:
     ) -> list[tuple[int, int]]:
         """MOVE (RFC 6851): copy then expunge the sources, in the same transaction."""
         pairs = await self.copy(uow, source_id, uids, target_id, reader=reader)
-        moved = {src for src, _ in pairs}
-        rows = (
-            await uow.session.execute(
-                select(FolderEntry).where(
-                    FolderEntry.folder_id == source_id, FolderEntry.uid.in_(list(moved))
-                ).order_by(FolderEntry.uid)
-            )
-        ).scalars().all()
-        await self._remove_entries(uow, source_id, rows)
+        moved = [src for src, _ in pairs]
+        connection = await uow.core()
+        removed = await run_in_transaction(connection, lambda db: _remove_plan(
+            db, source_id, _rows_of_uids(db, _MOVED_ROWS, source_id, moved)))
+        self._removed(uow, source_id, removed)
         return pairs
 
 

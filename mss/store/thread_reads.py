@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 
 from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 
@@ -53,59 +53,69 @@ class _Compiled:
                       for process, value in zip(results, row, strict=True)) for row in found]
 
 
-class PreparedRead:
-    """A Core SELECT built once, with named bind parameters (`bindparam("b_folder")`),
-    compiled once per dialect for the thread path."""
+class PreparedStatement:
+    """A Core statement built once, with named bind parameters (`bindparam("b_folder")`),
+    compiled once per dialect for the thread path: a SELECT, or (in a writing
+    transaction's plan) an INSERT, UPDATE or DELETE, with RETURNING or without."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            thread = ThreadStatement.compile(self.statement, dialect)
-            results = tuple(
-                column.type._cached_result_processor(dialect, None)  # as the engine does
-                for column in self.statement.selected_columns
-            )
+            thread = ThreadStatement.compile(self.statement, dialect)  # type: ignore[arg-type]
+            columns = self.statement.compile(dialect=dialect)._result_columns  # type: ignore[attr-defined]
+            results = tuple(entry[3]._cached_result_processor(dialect, None)  # as the engine
+                            for entry in columns)
             found = self._compiled[dialect.name] = _Compiled(
                 thread, results, any(p is not None for p in results))
         return found
 
 
+PreparedRead = PreparedStatement
+
+
 class Reads(Protocol):
-    """What a plan is given: rows of prepared reads, in one snapshot."""
+    """What a plan is given: rows of prepared statements, in one snapshot (or in the
+    writing transaction it runs in)."""
 
-    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]: ...
+    def rows(self, query: PreparedStatement, **values: Any) -> list[tuple[Any, ...]]: ...
 
-    def first(self, query: PreparedRead, **values: Any) -> tuple[Any, ...] | None: ...
+    def first(self, query: PreparedStatement, **values: Any) -> tuple[Any, ...] | None: ...
 
-    def scalar(self, query: PreparedRead, **values: Any) -> Any: ...
+    def scalar(self, query: PreparedStatement, **values: Any) -> Any: ...
+
+    def execute_many(self, query: PreparedStatement, rows: list[dict[str, Any]]) -> None: ...
 
 
 class _ReadsBase:
-    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
+    def rows(self, query: PreparedStatement, **values: Any) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
-    def first(self, query: PreparedRead, **values: Any) -> tuple[Any, ...] | None:
+    def first(self, query: PreparedStatement, **values: Any) -> tuple[Any, ...] | None:
         found = self.rows(query, **values)
         return found[0] if found else None
 
-    def scalar(self, query: PreparedRead, **values: Any) -> Any:
+    def scalar(self, query: PreparedStatement, **values: Any) -> Any:
         row = self.first(query, **values)
         return None if row is None else row[0]
 
 
 class _SqliteReads(_ReadsBase):
-    """In a read connection's thread: compiled SQL on the sqlite3 connection itself."""
+    """In a connection's thread: compiled SQL on the sqlite3 connection itself."""
 
     def __init__(self, conn: sqlite3.Connection, dialect: Dialect) -> None:
         self._conn = conn
         self._dialect = dialect
 
-    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
+    def rows(self, query: PreparedStatement, **values: Any) -> list[tuple[Any, ...]]:
         return query.compiled(self._dialect).rows(self._conn, values)
+
+    def execute_many(self, query: PreparedStatement, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            query.compiled(self._dialect).statement.execute_many(self._conn, rows)
 
 
 class _CoreReads(_ReadsBase):
@@ -114,8 +124,13 @@ class _CoreReads(_ReadsBase):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def rows(self, query: PreparedRead, **values: Any) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._connection.execute(query.statement, values)]
+    def rows(self, query: PreparedStatement, **values: Any) -> list[tuple[Any, ...]]:
+        result = self._connection.execute(query.statement, values)
+        return [tuple(row) for row in result] if result.returns_rows else []
+
+    def execute_many(self, query: PreparedStatement, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._connection.execute(query.statement, rows)
 
 
 def _in_snapshot(conn: sqlite3.Connection, dialect: Dialect,
@@ -200,3 +215,14 @@ async def run_read(session: AsyncSession, plan: Callable[[Reads], T]) -> T:
         return plan(_CoreReads(sync.connection()))
 
     return await session.run_sync(on_session)
+
+
+async def run_in_transaction(connection: AsyncConnection, plan: Callable[[Reads], T]) -> T:
+    """Run `plan` inside the writing transaction of `connection` (a UnitOfWork's): on
+    SQLite in one call to the connection's thread, after its pending BEGIN; elsewhere
+    through Core on the same connection. The caller flushed the ORM session first."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    if isinstance(driver, SqliteConnection):
+        dialect = connection.dialect
+        return await driver.run(lambda conn: plan(_SqliteReads(conn, dialect)))
+    return await connection.run_sync(lambda sync: plan(_CoreReads(sync)))
