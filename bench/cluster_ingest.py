@@ -358,6 +358,8 @@ async def one_run(args: argparse.Namespace, count: int, channel: str,
             clients = await open_sessions(nodes, world, channel, workload, args.sessions)
             cpu_before = [n.quota.usage_ns(n.process.pid) for n in nodes]
             throttled_before = sum(n.quota.throttled() for n in nodes)
+            spies = [start_spy(n, Path(args.profile), f"{channel}-{workload}-{count}n-{i}")
+                     for i, n in enumerate(nodes)] if args.profile else []
             locks = LockSamples()
             done = asyncio.Event()
             sampler = asyncio.create_task(sample_locks(admin_dsn, name, done, locks))
@@ -366,6 +368,10 @@ async def one_run(args: argparse.Namespace, count: int, channel: str,
             await sampler
             cpu_after = [n.quota.usage_ns(n.process.pid) for n in nodes]
             throttled = sum(n.quota.throttled() for n in nodes) - throttled_before
+            for spy, path in spies:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=120)
+                print_profile(path)
             for client, _, _ in clients:
                 await client.quit()
             sent = (args.messages // args.sessions) * args.sessions
@@ -377,6 +383,41 @@ async def one_run(args: argparse.Namespace, count: int, channel: str,
             for node in nodes:
                 stop(node)
             await drop_pg_db(args.pg, name)
+
+
+def start_spy(node: Node, folder: Path, label: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """py-spy sampling the node (and its worker processes) until interrupted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{label}.txt"
+    spy = subprocess.Popen(["py-spy", "record", "-p", str(node.process.pid), "-o", str(path),
+                            "--format", "raw", "--rate", "200", "--subprocesses",
+                            "--nonblocking"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    return spy, path
+
+
+def print_profile(path: Path, top: int = 25) -> None:
+    """The functions with the most samples, inclusive, from py-spy's collapsed stacks
+    (idle event loop waits left out)."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if frames and ("select (selectors.py" in frames[-1] or "_run_once" in frames[-1]
+                       and "select" in frames[-1]):
+            continue
+        if any("select (selectors.py" in f or "wait (threading.py" in f
+               or "_worker (concurrent" in f for f in frames[-2:]):
+            continue
+        n = int(count)
+        total += n
+        for frame in dict.fromkeys(f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")")
+                                   for f in frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    print(f"  profile {path.name}: {total} busy samples", flush=True)
+    for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {n / max(1, total):>5.0%} {frame}", flush=True)
 
 
 def _load() -> str:
@@ -394,6 +435,9 @@ async def main() -> None:
     parser.add_argument("--workloads", default="hot,spread")
     parser.add_argument("--channels", default="submission,mx")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--profile", default="",
+                        help="a folder: py-spy samples each node while it is timed, and "
+                             "the busiest functions are printed")
     parser.add_argument("--verbose", action="store_true",
                         help="also what idle-in-transaction backends ran last")
     args = parser.parse_args()

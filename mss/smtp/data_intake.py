@@ -72,7 +72,8 @@ class DataIntake:
             recipient_dsn=recipient_dsn, via="smtp",
             # the submission listener decided T2 at MAIL FROM (no DATA otherwise)
             sender_checked=channel is Channel.SUBMISSION,
-            known_correspondents=envelope.known_correspondents, queue_id=queue_id,
+            known_correspondents=envelope.known_correspondents,
+            known_rights=envelope.known_rights, queue_id=queue_id,
         ))
         if any(r.queued for r in result.results):
             self.wakeup()

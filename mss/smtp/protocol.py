@@ -39,7 +39,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException, s
 from mss.event_log import begin_session, event, in_session
 from mss.identity import Principal
 from mss.pipeline.message_log import new_queue_id
-from mss.policy import Correspondent, PeerCertificate, Verdict
+from mss.policy import ActingRights, Correspondent, PeerCertificate, Verdict
 from mss.smtp.bearer_auth import AUTH_LINE_LIMIT
 from mss.smtp.data_block import (
     COMMAND_END,
@@ -110,6 +110,7 @@ class MssEnvelope(Envelope):
         self.rcpt_dsn: dict[str, RcptDsnParameters] = {}
         self.declared_size: int | None = None
         self.known_correspondents: dict[str, Correspondent] = {}
+        self.known_rights: dict[str, ActingRights] = {}  # read at MAIL, reused at DATA
         # one per transaction, from MAIL on: RCPT refusals, Received, `queued as`
         self.queue_id = new_queue_id()
 

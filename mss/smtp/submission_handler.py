@@ -175,7 +175,8 @@ class SubmissionHandler(BearerMechanisms, CommonHooks):
             return MUST_STARTTLS
         if not session.authenticated or session.principal is None:
             return AUTH_REQUIRED
-        verdict = await self.pipeline.check_sender(session.principal, null_path(address))
+        verdict = await self.pipeline.check_sender(session.principal, null_path(address),
+                                                   envelope.known_rights)
         if verdict.refused:
             reply = verdict.smtp_reply()
             event(AuditAction.MESSAGE_REFUSED, queue_id=envelope.queue_id, stage="mail",
