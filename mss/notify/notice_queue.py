@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from mss.identity import SYSTEM
 from mss.notify.notice_text import NoticeKind
 from mss.notify.tables import NoticeRow
+from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -71,8 +73,14 @@ async def claim_due(store: Store, *, limit: int = 20) -> list[DueNotice]:
     return await store.write(job)
 
 
+def notice_detail(notice_id: int, kind: NoticeKind) -> str:
+    """The audit detail every row about one notice starts with (`mss trace` reads it)."""
+    return f"notice={notice_id} kind={kind.value}"
+
+
 async def record_outcome(store: Store, notice_id: int, *, error: str | None) -> str:
-    """`error` None: sent. Otherwise retried after the next delay, or failed at the end."""
+    """`error` None: sent. Otherwise retried after the next delay, or failed at the end.
+    Each attempt is audited (no personal address: its domain only)."""
     async def job(uow: UnitOfWork) -> str:
         row = await uow.session.get(NoticeRow, notice_id)
         if row is None:
@@ -88,6 +96,13 @@ async def record_outcome(store: Store, notice_id: int, *, error: str | None) -> 
             row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
             row.last_error = error[:500]
         await uow.session.flush()
+        detail = (f"{notice_detail(row.id, NoticeKind(row.kind))} attempt={row.attempts}"
+                  f" status={row.status} to_domain={row.recipient.rpartition('@')[2]}")
+        if error is None:
+            uow.audit(AuditAction.NOTICE_SENT, SYSTEM, detail=detail)
+        else:
+            uow.audit(AuditAction.NOTICE_FAILED, SYSTEM, outcome=AuditOutcome.ERROR,
+                      detail=f"{detail} error={' '.join(error.split())[:200]}")
         return row.status
 
     return await store.write(job)

@@ -28,7 +28,14 @@ from mss.clock import Clock
 from mss.directory.identifiers import InvalidIdentifier
 from mss.directory.patients import find_patient
 from mss.event_log import event
-from mss.notify.notice_queue import add_notice, claim_due, enqueue_notice, record_outcome
+from mss.identity import SYSTEM
+from mss.notify.notice_queue import (
+    add_notice,
+    claim_due,
+    enqueue_notice,
+    notice_detail,
+    record_outcome,
+)
 from mss.notify.notice_text import NoticeKind, notice_message
 from mss.notify.relay_settings import RelaySettings
 from mss.store.audit_actions import AuditAction
@@ -60,9 +67,12 @@ class Notifier:
 
     # -- queueing (callbacks, after commit) ----------------------------------------------
 
-    async def on_delivery(self, uow: UnitOfWork, mailbox: str, _sender: str) -> None:
+    async def on_delivery(self, uow: UnitOfWork, mailbox: str, _sender: str,
+                          queue_id: str = "") -> None:
         """pipeline.in_delivery: a message reached `mailbox`; if a patient's, the notice
-        is queued in the same transaction, so a crash cannot lose it."""
+        is queued in the same transaction, so a crash cannot lose it. The audit row
+        links the notice to the message's queue id (`mss trace`), never to the
+        personal address."""
         domain = self.store.settings.server.patient_domain.lower()
         local, _, host = mailbox.lower().rpartition("@")
         if host != domain or not local:
@@ -73,7 +83,11 @@ class Notifier:
             return
         if patient is None:
             return
-        if await add_notice(uow, NoticeKind.NEW_MESSAGE, patient.notice_email) is not None:
+        notice = await add_notice(uow, NoticeKind.NEW_MESSAGE, patient.notice_email)
+        if notice is not None:
+            uow.audit(AuditAction.NOTICE_QUEUED, SYSTEM, target=mailbox.lower(),
+                      detail=notice_detail(notice, NoticeKind.NEW_MESSAGE)
+                      + (f" queue_id={queue_id}" if queue_id else ""))
             uow.after_commit.append(self.wake_sender)
 
     def on_break_glass(self, notice: object) -> None:

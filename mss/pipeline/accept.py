@@ -171,7 +171,8 @@ class Pipeline:
         self.patient_steps: list[VaultStep] = []
         # called inside the delivering transaction with (uow, receiving mailbox, sender):
         # patient notices plug in here, so they commit with the delivery
-        self.in_delivery: list[Callable[[UnitOfWork, str, str], Awaitable[None]]] = []
+        # (uow, mailbox, sender, queue id): runs inside the delivery's transaction
+        self.in_delivery: list[Callable[[UnitOfWork, str, str, str], Awaitable[None]]] = []
         # called with each result and the seconds it took: metrics plug in here
         self.after_accept: list[Callable[[AcceptResult, float], None]] = []
 
@@ -423,6 +424,9 @@ class Pipeline:
         ref = plan.parsed.message_id
         qid = submission.queue_id
         about = f"message={ref} queue_id={qid}"  # the audit rows' detail
+        answered = _answered_message(submission, plan.parsed)
+        if answered:  # an acknowledgement names the message it answers, for `mss trace`
+            about += f" in_reply_to={answered}"
         # who it is from, for the webmail, the API and conversations (docs/sender-truth.md)
         author = (MessageAuthor(plan.sender.canonical, actor.label())
                   if plan.sender.canonical else None)
@@ -443,7 +447,7 @@ class Pipeline:
                           subject=subject,
                           detail=f"{about} via={submission.via} folder={INBOX}")
                 for hook in self.in_delivery:
-                    await hook(uow, target, plan.sender.address)
+                    await hook(uow, target, plan.sender.address, qid)
                 if decision.transitions:
                     await apply_conversation_transitions(
                         uow, decision.transitions, actor, via="message", message_ref=ref
@@ -556,6 +560,15 @@ def _selects_columns(statement: Any) -> bool:
     if not descriptions:
         return False
     return not any(isinstance(d.get("type"), type) for d in descriptions)
+
+
+def _answered_message(submission: Submission, parsed: ParsedMessage) -> str:
+    """The Message-ID a processing acknowledgement (RFC 8098) answers, from its
+    In-Reply-To; empty for every other message."""
+    if submission.via != "mdn":
+        return ""
+    value = " ".join(str(parsed.message.get("In-Reply-To", "")).split())
+    return value if value.startswith("<") and " " not in value else ""
 
 
 def _patient_subject_of(rcpt: str, sender: str, facts: DirectoryFacts) -> str:

@@ -7,7 +7,10 @@ every log line) or by its Message-ID. The trace joins what the pipeline keeps:
   (documents deposited or rejected), in chain order;
 - the stored copies (`messages.queue_id`): which mailbox, which folder, which UID;
 - the outbound queue rows (`outbound_messages.queue_id`): each recipient's state.
-A DSN sent about the message is followed by its own queue id.
+A DSN sent about the message is followed by its own queue id, and so is a processing
+acknowledgement (RFC 8098 MDN) answering it (its rows name `in_reply_to=`); a patient
+notice queued for a delivery is followed by its notice id (`notice.queued`, each
+attempt `notice.sent` / `notice.failed`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mss.store.tables import AuditEvent, Folder, FolderEntry, Mailbox, StoredMes
 
 _QUEUE_ID = re.compile(r"(?:^|\s)(?:dsn_)?queue_id=([0-9A-Za-z]+)")
 _MESSAGE_ID = re.compile(r"(?:^|\s)message=(\S+)")
+_NOTICE_ID = re.compile(r"^notice=([0-9]+) ")
 _VAULT_ACTIONS = ("document.deposited", "document.rejected")
 MAX_ROUNDS = 3  # the message, its DSNs, a DSN about those
 
@@ -87,16 +91,18 @@ async def trace_message(session: AsyncSession, reference: str) -> MessageTrace:
         message_ids.add(reference if reference.startswith("<") else f"<{reference}>")
     else:
         queue_ids.add(reference.upper())
+    notice_ids: set[str] = set()
     rows: dict[int, AuditEvent] = {}
     for _ in range(MAX_ROUNDS):
-        before = (len(queue_ids), len(message_ids))
-        for row in await _audit_rows(session, queue_ids, message_ids):
+        before = (len(queue_ids), len(message_ids), len(notice_ids))
+        for row in await _audit_rows(session, queue_ids, message_ids, notice_ids):
             rows[row.id] = row
             queue_ids.update(_QUEUE_ID.findall(row.detail))
+            notice_ids.update(_NOTICE_ID.findall(row.detail))
             if not row.action.startswith("document."):
                 message_ids.update(_MESSAGE_ID.findall(row.detail))
         queue_ids.update(await _stored_queue_ids(session, message_ids))
-        if (len(queue_ids), len(message_ids)) == before:
+        if (len(queue_ids), len(message_ids), len(notice_ids)) == before:
             break
     trace = MessageTrace(sorted(queue_ids), sorted(message_ids))
     trace.steps = [TraceStep(r.at, r.action, r.principal, r.target, r.outcome, r.detail)
@@ -106,14 +112,19 @@ async def trace_message(session: AsyncSession, reference: str) -> MessageTrace:
     return trace
 
 
-async def _audit_rows(session: AsyncSession, queue_ids: set[str],
-                      message_ids: set[str]) -> list[AuditEvent]:
+async def _audit_rows(session: AsyncSession, queue_ids: set[str], message_ids: set[str],
+                      notice_ids: set[str]) -> list[AuditEvent]:
     terms = [AuditEvent.detail.contains(f"queue_id={q}", autoescape=True) for q in queue_ids]
     terms += [
         AuditEvent.action.in_(_VAULT_ACTIONS)
         & AuditEvent.detail.contains(f"message={m}", autoescape=True)
         for m in message_ids
     ]
+    terms += [AuditEvent.detail.contains(f"in_reply_to={m}", autoescape=True)
+              for m in message_ids]
+    terms += [AuditEvent.action.startswith("notice.")
+              & AuditEvent.detail.startswith(f"notice={n} ", autoescape=True)
+              for n in notice_ids]
     if not terms:
         return []
     query = select(AuditEvent).where(or_(*terms)).order_by(AuditEvent.seq)

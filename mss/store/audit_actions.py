@@ -89,6 +89,8 @@ class AuditAction(enum.StrEnum):
     PROXY_REFUSED = "proxy.refused"  # a PROXY header not believed (mss.proxy_protocol)
     AUDIT_CHECKPOINT = "audit.checkpoint"  # a signed checkpoint of the chain head written
     AUTH_LOGGED_OUT = "auth.logged_out"
+    # patient notices: audited, so that `mss trace` follows a message to its notice
+    NOTICE_QUEUED = "notice.queued"
     NOTICE_SENT = "notice.sent"
     NOTICE_FAILED = "notice.failed"
 

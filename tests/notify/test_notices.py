@@ -11,11 +11,13 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from mss.certs import ensure_server_pki, server_context
 from mss.notify.notice_queue import FAILED, RETRY_DELAYS, SENT, notices
 from mss.notify.notifier import Notifier
 from mss.notify.relay_settings import RelaySettings
+from mss.store.tables import AuditEvent
 from tests.webmail.conftest import Web
 
 
@@ -108,6 +110,14 @@ async def test_relay_down_is_retried_with_backoff(web: Web, relay) -> None:
     notifier.relay = settings  # the relay is back
     assert await notifier.run_once() == 1
     assert (await notices(web.store))[0].status == SENT and len(sink.messages) == 1
+    async with web.store.reading() as session:  # each attempt is in the audit trail
+        rows = (await session.execute(select(AuditEvent).where(
+            AuditEvent.action.startswith("notice.")).order_by(AuditEvent.seq))).scalars()
+        trail = [(r.action, r.detail.split(" error=")[0]) for r in rows]
+    notice = f"notice={state.id} kind=new_message"
+    assert [action for action, _ in trail] == ["notice.queued", "notice.failed", "notice.sent"]
+    assert trail[1][1] == f"{notice} attempt=1 status=pending to_domain=example.org"
+    assert trail[2][1] == f"{notice} attempt=2 status=sent to_domain=example.org"
 
 
 async def test_gives_up_after_the_last_retry(web: Web) -> None:

@@ -100,3 +100,33 @@ async def test_audit_reads_the_trail_with_filters(pair, monkeypatch, capsys) -> 
 
     code, _, err = await cli(a, monkeypatch, capsys, "audit", "--since", "yesterday")
     assert code == 1 and err.startswith("mss: --since 'yesterday'")
+
+
+async def test_trace_follows_a_message_to_its_notice_and_acknowledgement(
+        pair, monkeypatch, capsys) -> None:
+    from mss.vault.mdn_sending import drain_acknowledgements
+    from tests.smtp.test_acknowledgement_recipients import report_for
+
+    a, _ = pair
+    world = a.world
+    raw = report_for(world, world.alice, world.jeanne)
+    _, queue_id = await send(a, [world.jeanne], raw)
+    await drain_acknowledgements()
+
+    code, out, _ = await cli(a, monkeypatch, capsys, "trace", queue_id, "--json")
+    assert code == 0
+    trace = json.loads(out)
+    steps = [(s["action"], s["target"]) for s in trace["steps"]]
+    assert ("message.delivered", world.jeanne) in steps
+    assert any(action == "document.deposited" and target.startswith("document:")
+               for action, target in steps)
+    [queued] = [s for s in trace["steps"] if s["action"] == "notice.queued"]
+    assert queued["target"] == world.jeanne and f"queue_id={queue_id}" in queued["detail"]
+    assert "@" not in queued["detail"]  # never the patient's personal address
+    # the acknowledgement went back to Alice under its own queue id, linked by In-Reply-To
+    [acknowledgement] = [q for q in trace["queue_ids"] if q != queue_id]
+    assert any(s["action"] == "message.delivered" and s["target"] == world.alice
+               and f"queue_id={acknowledgement}" in s["detail"]
+               and "in_reply_to=<" in s["detail"] for s in trace["steps"])
+    assert {(c["queue_id"], c["mailbox"]) for c in trace["copies"]} >= {
+        (queue_id, world.jeanne), (acknowledgement, world.alice)}
