@@ -14,7 +14,14 @@ from email import message_from_bytes
 import httpx
 import pytest
 
-from mss.directory.patients import find_patient, record_dispensation
+from mss.directory.mailbox_accounts import (
+    ProfessionalIdentity,
+    create_org_mailbox,
+    create_per_mailbox,
+)
+from mss.directory.org_members import set_org_member
+from mss.directory.patients import find_patient
+from mss.directory.pharmacies import record_dispensation
 from mss.directory.web_sessions import open_session
 from mss.identity import PatientSpaceState, Principal
 from mss.store.audit import events_for_subject
@@ -127,18 +134,24 @@ async def test_the_sent_view_lists_every_message_including_the_pharmacy(web: Web
     form = re.search(r'action="(/conversations/[0-9a-f]+/reply)"', page.text).group(1)
     await she.post(form, data={"csrf": csrf_of(page.text), "subject": "Réponse au docteur",
                                "body": "Oui"})
-    await record_dispensation(web.store, web.world.cardiology, web.world.jeanne_ins,
+    pharmacist = ProfessionalIdentity("10000000108", "LEROY", "Claire", profession_code="21")
+    await create_per_mailbox(web.store, address=f"claire.leroy@{web.world.domain}",
+                             professional=pharmacist)
+    pharmacy = f"pharmacie@{web.world.domain}"
+    await create_org_mailbox(web.store, address=pharmacy, display_name="Pharmacie du Centre")
+    await set_org_member(web.store, pharmacy, pharmacist.ident, frozenset())
+    await record_dispensation(web.store, pharmacy, web.world.jeanne_ins,
                               web.store.clock.now().date())
     write = await she.get("/write")
-    key = re.search(r'<option value="([0-9a-f]+)">Service de cardiologie', write.text)
+    key = re.search(r'<option value="([0-9a-f]+)">Pharmacie du Centre', write.text)
     assert key is not None
     await she.post("/write", data={"csrf": csrf_of(write.text), "to": key.group(1),
                                    "subject": "Renouvellement", "body": "Mon ordonnance"})
     listing = await she.get("/sent")
     assert listing.status_code == 200
     assert "Renouvellement" in listing.text and "Réponse au docteur" in listing.text
-    assert "Service de cardiologie" in listing.text and "Dr Alice MARTIN" in listing.text
-    assert web.world.cardiology not in listing.text and web.world.alice not in listing.text
+    assert "Pharmacie du Centre" in listing.text and "Dr Alice MARTIN" in listing.text
+    assert pharmacy not in listing.text and web.world.alice not in listing.text
     sent = re.findall(r'href="(/messages/sent/\d+)"', listing.text)
     assert len(sent) == 2
     opened = await she.get(sent[0])
