@@ -17,6 +17,11 @@ only fills protocol gaps, each a limit or a parameter syntax:
 - before every command but QUIT, the handler's `trust_gate` hook may end the session
   with a reply (a client certificate revoked since the handshake, mss.certs.live_trust).
 
+The aiosmtpd members this subclass overrides or reads (`_smtp_methods`,
+`_call_handler_hook`, `_set_post_data_state`, `_original_transport`, `_reader`, `_writer`,
+asyncio's `_stream_reader`) are used from this module only, and
+`tests/test_library_internals.py` fails when an aiosmtpd release changes them.
+
 Invariants:
 - a refused connection never reaches the handler: no session, no banner;
 - the slot of a client address is released exactly once, when the connection is lost;
