@@ -10,7 +10,8 @@ RFC822.SIZE and partial fetches stay consistent).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from mss.imap.body_section import UnknownTransferEncoding, decoded_body_of, section_of
 from mss.imap.body_structure import body_structure_of
@@ -94,27 +95,27 @@ def _cut(data: bytes, partial: tuple[int, int] | None) -> bytes:
     return data[origin : origin + length]
 
 
-class EnvelopeCache:
-    """ENVELOPE bytes by blob key, least recently used out first, within a byte budget.
+class RenderedCache:
+    """Rendered bytes by blob key, least recently used out first, within a byte budget.
 
-    Clients list folders by ENVELOPE over and over (Dovecot keeps it in its index
-    cache); a blob key names one content in one mailbox, and content never changes,
-    so an entry never goes stale. Budgeted in bytes: one message may name thousands of
-    recipients."""
+    Clients list folders by ENVELOPE and BODYSTRUCTURE over and over (Dovecot keeps
+    both in its index cache); a blob key names one content in one mailbox, and content
+    never changes, so an entry never goes stale. Budgeted in bytes: one message may name
+    thousands of recipients or parts."""
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget = budget_bytes
         self.used = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
 
-    def get(self, blob_key: str, parsed: _Parsed) -> bytes:
-        found = self._items.get(blob_key)
+    def get(self, key: str, render: Callable[[], bytes]) -> bytes:
+        found = self._items.get(key)
         if found is not None:
-            self._items.move_to_end(blob_key)
+            self._items.move_to_end(key)
             return found
-        found = envelope_of(parsed.header)
+        found = render()
         if len(found) <= self.budget // 100:
-            self._items[blob_key] = found
+            self._items[key] = found
             self.used += len(found)
             while self.used > self.budget:
                 _, dropped = self._items.popitem(last=False)
@@ -122,7 +123,8 @@ class EnvelopeCache:
         return found
 
 
-ENVELOPES = EnvelopeCache(16 * 1024 * 1024)  # about 50,000 ordinary envelopes
+ENVELOPES = RenderedCache(16 * 1024 * 1024)  # about 50,000 ordinary envelopes
+STRUCTURES = RenderedCache(16 * 1024 * 1024)  # BODY and BODYSTRUCTURE, as many again
 
 
 def fetch_items(
@@ -161,13 +163,21 @@ def fetch_items(
             add(name, b"NIL")  # RFC 8474 §5.2: threads are not kept
         elif name == "ENVELOPE":
             assert parsed is not None
-            add(name, ENVELOPES.get(entry.blob_key, parsed))
+            add(name, ENVELOPES.get(entry.blob_key, lambda: envelope_of(parsed.header)))
+        elif name in ("BODY", "BODYSTRUCTURE") and attribute.section is None:
+            assert parsed is not None
+            add(name, STRUCTURES.get(f"{entry.blob_key} {name}",
+                                     partial(_structure, parsed, name == "BODYSTRUCTURE")))
         else:
             assert parsed is not None
             add(attribute.response_name(), _content_item(attribute, parsed))
     if with_modseq and b"MODSEQ" not in seen:
         add("MODSEQ", b"(%d)" % entry.modseq)
     return items
+
+
+def _structure(parsed: _Parsed, extensible: bool) -> bytes:
+    return body_structure_of(parsed.tree, extensible=extensible)
 
 
 def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:

@@ -241,6 +241,11 @@ _MOVED_ROWS = PreparedStatement(
     .where(_E.folder_id == bindparam("b_folder"),
            _E.uid.between(bindparam("b_low"), bindparam("b_high")))
     .order_by(_E.uid))
+_CLAIM_RECENT = PreparedStatement(
+    update(Folder.__table__).where(_F.id == bindparam("b_folder"),
+                                   _F.recent_uid < bindparam("b_upto"))
+    .values(recent_claimed=_F.recent_uid, recent_uid=bindparam("b_upto"))
+    .returning(_F.recent_claimed, _F.recent_uid))
 SPARSE_RUNS = 64
 """Up to this many runs of consecutive UIDs are read one range each; more, as their span."""
 LAST_UID = 2**63 - 1
@@ -848,12 +853,10 @@ class MailStore:
         sessions, processes and nodes: the SET expressions read the row before the
         change, so RETURNING gives the claimed UIDs ``[first, end)``; None when another
         session claimed them first."""
-        row = (await uow.session.execute(
-            update(Folder).where(Folder.id == folder_id, Folder.recent_uid < upto)
-            .values(recent_claimed=Folder.recent_uid, recent_uid=upto)
-            .returning(Folder.recent_claimed, Folder.recent_uid)
-            .execution_options(synchronize_session=False)
-        )).first()
+        connection = await uow.core()
+        row = await run_in_transaction(connection, lambda db: db.first(
+            _CLAIM_RECENT, b_folder=folder_id, b_upto=upto))
+        uow.session.expire_all()
         return (int(row[0]), int(row[1])) if row is not None else None
 
     async def add_keywords(self, uow: UnitOfWork, folder_id: int, flags: Iterable[str]) -> None:

@@ -97,21 +97,26 @@ def test_imapclient_builds_its_envelope_object() -> None:
 
 
 def test_envelope_cache_keeps_recent_envelopes_within_its_budget() -> None:
-    from mss.imap.fetch_render import EnvelopeCache, _Parsed
+    from mss.imap.envelope import envelope_of
+    from mss.imap.fetch_render import RenderedCache, _Parsed
 
     def message(n: int, recipients: int = 1) -> _Parsed:
         to = ", ".join(f"<r{i}@mss.localhost>" for i in range(recipients))
         return _Parsed(f"Subject: m{n}\r\nTo: {to}\r\n\r\nbody\r\n".encode())
 
     one = len(envelope(b"Subject: m1\r\nTo: <r0@mss.localhost>\r\n\r\n"))
-    cache = EnvelopeCache(budget_bytes=one * 100 * 3)
+    cache = RenderedCache(budget_bytes=one * 100 * 3)
+
+    def rendered(parsed: _Parsed):  # what fetch_items hands the cache for an ENVELOPE
+        return lambda: envelope_of(parsed.header)
+
     for n in range(1, 4):
-        assert cache.get(f"k{n}", message(n)) == envelope(message(n).raw)
-    assert cache.get("k1", message(99)) == envelope(message(1).raw)  # cached: content-keyed
+        assert cache.get(f"k{n}", rendered(message(n))) == envelope(message(n).raw)
+    assert cache.get("k1", rendered(message(99))) == envelope(message(1).raw)  # content-keyed
     big = message(5, recipients=400)
-    assert cache.get("k5", big) == envelope(big.raw)  # too large for the budget: not kept
+    assert cache.get("k5", rendered(big)) == envelope(big.raw)  # too large: not kept
     assert "k5" not in cache._items
     for n in range(6, 400):
-        cache.get(f"k{n}", message(n))
+        cache.get(f"k{n}", rendered(message(n)))
     assert cache.used <= cache.budget
     assert "k2" not in cache._items and "k399" in cache._items
