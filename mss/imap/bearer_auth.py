@@ -14,6 +14,7 @@ import base64
 from typing import TYPE_CHECKING
 
 from mss.event_log import event
+from mss.imap.login_commands import AUTH_FAILED, logged_in, sasl_bytes
 from mss.imap.responses import ImapNo, ResponseCode, continuation
 from mss.oidc.sasl import SaslMalformed, error_challenge, parse_bearer
 from mss.store.audit_actions import AuditAction
@@ -21,14 +22,12 @@ from mss.store.audit_actions import AuditAction
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession, Reply
 
-AUTH_FAILED = "Authentication failed"
-
 
 async def bearer_step(session: ImapSession, mechanism: str, response: bytes) -> Reply:
     """The client's initial response: check the token, log in or start the error dance."""
     assert session.oauth is not None
     try:
-        credentials = parse_bearer(mechanism, session._sasl_bytes(response))
+        credentials = parse_bearer(mechanism, sasl_bytes(response))
     except SaslMalformed:
         raise ImapNo(ResponseCode.AUTHENTICATIONFAILED, AUTH_FAILED) from None
     outcome = await session.oauth.sign_in(
@@ -41,11 +40,11 @@ async def bearer_step(session: ImapSession, mechanism: str, response: bytes) -> 
               user=credentials.authzid or "", client=session.connection.client_address)
         status = error_challenge(
             mechanism, openid_configuration=session.oauth.openid_configuration)
-        session._sasl = _after_error
+        session.await_sasl(_after_error, session.sasl_tag)
         yield continuation(base64.b64encode(status).decode("ascii"))
         return
-    async for item in session._logged_in(outcome.principal, mechanism,
-                                         credentials.authzid or ""):
+    async for item in logged_in(session, outcome.principal, mechanism,
+                                credentials.authzid or ""):
         yield item
 
 

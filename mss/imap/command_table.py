@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mss.imap import login_commands as login
 from mss.imap import mailbox_commands as mailbox
 from mss.imap import message_commands as message
+from mss.imap import session_commands
 from mss.imap import sort_commands as sort
 from mss.imap.session import ImapSession
 
 HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
-    "CAPABILITY": ImapSession.cmd_capability,
-    "NOOP": ImapSession.cmd_noop,
-    "LOGOUT": ImapSession.cmd_logout,
-    "ID": ImapSession.cmd_id,
-    "ENABLE": ImapSession.cmd_enable,
-    "COMPRESS": ImapSession.cmd_compress,
-    "UNAUTHENTICATE": ImapSession.cmd_unauthenticate,
-    "STARTTLS": ImapSession.cmd_starttls,
-    "LOGIN": ImapSession.cmd_login,
-    "AUTHENTICATE": ImapSession.cmd_authenticate,
-    "CHECK": ImapSession.cmd_check,
-    "CANCELUPDATE": ImapSession.cmd_cancelupdate,
+    "CAPABILITY": session_commands.cmd_capability,
+    "NOOP": session_commands.cmd_noop,
+    "LOGOUT": session_commands.cmd_logout,
+    "ID": session_commands.cmd_id,
+    "ENABLE": session_commands.cmd_enable,
+    "COMPRESS": session_commands.cmd_compress,
+    "UNAUTHENTICATE": login.cmd_unauthenticate,
+    "STARTTLS": login.cmd_starttls,
+    "LOGIN": login.cmd_login,
+    "AUTHENTICATE": login.cmd_authenticate,
+    "CHECK": session_commands.cmd_check,
+    "CANCELUPDATE": session_commands.cmd_cancelupdate,
     "SELECT": mailbox.cmd_select,
     "EXAMINE": mailbox.cmd_select,
     "CREATE": mailbox.cmd_create,

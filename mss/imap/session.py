@@ -6,11 +6,10 @@ bytes. The session never touches a socket; it talks to mail only through the sto
 mail API and the directory.
 
 Invariants:
-- a command runs only in the states RFC 3501 §6 allows (else ``BAD``); LOGIN and
-  AUTHENTICATE are refused before TLS (``NO [PRIVACYREQUIRED]``, RFC 3501 §6.2.3);
-- every failure of authentication gets the same reply (no account enumeration); the
-  `[auth]` policy is applied to certificates here, to passwords in the directory and to
-  tokens in mss.oidc (XOAUTH2/OAUTHBEARER, offered only under TLS and with providers);
+- a command runs only in the states RFC 3501 §6 allows (else ``BAD``); the handlers
+  live with what they do: authentication in mss.imap.login_commands (refused before
+  TLS, one reply for every failure), commands of any state in mss.imap.session_commands,
+  mailboxes, messages and SORT/THREAD in their modules (mss.imap.command_table);
 - untagged updates precede the tagged reply; EXPUNGE is never sent during FETCH,
   STORE or SEARCH (RFC 3501 §7.4.1), so sequence numbers stay what the client knows;
 - a name, UID or folder outside the mailboxes the principal may open resolves to
@@ -24,9 +23,6 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -34,50 +30,34 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from mss.certs import CertificateCheck, identify_certificate
-from mss.directory.auth_policy import AuthMethod, principal_allows
-from mss.directory.authentication import authenticate
-from mss.directory.certificate_bindings import principal_for_certificate
-from mss.directory.mail_access import folder_highest_modseq, mail_access_for
-from mss.directory.org_members import rights_on_org
+from mss.certs import CertificateCheck
+from mss.directory.mail_access import folder_highest_modseq
 from mss.event_log import event
-from mss.identity import OrgRight, Principal, PrincipalKind
-from mss.imap.capabilities import BASE_CAPABILITIES, ENABLEABLE, Capability
+from mss.identity import Principal
+from mss.imap.capabilities import BASE_CAPABILITIES, Capability
 from mss.imap.commands import (
-    AuthenticateCommand,
-    CancelUpdateCommand,
     Command,
-    CompressCommand,
-    EnableCommand,
-    IdCommand,
 )
 from mss.imap.limits import ImapLimits
 from mss.imap.namespaces import MailboxNames
 from mss.imap.responses import (
     ImapBad,
-    ImapNo,
     ImapResponseError,
     ResponseCode,
     code_capability,
     code_highest_modseq,
-    continuation,
-    render_nstring,
     tagged,
-    untagged,
     untagged_status,
 )
 from mss.imap.search_results import RESULT_CHANGING, context_updates, resolve_saved
 from mss.imap.selected import SelectedMailbox
 from mss.oidc.bearer_login import BearerLogin
-from mss.oidc.sasl import MECHANISMS as BEARER_MECHANISMS
-from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.audit_actions import AuditAction
 from mss.store.faults import storage_fault
 from mss.store.store import Store
-from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-AUTH_FAILED = "Authentication failed"
 CERTIFICATE_REFUSED = "Client certificate revoked or no longer trusted"
 CertificateChecker = Callable[[bytes], CertificateCheck]
 EXTRA_CAPABILITIES = (
@@ -151,7 +131,7 @@ class ImapSession:
         self.compressing = False
         self.idling_tag: str | None = None
         self._sasl: Callable[[bytes], Reply] | None = None
-        self._sasl_tag = ""
+        self.sasl_tag = ""
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -198,7 +178,7 @@ class ImapSession:
         return self.state is State.LOGOUT
 
     async def close(self) -> None:
-        await self._deselect()
+        await self.deselect()
 
     # -- dispatch -----------------------------------------------------------------
 
@@ -237,6 +217,27 @@ class ImapSession:
                         type(error).__name__)
             yield tagged(command.tag, "NO", "Service temporarily unavailable, try again later",
                          ResponseCode.UNAVAILABLE)
+
+    def await_sasl(self, step: Callable[[bytes], Reply], tag: str) -> None:
+        """AUTHENTICATE sent ``+``: the next line is the client's SASL response."""
+        self._sasl, self.sasl_tag = step, tag
+
+    async def sasl_response(self, line: bytes) -> AsyncIterator[bytes]:
+        """The client's answer to the ``+`` of AUTHENTICATE."""
+        step, tag = self._sasl, self.sasl_tag
+        self._sasl = None
+        assert step is not None
+        if line.strip() == b"*":
+            yield tagged(tag, "BAD", "Authentication cancelled")  # RFC 3501 §6.2.2
+            return
+        try:
+            async for item in step(line.strip()):
+                if isinstance(item, Done):
+                    yield tagged(tag, item.status, item.text, item.code)
+                else:
+                    yield item
+        except ImapResponseError as error:
+            yield error.render(tag)
 
     def _certificate_refusal(self) -> bytes | None:
         """`* BYE` when the client's certificate is no longer acceptable; the session ends."""
@@ -316,7 +317,7 @@ class ImapSession:
 
     # -- selection ------------------------------------------------------------------
 
-    async def _deselect(self) -> None:
+    async def deselect(self) -> None:
         selected, self.selected = self.selected, None
         if selected is not None:
             await selected.exit_stack.aclose()
@@ -324,7 +325,7 @@ class ImapSession:
             self.state = State.AUTHENTICATED
 
     async def select(self, selected: SelectedMailbox) -> None:
-        await self._deselect()
+        await self.deselect()
         self.selected = selected
         self.state = State.SELECTED
 
@@ -342,225 +343,3 @@ class ImapSession:
         async with self.store.reading() as db:
             highest = await folder_highest_modseq(db, self.selected.folder_id)
         return [untagged_status("OK", "Highest", code_highest_modseq(highest))]
-
-    # -- commands of any state ----------------------------------------------------------
-
-    async def cmd_capability(self, command: Command) -> Reply:
-        yield untagged(b"CAPABILITY", " ".join(self.capabilities()).encode("ascii"))
-        yield Done("CAPABILITY completed")
-
-    async def cmd_noop(self, command: Command) -> Reply:
-        yield Done("NOOP completed")
-
-    async def cmd_check(self, command: Command) -> Reply:
-        yield Done("CHECK completed")  # RFC 3501 §6.4.1: every change is already durable
-
-    async def cmd_logout(self, command: Command) -> Reply:
-        if self.principal is not None:
-            event(AuditAction.AUTH_LOGGED_OUT, protocol="imap",
-                  principal=self.principal.label(), client=self.connection.client_address)
-        yield untagged_status("BYE", "Logging out")
-        await self._deselect()
-        self.state = State.LOGOUT
-        yield Done("LOGOUT completed")
-
-    async def cmd_id(self, command: IdCommand) -> Reply:
-        """RFC 2971: name the server, nothing that helps an attacker (no version)."""
-        yield b'* ID ("name" "MSS" "vendor" "MSS")\r\n'
-        yield Done("ID completed")
-
-    async def cmd_enable(self, command: EnableCommand) -> Reply:
-        """RFC 5161 §3.1: CONDSTORE, and QRESYNC which implies it (RFC 7162 §3.1, §3.2.3);
-        IMAP4rev2 (RFC 9051 §6.3.1): no \\Recent, ESEARCH for SEARCH, UTF-8 names."""
-        known = {str(e).upper(): str(e) for e in ENABLEABLE}
-        enabled = list(dict.fromkeys(known[c.upper()] for c in command.capabilities
-                                     if c.upper() in known))
-        if {str(Capability.CONDSTORE), str(Capability.QRESYNC)} & set(enabled):
-            for line in await self.enable_condstore():
-                yield line
-        if str(Capability.QRESYNC) in enabled:
-            self.qresync = True
-        if str(Capability.IMAP4REV2) in enabled:
-            self.imap4rev2 = True
-        yield b"* ENABLED" + b"".join(b" " + c.encode("ascii") for c in enabled) + b"\r\n"
-        yield Done("ENABLE completed")
-
-    async def cmd_cancelupdate(self, command: CancelUpdateCommand) -> Reply:
-        """RFC 5267 §4.3: forget the searches kept updated under those tags."""
-        assert self.selected is not None
-        for tag in command.tags:
-            self.selected.contexts.pop(tag, None)
-        yield Done("CANCELUPDATE completed")
-
-    async def cmd_unauthenticate(self, command: Command) -> Reply:
-        """RFC 8437: back to the not-authenticated state on the same connection; the
-        mailbox is closed without expunging, ENABLEd extensions are forgotten (§3)."""
-        await self._deselect()
-        self.state = State.NOT_AUTHENTICATED
-        self.principal, self.names = None, None
-        self.condstore = self.qresync = self.imap4rev2 = False
-        yield Done("UNAUTHENTICATE completed")
-
-    async def cmd_compress(self, command: CompressCommand) -> Reply:
-        """RFC 4978 §3: DEFLATE from the byte after this tagged OK; once only."""
-        if command.mechanism != "DEFLATE":
-            raise ImapBad(None, f"Unknown compression mechanism {command.mechanism}")
-        if self.compressing:
-            raise ImapNo(ResponseCode.COMPRESSIONACTIVE, "Compression is already active")
-        self.compress_requested = self.compressing = True
-        yield Done("DEFLATE active")
-
-    # -- not authenticated ----------------------------------------------------------------
-
-    async def cmd_starttls(self, command: Command) -> Reply:
-        if self.connection.tls:
-            raise ImapBad(None, "TLS is already active")
-        self.start_tls_requested = True
-        yield Done("Begin TLS negotiation now")
-
-    def _require_tls(self) -> None:
-        if not self.connection.tls:
-            raise ImapNo(ResponseCode.PRIVACYREQUIRED, "Use STARTTLS first")
-
-    async def cmd_login(self, command: Any) -> Reply:
-        self._require_tls()
-        principal = await authenticate(self.store, command.username, command.password,
-                                       self.connection.client_address)
-        async for item in self._logged_in(principal, "LOGIN", command.username):
-            yield item
-
-    async def cmd_authenticate(self, command: AuthenticateCommand) -> Reply:
-        """RFC 3501 §6.2.2 with SASL-IR (RFC 4959): PLAIN (RFC 4616), EXTERNAL, and
-        XOAUTH2/OAUTHBEARER (RFC 7628) when providers are configured."""
-        self._require_tls()
-        mechanism = command.mechanism.upper()
-        step: Callable[[bytes], Reply]
-        if mechanism in BEARER_MECHANISMS and self.oauth is not None:
-            from mss.imap.bearer_auth import bearer_step
-
-            step = lambda response: bearer_step(self, mechanism, response)  # noqa: E731
-        elif mechanism in ("PLAIN", "EXTERNAL"):
-            step = self._plain if mechanism == "PLAIN" else self._external
-        else:
-            raise ImapNo(ResponseCode.CANNOT, "Unsupported authentication mechanism")
-        self._sasl_tag = command.tag
-        if command.initial_response is None:
-            self._sasl, self._sasl_tag = step, command.tag
-            yield continuation("")
-            return
-        async for item in step(command.initial_response.encode("ascii")):
-            yield item
-
-    async def sasl_response(self, line: bytes) -> AsyncIterator[bytes]:
-        """The client's answer to the ``+`` of AUTHENTICATE."""
-        step, tag = self._sasl, self._sasl_tag
-        self._sasl = None
-        assert step is not None
-        if line.strip() == b"*":
-            yield tagged(tag, "BAD", "Authentication cancelled")  # RFC 3501 §6.2.2
-            return
-        try:
-            async for item in step(line.strip()):
-                if isinstance(item, Done):
-                    yield tagged(tag, item.status, item.text, item.code)
-                else:
-                    yield item
-        except ImapResponseError as error:
-            yield error.render(tag)
-
-    @staticmethod
-    def _sasl_bytes(response: bytes) -> bytes:
-        if response == b"=":
-            return b""
-        try:
-            return base64.b64decode(response, validate=True)
-        except (binascii.Error, ValueError):
-            raise ImapBad(None, "Invalid base64 in the SASL response") from None
-
-    async def _plain(self, response: bytes) -> Reply:
-        """RFC 4616: authzid NUL authcid NUL password; authzid may name an ORG mailbox."""
-        parts = self._sasl_bytes(response).split(b"\x00")
-        principal = None
-        if len(parts) == 3:
-            try:
-                authzid, authcid, password = (p.decode("utf-8") for p in parts)
-            except UnicodeDecodeError:
-                authzid = authcid = password = ""
-            if authcid and password:
-                principal = await authenticate(
-                    self.store, authcid, password, self.connection.client_address,
-                    authzid=authzid or None,
-                )
-        async for item in self._logged_in(principal, "PLAIN", authcid):
-            yield item
-
-    async def _external(self, response: bytes) -> Reply:
-        """RFC 4422 appendix A: the TLS client certificate, bound to a mailbox."""
-        authzid = self._sasl_bytes(response).decode("utf-8", "replace").strip()
-        der = self.connection.peer_certificate
-        principal = None
-        if der is not None:
-            try:
-                identity = identify_certificate(der)
-                principal = await principal_for_certificate(
-                    self.store, subject_dn=identity.subject_dn,
-                    fingerprint_sha256=hashlib.sha256(der).hexdigest(),
-                )
-            except ValueError:
-                principal = None
-            own_mailbox = principal.mailbox if principal is not None else None
-            if principal is not None and authzid and authzid.lower() != principal.mailbox:
-                principal = await self._acting_for(principal, authzid)
-            if principal is not None and not principal_allows(
-                    self.store.settings.auth, principal, AuthMethod.CERTIFICATE,
-                    credential_mailbox=own_mailbox):
-                principal = None
-            await self.store.write(_audit_external(principal, self.connection, der))
-        async for item in self._logged_in(principal, "EXTERNAL", authzid):
-            yield item
-
-    async def _acting_for(self, principal: Principal, org: str) -> Principal | None:
-        if principal.kind is not PrincipalKind.PROFESSIONAL:
-            return None
-        if OrgRight.READ not in await rights_on_org(self.store, principal.ident, org):
-            return None
-        return Principal(principal.kind, principal.ident, principal.display_name, org.lower())
-
-    async def _logged_in(self, principal: Principal | None, mechanism: str,
-                         user: str) -> Reply:
-        """The login's outcome, and its line (`auth.failed` for fail2ban: never the
-        secret, the client address last, docs/logging.md)."""
-        accesses = await mail_access_for(self.store, principal) if principal else []
-        names = MailboxNames(accesses)
-        client = self.connection.client_address
-        if principal is None or names.personal is None:
-            event(AuditAction.AUTH_FAILED, protocol="imap", mechanism=mechanism, user=user,
-                  client=client)
-            raise ImapNo(ResponseCode.AUTHENTICATIONFAILED, AUTH_FAILED)
-        event(AuditAction.AUTH_SUCCEEDED, protocol="imap", mechanism=mechanism, user=user,
-              principal=principal.label(), mailbox=principal.mailbox, client=client)
-        self.principal, self.names = principal, names
-        self.state = State.AUTHENTICATED
-        yield Done("Logged in", code_capability(self.capabilities()))
-
-
-def _audit_external(
-    principal: Principal | None, connection: Connection, der: bytes
-) -> Callable[[UnitOfWork], Any]:
-    fingerprint = hashlib.sha256(der).hexdigest()
-
-    async def job(uow: UnitOfWork) -> None:
-        if principal is None:
-            uow.audit(AuditAction.AUTH_FAILED, "anonymous", target=f"sha256:{fingerprint}",
-                      outcome=AuditOutcome.REFUSED,
-                      detail=f"client={connection.client_address} imap external")
-        else:
-            uow.audit(AuditAction.AUTH_SUCCEEDED, principal,
-                      target=principal.mailbox or "",
-                      detail=f"client={connection.client_address} imap external")
-
-    return job
-
-
-def render_id_value(value: str | None) -> bytes:
-    return render_nstring(value)
