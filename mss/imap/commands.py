@@ -109,13 +109,24 @@ class StatusCommand(Command):
 
 
 @dataclass(frozen=True)
+class CatenatePart:
+    """One part of ``CATENATE (...)`` (RFC 4469 §5): ``TEXT`` literal bytes, or the
+    ``URL`` of a message or section of the user's own mailboxes."""
+
+    text: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class AppendedMessage:
-    """One message of an APPEND: its flags, date and content."""
+    """One message of an APPEND: its flags, date and content (or, with CATENATE, the
+    parts to join into it, RFC 4469)."""
 
     message: bytes
     flags: tuple[str, ...] = ()
     internal_date: datetime | None = None
     binary: bool = False
+    parts: tuple[CatenatePart, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,10 +140,12 @@ class AppendCommand(Command):
     internal_date: datetime | None = None
     binary: bool = False
     more: tuple[AppendedMessage, ...] = ()
+    parts: tuple[CatenatePart, ...] | None = None
 
     @property
     def messages(self) -> tuple[AppendedMessage, ...]:
-        first = AppendedMessage(self.message, self.flags, self.internal_date, self.binary)
+        first = AppendedMessage(self.message, self.flags, self.internal_date, self.binary,
+                                self.parts)
         return (first, *self.more)
 
 

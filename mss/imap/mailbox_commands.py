@@ -21,6 +21,7 @@ from mss.directory.mail_access import (
     folder_id_of,
     folder_index,
 )
+from mss.imap.catenate import joined
 from mss.imap.commands import (
     AclCommand,
     AppendCommand,
@@ -404,12 +405,13 @@ def header_block(raw: bytes) -> bytes:
 
 async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
     """RFC 3501 §6.3.11 with APPENDUID (RFC 4315 §3); the quota is RFC 9208's.
-    MULTIAPPEND (RFC 3502): every message in one transaction, all or none."""
+    MULTIAPPEND (RFC 3502): every message in one transaction, all or none. CATENATE
+    (RFC 4469): the parts are joined first (mss.imap.catenate)."""
     resolved = names_of(session).resolve(command.mailbox)
     access = resolved.access
     if not access.may("i"):
         raise ImapNo(ResponseCode.NOPERM, "No right to add messages to that mailbox")
-    messages = command.messages
+    messages = tuple([await joined(session, item) for item in command.messages])
     if any(not item.message for item in messages):
         raise ImapNo(ResponseCode.CANNOT, "Empty message")
     store = session.store

@@ -19,6 +19,7 @@ from mss.imap.commands import (
     AppendedMessage,
     AuthenticateCommand,
     CancelUpdateCommand,
+    CatenatePart,
     Command,
     CompressCommand,
     CopyCommand,
@@ -340,7 +341,7 @@ class _CommandParser:
         while cursor.accept(b" "):  # RFC 3502 MULTIAPPEND
             more.append(self._appended_message())
         return AppendCommand(self.tag, name, mailbox, first.message, first.flags,
-                             first.internal_date, first.binary, tuple(more))
+                             first.internal_date, first.binary, tuple(more), first.parts)
 
     def _appended_message(self) -> AppendedMessage:
         cursor = self.cursor
@@ -352,8 +353,32 @@ class _CommandParser:
         if cursor.peek() == b'"':
             internal_date = cursor.date_time()
             cursor.space()
+        if cursor.accept(b"CATENATE ("):
+            return AppendedMessage(b"", flags, internal_date, False, self._catenate_parts())
         message, binary = cursor.literal(allow_binary=True)
         return AppendedMessage(message, flags, internal_date, binary)
+
+    def _catenate_parts(self) -> tuple[CatenatePart, ...]:
+        """RFC 4469 §5 ``cat-part``: ``TEXT`` literal (literal8 with BINARY, RFC 4469
+        §5 and RFC 3516) or ``URL`` astring; at least one."""
+        cursor = self.cursor
+        parts: list[CatenatePart] = []
+        while not cursor.accept(b")"):
+            if parts:
+                cursor.space()
+            kind = cursor.atom()
+            cursor.space()
+            if kind == "TEXT":
+                parts.append(CatenatePart(text=cursor.literal(allow_binary=True)[0]))
+            elif kind == "URL":
+                parts.append(CatenatePart(url=cursor.astring().decode("utf-8")))
+            else:
+                raise WireSyntaxError(f"unknown CATENATE part {kind}")
+            if len(parts) > 1000:
+                raise WireSyntaxError("too many CATENATE parts")
+        if not parts:
+            raise WireSyntaxError("CATENATE needs at least one part")
+        return tuple(parts)
 
     def identify(self, name: str, uid: bool) -> Command:
         """RFC 2971 §3.3: ``ID NIL`` or ``ID ("name" "value" ...)``."""

@@ -66,7 +66,7 @@ EXTRA_CAPABILITIES = (
     Capability.QUOTA_STORAGE, Capability.ACL,
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
     Capability.OBJECTID, Capability.UNAUTHENTICATE, Capability.SEARCHRES,
-    Capability.CONTEXT_SEARCH, Capability.CONTEXT_SORT,
+    Capability.CONTEXT_SEARCH, Capability.CONTEXT_SORT, Capability.CATENATE,
 )
 
 
