@@ -16,12 +16,14 @@ from mss.directory import tables as directory_tables
 from mss.notify import tables as notify_tables
 from mss.oidc import tables as oidc_tables
 from mss.pipeline import tables as pipeline_tables
+from mss.profile import tables as profile_tables
 from mss.store import tables as store_tables
 from mss.store.db import Base
 from mss.vault import tables as vault_tables
 
 TABLE_MODULES = (store_tables, directory_tables, account_tables, conversation_tables,
-                 pipeline_tables, vault_tables, oidc_tables, notify_tables, agenda_tables)
+                 pipeline_tables, vault_tables, oidc_tables, notify_tables, agenda_tables,
+                 profile_tables)
 
 
 def all_metadata() -> MetaData:

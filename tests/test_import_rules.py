@@ -39,6 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     "vault": {"store", "directory", "policy", "config", "clock", "identity", "event_log"},
     "agenda": {"store", "directory", "notify", "vault", "policy", "config", "identity",
                "clock", "event_log"},
+    "profile": {"store", "directory", "vault", "policy", "config", "identity", "clock",
+                "event_log"},
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
                  "identity", "event_log"},
     "proxy_protocol": {"config", "event_log", "store", "clock", "identity"},
@@ -46,7 +48,8 @@ ALLOWED: dict[str, set[str]] = {
 ADAPTERS = {"smtp", "imap", "webmail", "admin_listener"}
 for _adapter in ADAPTERS:
     ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
-                         "notify", "agenda", "config", "clock", "identity", "event_log",
+                         "notify", "agenda", "profile", "config", "clock", "identity",
+                         "event_log",
                          "metrics", "proxy_protocol"}
 # the admin listener (metrics, health) serves HTTP with the webmail's embedded server
 ALLOWED["admin_listener"] = {"config", "metrics", "store", "webmail", "clock", "identity"}

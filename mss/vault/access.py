@@ -467,8 +467,9 @@ class VaultService:
     # -- the patient's own actions --------------------------------------------------------
 
     async def upload(self, principal: Principal, file_name: str,
-                     content: bytes) -> DocumentSummary:
-        """A patient's document into Espace personnel (PDF, JPEG, PNG; bounded size)."""
+                     content: bytes, *, title: str = "") -> DocumentSummary:
+        """A patient's document into Espace personnel (PDF, JPEG, PNG; bounded size);
+        `title` names it (the file name by default)."""
         async with self.store.reading() as session:
             record = await self._own_record(session, principal)
         try:
@@ -483,7 +484,8 @@ class VaultService:
             row = D(patient_ins=record.ins, space=PatientSpace.ESPACE_PERSONNEL.value,
                     file_name=checked.file_name, content_type=checked.content_type,
                     size=blob.size, sha256=blob.sha256, mailbox_id=record.mailbox_id,
-                    blob_key=blob.blob_key, title=checked.file_name, class_code="90",
+                    blob_key=blob.blob_key, title=title[:300] or checked.file_name,
+                    class_code="90",
                     confidentiality_codes="", hidden_from_professionals=False,
                     classification_basis=PATIENT_UPLOAD_BASIS, classification_evidence="",
                     origin="upload", author=principal.display_name or None,

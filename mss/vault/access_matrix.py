@@ -57,12 +57,19 @@ class Grant:
                 + [f"class:{c}" for c in sorted(self.class_codes)])
 
 
+PROFILE_SECTIONS = frozenset({"allergies", "history", "treatments", "vaccinations", "measures",
+                              "blood_group", "persons_to_warn", "advance_directives"})
+"""Sections of the medical profile (mss.profile.sections.Section) a row may name."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProfessionRow:
     key: str
     label: str
     read: Grant
     emergency: Grant
+    profile: frozenset[str] = frozenset()
+    """Sections of the medical profile this profession adds items to, in care."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +128,18 @@ def parse_access_matrix(text: str, source: str = "access matrix") -> AccessMatri
         where = f"{source}: professions.{key}"
         if not isinstance(value, dict):
             raise AccessMatrixError(f"{where}: expected a table")
-        unknown = set(value) - {"label", "read", "emergency"}
+        unknown = set(value) - {"label", "read", "emergency", "profile"}
         if unknown:
             raise AccessMatrixError(f"{where}: unknown key {sorted(unknown)[0]}")
         read = _grant(value.get("read", []), f"{where}.read")
         emergency = _grant(value.get("emergency", []), f"{where}.emergency")
+        sections = value.get("profile", [])
+        if not isinstance(sections, list) or not all(
+                isinstance(i, str) and i in PROFILE_SECTIONS for i in sections):
+            raise AccessMatrixError(f"{where}.profile: expected sections among "
+                                    f"{', '.join(sorted(PROFILE_SECTIONS))}")
         rows[key.strip()] = ProfessionRow(key.strip(), str(value.get("label", key)), read,
-                                          emergency)
+                                          emergency, frozenset(sections))
     return AccessMatrix(rows)
 
 

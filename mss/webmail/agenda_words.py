@@ -71,6 +71,52 @@ AGENDA_ENGLISH: dict[str, str] = {
     "créé le": "created on",
     "Adresse d'abonnement": "Subscription address",
     "Rendez-vous envoyés par votre organisation": "Appointments your organisation sent",
+    "Profil médical": "Medical profile",
+    "Allergies et intolérances": "Allergies and intolerances",
+    "Antécédents médicaux et chirurgicaux": "Medical and surgical history",
+    "Traitements": "Treatments",
+    "Vaccinations": "Vaccinations",
+    "Mesures de santé": "Health measures",
+    "Groupe sanguin": "Blood group",
+    "Personnes à prévenir": "Persons to warn",
+    "Directives anticipées": "Advance directives",
+    "Poids": "Weight", "Taille": "Height", "Tension systolique": "Systolic pressure",
+    "Tension diastolique": "Diastolic pressure", "Glycémie": "Blood glucose",
+    "Température": "Temperature",
+    "Mesure": "Measure",
+    "Valeur": "Value",
+    "Intitulé": "Title",
+    "Précisions": "Details",
+    "Non renseigné.": "Not filled in.",
+    "par": "by",
+    "vous": "you",
+    "un professionnel": "a professional",
+    "saisi par la patiente dans son espace": "entered by the patient in her space",
+    "saisi par un professionnel en charge (webmail)": "entered by a professional in care "
+                                                      "(webmail)",
+    "Télécharger la synthèse (PDF)": "Download the synthesis (PDF)",
+    "Ajouté.": "Added.",
+    "Supprimé.": "Deleted.",
+    "Déposer la synthèse dans vos documents (Espace personnel) pour la partager avec les "
+    "professionnels qui vous suivent.": "Put the synthesis in your documents (personal "
+                                        "space) to share it with the professionals caring "
+                                        "for you.",
+    "Partager la synthèse dans mes documents": "Share the synthesis in my documents",
+    "Les informations utiles en urgence sont en premier.": "What matters in an emergency "
+                                                           "comes first.",
+    "Vous pouvez ajouter des éléments dans les sections ouvertes à votre profession ; vous "
+    "ne supprimez pas ceux de la patiente.": "You may add items in the sections open to "
+                                             "your profession; you do not delete the "
+                                             "patient's.",
+    "Vue d'urgence": "Emergency view",
+    "Accès en urgence (bris de glace) : seules les informations d'urgence sont affichées ; "
+    "la patiente en est informée.": "Emergency access (break-glass): only the emergency "
+                                    "information is shown; the patient is told.",
+    "Le reste du profil": "The rest of the profile",
+    "Cette patiente n'est pas suivie par vous. En urgence, indiquez le motif : l'accès est "
+    "tracé et la patiente en est informée.": "This patient is not in your care. In an "
+                                             "emergency, state the reason: the access is "
+                                             "logged and the patient is told.",
 }
 
 # audit action → (French for others, French for oneself, English for others, English for
@@ -118,4 +164,22 @@ TRACE_SENTENCES: dict[str, tuple[str, str, str, str]] = {
         "Votre agenda a été lu par une application calendrier abonnée.",
         "Your agenda was read by a subscribed calendar app.",
         "Your agenda was read by a subscribed calendar app."),
+    "profile.item_added": (
+        "{who} a ajouté un élément à votre profil médical.", "Vous avez ajouté un élément "
+        "à votre profil médical.", "{who} added an item to your medical profile.",
+        "You added an item to your medical profile."),
+    "profile.item_changed": (
+        "{who} a modifié un élément de votre profil médical.", "Vous avez modifié un "
+        "élément de votre profil médical.", "{who} changed an item of your medical profile.",
+        "You changed an item of your medical profile."),
+    "profile.item_deleted": (
+        "{who} a supprimé un élément de votre profil médical.", "Vous avez supprimé un "
+        "élément de votre profil médical.", "{who} deleted an item of your medical profile.",
+        "You deleted an item of your medical profile."),
+    "profile.read": (
+        "{who} a consulté votre profil médical.", "Vous avez consulté votre profil médical.",
+        "{who} read your medical profile.", "You read your medical profile."),
+    "profile.erased": (
+        "Votre profil médical a été effacé.", "Votre profil médical a été effacé.",
+        "Your medical profile was erased.", "Your medical profile was erased."),
 }
