@@ -6,9 +6,9 @@ objects it uses. There is one function per kind of process:
 - `compose_main`: a node's main process (every listener, the outbound queue worker, the
   patient notice worker, the extra MX processes). A node of a cluster is one such main
   process; nodes share the database (PostgreSQL) and the data folder, nothing else;
-- `compose_mx_process`: one of the extra MX processes of a node (`smtp.mx_processes`):
-  the MX listener only; what it accepts wakes the main process's workers through the
-  process link.
+- `compose_mx_process`: one of the extra processes of a node (`smtp.mx_processes`,
+  `imap.processes`): the MX listener and/or the IMAP listeners on the main process's
+  ports; what it accepts wakes the main process's workers through the process link.
 
 Invariant: the hooks of the one pipeline are the same in every process that accepts
 mail (`compose_pipeline`): vault deposit, patient notice queueing (in the delivering
@@ -115,19 +115,21 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     wakeups = {QUEUE_WAKEUP: worker.wake.set, NOTICE_WAKEUP: notifier.wake.set}
     keys = provider_keys(store)
     bearer = bearer_login(store, keys)
-    smtp = SmtpService(
-        settings, store, pipeline, base.pki, base.metrics, options=smtp_limits, bearer=bearer,
-        wake_queue=worker.wake.set, worker=worker, run_worker=queue_worker,
-        live_trust=base.live_trust,
-        mx_processes=lambda port: MxProcesses(settings, store, port, base.node_id,
-                                              serve=serve_mx_process, wakeups=wakeups))
-    services: list[Service] = [smtp]
+    services: list[Service] = []
     imap = None
     listeners = settings.listeners
     if listeners.imap.enabled or listeners.imaps.enabled:
         imap = ImapService(settings, store, base.pki, base.metrics, bearer=bearer,
                            live_trust=base.live_trust)
-        services.append(imap)
+        services.append(imap)  # bound first: the extra processes take its ports
+    smtp = SmtpService(
+        settings, store, pipeline, base.pki, base.metrics, options=smtp_limits, bearer=bearer,
+        wake_queue=worker.wake.set, worker=worker, run_worker=queue_worker,
+        live_trust=base.live_trust,
+        mx_processes=lambda port: MxProcesses(settings, store, port, base.node_id,
+                                              serve=serve_mx_process, wakeups=wakeups,
+                                              imap_ports=partial(imap_ports, imap)))
+    services.append(smtp)  # starts the extra MX/IMAP processes once its MX is bound
     vault = VaultService(store)
     vault.on_break_glass.append(notifier.on_break_glass)
     vault.on_break_glass.append(physician_break_glass_notifier(
@@ -153,11 +155,24 @@ def compose_mx_process(base: Foundation, link: ProcessLink, *,
     notifier = Notifier(store, relay_settings(settings),
                         wake_sender=partial(link.wake, NOTICE_WAKEUP))
     pipeline = compose_pipeline(base, notifier)
+    bearer = bearer_login(store, provider_keys(store))
     smtp = SmtpService(settings, store, pipeline, base.pki, base.metrics,
-                       options=smtp_options(settings, options),
-                       bearer=bearer_login(store, provider_keys(store)),
+                       options=smtp_options(settings, options), bearer=bearer,
                        wake_queue=partial(link.wake, QUEUE_WAKEUP), live_trust=base.live_trust)
-    return ProcessServices(pipeline, notifier, smtp, [smtp], process_link=link)
+    services: list[Service] = [smtp]
+    imap = None
+    if settings.listeners.imap.enabled or settings.listeners.imaps.enabled:
+        imap = ImapService(settings, store, base.pki, base.metrics, bearer=bearer,
+                           live_trust=base.live_trust)
+        services.append(imap)
+    return ProcessServices(pipeline, notifier, smtp, services, imap=imap, process_link=link)
+
+
+def imap_ports(imap: ImapService | None) -> dict[str, int]:
+    """"imap"/"imaps" → the port the main process bound (the extra processes take it)."""
+    if imap is None:
+        return {}
+    return {key: address[1] for key, address in imap.addresses.items()}
 
 
 def listening_ports(smtp: SmtpService, imap: ImapService | None) -> dict[str, int]:

@@ -20,6 +20,19 @@ DEFAULT_DATA_DIR = Path("./mss-data")
 PORT_OFFSET = 10000  # docs/architecture.md §7: embedded listeners sit at 10000 + the standard port
 
 
+MAX_PROCESSES = 64  # smtp.mx_processes, imap.processes
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def process_count(configured: int) -> int:
+    """`smtp.mx_processes` / `imap.processes` as run: 0 means one per core."""
+    return configured if configured > 0 else min(cores(), MAX_PROCESSES)
+
+
 def _doc(text: str, **kw: Any) -> Any:
     return field(metadata={"doc": text}, **kw)
 
@@ -136,7 +149,15 @@ class SmtpSettings:
     relay_timeout_seconds: int = _doc("Timeout of one exchange with a peer.", default=60)
     mx_processes: int = _doc(
         "Processes accepting MX sessions on the one MX port (SO_REUSEPORT): more than "
-        "one spreads TLS, parsing and policy over several cores.", default=1)
+        "one spreads TLS, parsing and policy over several cores. 0: one per core.",
+        default=0)
+
+
+@dataclass
+class ImapSettings:
+    processes: int = _doc(
+        "Processes serving IMAP sessions on the IMAP ports (SO_REUSEPORT); IDLE and "
+        "change events reach every one of them. 0: one per core.", default=0)
 
 
 @dataclass
@@ -274,6 +295,7 @@ class Settings:
     listeners: ListenersSettings = _doc("Network listeners.", default_factory=ListenersSettings)
     limits: LimitSettings = _doc("Size and count limits.", default_factory=LimitSettings)
     smtp: SmtpSettings = _doc("SMTP listeners and outbound queue.", default_factory=SmtpSettings)
+    imap: ImapSettings = _doc("IMAP sessions.", default_factory=ImapSettings)
     notify: NotifySettings = _doc("Patient notices by e-mail.", default_factory=NotifySettings)
     webmail: WebmailSettings = _doc("Webmail sessions and cookies.",
                                     default_factory=WebmailSettings)
@@ -441,8 +463,10 @@ def _validate(settings: Settings, problems: list[str]) -> None:
                             "or network")
     if settings.listeners.proxy_timeout_seconds <= 0:
         problems.append("listeners.proxy_timeout_seconds: must be positive")
-    if not 1 <= settings.smtp.mx_processes <= 64:
-        problems.append("smtp.mx_processes: from 1 to 64")
+    if not 0 <= settings.smtp.mx_processes <= MAX_PROCESSES:
+        problems.append(f"smtp.mx_processes: from 0 (one per core) to {MAX_PROCESSES}")
+    if not 0 <= settings.imap.processes <= MAX_PROCESSES:
+        problems.append(f"imap.processes: from 0 (one per core) to {MAX_PROCESSES}")
     if settings.logging.format not in ("logfmt", "json"):
         problems.append("logging.format: one of logfmt, json")
     if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
@@ -466,7 +490,7 @@ def _validate(settings: Settings, problems: list[str]) -> None:
             problems.append(str(exc))
     for f in dataclasses.fields(settings.smtp):
         value = getattr(settings.smtp, f.name)
-        if isinstance(value, int) and value <= 0:
+        if isinstance(value, int) and value <= 0 and f.name != "mx_processes":
             problems.append(f"smtp.{f.name}: must be positive")
     _validate_oidc(settings.oidc, problems)
     _validate_auth(settings, problems)

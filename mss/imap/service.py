@@ -8,7 +8,7 @@ from functools import partial
 
 from mss.certs import DevPki, server_context
 from mss.certs.live_trust import LiveTrust
-from mss.config import Settings
+from mss.config import Settings, process_count
 from mss.imap.limits import ImapLimits
 from mss.imap.server import ImapServer
 from mss.metrics import NodeMetrics
@@ -41,12 +41,14 @@ class ImapService:
         lines = []
         listeners = self.settings.listeners
         proxy = ProxyPolicy.from_settings(listeners)  # behind a load balancer (HAProxy)
+        shared = process_count(self.settings.imap.processes) > 1  # mss.smtp.mx_processes
         for key, implicit, label in (("imap", False, "IMAP"), ("imaps", True, "IMAPS")):
             listener = getattr(listeners, key)
             if not listener.enabled:
                 continue
             server = ImapServer(self.store, context, implicit_tls=implicit, limits=self.limits,
-                                oauth=self.bearer, certificate_check=check, proxy=proxy)
+                                oauth=self.bearer, certificate_check=check, proxy=proxy,
+                                reuse_port=shared)
             host, port = await server.start(listener.host, listener.port)
             self.servers.append(server)
             self.addresses[key] = (host, port)

@@ -1,17 +1,22 @@
-"""Extra processes serving the MX port beside the main one (`smtp.mx_processes`).
+"""Extra processes serving the MX and IMAP ports beside the main one (`smtp.mx_processes`,
+`imap.processes`; 0, the default, is one per core).
 
-One Python process accepts MX mail at the speed of one core: TLS, parsing and policy
-hold the interpreter lock (docs/design-notes.md, Performance). With `smtp.mx_processes = N`, the
-main process and N - 1 MX processes bind the same port with SO_REUSEPORT and the kernel spreads
-incoming connections among them. Each MX process opens the same store: on SQLite its writes
-queue on the cross-process write lock (mss.store.sqlite_driver), its change events and
-outbound-queue wake-ups reach the main process through mss.store.process_link; on
-PostgreSQL events travel by NOTIFY as between nodes.
+One Python process accepts MX mail, or serves IMAP sessions, at the speed of one core:
+TLS, parsing and policy hold the interpreter lock (docs/design-notes.md, Performance).
+With `smtp.mx_processes = N`, the main process and N - 1 extra processes bind the MX port
+with SO_REUSEPORT and the kernel spreads incoming connections among them; `imap.processes
+= M` does the same for the IMAP ports (143, 993), and max(N, M) - 1 extra processes run,
+the first N - 1 serving MX, the first M - 1 IMAP. IMAP IDLE in an extra process hears
+every change through the same events as the main one. Each extra process opens the same
+store: on SQLite its writes queue on the cross-process write lock
+(mss.store.sqlite_driver), its change events and outbound-queue wake-ups reach the main
+process through mss.store.process_link; on PostgreSQL events travel by NOTIFY as between
+nodes.
 
-Invariants: MX processes start after the main MX listener is bound (they take its port,
-even one picked by port 0) and stop before the main process closes the store; one that
-dies is restarted; an MX process stops when SIGTERM comes or its link to the main
-process breaks (a main process killed outright leaves none behind).
+Invariants: extra processes start after the main MX and IMAP listeners are bound (they
+take their ports, even ones picked by port 0) and stop before the main process closes the
+store; one that dies is restarted; an MX process stops when SIGTERM comes or its link to
+the main process breaks (a main process killed outright leaves none behind).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mss.background import stop_tasks
-from mss.config import Settings
+from mss.config import Settings, process_count
 from mss.event_log import configure_logging
 from mss.store.process_link import ProcessHub
 from mss.store.store import Store
@@ -56,9 +61,12 @@ class MxProcesses:
     RESTART_DELAY of its start is restarted only after that delay (no crash loop)."""
 
     def __init__(self, settings: Settings, store: Store, port: int, node_id: str, *,
-                 serve: ServeMxProcess, wakeups: Mapping[str, Callable[[], None]]) -> None:
+                 serve: ServeMxProcess, wakeups: Mapping[str, Callable[[], None]],
+                 imap_ports: Callable[[], dict[str, int]] = dict) -> None:
         self.settings = settings
-        self.port = port
+        self.port = port  # the MX port (0: no MX listener in the main process)
+        self.imap_ports = imap_ports  # "imap"/"imaps" → bound port, read at start
+        self.ports: dict[str, tuple[int, int]] = {}
         self.node_id = node_id
         self.serve = serve
         self.hub = ProcessHub(store.bus, hub_path(settings), send_events=not store.clustered)
@@ -71,7 +79,8 @@ class MxProcesses:
 
     async def start(self) -> list[str]:
         await self.hub.start()
-        indexes = range(1, self.settings.smtp.mx_processes)
+        self.ports = self._ports()
+        indexes = range(1, extra_processes(self.settings) + 1)
         try:
             await asyncio.gather(*(self._start_one(index) for index in indexes))
         except BaseException:
@@ -79,14 +88,26 @@ class MxProcesses:
             raise
         self._watchers = [asyncio.create_task(self._watch(index), name=f"mss-mx-{index}-watch")
                           for index in indexes]
-        return [f"MX also served by {len(indexes)} more process(es) on port {self.port}"]
+        return [f"{name} also served by {count} more process(es) on port {port}"
+                for name, (port, count) in self.ports.items()]
+
+    def _ports(self) -> dict[str, tuple[int, int]]:
+        """Listener → (its bound port, how many extra processes serve it)."""
+        mx = process_count(self.settings.smtp.mx_processes) - 1
+        imap = process_count(self.settings.imap.processes) - 1
+        ports = {"MX": (self.port, mx)} if self.port and mx > 0 else {}
+        if imap > 0:
+            for key, port in self.imap_ports().items():
+                ports[key.upper()] = (port, imap)
+        return ports
 
     async def _start_one(self, index: int) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of this event loop
         ours, theirs = context.Pipe()
         process = context.Process(
             target=run_mx_process, name=f"mss-mx-{index}", daemon=True,
-            args=(self.serve, mx_process_settings(self.settings, index, self.port, self.node_id),
+            args=(self.serve, mx_process_settings(self.settings, index, self.port, self.node_id,
+                                                  self.imap_ports()),
                   index, str(self.hub.path), theirs, logging.getLogger().getEffectiveLevel()))
         process.start()
         theirs.close()
@@ -160,12 +181,29 @@ def hub_path(settings: Settings) -> Path:
     return Path(tempfile.mkdtemp(prefix="mss-")) / HUB_SOCKET
 
 
-def mx_process_settings(settings: Settings, index: int, port: int, node_id: str) -> Settings:
-    """The main settings with only the MX listener, on the port the main process bound."""
+def extra_processes(settings: Settings) -> int:
+    """How many processes serve MX or IMAP beside the main one."""
+    listeners = settings.listeners
+    mx = process_count(settings.smtp.mx_processes) if listeners.mx.enabled else 1
+    imap_on = listeners.imap.enabled or listeners.imaps.enabled
+    imap = process_count(settings.imap.processes) if imap_on else 1
+    return max(mx, imap) - 1
+
+
+def mx_process_settings(settings: Settings, index: int, port: int, node_id: str,
+                        imap_ports: Mapping[str, int] | None = None) -> Settings:
+    """The main settings with only the listeners extra process `index` serves (MX when
+    index < smtp.mx_processes, IMAP when index < imap.processes), on the ports the main
+    process bound."""
     ours = copy.deepcopy(settings)
     for name in ("submission", "submissions", "imap", "imaps", "http"):
         getattr(ours.listeners, name).enabled = False
     ours.listeners.mx.port = port
+    ours.listeners.mx.enabled = bool(port) and index < process_count(settings.smtp.mx_processes)
+    if index < process_count(settings.imap.processes):
+        for key, bound in (imap_ports or {}).items():
+            listener = getattr(ours.listeners, key)
+            listener.enabled, listener.port = True, bound
     ours.server.node_id = f"{node_id}-mx{index}"  # PostgreSQL NOTIFY tells nodes apart by it
     return ours
 

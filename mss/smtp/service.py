@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from mss.certs import DevPki, server_context
 from mss.certs.live_trust import LiveTrust
-from mss.config import Settings
+from mss.config import Settings, process_count
 from mss.metrics import NodeMetrics
 from mss.oidc.bearer_login import BearerLogin
 from mss.pipeline.accept import Pipeline
@@ -22,7 +22,7 @@ from mss.proxy_protocol import ProxyPolicy
 from mss.smtp.data_intake import DataIntake
 from mss.smtp.inbound_handler import MxHandler
 from mss.smtp.listeners import ListenerSpec, SmtpListener
-from mss.smtp.mx_processes import MxProcesses
+from mss.smtp.mx_processes import MxProcesses, extra_processes
 from mss.smtp.options import SmtpOptions
 from mss.smtp.outbound_worker import QueueWorker
 from mss.smtp.submission_handler import SubmissionHandler
@@ -84,14 +84,15 @@ class SmtpService:
         options = self.options
         intake = DataIntake(self.store, self.settings, self.pipeline, self.wake_queue)
         lines = []
-        shared = self.settings.smtp.mx_processes > 1
+        shared = process_count(self.settings.smtp.mx_processes) > 1
         for name, spec in self._specs(intake, options):
             listener = SmtpListener(spec, options, self.settings.server.hostname,
                                     shared_port=shared and name == "mx")
             lines.append(await listener.start())
             self.listeners[name] = listener
-        if shared and "mx" in self.listeners and self.extra_mx is not None:
-            self.mx_processes = self.extra_mx(self.listeners["mx"].port)
+        if self.extra_mx is not None and extra_processes(self.settings) > 0:
+            mx = self.listeners.get("mx")
+            self.mx_processes = self.extra_mx(mx.port if mx is not None else 0)
             lines.extend(await self.mx_processes.start())
         listeners = self.listeners
         self.metrics.sessions.labels("smtp").set_function(

@@ -22,6 +22,8 @@ from mss.app import App
 from mss.certs import DevPki, ensure_server_pki, server_context
 from mss.demo import seed_world
 from mss.directory.trust_store import import_trust_list
+from mss.pipeline.accept import Submission
+from mss.policy import Channel
 from mss.smtp import mx_processes as mx_processes_module
 from mss.smtp.mx_processes import MxProcesses
 from mss.smtp.replies import CERTIFICATE_REVOKED
@@ -302,3 +304,91 @@ async def test_a_message_accepted_by_an_mx_process_tells_the_patient(
         assert all(rcpts == ["jeanne.dupont@example.org"] for rcpts, _ in relay.messages)
     finally:
         controller.stop()
+
+
+@contextlib.asynccontextmanager
+async def imap_node(make_settings, session_pki) -> Any:
+    """`imap.processes = 2` (MX in the main process only): one extra process shares the
+    IMAP ports."""
+    settings = operator_settings(make_settings, "b", DOMAIN_B, with_imap=True)
+    settings.imap.processes = 2
+    install_pki(settings, session_pki, session_pki.operator_b)
+    app = App(settings)
+    app.queue_worker = False
+    await app.start()
+    try:
+        assert app.store is not None
+        yield app, await seed_world(app.store)
+    finally:
+        await app.stop()
+
+
+async def test_idle_sessions_in_both_imap_processes_see_each_others_changes(
+        make_settings, session_pki) -> None:
+    """Clients connect until one is served by each process (the main process counts
+    its own connections); a delivery reaches IDLE in both, and a flag set through one
+    process reaches IDLE in the other, both ways."""
+    async with imap_node(make_settings, session_pki) as (app, world):
+        processes = mx_processes(app)
+        assert processes.ports == {"IMAPS": (app.imap.addresses["imaps"][1], 1)}
+        server = app.imap.servers[0]
+        assert app.pki is not None
+        context = ssl.create_default_context(cafile=str(app.pki.paths.ca_bundle))
+        context.check_hostname = False
+        port = app.imap.addresses["imaps"][1]
+        main_side: list[IMAPClient] = []
+        extra_side: list[IMAPClient] = []
+
+        def connect() -> IMAPClient:
+            client = IMAPClient("127.0.0.1", port=port, ssl=True, ssl_context=context,
+                                timeout=30)
+            client.login(world.bruno, world.password)
+            client.select_folder("INBOX")
+            return client
+
+        try:
+            for _ in range(64):  # all on one process 64 times: 2 ** -64
+                before = server.connections
+                client = await asyncio.to_thread(connect)
+                (main_side if server.connections > before else extra_side).append(client)
+                if main_side and extra_side:
+                    break
+            assert main_side and extra_side
+            here, there = main_side[0], extra_side[0]
+            for client in (here, there):
+                await asyncio.to_thread(client.idle)
+
+            async def heard(client: IMAPClient, what: bytes) -> list[Any]:
+                def wait() -> list[Any]:
+                    responses = client.idle_check(timeout=30)
+                    while not any(len(r) > 1 and r[1] == what for r in responses):
+                        more = client.idle_check(timeout=30)
+                        assert more, f"IDLE heard no {what!r} for 30 s"
+                        responses += more
+                    return responses
+                return await asyncio.to_thread(wait)
+
+            # a delivery (main process) reaches both
+            assert app.pipeline is not None
+            await app.pipeline.ensure_spool_mailbox()
+            result = await app.pipeline.accept(Submission(
+                mail_from=world.alice, recipients=[world.bruno],
+                raw=message(world.alice, world.bruno, subject="Aux deux processus"),
+                channel=Channel.SUBMISSION, principal=world.alice_principal,
+                save_to_sent=False))
+            assert result.results[0].accepted
+            for client in (here, there):
+                await heard(client, b"EXISTS")
+
+            # a flag set in one process is announced in the other, both ways
+            for writer, reader, flag in ((there, here, "$Label1"), (here, there, "$Label2")):
+                await asyncio.to_thread(writer.idle_done)
+                uids = await asyncio.to_thread(writer.search, ["SUBJECT", "Aux deux processus"])
+                await asyncio.to_thread(writer.add_flags, uids, [flag], True)  # silent
+                fetched = await heard(reader, b"FETCH")
+                assert any(flag.encode() in repr(r).encode() for r in fetched), fetched
+                await asyncio.to_thread(writer.idle)
+        finally:
+            for client in main_side + extra_side:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(client.logout)
