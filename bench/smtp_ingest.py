@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_support import create_pg_db, drop_pg_db
 from mss.certs import DevPki, ca_client_context
+from mss.config import process_count
 
 CLIENT_DOMAIN = "bench-a.localhost"
 SERVER_DOMAIN = "bench-b.localhost"
@@ -179,8 +180,9 @@ def main() -> int:
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL server URL (default SQLite): the run gets a "
                              "throwaway database next to the one named, dropped after")
-    parser.add_argument("--mx-processes", type=int, default=1,
-                        help="smtp.mx_processes of the server (SO_REUSEPORT processes)")
+    parser.add_argument("--mx-processes", type=int, default=0,
+                        help="smtp.mx_processes of the server (SO_REUSEPORT processes; "
+                        "0, the default setting: one per core)")
     parser.add_argument("--logging", choices=["on", "off", "both"], default="on",
                         help="the server's event lines (both: each setting twice, on then off)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each setting")
@@ -204,7 +206,8 @@ def main() -> int:
     process.start()
     port, rcpt = parent.recv()
     engine = "PostgreSQL" if args.database_url else "SQLite (synchronous=FULL)"
-    print(f"MX ingest, {engine}, server in its own process(es): {args.mx_processes} MX "
+    processes = process_count(args.mx_processes)
+    print(f"MX ingest, {engine}, server in its own process(es): {processes} MX "
           "process(es), TLS with client certificates; loop busy: the main process's")
     print(f"{'size':>7} {'K':>3} {'N':>5} {'msg/s':>8} {'MB/s':>7} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'srv CPU s':>9} {'CPU/msg ms':>10} {'cli CPU/msg':>11} "
