@@ -299,36 +299,27 @@ class FolderCounts:
 
 
 _FOLDER_ROW = PreparedRead(
-    select(_F.uidnext, _F.uidvalidity, _F.highestmodseq, _F.recent_uid)
+    select(_F.uidnext, _F.uidvalidity, _F.highestmodseq, _F.recent_uid, _F.message_count,
+           _F.unseen_count, _F.deleted_count, _F.total_size)
     .where(_F.id == _FOLDER))
-_COUNT_AND_SIZE = PreparedRead(
-    select(func.count(), func.coalesce(func.sum(_M.size), 0))
-    .select_from(FolderEntry.__table__.join(StoredMessage.__table__, _M.id == _E.message_id))
-    .where(_E.folder_id == _FOLDER))
-_UNSEEN = {
-    private: PreparedRead(
-        _with_private(select(func.count()).select_from(FolderEntry.__table__),
-                      "" if private else None)
-        .where(_E.folder_id == _FOLDER, _unseen_condition("" if private else None)))
-    for private in (False, True)
-}
-_DELETED = PreparedRead(
-    select(func.count()).select_from(FolderEntry.__table__)
-    .where(_E.folder_id == _FOLDER, _E.flags.contains("\\Deleted", autoescape=True)))
+_UNSEEN_PRIVATE = PreparedRead(
+    _with_private(select(func.count()).select_from(FolderEntry.__table__), "")
+    .where(_E.folder_id == _FOLDER, _unseen_condition("")))
 _RECENT = PreparedRead(
     select(func.count()).select_from(FolderEntry.__table__)
     .where(_E.folder_id == _FOLDER, _E.uid >= bindparam("b_recent")))
 
 
 def _folder_counts(reads: Reads, folder_id: int, reader: str | None) -> FolderCounts:
+    """The counters the database keeps on the folder row (migration 0012); a reader of
+    an ORG mailbox has \\Seen of their own, so their unseen entries are counted."""
     folder = reads.first(_FOLDER_ROW, b_folder=folder_id)
     if folder is None:
         return FolderCounts(0, 0, 0, 0, 1, 0, 0)
-    uidnext, uidvalidity, highestmodseq, recent_uid = folder
-    messages, size = reads.first(_COUNT_AND_SIZE, b_folder=folder_id) or (0, 0)
-    unseen = reads.scalar(_UNSEEN[reader is not None], **_values(folder_id, reader))
-    deleted = reads.scalar(_DELETED, b_folder=folder_id)
-    # RFC 3501 §6.3.10: not yet claimed by a session's SELECT
+    uidnext, uidvalidity, highestmodseq, recent_uid, messages, unseen, deleted, size = folder
+    if reader is not None:
+        unseen = reads.scalar(_UNSEEN_PRIVATE, b_folder=folder_id, b_reader=reader)
+    # RFC 3501 §6.3.10: not yet claimed by a session's SELECT (an index range)
     recent = reads.scalar(_RECENT, b_folder=folder_id, b_recent=recent_uid)
     return FolderCounts(int(messages), int(unseen), int(deleted), int(size), uidnext,
                         uidvalidity, highestmodseq, int(recent))
