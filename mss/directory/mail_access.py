@@ -311,7 +311,7 @@ _RECENT = PreparedRead(
 
 
 def _folder_counts(reads: Reads, folder_id: int, reader: str | None) -> FolderCounts:
-    """The counters the database keeps on the folder row (migration 0012); a reader of
+    """The counters the database keeps on the folder row (migration 0013); a reader of
     an ORG mailbox has \\Seen of their own, so their unseen entries are counted."""
     folder = reads.first(_FOLDER_ROW, b_folder=folder_id)
     if folder is None:

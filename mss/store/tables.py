@@ -65,7 +65,7 @@ class Folder(Base):
     recent_claimed: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
     # keywords ever stored in the folder, space-separated: SELECT's FLAGS (RFC 3501 §7.2.6)
     keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # kept by triggers on folder_entries (migration 0012), for STATUS without counting
+    # kept by triggers on folder_entries (migration 0013), for STATUS without counting
     message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     unseen_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     deleted_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

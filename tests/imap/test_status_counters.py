@@ -1,4 +1,4 @@
-"""STATUS from the counters the database keeps (migration 0012): after APPEND, STORE,
+"""STATUS from the counters the database keeps (migration 0013): after APPEND, STORE,
 EXPUNGE, COPY, MOVE and a delivery, STATUS says what FETCH shows, with imaplib over TLS."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """folder counters kept by the database on every entry change
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 21:10:00
 
 STATUS and LIST-STATUS (RFC 3501 §6.3.10, RFC 5819) of a folder of 10,000 messages must
@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
