@@ -125,9 +125,11 @@ def main() -> None:
     parser.add_argument("--pg", default="")
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
-    print(f"SQLite, {args.messages} messages")
-    asyncio.run(run(None, args.messages, args.requests))
+    if not args.skip_sqlite:
+        print(f"SQLite, {args.messages} messages")
+        asyncio.run(run(None, args.messages, args.requests))
     if args.pg:
         name, url = asyncio.run(create_pg_db(args.pg))
         try:

@@ -16,7 +16,7 @@ from mss.directory.principals import (
     professional_name,
 )
 from mss.directory.sources import ReadSource, reading_session
-from mss.directory.tables import MailboxOwner
+from mss.directory.tables import MailboxOwner, OrgMember
 from mss.identity import MailboxKind, Principal, PrincipalKind
 from mss.store.tables import Mailbox
 
@@ -67,3 +67,20 @@ async def sign_in_professional(source: ReadSource, rpps: str, authzid: str | Non
                          professional_name(professional), None)
         acting = await authorised_as(session, base, wanted)
         return ProfessionalSignIn(acting, MailboxKind.ORG) if acting is not None else None
+
+
+async def org_mailboxes_of(source: ReadSource, rpps: str) -> list[str]:
+    """The ORG mailboxes (enabled) the professional `rpps` may read as a member: the
+    choices offered after a sign-in that named none (docs/architecture.md §3)."""
+    async with reading_session(source) as session:
+        professional = await professional_by_ident(session, rpps)
+        if professional is None:
+            return []
+        rows = await session.execute(
+            select(Mailbox.address)
+            .join(OrgMember, OrgMember.org_mailbox_id == Mailbox.id)
+            .where(OrgMember.professional_id == professional.id,
+                   OrgMember.can_read.is_(True), Mailbox.kind == MailboxKind.ORG.value,
+                   Mailbox.disabled.is_(False))
+            .order_by(Mailbox.address))
+        return list(rows.scalars().all())

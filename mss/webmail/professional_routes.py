@@ -1,6 +1,9 @@
 """The professional's pages: conversations of the mailbox they logged in to (own PER or
-an ORG as authorisation identity), a conversation with a patient, END it (same effect
-as a `[FIN]` message, docs/architecture.md §4), write to a patient by INS with attachments."""
+an ORG as authorisation identity); per patient the conversation, its state and the
+documents the vault's access matrix lets them see; END it after a confirmation that
+shows what the patient will see (same effect as a `[FIN]` message,
+docs/architecture.md §4); write to a patient by INS once the patient's name is
+confirmed (docs/design-notes.md), with attachments."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from mss.directory.identifiers import InvalidIdentifier, patient_address
+from mss.directory.patients import PatientInfo, find_patient
 from mss.pipeline.mailbox_views import (
     NEUTRAL_PROFESSIONAL,
     conversation_messages,
@@ -17,6 +21,7 @@ from mss.pipeline.mailbox_views import (
     professional_conversations,
 )
 from mss.policy import ConversationStatus
+from mss.vault.access import SpaceListing, VaultAccessError
 from mss.webmail.compose import OutgoingFile, compose
 from mss.webmail.mail_actions import open_message, reader_of, send
 from mss.webmail.message_view import display_subject, view_message
@@ -25,7 +30,9 @@ from mss.webmail.rendering import render
 from mss.webmail.web_auth import checked_form, context_of, professional_session
 
 PAGE = 50
+UNKNOWN_INS = "Aucun patient n'a cet INS ici. / No patient has this INS here."
 MAX_FILES = 10
+DOCUMENTS_SHOWN = 10
 
 
 async def home(request: Request) -> Response:
@@ -66,17 +73,43 @@ async def patient_page(request: Request, notice: str = "", status_code: int = 20
         messages = await conversation_messages(
             db, mailbox_id or 0, received_from=[address], sent_to=[address],
             reader=reader_of(principal), limit=PAGE + 1, offset=page * PAGE)
+    documents: SpaceListing | None = None
+    refusal = ""
+    if conversation is not None:  # in care is necessary: without it, no vault access asked
+        try:
+            documents = await web.vault.list_documents(principal, ins)
+        except VaultAccessError as exc:
+            refusal = exc.reason
     return render(request, "pro_patient.html", status_code=status_code, ins=ins,
                   name=names.get(address, ins), conversation=conversation,
                   messages=messages[:PAGE], more=len(messages) > PAGE, page=page,
                   ended=ConversationStatus.ENDED, notice=notice,
-                  display_subject=display_subject)
+                  display_subject=display_subject, documents=documents,
+                  documents_shown=DOCUMENTS_SHOWN, refusal=refusal,
+                  just_ended=request.query_params.get("ended") == "1")
+
+
+async def end_page(request: Request, status_code: int = 200) -> Response:
+    """The confirmation before ending: what the patient will see afterwards."""
+    session = await professional_session(request)
+    web = context_of(request)
+    found = _patient(request)
+    if found is None:
+        return render(request, "not_found.html", status_code=404)
+    ins, address = found
+    conversation = await web.conversations.find(session.principal.mailbox or "", address)
+    if conversation is None or conversation.status is ConversationStatus.ENDED:
+        return RedirectResponse(f"/pro/patients/{ins}", 303)
+    async with web.store.reading() as db:
+        name = (await patient_names(db, [address])).get(address, ins)
+    return render(request, "pro_end.html", status_code=status_code, ins=ins, name=name,
+                  shown_as=session.principal.display_name or session.principal.mailbox)
 
 
 async def end_conversation(request: Request) -> Response:
     session = await professional_session(request)
     web = context_of(request)
-    await checked_form(request, session)
+    form = await checked_form(request, session)
     found = _patient(request)
     if found is None:
         return render(request, "not_found.html", status_code=404)
@@ -86,6 +119,8 @@ async def end_conversation(request: Request) -> Response:
         # "care" relation giving access to the patient's documents: nothing to end here.
         return await patient_page(request, "Aucun échange avec ce patient. / No exchange "
                                            "with this patient.", 403)
+    if form.get("confirm") != "1":  # a form without the confirmation asks for it
+        return await end_page(request)
     decision = await web.conversations.end(session.principal, session.principal.mailbox or "",
                                            address, via="webmail")
     if decision.verdict.refused:
@@ -115,10 +150,29 @@ async def attachment(request: Request) -> Response:
     return await attachment_response(request, session.principal)
 
 
+async def _write_form(request: Request, ins: str, *, error: str = "",
+                      status_code: int = 200) -> Response:
+    """Step one asks for the INS; step two names the patient it designates, to be
+    confirmed before anything is sent (docs/design-notes.md)."""
+    web = context_of(request)
+    patient: PatientInfo | None = None
+    if ins:
+        try:
+            patient_address(ins, web.settings.server.patient_domain)
+            patient = await find_patient(web.store, ins)
+        except InvalidIdentifier:
+            error = error or UNKNOWN_INS
+        if patient is None:
+            error = error or UNKNOWN_INS
+            status_code = max(status_code, 422) if error == UNKNOWN_INS else status_code
+    return render(request, "pro_write.html", status_code=status_code, ins=ins,
+                  patient=patient, error=error)
+
+
 async def write_page(request: Request) -> Response:
     await professional_session(request)
-    return render(request, "pro_write.html", ins=request.query_params.get("ins", ""),
-                  error="")
+    ins = request.query_params.get("ins", "").strip().upper()[:20]
+    return await _write_form(request, ins)
 
 
 async def write_submit(request: Request) -> Response:
@@ -129,15 +183,20 @@ async def write_submit(request: Request) -> Response:
     try:
         address = patient_address(ins, web.settings.server.patient_domain)
     except InvalidIdentifier:
-        return render(request, "pro_write.html", status_code=422, ins=ins,
-                      error="INS invalide / invalid INS")
+        return await _write_form(request, ins, error="INS invalide / invalid INS",
+                                 status_code=422)
+    if form.get("confirm_name") != "1":
+        return await _write_form(request, ins, status_code=422, error=(
+            "Confirmez le nom du patient avant d'envoyer. / Confirm the patient's name "
+            "before sending."))
     files = []
     for upload in form.getlist("files")[:MAX_FILES]:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read(web.max_upload_bytes + 1)
             if len(data) > web.max_upload_bytes:
-                return render(request, "pro_write.html", status_code=413, ins=ins,
-                              error="Pièce jointe trop volumineuse / attachment too large")
+                return await _write_form(
+                    request, ins, status_code=413,
+                    error="Pièce jointe trop volumineuse / attachment too large")
             files.append(OutgoingFile(upload.filename, upload.content_type or
                                       "application/octet-stream", data))
     principal = session.principal
@@ -148,6 +207,6 @@ async def write_submit(request: Request) -> Response:
                   files=files, headers=headers)
     result = await send(web, principal, [address], raw, subject=subject)
     if result.refused:
-        return render(request, "pro_write.html", status_code=422, ins=ins,
-                      error=result.refused[0].verdict.reason)
+        return await _write_form(request, ins, status_code=422,
+                                 error=result.refused[0].verdict.reason)
     return RedirectResponse(f"/pro/patients/{ins}", 303)

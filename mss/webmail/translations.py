@@ -142,6 +142,38 @@ ENGLISH: dict[str, str] = {
     "Lectures faites par le service lui-même pour son fonctionnement, pas par une personne.":
         "Reads the service made itself to work, not by a person.",
     "Menu principal": "Main menu",
+    "Quelle boîte ouvrir ?": "Which mailbox to open?",
+    "Vous êtes membre de boîtes organisationnelles : choisissez celle sur laquelle agir.":
+        "You are a member of organisational mailboxes: choose the one to act on.",
+    "Ma boîte personnelle": "My own mailbox",
+    "Boîte organisationnelle": "Organisational mailbox",
+    "Membre d'une boîte organisationnelle ? Vous la choisirez après la connexion.":
+        "Member of an organisational mailbox? You will choose it after signing in.",
+    "Le nom du patient vous est montré pour confirmation avant d'écrire.":
+        "The patient's name is shown to you for confirmation before you write.",
+    "Autre patient": "Another patient",
+    "INS": "INS",
+    "Je confirme écrire à ce patient": "I confirm I am writing to this patient",
+    "Échanges ouverts : le patient peut vous répondre.":
+        "Exchange open: the patient can reply to you.",
+    "Aucun échange avec ce patient pour l'instant : vérifiez son nom avant de lui écrire.":
+        "No exchange with this patient yet: check their name before writing.",
+    "Documents que vous pouvez voir": "Documents you may see",
+    "Tous ses documents": "All their documents",
+    "Ses documents vous sont ouverts quand vous la suivez (un échange, ou médecin traitant), "
+    "ou en urgence avec un motif.":
+        "Their documents open to you when you are caring for them (an exchange, or as "
+        "attending physician), or in an emergency with a reason.",
+    "Mettre fin aux échanges avec": "End the exchange with",
+    "Le patient ne pourra plus vous répondre ni vous écrire. Vous pourrez rouvrir les "
+    "échanges en lui écrivant de nouveau.":
+        "The patient will no longer be able to reply or write to you. You can reopen the "
+        "exchange by writing to them again.",
+    "Ce que verra le patient": "What the patient will see",
+    "Aperçu de la page du patient": "Preview of the patient's page",
+    "Sans bouton Répondre : ses messages restent lisibles.":
+        "No Reply button: the messages stay readable.",
+    "Confirmer la fin des échanges": "Confirm the end of the exchange",
     "Règle": "Rule",
     "Document": "Document",
     "service@…": "department@…",

@@ -60,6 +60,7 @@ PAGES: tuple[WebPage, ...] = (
     WebPage("cda-document", "jeanne", lambda links, web: links.cda_document),
     WebPage("traces", "jeanne", lambda links, web: "/traces"),
     WebPage("settings", "jeanne", lambda links, web: "/settings"),
+    WebPage("pro-choose-mailbox", "alice", lambda links, web: "/login/mailbox"),
     WebPage("pro-home", "alice", lambda links, web: "/pro"),
     WebPage("pro-patient", "alice",
             lambda links, web: f"/pro/patients/{web.world.jeanne_ins}"),
@@ -67,6 +68,9 @@ PAGES: tuple[WebPage, ...] = (
             lambda links, web: f"/pro/patients/{web.world.jeanne_ins}/documents"),
     WebPage("pro-message", "alice", lambda links, web: links.pro_message),
     WebPage("pro-write", "alice", lambda links, web: "/pro/write"),
+    WebPage("pro-write-patient", "alice",
+            lambda links, web: f"/pro/write?ins={web.world.jeanne_ins}"),
+    WebPage("pro-end", "alice", lambda links, web: f"/pro/patients/{web.world.jeanne_ins}/end"),
     WebPage("pro-break-glass", "bruno",
             lambda links, web: f"/pro/patients/{web.world.jeanne_ins}/documents"),
 )

@@ -91,7 +91,10 @@ async def test_patient_and_professional_in_a_real_browser(web: Web, base_url: st
             await doctor.click("text=Jeanne DUPONT")
             assert "Merci docteur" in await doctor.content() or \
                 "Re: Ordonnance" in await doctor.content()
-            await doctor.click("button:has-text('Mettre fin aux échanges')")
+            await doctor.click("a:has-text('Mettre fin aux échanges')")
+            assert "Le professionnel a mis fin aux échanges" in await doctor.inner_text(
+                ".preview")  # the patient's view, before confirming
+            await doctor.click("button:has-text('Confirmer la fin des échanges')")
             await doctor.wait_for_selector("text=Échanges terminés")
             step = "patient sees the end"
             await patient.reload()

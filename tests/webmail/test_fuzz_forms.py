@@ -69,7 +69,7 @@ async def test_patient_and_professional_forms_never_answer_500(
         client, token, path, names = forms[index]
         data = dict(zip(names, values, strict=False))
         if "?ins=" in path:  # a valid patient, so that the message is composed and sent
-            path, data["ins"] = "/pro/write", ins
+            path, data["ins"], data["confirm_name"] = "/pro/write", ins, "1"
         if with_token:
             data["csrf"] = token
         encoded = {k: v.encode("utf-8", "surrogateescape") for k, v in data.items()}
@@ -101,7 +101,8 @@ async def test_crlf_in_subject_and_file_name_is_no_header_injection(
     token = await _token(alice, "/pro/write")
     subject = "Résultats\r\nBcc: evil@example.org\r\nX-MSS-MES: FIN"
     response = await alice.post("/pro/write", data={
-        "csrf": token, "ins": web.world.jeanne_ins, "subject": subject, "body": "Bonjour"},
+        "csrf": token, "ins": web.world.jeanne_ins, "confirm_name": "1", "subject": subject,
+        "body": "Bonjour"},
         files={"files": ("cr\r\nBcc: evil@example.org.pdf", b"%PDF-1.4\n%%EOF\n",
                          "application/pdf")})
     assert response.status_code in (303, 422), response.text[:500]

@@ -53,9 +53,39 @@ async def test_a_professional_signs_in_with_pkce(oidc: OidcApp) -> None:
         assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
         assert query["nonce"] and query["state"] and "openid" in query["scope"]
         callback = await browser.get(await authorise(browser, url))
-        assert callback.status_code == 200 and 'url=/pro"' in callback.text
+        # Alice is a member of the cardiology ORG mailbox: she is asked which to open
+        assert callback.status_code == 200 and 'url=/login/mailbox"' in callback.text
         home = await browser.get(f"{oidc.base_url}/pro")
         assert home.status_code == 200 and "Alice" in home.text
+
+
+async def test_an_org_member_chooses_the_org_mailbox_after_signing_in(oidc: OidcApp
+                                                                     ) -> None:
+    async with httpx.AsyncClient(timeout=30) as browser:
+        url = await start(browser, oidc)
+        await browser.get(await authorise(browser, url))
+        choice = await browser.get(f"{oidc.base_url}/login/mailbox")
+        assert choice.status_code == 200
+        assert f'value="{oidc.world.alice}"' in choice.text
+        assert f'value="{oidc.world.cardiology}"' in choice.text
+        csrf = CSRF.search(choice.text).group(1)  # type: ignore[union-attr]
+        stranger = await browser.post(f"{oidc.base_url}/login/mailbox",
+                                      data={"csrf": csrf, "mailbox": "other@example.org"})
+        assert stranger.status_code == 403
+        old = browser.cookies["mss_session"]
+        chosen = await browser.post(f"{oidc.base_url}/login/mailbox",
+                                    data={"csrf": csrf, "mailbox": oidc.world.cardiology})
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/pro"
+        assert browser.cookies["mss_session"] != old
+        home = await browser.get(f"{oidc.base_url}/pro")
+        assert oidc.world.cardiology in home.text
+        async with httpx.AsyncClient(timeout=30) as replay:  # the replaced session is closed
+            replay.cookies.set("mss_session", old)
+            assert (await replay.get(f"{oidc.base_url}/pro")).status_code == 303
+    async with httpx.AsyncClient(timeout=30) as browser:  # Claire has no ORG: no question
+        url = await start(browser, oidc)
+        callback = await browser.get(await authorise(browser, url, CLAIRE.rpps))
+        assert callback.status_code == 200 and 'url=/pro"' in callback.text
 
 
 async def test_the_session_may_act_on_an_org_mailbox(oidc: OidcApp) -> None:
@@ -103,7 +133,10 @@ async def test_a_professional_signs_in_in_a_real_browser(oidc: OidcApp) -> None:
             page = await browser.new_page()
             await page.goto(f"{oidc.base_url}/login")
             await page.click("#oidc-sign-in")
+            await page.wait_for_url(f"{oidc.base_url}/login/mailbox")
+            await page.click(f"button[value='{oidc.world.cardiology}']")
             await page.wait_for_url(f"{oidc.base_url}/pro")
             assert "Alice" in await page.content()
+            assert oidc.world.cardiology in await page.inner_text("header")
         finally:
             await browser.close()

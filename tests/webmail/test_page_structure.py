@@ -31,7 +31,8 @@ SHOTS = HERE / "screenshots"
 RECORD = HERE / "page_structure.json"
 RECORDING = bool(os.environ.get("MSS_RECORD_PAGES"))
 MAIN_PAGES = ("login", "inbox", "conversation", "message", "documents", "cda-document",
-              "traces", "settings", "pro-home", "pro-patient", "pro-documents")
+              "traces", "settings", "pro-home", "pro-patient", "pro-documents", "pro-write-patient",
+              "pro-end")
 KEPT = {"banner", "navigation", "main", "contentinfo", "region", "article", "search",
         "heading", "textbox", "searchbox", "button", "combobox", "checkbox", "radio",
         "dialog", "alert", "status"}

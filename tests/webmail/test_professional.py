@@ -14,7 +14,7 @@ async def test_write_by_ins_with_attachment_then_end_then_reopen(web: Web, alice
     page = await alice.get("/pro/write")
     response = await alice.post(
         "/pro/write",
-        data={"csrf": csrf_of(page.text), "ins": web.world.jeanne_ins,
+        data={"csrf": csrf_of(page.text), "ins": web.world.jeanne_ins, "confirm_name": "1",
               "subject": "Ordonnance", "body": "Voici votre ordonnance."},
         files={"files": ("ordonnance.pdf", PDF, "application/pdf")})
     assert response.status_code == 303
@@ -22,15 +22,20 @@ async def test_write_by_ins_with_attachment_then_end_then_reopen(web: Web, alice
     assert "Jeanne DUPONT" in home.text and "Échanges ouverts" in home.text
     patient = await alice.get(f"/pro/patients/{web.world.jeanne_ins}")
     assert "Mettre fin aux échanges" in patient.text
-    ended = await alice.post(f"/pro/patients/{web.world.jeanne_ins}/end",
+    asked = await alice.post(f"/pro/patients/{web.world.jeanne_ins}/end",
                              data={"csrf": csrf_of(patient.text)})
+    assert asked.status_code == 200 and "Confirmer la fin des échanges" in asked.text
+    conversation = await web.context.conversations.find(web.world.alice, web.world.jeanne)
+    assert conversation is not None and conversation.is_open  # nothing ended unconfirmed
+    ended = await alice.post(f"/pro/patients/{web.world.jeanne_ins}/end",
+                             data={"csrf": csrf_of(patient.text), "confirm": "1"})
     assert ended.status_code == 303
     conversation = await web.context.conversations.find(web.world.alice, web.world.jeanne)
     assert conversation is not None and conversation.status is ConversationStatus.ENDED
     page = await alice.get(f"/pro/patients/{web.world.jeanne_ins}")
     assert "Échanges terminés" in page.text
     write = await alice.get("/pro/write")
-    await alice.post("/pro/write", data={"csrf": csrf_of(write.text),
+    await alice.post("/pro/write", data={"csrf": csrf_of(write.text), "confirm_name": "1",
                                          "ins": web.world.jeanne_ins, "subject": "Suite",
                                          "body": "Je reviens vers vous."})
     conversation = await web.context.conversations.find(web.world.alice, web.world.jeanne)
@@ -90,5 +95,58 @@ async def test_org_member_without_send_as_cannot_end(web: Web) -> None:
         page = await client.get(f"/pro/patients/{web.world.jeanne_ins}")
         assert "Jeanne DUPONT" in (await client.get("/pro")).text
         refused = await client.post(f"/pro/patients/{web.world.jeanne_ins}/end",
-                                    data={"csrf": csrf_of(page.text)})
+                                    data={"csrf": csrf_of(page.text), "confirm": "1"})
         assert refused.status_code == 403
+
+
+async def test_patient_page_shows_state_and_the_documents_the_matrix_opens(
+        web: Web, alice, bruno) -> None:
+    await web.send(subject="Ordonnance", attachments=[("ordonnance.pdf", "application/pdf",
+                                                       PDF)])
+    page = await alice.get(f"/pro/patients/{web.world.jeanne_ins}")
+    assert "Échanges ouverts : le patient peut vous répondre." in page.text
+    assert re.search(r'href="/pro/documents/\d+">ordonnance.pdf</a>', page.text)
+    unknown = await bruno.get(f"/pro/patients/{web.world.jeanne_ins}")
+    assert "ordonnance.pdf" not in unknown.text and "Aucun échange" in unknown.text
+    assert "bris de glace" in unknown.text
+
+
+async def test_ending_asks_first_and_shows_the_patients_view(web: Web, alice, jeanne
+                                                             ) -> None:
+    await web.send(subject="Suivi")
+    confirm = await alice.get(f"/pro/patients/{web.world.jeanne_ins}/end")
+    assert confirm.status_code == 200
+    assert "Ce que verra le patient" in confirm.text
+    assert "Le professionnel a mis fin aux échanges" in confirm.text
+    assert 'name="confirm" value="1"' in confirm.text
+    conversation = await web.context.conversations.find(web.world.alice, web.world.jeanne)
+    assert conversation is not None and conversation.is_open
+    done = await alice.post(f"/pro/patients/{web.world.jeanne_ins}/end",
+                            data={"csrf": csrf_of(confirm.text), "confirm": "1"})
+    assert done.status_code == 303
+    inbox = await jeanne.get("/inbox")
+    assert "Le professionnel a mis fin aux échanges" in inbox.text
+    again = await alice.get(f"/pro/patients/{web.world.jeanne_ins}/end")
+    assert again.status_code == 303  # nothing left to end
+
+
+async def test_writing_by_ins_names_the_patient_and_needs_the_confirmation(
+        web: Web, alice) -> None:
+    first = await alice.get("/pro/write")
+    assert 'name="ins"' in first.text and 'name="body"' not in first.text
+    named = await alice.get(f"/pro/write?ins={web.world.jeanne_ins}")
+    assert named.status_code == 200
+    assert "<strong>Jeanne DUPONT</strong>" in named.text and 'name="confirm_name"' in named.text
+    unconfirmed = await alice.post("/pro/write", data={
+        "csrf": csrf_of(named.text), "ins": web.world.jeanne_ins, "subject": "Ordonnance",
+        "body": "Bonjour"})
+    assert unconfirmed.status_code == 422 and "Confirmez le nom du patient" in unconfirmed.text
+    assert await web.context.conversations.find(web.world.alice, web.world.jeanne) is None
+    nobody = await alice.get("/pro/write?ins=185077512345608")
+    assert nobody.status_code == 422 and "Aucun patient n&#39;a cet INS" in nobody.text
+    assert 'name="body"' not in nobody.text
+    sent = await alice.post("/pro/write", data={
+        "csrf": csrf_of(named.text), "ins": web.world.jeanne_ins, "confirm_name": "1",
+        "subject": "Ordonnance", "body": "Bonjour"})
+    assert sent.status_code == 303
+    assert await web.context.conversations.find(web.world.alice, web.world.jeanne)
