@@ -80,7 +80,10 @@ def _instant(data: dict[str, Any], name: str) -> datetime:
         raise PostedAppointmentInvalid(f"'{name}' is not an ISO 8601 date-time") from None
     if value.tzinfo is None:
         raise PostedAppointmentInvalid(f"'{name}' needs a UTC offset (e.g. +01:00 or Z)")
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed out of range by its offset
+        raise PostedAppointmentInvalid(f"'{name}' is out of range") from None
     if not EARLIEST <= value < LATEST:
         raise PostedAppointmentInvalid(f"'{name}' is out of range")
     return value

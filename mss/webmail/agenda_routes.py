@@ -157,7 +157,8 @@ async def add_event(request: Request) -> Response:
                             starts_at=starts_at, ends_at=ends_at, all_day=all_day,
                             summary=str(form.get("summary", ""))[:400],
                             location=str(form.get("location", ""))[:400])
-    except ValueError as error:  # dates the browser did not check, OwnEventInvalid
+    except (ValueError, OverflowError) as error:  # dates the browser did not check
+        # (year 1 in Paris is before UTC's year 1), OwnEventInvalid
         why = str(error) if isinstance(error, OwnEventInvalid) else (
             "Date ou heure invalide. / Invalid date or time.")
         return render(request, "error.html", status_code=400, reason=why)

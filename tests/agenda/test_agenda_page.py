@@ -52,8 +52,9 @@ async def test_own_events_and_past(web: Web, jeanne: httpx.AsyncClient, paul: ht
         "csrf": csrf, "summary": "Kiné", "date": "2026-01-05", "start": "18:00",
         "end": "17:00"})
     assert refused.status_code == 400
-    assert (await jeanne.post("/agenda/events", data={
-        "csrf": csrf, "summary": "x", "date": "demain"})).status_code == 400
+    for day in ("demain", "0001-01-01", "10000-01-01"):
+        assert (await jeanne.post("/agenda/events", data={
+            "csrf": csrf, "summary": "x", "date": day})).status_code == 400, day
     (entry,) = await read_agenda(web.store, web.world.jeanne_ins, web.alice)
     assert (entry.summary, entry.source) == ("Kiné", "patient")
     page = await jeanne.get("/agenda")

@@ -262,3 +262,23 @@ async def test_invisible_patient_never_reaches_the_record(vault_harness: VaultHa
         "cr.xml", corpus.cda_document("11502-2", "Secret CDA", ins,
                                       confidentiality="INVISIBLE_PATIENT"), "text/xml")]))
     assert await titles(h, h.jeanne) == []
+
+
+def test_the_profile_key_names_sections_only() -> None:
+    """Issue 23: `profile` lists the medical profile's sections a profession adds to."""
+    import pytest
+
+    from mss.profile.sections import Section
+    from mss.vault.access_matrix import (
+        PROFILE_SECTIONS,
+        AccessMatrixError,
+        load_access_matrix,
+        parse_access_matrix,
+    )
+
+    assert {s.value for s in Section} == PROFILE_SECTIONS
+    matrix = load_access_matrix()
+    assert matrix.rows["10"].profile >= {"vaccinations", "allergies", "measures"}
+    assert matrix.rows["80"].profile == frozenset()
+    with pytest.raises(AccessMatrixError, match="profile"):
+        parse_access_matrix('[professions."10"]\nprofile = ["organs"]\n')
