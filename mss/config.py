@@ -131,6 +131,11 @@ class LimitSettings:
         default=25 * 1024 * 1024,
     )
     max_recipients: int = _doc("Recipients per message.", default=100)
+    retry_window_hours: int = _doc(
+        "A message sent again within this many hours by the same sender, with the same "
+        "envelope sender, Message-ID and content, is a retry (a lost 250): answered as "
+        "accepted, not delivered twice (RFC 5321 §4.5.4.1 gives up after 4-5 days).",
+        default=120)
 
 
 @dataclass
@@ -471,7 +476,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         problems.append("logging.format: one of logfmt, json")
     if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         problems.append("database.sqlite_synchronous: one of OFF, NORMAL, FULL, EXTRA")
-    for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients"):
+    for name in ("max_message_bytes", "max_patient_message_bytes", "max_recipients",
+                 "retry_window_hours"):
         if getattr(settings.limits, name) <= 0:
             problems.append(f"limits.{name}: must be positive")
     if settings.notify.relay_tls not in {"starttls", "implicit", "none"}:

@@ -17,7 +17,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any, Protocol, cast
@@ -28,6 +29,7 @@ from mss.config import Settings
 from mss.identity import SYSTEM, MailboxKind, Principal, PrincipalKind
 from mss.pipeline.author_fields import author_fields
 from mss.pipeline.conversations import apply_conversation_transitions, patient_subject
+from mss.pipeline.delivery_keys import accepted_before, delivery_key, record_acceptance
 from mss.pipeline.directory_facts import DirectoryFacts
 from mss.pipeline.message_facts import ParsedMessage, parse_message
 from mss.pipeline.message_log import log_accepted, new_queue_id
@@ -260,14 +262,64 @@ class Pipeline:
         blobs = await self._prepare_blobs(submission, plan, raw)
         deposits = await self._prepare_deposits(plan)
 
+        key = self._delivery_key(submission, plan)
+        queue_id = [submission.queue_id]
+
         async def job(uow: UnitOfWork) -> list[RecipientResult]:
             audited[:] = []  # a rerun of the batch starts this job's rows afresh
             uow.audited = audited
-            return await self._commit(uow, submission, plan, blobs, deposits, raw)
+            if key is None:
+                return await self._commit(uow, submission, plan, blobs, deposits, raw)
+            return await self._commit_once(uow, key, submission, plan, blobs, deposits, raw,
+                                           queue_id)
 
         results = await self.store.write(job)
-        return AcceptResult(tuple(results), plan.parsed.message_id, submission.queue_id,
+        return AcceptResult(tuple(results), plan.parsed.message_id, queue_id[0],
                             len(raw), plan.sender.address in blobs and submission.save_to_sent)
+
+    def _delivery_key(self, submission: Submission, plan: _Plan) -> str | None:
+        """The message's delivery key, when its sender wrote a Message-ID (mss/pipeline/
+        delivery_keys.py: a retry after a lost 250 is not delivered twice)."""
+        head, _, body = submission.raw.partition(b"\r\n\r\n")
+        if not plan.parsed.message_id or b"\nmessage-id:" not in b"\n" + head.lower():
+            return None
+        peer = submission.peer.subject_dn if submission.peer else ""
+        # the body: the header section differs between attempts (each has its Received)
+        return delivery_key(sender=f"{submission.principal.label()}|{peer or ''}",
+                            mail_from=submission.mail_from,
+                            message_id=plan.parsed.message_id, body=body)
+
+    async def _commit_once(
+        self, uow: UnitOfWork, key: str, submission: Submission, plan: _Plan,
+        blobs: dict[str, PreparedBlob], deposits: dict[str, list[tuple[VaultStep, object]]],
+        raw: bytes, queue_id: list[str],
+    ) -> list[RecipientResult]:
+        """`_commit` for the recipients not yet accepted under `key`; the others are
+        answered as accepted again (audited `message.retried`), not delivered again."""
+        window = timedelta(hours=self.settings.limits.retry_window_hours)
+        earlier = await accepted_before(uow, key, window)
+        done = earlier.recipients if earlier is not None else frozenset()
+        if not done:
+            results = await self._commit(uow, submission, plan, blobs, deposits, raw)
+        else:
+            queue_id[0] = earlier.queue_id if earlier is not None else queue_id[0]
+            rest = replace(plan, local={r: m for r, m in plan.local.items() if r not in done},
+                           remote=[r for r in plan.remote if r not in done],
+                           decisions={r: d for r, d in plan.decisions.items() if r not in done})
+            results = await self._commit(uow, replace(submission, save_to_sent=False), rest,
+                                         blobs, deposits, raw)
+            for rcpt in (r for r in plan.decisions if r in done):
+                verdict = plan.decisions[rcpt].verdict
+                uow.audit(AuditAction.MESSAGE_RETRIED, submission.principal, target=rcpt,
+                          detail=f"message={plan.parsed.message_id} queue_id={queue_id[0]} "
+                                 f"retry_queue_id={submission.queue_id}")
+                results.append(RecipientResult(
+                    rcpt, verdict if verdict.accepted else accepted_at_mail(),
+                    delivered_to=plan.local.get(rcpt), queued=rcpt in plan.remote))
+        accepted = {r.address for r in results if r.accepted}
+        if accepted - done:
+            await record_acceptance(uow, key, queue_id[0], earlier, accepted)
+        return results
 
     def _complete_headers(self, submission: Submission) -> bytes:
         """RFC 5322 §3.6: a submission without Message-ID or Date gets them (RFC 6409 §8)."""

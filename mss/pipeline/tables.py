@@ -77,3 +77,16 @@ class RefusedSendRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     drafts_uid: Mapped[int | None] = mapped_column(nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeliveryKey(Base):
+    """A message already accepted, by who sent it, its envelope sender, Message-ID and
+    content: a client retrying after a lost `250` gets `250` again, and nothing is
+    delivered twice (issue 17 §7, mss/pipeline/delivery_keys.py)."""
+
+    __tablename__ = "delivery_keys"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue_id: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[str] = mapped_column(Text)  # the accepted ones, one per line
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -81,7 +81,8 @@ class DataIntake:
             return _first_refusal(result)
         if result.refused:
             await self._report_refused(result, raw, mail_from, envelope)
-        return SmtpReply.parse(QUEUED_AS, queue_id=queue_id).render()
+        # a retry of a message already accepted: the queue id it was accepted under
+        return SmtpReply.parse(QUEUED_AS, queue_id=result.queue_id or queue_id).render()
 
     async def _report_refused(
         self, result: AcceptResult, raw: bytes, mail_from: str, envelope: MssEnvelope

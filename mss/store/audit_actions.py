@@ -41,6 +41,7 @@ class AuditAction(enum.StrEnum):
     # submission and policy
     MESSAGE_ACCEPTED = "message.accepted"
     MESSAGE_REFUSED = "message.refused"
+    MESSAGE_RETRIED = "message.retried"  # a retry of an accepted message: not delivered again
     MESSAGE_QUEUED = "message.queued"
     MESSAGE_RELAYED = "message.relayed"
     MESSAGE_BOUNCED = "message.bounced"

@@ -1,0 +1,77 @@
+"""A delivery key per accepted message, so that a retry is not delivered twice.
+
+A client whose `250` was lost (the connection dropped after the final dot, or the
+database connection was lost during COMMIT and the client heard `451` although the
+message was stored) sends the same message again. Mature servers accept that as
+at-least-once delivery; MSS, whose messages land in patients' records, recognises the
+retry instead (issue 17 §7): the key is a SHA-256 of who sent it (principal, and the
+peer certificate's subject on the MX), the envelope sender, the Message-ID the sender
+wrote and the body (the header section is not the same twice: each attempt gets its
+own `Received:` field). The key is read and written inside the transaction
+that accepts the message; recipients accepted under it within `limits.retry_window_hours`
+are answered as accepted again and not delivered again.
+
+Invariants:
+- a message without a Message-ID of its sender's has no key (two such messages cannot
+  be told from a retry): it is delivered every time, as before;
+- a key row commits with the deliveries it records, or not at all;
+- two nodes accepting the same retry at once: the key's primary key refuses the second
+  transaction (a temporary failure), whose client retries and is answered from the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+
+from mss.pipeline.tables import DeliveryKey
+from mss.store.unit_of_work import UnitOfWork
+
+_TABLE = DeliveryKey.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierAcceptance:
+    queue_id: str
+    recipients: frozenset[str]
+
+
+def delivery_key(*, sender: str, mail_from: str, message_id: str, body: bytes) -> str:
+    """SHA-256 of the fields a retried transaction repeats (module docstring)."""
+    digest = hashlib.sha256()
+    for part in (b"mss-delivery-key-v1", sender.encode(), mail_from.lower().encode(),
+                 message_id.encode(), hashlib.sha256(body).digest()):
+        digest.update(len(part).to_bytes(4, "big") + part)
+    return digest.hexdigest()
+
+
+async def accepted_before(uow: UnitOfWork, key: str, window: timedelta
+                          ) -> EarlierAcceptance | None:
+    """The recipients accepted under `key` within the window, in this transaction."""
+    connection = await uow.core()
+    row = (await connection.execute(
+        select(_TABLE.c.queue_id, _TABLE.c.recipients, _TABLE.c.accepted_at)
+        .where(_TABLE.c.key == key))).one_or_none()
+    if row is None:
+        return None
+    if row.accepted_at < uow.now() - window:
+        return EarlierAcceptance("", frozenset())
+    return EarlierAcceptance(row.queue_id, frozenset(filter(None, row.recipients.split("\n"))))
+
+
+async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,
+                            earlier: EarlierAcceptance | None, accepted: set[str]) -> None:
+    """Write (or widen) the key's row with every recipient accepted under it."""
+    connection = await uow.core()
+    recipients = "\n".join(sorted(accepted | (earlier.recipients if earlier else set())))
+    if earlier is None:
+        await connection.execute(insert(_TABLE).values(
+            key=key, queue_id=queue_id, recipients=recipients, accepted_at=uow.now()))
+        return
+    values: dict[str, object] = {"recipients": recipients}
+    if not earlier.queue_id:  # outside the window: a new acceptance
+        values.update(queue_id=queue_id, accepted_at=uow.now())
+    await connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
