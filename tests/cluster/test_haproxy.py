@@ -250,6 +250,19 @@ async def web_status(balanced: Balanced) -> int:
     return response.status_code
 
 
+async def failed_web_login(balanced: Balanced) -> int:
+    """A wrong password on the web login form, through HAProxy's HTTP mode."""
+    transport = httpx.AsyncHTTPTransport(local_address=CLIENT)
+    url = f"http://127.0.0.1:{balanced.front['http']}/login"
+    async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT) as client:
+        page = await client.get(url)
+        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert match, page.text
+        response = await client.post(url, data={
+            "csrf": match.group(1), "login": balanced.world.alice, "password": "wrong"})
+    return response.status_code
+
+
 async def test_haproxy_moves_sessions_to_the_surviving_node(balanced: Balanced) -> None:
     node_a, _ = balanced.nodes
     context = client_context(balanced.settings)
@@ -293,9 +306,13 @@ async def test_haproxy_moves_sessions_to_the_surviving_node(balanced: Balanced) 
         missing = set(acknowledged) - set(seen)
         assert not missing, f"acknowledged but not seen: {sorted(missing)}"
     assert [await web_status(balanced) for _ in range(2)] == [200, 200]  # the survivor
+    assert await failed_web_login(balanced) == 401
 
     log_lines = "\n".join(path.read_text() for path in balanced.logs)
     opened = [line for line in log_lines.splitlines() if "event=session.opened" in line]
     submissions = [line for line in opened if "listener=submissions" in line]
     assert submissions and all(f"client={CLIENT}" in line for line in submissions)
     assert "event=proxy.refused" not in log_lines
+    web_failure = [line for line in log_lines.splitlines()
+                   if "event=auth.failed" in line and "protocol=http" in line]
+    assert web_failure and f"client={CLIENT}" in web_failure[0]  # from X-Forwarded-For

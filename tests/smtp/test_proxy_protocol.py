@@ -45,6 +45,7 @@ def v1_header(client: str, port: int) -> bytes:
 
 def behind_balancer(settings: Settings) -> None:
     settings.listeners.proxy_trusted_networks = "127.0.0.1/32, ::1"
+    settings.listeners.imap.enabled, settings.listeners.imap.port = True, 0  # STARTTLS
 
 
 @pytest.fixture
@@ -88,6 +89,15 @@ class ProxiedSMTPS(smtplib.SMTP_SSL):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         assert self.context is not None
         return self.context.wrap_socket(connection(port, self.header))
+
+
+class ProxiedIMAP(imaplib.IMAP4):
+    def __init__(self, port: int, header: bytes) -> None:
+        self.header = header
+        super().__init__("127.0.0.1", port, timeout=30)
+
+    def _create_socket(self, timeout: Any = None) -> socket.socket:
+        return connection(self.port, self.header)
 
 
 class ProxiedIMAPS(imaplib.IMAP4_SSL):
@@ -153,6 +163,23 @@ async def test_implicit_tls_listeners_read_the_header_before_the_handshake(
     await asyncio.to_thread(run)
     clients = {(line["listener"], line["client"]) for line in lines.events("session.opened")}
     assert clients == {("submissions", "192.0.2.20"), ("imaps", "2001:db8::7")}
+
+
+async def test_imap_starttls_after_the_header(op_a: Operator, lines: Lines) -> None:
+    world = op_a.world
+    port = op_a.app.imap.addresses["imap"][1]  # type: ignore[union-attr]
+
+    def run() -> str:
+        imap = ProxiedIMAP(port, v2_header("192.0.2.25", 44000, server_port=143))
+        imap.starttls(op_a.client_context())
+        status, _ = imap.login(world.bruno, world.password)
+        imap.logout()
+        return str(status)
+
+    assert await asyncio.to_thread(run) == "OK"
+    opened, = lines.events("session.opened")
+    tls, = lines.events("session.tls")
+    assert opened["client"] == tls["client"] == "192.0.2.25"
 
 
 async def test_a_header_from_anyone_else_closes_the_connection(
