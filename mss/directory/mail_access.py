@@ -38,6 +38,7 @@ from mss.store.tables import (
     StoredMessage,
 )
 from mss.store.thread_reads import PreparedRead, Reads, run_read
+from mss.store.unseen_index import EntryUnseen
 
 OWNER_RIGHTS = "lrswipkxtea"  # RFC 4314 §2.1 (c and d are the obsolete RFC 2086 forms)
 READ_RIGHTS = "lrs"
@@ -205,14 +206,25 @@ _UID_RUNS = PreparedRead(
 )
 """UIDs as runs of consecutive UIDs ("gaps and islands" with a window function): a
 folder is mostly long runs, so 100,000 UIDs are a few rows."""
-_UID_BOUNDS = PreparedRead(
-    select(func.count(), func.min(_E.uid), func.max(_E.uid)).where(_E.folder_id == _FOLDER))
+_FIRST_UID = PreparedRead(
+    select(_E.uid).where(_E.folder_id == _FOLDER).order_by(_E.uid).limit(1))
+_LAST_UID_OF = PreparedRead(
+    select(_E.uid).where(_E.folder_id == _FOLDER).order_by(_E.uid.desc()).limit(1))
+_ALL_UIDS = PreparedRead(select(_E.uid).where(_E.folder_id == _FOLDER).order_by(_E.uid))
+_GONE_BETWEEN = PreparedRead(
+    select(ExpungedEntry.__table__.c.uid).where(
+        ExpungedEntry.__table__.c.folder_id == _FOLDER,
+        ExpungedEntry.__table__.c.uid.between(bindparam("b_low"), bindparam("b_high")),
+    ).order_by(ExpungedEntry.__table__.c.uid))
+_SELECT_COUNTS = PreparedRead(
+    select(_F.message_count, _F.unseen_count).where(_F.id == _FOLDER))
 _FIRST_UNSEEN = {
-    private: PreparedRead(
-        _with_private(select(_E.uid).select_from(FolderEntry.__table__), "" if private else None)
-        .where(_E.folder_id == _FOLDER, _unseen_condition("" if private else None))
-        .order_by(_E.uid).limit(1))
-    for private in (False, True)
+    False: PreparedRead(  # the partial index of unread entries (migration 0014)
+        select(_E.uid).where(_E.folder_id == _FOLDER, EntryUnseen())
+        .order_by(_E.uid).limit(1)),
+    True: PreparedRead(
+        _with_private(select(_E.uid).select_from(FolderEntry.__table__), "")
+        .where(_E.folder_id == _FOLDER, _unseen_condition("")).order_by(_E.uid).limit(1)),
 }
 
 
@@ -265,22 +277,43 @@ async def folder_flags(
 
 
 def _folder_index(reads: Reads, folder_id: int, reader: str | None) -> FolderIndex:
-    count, low, high = reads.first(_UID_BOUNDS, b_folder=folder_id) or (0, None, None)
-    if not count:
+    counts = reads.first(_SELECT_COUNTS, b_folder=folder_id)
+    count, unseen = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    low = reads.scalar(_FIRST_UID, b_folder=folder_id)
+    if not count or low is None:
         return FolderIndex(array("Q"), None)
-    if high - low + 1 == count:
-        uids = array("Q", range(low, high + 1))
-    else:
-        uids = _uids_of(reads, folder_id)
-    first = reads.scalar(_FIRST_UNSEEN[reader is not None], **_values(folder_id, reader))
+    high = reads.scalar(_LAST_UID_OF, b_folder=folder_id)
+    uids = _uids_between(reads, folder_id, low, high, count)
+    first = None
+    if reader is not None or unseen:
+        first = reads.scalar(_FIRST_UNSEEN[reader is not None], **_values(folder_id, reader))
     return FolderIndex(uids, first)
 
 
+def _uids_between(reads: Reads, folder_id: int, low: int, high: int, count: int) -> array[int]:
+    """The folder's UIDs from its first to its last: the whole range when it has no gap;
+    else the range without the UIDs expunged from it (kept for QRESYNC, never reused),
+    when that accounts for every entry; else read entry by entry."""
+    if high - low + 1 == count:
+        return array("Q", range(low, high + 1))
+    gone = [row[0] for row in reads.rows(_GONE_BETWEEN, b_folder=folder_id, b_low=low,
+                                         b_high=high)]
+    if high - low + 1 - len(gone) == count:
+        uids: array[int] = array("Q")
+        start = low
+        for uid in gone:
+            uids.extend(range(start, uid))
+            start = uid + 1
+        uids.extend(range(start, high + 1))
+        return uids
+    return array("Q", (row[0] for row in reads.rows(_ALL_UIDS, b_folder=folder_id)))
+
+
 async def folder_index(session: AsyncSession, folder_id: int, reader: str | None) -> FolderIndex:
-    """UIDs and the first unseen UID. The count and bounds come from the (folder, uid)
-    index alone; a folder never expunged has no gap, so its UIDs are that range and the
-    runs query is read only for a folder with gaps. The first unseen stops at the first
-    match."""
+    """UIDs and the first unseen UID, without reading the folder entry by entry: the
+    count from the folder's counters (migration 0013), the bounds from the (folder, uid)
+    index, the gaps from the expunged UIDs, the first unseen from the partial index of
+    unread entries (migration 0014)."""
     return await run_read(session, lambda reads: _folder_index(reads, folder_id, reader))
 
 

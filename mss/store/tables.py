@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -129,6 +130,10 @@ class FolderEntry(Base):
     __table_args__ = (
         UniqueConstraint("folder_id", "uid"),
         Index("ix_folder_entries_folder_modseq", "folder_id", "modseq"),
+        # the unread entries alone (migration 0014, mss.store.unseen_index)
+        Index("ix_folder_entries_unseen", "folder_id", "uid",
+              sqlite_where=text("instr(flags, '\\Seen') = 0"),
+              postgresql_where=text("strpos(flags, '\\Seen') = 0")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
