@@ -219,7 +219,7 @@ _GONE_BETWEEN = PreparedRead(
 _SELECT_COUNTS = PreparedRead(
     select(_F.message_count, _F.unseen_count).where(_F.id == _FOLDER))
 _FIRST_UNSEEN = {
-    False: PreparedRead(  # the partial index of unread entries (migration 0014)
+    False: PreparedRead(  # the partial index of unread entries (migration 0015)
         select(_E.uid).where(_E.folder_id == _FOLDER, EntryUnseen())
         .order_by(_E.uid).limit(1)),
     True: PreparedRead(
@@ -313,7 +313,7 @@ async def folder_index(session: AsyncSession, folder_id: int, reader: str | None
     """UIDs and the first unseen UID, without reading the folder entry by entry: the
     count from the folder's counters (migration 0013), the bounds from the (folder, uid)
     index, the gaps from the expunged UIDs, the first unseen from the partial index of
-    unread entries (migration 0014)."""
+    unread entries (migration 0015)."""
     return await run_read(session, lambda reads: _folder_index(reads, folder_id, reader))
 
 

@@ -130,7 +130,7 @@ class FolderEntry(Base):
     __table_args__ = (
         UniqueConstraint("folder_id", "uid"),
         Index("ix_folder_entries_folder_modseq", "folder_id", "modseq"),
-        # the unread entries alone (migration 0014, mss.store.unseen_index)
+        # the unread entries alone (migration 0015, mss.store.unseen_index)
         Index("ix_folder_entries_unseen", "folder_id", "uid",
               sqlite_where=text("instr(flags, '\\Seen') = 0"),
               postgresql_where=text("strpos(flags, '\\Seen') = 0")),

@@ -1,4 +1,4 @@
-"""The condition of the partial index of unread entries (migration 0014), as SQL.
+"""The condition of the partial index of unread entries (migration 0015), as SQL.
 
 The planner uses a partial index only for a query whose WHERE holds the index's own
 condition, literally (a bound parameter in its place would not match): this element

@@ -1,7 +1,7 @@
 """an index of the entries without \\Seen
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02 21:20:00
 
 SELECT answers ``OK [UNSEEN n]`` with the first message without `\\Seen` (RFC 3501
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
