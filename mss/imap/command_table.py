@@ -8,7 +8,7 @@ from typing import Any
 from mss.imap import login_commands as login
 from mss.imap import mailbox_commands as mailbox
 from mss.imap import message_commands as message
-from mss.imap import session_commands
+from mss.imap import notify, session_commands
 from mss.imap import sort_commands as sort
 from mss.imap.session import ImapSession
 
@@ -25,6 +25,7 @@ HANDLERS: dict[str, Callable[[ImapSession, Any], Any]] = {
     "AUTHENTICATE": login.cmd_authenticate,
     "CHECK": session_commands.cmd_check,
     "CANCELUPDATE": session_commands.cmd_cancelupdate,
+    "NOTIFY": notify.cmd_notify,
     "SELECT": mailbox.cmd_select,
     "EXAMINE": mailbox.cmd_select,
     "CREATE": mailbox.cmd_create,

@@ -275,3 +275,25 @@ class CancelUpdateCommand(Command):
     """CANCELUPDATE tag... (RFC 5267 §4.3): stop the updates of those searches."""
 
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NotifyGroup:
+    """One event group of NOTIFY SET (RFC 5465 §3): a mailbox filter (``SELECTED``,
+    ``SELECTED-DELAYED``, ``INBOXES``, ``PERSONAL``, ``SUBSCRIBED``, ``SUBTREE``,
+    ``MAILBOXES``), the names SUBTREE/MAILBOXES take, the events (upper-case; none for
+    ``NONE``) and the fetch attributes of MessageNew."""
+
+    filter: str
+    mailboxes: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    fetch_attributes: tuple[FetchAttribute, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifyCommand(Command):
+    """NOTIFY NONE / NOTIFY SET [(STATUS)] group... (RFC 5465 §3); `groups` is None for
+    NONE."""
+
+    groups: tuple[NotifyGroup, ...] | None
+    status: bool = False

@@ -165,7 +165,7 @@ async def logged_in(session: ImapSession, principal: Principal | None, mechanism
 async def cmd_unauthenticate(session: ImapSession, command: Command) -> Reply:
     """RFC 8437: back to the not-authenticated state on the same connection; the
     mailbox is closed without expunging, ENABLEd extensions are forgotten (§3)."""
-    await session.deselect()
+    await session.close()  # the mailbox, and what NOTIFY watched
     session.state = State.NOT_AUTHENTICATED
     session.principal, session.names = None, None
     session.condstore = session.qresync = session.imap4rev2 = False

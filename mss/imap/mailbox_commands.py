@@ -355,14 +355,14 @@ async def cmd_list(session: ImapSession, command: ListCommand) -> Reply:
                + render_mailbox(name, session.imap4rev2) + b"\r\n")
         if "STATUS" in returns and folder is not None and not lsub:
             resolved = names_of(session).resolve(name)
-            yield await _status_line(session, resolved, folder.id, command.status_items)
+            yield await status_line(session, resolved, folder.id, command.status_items)
     yield Done(f"{verb.decode()} completed")
 
 
 # -- STATUS ------------------------------------------------------------------------
 
 
-async def _status_line(
+async def status_line(
     session: ImapSession, resolved: ResolvedName, folder_id: int, items: tuple[str, ...]
 ) -> bytes:
     async with session.store.reading() as db:
@@ -389,7 +389,7 @@ async def cmd_status(session: ImapSession, command: StatusCommand) -> Reply:
         folder_id = await folder_id_of(db, resolved.access.mailbox_id, resolved.folder)
     if folder_id is None:
         raise ImapNo(ResponseCode.NONEXISTENT, "No such mailbox")
-    yield await _status_line(session, resolved, folder_id, command.items)
+    yield await status_line(session, resolved, folder_id, command.items)
     yield Done("STATUS completed")
 
 

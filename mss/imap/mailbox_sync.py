@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mss.directory.mail_access import folder_entries, folder_index
+from mss.imap.notify import new_message_fetches
 from mss.imap.responses import (
     code_permanent_flags,
     fetch_response,
@@ -125,6 +126,7 @@ async def synchronise(
             out.append(b"* %d EXISTS\r\n" % len(selected.uids))
             if session.recent_enabled:
                 out.append(b"* %d RECENT\r\n" % selected.recent_count())
+            out.extend(await new_message_fetches(session, [e.uid for e in fresh]))
     if selected.flag_events:
         events, selected.flag_events = selected.flag_events, {}
         known, selected.flag_values = selected.flag_values, {}

@@ -29,6 +29,8 @@ from mss.imap.commands import (
     ListCommand,
     LoginCommand,
     MailboxCommand,
+    NotifyCommand,
+    NotifyGroup,
     QresyncParameters,
     QuotaRootCommand,
     RenameCommand,
@@ -99,6 +101,9 @@ ESEARCH_RETURN_OPTIONS = frozenset(
 """RFC 4731 §3.1, RFC 5182 §2 SAVE, RFC 5267 §4 UPDATE and PARTIAL (its range follows it
 in the options): others are ``BAD``."""
 _PARTIAL_RANGE = re.compile(r"[1-9][0-9]{0,9}:[1-9][0-9]{0,9}")
+NOTIFY_FILTERS = frozenset(
+    {"SELECTED", "SELECTED-DELAYED", "INBOXES", "PERSONAL", "SUBSCRIBED"})
+"""RFC 5465 §6 filters without mailbox names (SUBTREE and MAILBOXES take them)."""
 SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 """Charsets that SEARCH accepts; others get ``NO [BADCHARSET (...)]`` (RFC 3501 §6.4.4)."""
 
@@ -609,6 +614,59 @@ class _CommandParser:
             raise WireSyntaxError("CANCELUPDATE needs the tag of a search")
         return CancelUpdateCommand(self.tag, name, tuple(tags))
 
+    def notify(self, name: str, uid: bool) -> Command:
+        """RFC 5465 §8 ``notify``: ``NONE`` or ``SET [(STATUS)] event-group...``."""
+        cursor = self.cursor
+        cursor.space()
+        word = cursor.atom()
+        if word == "NONE":
+            return NotifyCommand(self.tag, name, None)
+        if word != "SET":
+            raise WireSyntaxError("NOTIFY takes SET or NONE")
+        status = cursor.accept(b" (STATUS)")
+        groups: list[NotifyGroup] = []
+        while cursor.accept(b" "):
+            groups.append(self._notify_group())
+        if not groups:
+            raise WireSyntaxError("NOTIFY SET needs an event group")
+        return NotifyCommand(self.tag, name, tuple(groups), status)
+
+    def _notify_group(self) -> NotifyGroup:
+        cursor = self.cursor
+        cursor.expect(b"(")
+        kind = cursor.atom()
+        mailboxes: tuple[str, ...] = ()
+        if kind in ("SUBTREE", "MAILBOXES"):
+            cursor.space()
+            if cursor.accept(b"("):
+                names = [self.mailbox()]
+                while cursor.accept(b" "):
+                    names.append(self.mailbox())
+                cursor.expect(b")")
+                mailboxes = tuple(names)
+            else:
+                mailboxes = (self.mailbox(),)
+        elif kind not in NOTIFY_FILTERS:
+            raise WireSyntaxError(f"unknown NOTIFY mailbox filter {kind}")
+        cursor.space()
+        events: list[str] = []
+        attributes: tuple[FetchAttribute, ...] = ()
+        if cursor.accept(b"("):
+            while not cursor.accept(b")"):
+                if events:
+                    cursor.space()
+                event = cursor.atom()
+                events.append(event)
+                if event == "MESSAGENEW" and cursor.peek(2) == b" (":
+                    cursor.space()
+                    attributes = parse_fetch_items(cursor)
+            if not events:
+                raise WireSyntaxError("empty NOTIFY event list")
+        elif cursor.atom() != "NONE":
+            raise WireSyntaxError("expected NOTIFY events or NONE")
+        cursor.expect(b")")
+        return NotifyGroup(kind, mailboxes, tuple(events), attributes)
+
     _COMMANDS: ClassVar[dict[str, Callable[[_CommandParser, str, bool], Command]]] = {
         "LOGIN": login,
         "AUTHENTICATE": authenticate,
@@ -635,6 +693,7 @@ class _CommandParser:
         "COPY": copy,
         "MOVE": copy,
         "CANCELUPDATE": cancel_update,
+        "NOTIFY": notify,
     }
 
 

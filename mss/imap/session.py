@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -40,6 +41,8 @@ from mss.imap.commands import (
 )
 from mss.imap.limits import ImapLimits
 from mss.imap.namespaces import MailboxNames
+from mss.imap.notify import NotifyState, notify_updates
+from mss.imap.notify import stop as stop_notify
 from mss.imap.responses import (
     ImapBad,
     ImapResponseError,
@@ -53,6 +56,7 @@ from mss.imap.search_results import RESULT_CHANGING, context_updates, resolve_sa
 from mss.imap.selected import SelectedMailbox
 from mss.oidc.bearer_login import BearerLogin
 from mss.store.audit_actions import AuditAction
+from mss.store.events import ChangeEvent
 from mss.store.faults import storage_fault
 from mss.store.store import Store
 
@@ -67,6 +71,7 @@ EXTRA_CAPABILITIES = (
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
     Capability.OBJECTID, Capability.UNAUTHENTICATE, Capability.SEARCHRES,
     Capability.CONTEXT_SEARCH, Capability.CONTEXT_SORT, Capability.CATENATE,
+    Capability.NOTIFY,
 )
 
 
@@ -130,6 +135,7 @@ class ImapSession:
         self.compress_requested = False  # RFC 4978: the adapter deflates after the OK
         self.compressing = False
         self.idling_tag: str | None = None
+        self.notify: NotifyState | None = None  # RFC 5465, once NOTIFY SET
         self._sasl: Callable[[bytes], Reply] | None = None
         self.sasl_tag = ""
 
@@ -179,6 +185,7 @@ class ImapSession:
 
     async def close(self) -> None:
         await self.deselect()
+        await stop_notify(self)
 
     # -- dispatch -----------------------------------------------------------------
 
@@ -276,6 +283,8 @@ class ImapSession:
                       own_change: bool = False) -> AsyncIterator[bytes]:
         """Untagged updates of the selected mailbox, then the changes of the searches
         kept updated (RFC 5267 §4.3) when something changed."""
+        for line in await notify_updates(self):
+            yield line
         selected = self.selected
         if selected is None:
             return
@@ -292,13 +301,26 @@ class ImapSession:
                 yield line
 
     async def next_change(self) -> None:
-        """Wait until a change event for the selected mailbox arrives (for IDLE)."""
-        if self.selected is None:
-            import asyncio
-
+        """Wait until a change event for the selected mailbox, or for a mailbox NOTIFY
+        watches, arrives (for IDLE)."""
+        selected, notify = self.selected, self.notify
+        waits: list[asyncio.Task[ChangeEvent]] = []
+        if selected is not None:
+            waits.append(asyncio.ensure_future(selected.events.get()))
+        if notify is not None:
+            waits.append(asyncio.ensure_future(notify.events.get()))
+        if not waits:
             await asyncio.Event().wait()  # nothing to wait for: only DONE ends IDLE
             return
-        self.selected.note(await self.selected.events.get())
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()  # a get() cancelled before it returns leaves the event queued
+        if selected is not None and waits[0] in done:
+            selected.note(waits[0].result())
+        if notify is not None and waits[-1] in done:
+            notify.pending.append(waits[-1].result())
 
     async def idle_updates(self) -> AsyncIterator[bytes]:
         async for update in self.updates(True):

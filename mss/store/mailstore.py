@@ -819,6 +819,7 @@ class MailStore:
     ) -> None:
         row = await self._folder_row(uow.session, mailbox_id, name)
         row.subscribed = subscribed
+        uow.publish(ChangeEvent("folder", mailbox_id, row.id))  # RFC 5465 SubscriptionChange
 
     async def status(
         self, session: AsyncSession, folder_id: int, reader: str | None = None

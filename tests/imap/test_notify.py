@@ -1,0 +1,114 @@
+"""NOTIFY (RFC 5465): STATUS for other mailboxes of the personal namespace on new,
+expunged and re-flagged messages, LIST on created/renamed/deleted/(un)subscribed
+folders, FETCH of the asked attributes for new messages of the selected mailbox; sent
+during IDLE and after commands. Raw protocol over TLS, changes made by a second client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.imap.conftest import ImapWorld, RawClient, put_messages, raw_login, unique
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+MESSAGE = b"Subject: notify\r\n\r\nbody\r\n"
+
+
+def _literal(data: bytes) -> bytes:
+    return b"{%d+}\r\n" % len(data) + data
+
+
+async def _idle(client: RawClient) -> list[bytes]:
+    """IDLE; returns what came before ``+ idling`` (updates already pending)."""
+    await client.send(b"i IDLE\r\n")
+    before = []
+    while not (line := await client.response()).startswith(b"+ "):
+        before.append(line)
+    return before
+
+
+async def _idle_until(client: RawClient, wanted: bytes, lines: list[bytes]) -> list[bytes]:
+    """Lines received during IDLE up to one that contains `wanted`, then DONE."""
+    while not any(wanted in line for line in lines):
+        lines.append(await client.response())
+    await client.send(b"DONE\r\n")
+    lines += await client.until("i")
+    return lines
+
+
+async def test_notify_reports_other_mailboxes_during_idle(imap: ImapWorld) -> None:
+    watched, selected = unique("watched"), unique("sel")
+    await put_messages(imap, imap.world.alice, watched, [MESSAGE])
+    await put_messages(imap, imap.world.alice, selected, [MESSAGE])
+    client = await raw_login(imap, imap.world.alice)
+    other = await raw_login(imap, imap.world.alice)
+    assert b"NOTIFY" in (await client.command("c", "CAPABILITY"))[0].split()
+    await client.command("s", f"SELECT {selected}")
+    reply = await client.command(
+        "n", "NOTIFY SET (STATUS) (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS "
+             "(SUBJECT)]) MessageExpunge)) (PERSONAL (MessageNew MessageExpunge "
+             "FlagChange MailboxName SubscriptionChange))")
+    assert reply[-1] == b"n OK NOTIFY completed\r\n"
+    assert (b'* STATUS "' + watched.encode() + b'" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n'
+            in reply)
+    assert not any(selected.encode() in line for line in reply)  # not the selected one
+
+    assert await _idle(client) == []
+    await other.send(b"a APPEND " + watched.encode() + b" " + _literal(MESSAGE) + b"\r\n")
+    await other.until("a")
+    lines = await _idle_until(client, b"* STATUS", [])
+    assert lines[0] == b'* STATUS "' + watched.encode() + b'" (MESSAGES 2 UIDNEXT 3 UNSEEN 2)\r\n'
+
+    await other.command("e", f"SELECT {watched}")
+    await other.command("f", "STORE 1:2 +FLAGS.SILENT (\\Seen)")
+    lines = await _idle_until(client, b"* STATUS", await _idle(client))
+    assert lines[0].endswith(b"(MESSAGES 2 UIDNEXT 3 UNSEEN 0)\r\n")
+
+    # a new message in the selected mailbox: EXISTS, then the FETCH asked for
+    assert await _idle(client) == []
+    await other.send(b"b APPEND " + selected.encode() + b" " + _literal(MESSAGE) + b"\r\n")
+    await other.until("b")
+    lines = await _idle_until(client, b"FETCH", [])
+    assert b"* 2 EXISTS\r\n" in lines
+    fetch = next(line for line in lines if b"FETCH" in line)
+    assert re.match(rb"\* 2 FETCH \(UID 2 BODY\[HEADER.FIELDS \(SUBJECT\)\] \{\d+\}", fetch)
+    await client.close()
+    await other.close()
+
+
+async def test_notify_lists_folder_changes_after_commands(imap: ImapWorld) -> None:
+    name = unique("nf")
+    client = await raw_login(imap, imap.world.alice)
+    other = await raw_login(imap, imap.world.alice)
+    await client.command("n", "NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))")
+    await other.command("c", f"CREATE {name}")
+    created = await client.command("p", "NOOP")
+    assert created[0] == b'* LIST () "/" "' + name.encode() + b'"\r\n'
+    await other.command("s", f"SUBSCRIBE {name}")
+    subscribed = await client.command("p", "NOOP")
+    assert subscribed[0] == b'* LIST (\\Subscribed) "/" "' + name.encode() + b'"\r\n'
+    await other.command("r", f"RENAME {name} {name}-new")
+    renamed = await client.command("p", "NOOP")
+    assert renamed[0] == (b'* LIST (\\Subscribed) "/" "' + name.encode() + b'-new" ("OLDNAME" ("'
+                          + name.encode() + b'"))\r\n')
+    await other.command("d", f"DELETE {name}-new")
+    deleted = await client.command("p", "NOOP")
+    assert deleted[0] == b'* LIST (\\NonExistent) "/" "' + name.encode() + b'-new"\r\n'
+    none = await client.command("x", "NOTIFY NONE")
+    assert none == [b"x OK NOTIFY completed\r\n"]
+    await other.command("c2", f"CREATE {name}-again")
+    assert await client.command("p2", "NOOP") == [b"p2 OK NOOP completed\r\n"]
+    await client.close()
+    await other.close()
+
+
+async def test_notify_refuses_what_it_cannot_send(imap: ImapWorld) -> None:
+    client = await raw_login(imap, imap.world.alice)
+    unsupported = await client.command("a", "NOTIFY SET (PERSONAL (AnnotationChange))")
+    assert unsupported[-1].startswith(b"a NO [BADEVENT (MessageNew MessageExpunge ")
+    alone = await client.command("b", "NOTIFY SET (PERSONAL (MessageNew))")
+    assert alone[-1].startswith(b"b BAD")
+    syntax = await client.command("c", "NOTIFY SET (NOWHERE (MessageNew MessageExpunge))")
+    assert syntax[-1].startswith(b"c BAD")
+    await client.close()
