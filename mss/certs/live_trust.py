@@ -1,41 +1,57 @@
-"""The revocations in force in one process, kept current while it runs.
+"""The trust anchors and revocations in force in one process, kept current while it runs.
 
 Every process that serves TLS (the main one, each MX process, each node) holds one
-`LiveTrust`. It reloads the CRL file:
+`LiveTrust`. It reloads the CA bundle (the trust anchors) and the CRL file:
 - at once when told (`changed()`): the app calls it on a "crl" change event, which
   `mss certs revoke` publishes after writing the CRL; events reach the MX processes of a
   node through the process hub and the other nodes through PostgreSQL NOTIFY;
-- otherwise when the file changes (size, mtime or inode), checked every
-  `check_every` seconds: a CRL dropped in by the operator or a PKI job, and the
-  fallback when an event is lost (one SQLite process cannot hear another's events).
+- otherwise when either file changes (size, mtime or inode), checked every
+  `check_every` seconds: a CRL or a CA bundle dropped in by the operator or a PKI job,
+  and the fallback when an event is lost (one SQLite process cannot hear another's).
 
-So a revocation applies everywhere within `check_every` seconds (one second by
-default) at worst; the listeners ask `check` after each handshake and before each
-command of an open session.
+So a revocation or a trust-anchor change applies everywhere within `check_every`
+seconds (one second by default) at worst; the listeners ask `check` after each
+handshake and before each command of an open session.
 
-Invariants: a reload builds a new `RevocationList` then swaps it in one assignment
-(readers see the old or the new list, never a mix); a CRL file that cannot be read or
-parsed leaves the previous list in force and logs why; the first load happens in
-`start`, before any listener accepts a connection.
+Anchors: a CA added to the bundle is loaded into every listener context registered with
+`track` (OpenSSL can add to a context's store, not remove from it), so the next
+handshake accepts its certificates; a CA removed from the bundle may still pass a
+handshake in a context that loaded it, but `check` refuses any certificate whose issuer
+is not signed by an anchor in force (`unknown_ca`): the next command of every session
+is refused, as for a revocation.
+
+Invariants: a reload builds the new anchors and `RevocationList` then swaps them in one
+assignment (readers see the old or the new state, never a mix); a file that cannot be
+read or parsed leaves the previous state in force and logs why; the first load happens
+in `start`, before any listener accepts a connection; listener contexts are changed
+only on the event loop's thread (handshakes run there), never from the reload thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from mss.background import stop_task
-from mss.certs.chain_check import CertificateCheck, load_ca_bundle
+from mss.certs.chain_check import CertificateCheck, ChainProblem, load_ca_bundle
 from mss.certs.revocation import RevocationCheck, RevocationList, StaleCrlPolicy, read_crls
 from mss.clock import Clock
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHECK_EVERY = 1.0  # seconds between two looks at the CRL file's metadata
+DEFAULT_CHECK_EVERY = 1.0  # seconds between two looks at the files' metadata
+_ISSUER_CACHE = 4096  # leaf certificates whose issuer was checked, per state
 
 _FileStamp = tuple[int, int, int] | None  # inode, size, mtime in ns; None: no file
 
@@ -48,8 +64,33 @@ def _stamp(path: Path) -> _FileStamp:
     return status.st_ino, status.st_size, status.st_mtime_ns
 
 
+@dataclass(frozen=True)
+class _TrustState:
+    """What is in force: swapped whole by a reload."""
+
+    anchors: tuple[x509.Certificate, ...]
+    revocations: RevocationList
+
+
+def _leaf_issued_by_an_anchor(leaf_der: bytes, anchors: Sequence[x509.Certificate]) -> bool:
+    try:
+        leaf = x509.load_der_x509_certificate(leaf_der)
+    except ValueError:
+        return False
+    for anchor in anchors:
+        if anchor.subject != leaf.issuer:
+            continue
+        try:
+            leaf.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False
+
+
 class LiveTrust:
-    """The current revocation list of this process, and the check listeners call."""
+    """The current trust anchors and revocation list of this process, and the check
+    listeners call."""
 
     def __init__(self, crl_path: Path, ca_bundle: Path, clock: Clock, *,
                  stale_policy: StaleCrlPolicy = StaleCrlPolicy.REFUSE,
@@ -59,24 +100,49 @@ class LiveTrust:
         self.clock = clock
         self.stale_policy = stale_policy
         self.check_every = check_every
-        self.revocations = RevocationList.empty()
-        self.generation = 0  # bumped by each reload that changed the list in force
+        self._state = _TrustState((), RevocationList.empty())
+        self.generation = 0  # bumped by each reload that changed what is in force
         self.stale_accepted = 0  # certificates accepted while revocation was unknown
         # metrics: (listener, reason) of each refused client certificate; each stale pass
         self.on_refused: list[Callable[[str, str], None]] = []
         self.on_stale_accepted: list[Callable[[], None]] = []
         self._stale_warned = -1  # generation of the last warning about a stale CRL
-        self._stamp: _FileStamp = None
+        self._stamp: tuple[_FileStamp, _FileStamp] = (None, None)  # CRL, bundle
+        self._issuer_ok: dict[bytes, bool] = {}  # leaf digest → issued by an anchor
+        self._contexts: list[ssl.SSLContext] = []  # listener contexts given new anchors
+        self._loaded: set[bytes] = set()  # anchors (DER) already in those contexts
         self._wake = asyncio.Event()
         self._reloaded = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
     # -- the check listeners call ------------------------------------------------------
 
+    @property
+    def revocations(self) -> RevocationList:
+        return self._state.revocations
+
+    @property
+    def anchors(self) -> tuple[x509.Certificate, ...]:
+        return self._state.anchors
+
+    def track(self, context: ssl.SSLContext) -> ssl.SSLContext:
+        """Give `context` (a listener's) every anchor in force now and each one added
+        later; returns it."""
+        self._contexts.append(context)
+        for anchor in self._state.anchors:
+            context.load_verify_locations(cadata=anchor.public_bytes(Encoding.DER))
+        return context
+
     def check(self, certificate: bytes, listener: str = "") -> CertificateCheck:
-        """The revocation status of a client certificate (DER) that passed the handshake;
-        a refusal is counted under `listener`."""
-        outcome: RevocationCheck = self.revocations.check(
+        """The trust and revocation status of a client certificate (DER) that passed
+        the handshake; a refusal is counted under `listener`."""
+        state = self._state
+        if not self._issued_by_an_anchor(state, certificate):
+            self.refused(listener, ChainProblem.UNKNOWN_CA)
+            return CertificateCheck(False, ChainProblem.UNKNOWN_CA,
+                                    "the certificate's CA is not among the trust anchors "
+                                    "in force")
+        outcome: RevocationCheck = state.revocations.check(
             certificate, self.clock.now(), self.stale_policy)
         if not outcome.check.ok:
             self.refused(listener, outcome.check.reason)
@@ -91,6 +157,29 @@ class LiveTrust:
                             self.crl_path)
         return outcome.check
 
+    def _issued_by_an_anchor(self, state: _TrustState, certificate: bytes) -> bool:
+        """Cached per leaf until the next reload (this runs before every command)."""
+        if not state.anchors:  # not started (tests building a bare LiveTrust)
+            return True
+        digest = hashlib.sha256(certificate).digest()
+        known = self._issuer_ok.get(digest)
+        if known is None:
+            known = _leaf_issued_by_an_anchor(certificate, state.anchors)
+            if len(self._issuer_ok) >= _ISSUER_CACHE:
+                self._issuer_ok.clear()
+            self._issuer_ok[digest] = known
+        return known
+
+    def _load_new_anchors(self) -> None:
+        """Add the anchors in force that the tracked contexts lack (on the loop's
+        thread: handshakes read the contexts there)."""
+        fresh = [der for der in (a.public_bytes(Encoding.DER) for a in self._state.anchors)
+                 if der not in self._loaded]
+        for context in self._contexts:
+            for der in fresh:
+                context.load_verify_locations(cadata=der)
+        self._loaded.update(fresh)
+
     def refused(self, listener: str, reason: str) -> None:
         """Count a refused client certificate (here or in a failed handshake)."""
         for callback in self.on_refused:
@@ -100,6 +189,7 @@ class LiveTrust:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.reload)
+        self._load_new_anchors()
         self._task = asyncio.create_task(self._watch(), name="mss-live-trust")
 
     async def stop(self) -> None:
@@ -111,26 +201,32 @@ class LiveTrust:
         self._wake.set()
 
     def reload(self, *, force: bool = False) -> bool:
-        """Read the CRL file again if it changed; True when the list in force changed."""
-        stamp = _stamp(self.crl_path)
+        """Read the CRL file and the CA bundle again if either changed; True when what
+        is in force changed."""
+        stamp = (_stamp(self.crl_path), _stamp(self.ca_bundle))
         if stamp == self._stamp and not force:
             return False
         try:
-            issuers = load_ca_bundle(self.ca_bundle)
-            crls = read_crls(self.crl_path) if stamp is not None else []
-            revocations = RevocationList.from_crls(crls, issuers)
+            anchors = tuple(load_ca_bundle(self.ca_bundle))
+            if not anchors:
+                raise ValueError("the CA bundle holds no certificate")
+            crls = read_crls(self.crl_path) if stamp[0] is not None else []
+            revocations = RevocationList.from_crls(crls, anchors)
         except (OSError, ValueError) as exc:
-            log.error("crl_reload_failed path=%s error=%r (previous list kept)",
-                      self.crl_path, exc)
+            log.error("trust_reload_failed crl=%s ca_bundle=%s error=%r (previous kept)",
+                      self.crl_path, self.ca_bundle, exc)
             return False
         self._stamp = stamp
-        if revocations.by_issuer == self.revocations.by_issuer:
+        old = self._state
+        if revocations.by_issuer == old.revocations.by_issuer and anchors == old.anchors:
             return False
-        self.revocations = revocations  # one swap
+        self._state = _TrustState(anchors, revocations)  # one swap
+        self._issuer_ok = {}
         self.generation += 1
         revoked = sum(len(entry.serials) for entry in revocations.by_issuer.values())
-        log.info("crl_reloaded path=%s issuers=%d revoked=%d generation=%d",
-                 self.crl_path, len(revocations.by_issuer), revoked, self.generation)
+        log.info("trust_reloaded crl=%s ca_bundle=%s anchors=%d issuers=%d revoked=%d "
+                 "generation=%d", self.crl_path, self.ca_bundle, len(anchors),
+                 len(revocations.by_issuer), revoked, self.generation)
         return True
 
     async def wait_for_generation(self, generation: int) -> None:
@@ -150,5 +246,6 @@ class LiveTrust:
                 log.exception("crl_reload_failed path=%s", self.crl_path)
                 continue
             if changed:
+                self._load_new_anchors()
                 async with self._reloaded:
                     self._reloaded.notify_all()

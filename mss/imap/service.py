@@ -37,6 +37,8 @@ class ImapService:
         # the chain in the handshake; revocation after it (mss.certs.live_trust)
         context = server_context(self.pki.paths, client_cert="optional", check_crl=False)
         live = self.live_trust
+        if live is not None:  # CAs added to the bundle reach the next handshake
+            live.track(context)
         check = None if live is None else partial(live.check, listener="imap")
         lines = []
         listeners = self.settings.listeners

@@ -25,6 +25,7 @@ from mss.smtp.options import SmtpOptions
 from mss.smtp.protocol import MssSession
 from mss.smtp.replies import (
     CERTIFICATE_REVOKED,
+    CERTIFICATE_UNKNOWN_CA,
     CERTIFICATE_UNVERIFIED,
     DISK_FULL,
     RECIPIENT_OK,
@@ -105,8 +106,11 @@ class CommonHooks:
         await self.audit(AuditAction.CERT_REFUSED, subject,
                          f"listener={self.listener} client={session.client_ip} "
                          f"reason={check.reason}")
-        return CERTIFICATE_REVOKED if check.reason == ChainProblem.REVOKED else (
-            CERTIFICATE_UNVERIFIED)
+        if check.reason == ChainProblem.REVOKED:
+            return CERTIFICATE_REVOKED
+        if check.reason == ChainProblem.UNKNOWN_CA:
+            return CERTIFICATE_UNKNOWN_CA
+        return CERTIFICATE_UNVERIFIED
 
     async def handle_RCPT(
         self, server: Any, session: MssSession, envelope: Any, address: str,

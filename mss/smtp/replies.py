@@ -40,6 +40,8 @@ TLS_NOT_AVAILABLE = "454 4.7.0 TLS not available due to temporary reason"  # RFC
 CERTIFICATE_REVOKED = "421 4.7.1 Client certificate revoked, closing transmission channel"
 CERTIFICATE_UNVERIFIED = (
     "421 4.7.1 Client certificate not trusted: revocation status unknown, try again later")
+CERTIFICATE_UNKNOWN_CA = (  # its CA was taken out of the trust anchors (mss.certs.live_trust)
+    "421 4.7.1 Client certificate not trusted: its CA is not trusted here, try again later")
 
 # --- permanent failures (5yz) ------------------------------------------------------------
 LINE_TOO_LONG = "500 5.5.2 Error: line too long"  # RFC 5321 §4.5.3.1.6

@@ -61,6 +61,9 @@ class SmtpService:
         # command against the CRL in force now (mss.certs.live_trust).
         mx_context = server_context(paths, client_cert="optional", check_crl=False)
         submission_context = server_context(paths, client_cert="optional", check_crl=False)
+        if self.live_trust is not None:  # CAs added to the bundle reach the next handshake
+            self.live_trust.track(mx_context)
+            self.live_trust.track(submission_context)
         mx = MxHandler(intake, options, self.live_trust)
         submission = SubmissionHandler(intake, options, self.live_trust)
         submission.oauth = self.bearer

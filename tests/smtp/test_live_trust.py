@@ -19,7 +19,7 @@ import pytest
 from mss.certs import DevPki, IssuedCertificate
 from mss.config import Settings
 from mss.directory.certificate_bindings import bind_certificate
-from mss.smtp.replies import CERTIFICATE_REVOKED
+from mss.smtp.replies import CERTIFICATE_REVOKED, CERTIFICATE_UNKNOWN_CA
 from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction
 from mss.store.events import CRL_CHANGED
@@ -214,3 +214,48 @@ async def test_a_trust_list_import_by_another_process_applies_to_the_next_sessio
         finally:
             client.close()
         assert asyncio.get_running_loop().time() < deadline, "the old trust list kept"
+
+
+def replace_file(path, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    """As a PKI job or an operator would: a new file renamed over the old one."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_bytes(data)
+    fresh.replace(path)
+
+
+async def test_a_ca_added_to_then_removed_from_the_bundle_applies_without_a_restart(
+    operators, session_pki
+) -> None:
+    """The CA bundle is reloaded like the CRL (mss.certs.live_trust): a CA added reaches
+    the next handshake; a CA removed refuses the next command of every session."""
+    b = await operators("b", DOMAIN_B, session_pki.operator_b)
+    live = b.app.live_trust
+    assert live is not None
+    paths = own_pki(b).paths
+    bundle, crl = paths.ca_bundle.read_bytes(), paths.crl.read_bytes()
+    foreign = session_pki.foreign.paths
+    stranger = session_pki.foreign_operator  # A's DN, from a CA b does not trust yet
+    with pytest.raises((ssl.SSLError, aiosmtplib.SMTPException, ConnectionError)):
+        refused = await mx_session(b, stranger)
+        await refused.mail(f"dr.a@{DOMAIN_A}")
+
+    generation = live.generation
+    replace_file(paths.crl, crl + foreign.crl.read_bytes())  # the new CA's CRL first
+    replace_file(paths.ca_bundle, bundle + foreign.ca_bundle.read_bytes())
+    await asyncio.wait_for(live.wait_for_generation(generation + 1), RELOAD_BOUND)
+    open_session = await mx_session(b, stranger)  # the handshake now passes
+    assert (await open_session.mail(f"dr.a@{DOMAIN_A}")).code == 250
+
+    replace_file(paths.ca_bundle, bundle)  # the CA is no longer trusted
+    await asyncio.wait_for(live.wait_for_generation(generation + 2), RELOAD_BOUND)
+    assert await refusal_of(lambda: open_session.rcpt(b.world.bruno)) == reply_text(
+        CERTIFICATE_UNKNOWN_CA)
+    fresh = await mx_session(b, stranger)
+    assert await refusal_of(lambda: fresh.mail(f"dr.a@{DOMAIN_A}")) == reply_text(
+        CERTIFICATE_UNKNOWN_CA)
+    # the operator's own peers are untouched
+    other = await mx_session(b, session_pki.operator_a)
+    assert (await other.mail(f"dr.a@{DOMAIN_A}")).code == 250
+    await other.quit()
+    details = await refused_certificates(b)
+    assert len(details) == 2 and all("reason=unknown_ca" in d for d in details)
