@@ -85,6 +85,7 @@ AGENDA_ENGLISH: dict[str, str] = {
     "Température": "Temperature",
     "Mesure": "Measure",
     "Valeur": "Value",
+    "Modifier": "Edit",
     "Intitulé": "Title",
     "Précisions": "Details",
     "Non renseigné.": "Not filled in.",

@@ -118,6 +118,31 @@ async def patient_add(request: Request) -> Response:
                       "saisi par la patiente dans son espace")
 
 
+async def _change(request: Request, principal: Principal, ins: str, back: str) -> Response:
+    session = await (patient_session(request) if back == "/profile"
+                     else professional_session(request))
+    form = await checked_form(request, session)
+    try:
+        item = await _service(request).change(principal, ins, int(request.path_params["id"]),
+                                              _item_input(form))
+    except (ProfileError, ProfileInvalid) as error:
+        return _refused(request, error)
+    return RedirectResponse(f"{back}?saved=1#{item.section.value}", 303)
+
+
+async def patient_change(request: Request) -> Response:
+    session = await patient_session(request)
+    return await _change(request, session.principal, session.principal.ident, "/profile")
+
+
+async def professional_change(request: Request) -> Response:
+    session = await professional_session(request)
+    ins = _ins(request)
+    if ins is None:
+        return render(request, "not_found.html", status_code=404)
+    return await _change(request, session.principal, ins, f"/pro/patients/{ins}/profile")
+
+
 async def _delete(request: Request, principal: Principal, ins: str, back: str) -> Response:
     try:
         await _service(request).delete(principal, ins, int(request.path_params["id"]))

@@ -218,3 +218,30 @@ async def test_opposed_has_no_profile_closed_is_erased_after_retention(web: Web)
     web.store.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
     assert await erase_expired_profiles(web.store) == 1
     assert await _items(web, world.jeanne_ins) == []
+
+
+async def test_edits_by_the_patient_and_by_the_author_only(
+        web: Web, jeanne: httpx.AsyncClient, alice: httpx.AsyncClient) -> None:
+    await web.send(subject="Suivi")
+    base = f"/pro/patients/{web.world.jeanne_ins}/profile"
+    await _add(jeanne, "/profile", section="vaccinations", label="DTP", date="2020-01-01")
+    await _add(alice, base, section="vaccinations", label="Grippe", date="2025-10-01")
+    mine, theirs = await _items(web, web.world.jeanne_ins)
+    page = (await jeanne.get("/profile")).text
+    assert 'value="2020-01-01"' in page  # the edit form is filled in
+    csrf = csrf_of(page)
+    changed = await jeanne.post(f"/profile/items/{mine.id}", data={
+        "csrf": csrf, "section": "vaccinations", "label": "DTPolio", "date": "2020-02-01"})
+    assert changed.status_code == 303
+    # the patient may edit the professional's item too; the professional not hers
+    assert (await jeanne.post(f"/profile/items/{theirs.id}", data={
+        "csrf": csrf, "section": "vaccinations", "label": "Grippe 2025"})).status_code == 303
+    pro_csrf = csrf_of((await alice.get(base)).text)
+    assert (await alice.post(f"{base}/items/{mine.id}", data={
+        "csrf": pro_csrf, "section": "vaccinations", "label": "X"})).status_code == 403
+    assert (await alice.post(f"{base}/items/{theirs.id}", data={
+        "csrf": pro_csrf, "section": "allergies", "label": "X"})).status_code == 403
+    mine, theirs = await _items(web, web.world.jeanne_ins)
+    assert (mine.label, theirs.label) == ("DTPolio", "Grippe 2025")
+    traces = html.unescape((await jeanne.get("/traces")).text)
+    assert "Vous avez modifié un élément de votre profil médical." in traces
