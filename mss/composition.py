@@ -36,6 +36,7 @@ from mss.oidc.bearer_login import bearer_login, provider_keys
 from mss.oidc.web_sign_in import web_sign_in
 from mss.pipeline.accept import Pipeline
 from mss.pipeline.system_mail import attach_vault, system_sender
+from mss.pipeline.trash import TrashPurger
 from mss.profile.retention import ProfileRetention
 from mss.smtp.mx_processes import NOTICE_WAKEUP, QUEUE_WAKEUP, MxProcesses, ServeMxProcess
 from mss.smtp.options import SmtpOptions, smtp_options
@@ -141,7 +142,10 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     # every node claims due reminders; the unique claim makes each go once (mss.agenda)
     reminders = ReminderService(store, node_id=base.node_id, wake_notices=notifier.wake.set)
     retention = ProfileRetention(store)  # opposed and expired closed profiles erased
-    services.extend([notifier, reminders, retention, webmail, admin])
+    # every node purges expired trash; a purge is one transaction, so two nodes cannot
+    # purge a message twice (mss.pipeline.trash)
+    trash = TrashPurger(store)
+    services.extend([notifier, reminders, retention, trash, webmail, admin])
     return ProcessServices(pipeline, notifier, smtp, services, imap=imap, vault=vault,
                            webmail=webmail, admin=admin)
 

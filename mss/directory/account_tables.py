@@ -28,6 +28,9 @@ class WebSessionRow(Base):
     second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # what the list of her devices shows (User-Agent and address at sign-in), no more
+    user_agent: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class ApiTokenRow(Base):

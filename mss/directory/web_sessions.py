@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, select
 
 from mss.directory.account_tables import WebSessionRow
 from mss.identity import Principal, PrincipalKind
@@ -44,7 +45,8 @@ def token_hash(token: str) -> str:
 
 
 async def open_session(store: Store, principal: Principal, *,
-                       second_factor_pending: bool = False) -> WebSession:
+                       second_factor_pending: bool = False, user_agent: str = "",
+                       client_address: str = "") -> WebSession:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
 
@@ -55,6 +57,7 @@ async def open_session(store: Store, principal: Principal, *,
             ident=principal.ident, display_name=principal.display_name,
             mailbox=principal.mailbox or "", csrf_token=csrf,
             second_factor_pending=second_factor_pending, created_at=now, last_seen_at=now,
+            user_agent=user_agent[:300], client_address=client_address[:64],
         ))
         await uow.session.flush()
 
@@ -95,8 +98,12 @@ async def complete_second_factor(store: Store, token: str) -> WebSession | None:
     current = await find_session(store, token)
     if current is None:
         return None
+    async with store.reading() as session:
+        row = await session.get(WebSessionRow, token_hash(token))
+        device = (row.user_agent, row.client_address) if row is not None else ("", "")
     await close_session(store, token)
-    return await open_session(store, current.principal)
+    return await open_session(store, current.principal, user_agent=device[0],
+                              client_address=device[1])
 
 
 async def close_session(store: Store, token: str) -> None:
@@ -106,6 +113,68 @@ async def close_session(store: Store, token: str) -> None:
         await uow.session.execute(delete(WebSessionRow).where(WebSessionRow.token_hash == key))
 
     await store.write(job)
+
+
+HANDLE_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSession:
+    """One signed-in browser as the list of her devices shows it. `handle` names it in
+    a sign-out form: a prefix of the token's hash, useless to sign in with."""
+
+    handle: str
+    user_agent: str
+    client_address: str
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+
+def _same_owner(principal: Principal) -> Any:
+    return and_(WebSessionRow.principal_kind == principal.kind.value,
+                WebSessionRow.ident == principal.ident,
+                WebSessionRow.mailbox == (principal.mailbox or ""))
+
+
+async def device_sessions(store: Store, principal: Principal, current_token: str,
+                          limits: SessionLimits = SessionLimits()) -> list[DeviceSession]:
+    """Her live sessions, the most recently used first."""
+    now = store.clock.now()
+    current = token_hash(current_token)
+    async with store.reading() as session:
+        rows = (await session.execute(select(WebSessionRow).where(_same_owner(principal))
+                                      .order_by(WebSessionRow.last_seen_at.desc()))
+                ).scalars().all()
+        return [DeviceSession(r.token_hash[:HANDLE_LENGTH], r.user_agent, r.client_address,
+                              r.created_at, r.last_seen_at, r.token_hash == current)
+                for r in rows
+                if now - r.last_seen_at <= limits.idle and now - r.created_at <= limits.absolute]
+
+
+async def close_device_session(store: Store, principal: Principal, handle: str) -> bool:
+    """Sign one of her sessions out by its handle; False when none of hers has it."""
+    if len(handle) != HANDLE_LENGTH or not all(c in "0123456789abcdef" for c in handle):
+        return False
+
+    async def job(uow: UnitOfWork) -> bool:
+        result = await uow.session.execute(delete(WebSessionRow).where(
+            _same_owner(principal), WebSessionRow.token_hash.like(f"{handle}%")))
+        return int(result.rowcount or 0) > 0  # type: ignore[attr-defined]
+
+    return await store.write(job)
+
+
+async def close_other_sessions(store: Store, principal: Principal, current_token: str) -> int:
+    """Sign out everywhere else: every session of hers but this one."""
+    keep = token_hash(current_token)
+
+    async def job(uow: UnitOfWork) -> int:
+        result = await uow.session.execute(delete(WebSessionRow).where(
+            _same_owner(principal), WebSessionRow.token_hash != keep))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return await store.write(job)
 
 
 async def purge_expired_sessions(store: Store, limits: SessionLimits = SessionLimits()) -> int:

@@ -37,6 +37,7 @@ from mss.notify.notice_queue import (
     record_outcome,
 )
 from mss.notify.notice_text import NoticeKind, notice_message
+from mss.notify.preferences import wants_new_message_notice
 from mss.notify.relay_settings import RelaySettings
 from mss.store.audit_actions import AuditAction
 from mss.store.store import Store
@@ -81,8 +82,9 @@ class Notifier:
             patient = await find_patient(uow.session, local.upper())
         except InvalidIdentifier:
             return
-        if patient is None:
-            return
+        if patient is None or not await wants_new_message_notice(
+                uow, patient.ins, patient.notice_email.strip()):
+            return  # her preferences: notices off, or today's digest notice already queued
         notice = await add_notice(uow, NoticeKind.NEW_MESSAGE, patient.notice_email)
         if notice is not None:
             uow.audit(AuditAction.NOTICE_QUEUED, SYSTEM, target=mailbox.lower(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mss.store.db import Base, UtcDateTime
@@ -32,3 +32,15 @@ class NoticeRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class NoticePreferenceRow(Base):
+    """A patient's choice of notices: on or off, each message or one a day (digest).
+    No row: a notice for each new message (docs/architecture.md §9)."""
+
+    __tablename__ = "notice_preferences"
+
+    patient_ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest: Mapped[str] = mapped_column(String(10), default="each")  # each | daily
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

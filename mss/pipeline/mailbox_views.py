@@ -207,7 +207,7 @@ async def conversation_messages(
     newest first, one page."""
     folders = await folder_ids(session, mailbox_id)
     parts = []
-    columns = _SUMMARY_COLUMNS
+    columns = SUMMARY_COLUMNS
     if INBOX in folders and received_from:
         parts.append(select(literal(INBOX).label("folder"), *columns)
                      .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
@@ -224,17 +224,17 @@ async def conversation_messages(
     query = (select(union).order_by(union.c.internal_date.desc(), union.c.uid.desc())
              .limit(limit).offset(offset))
     rows = (await session.execute(query)).all()
-    return await _summaries(session, rows, reader)
+    return await message_summaries(session, rows, reader)
 
 
-_SUMMARY_COLUMNS = (FolderEntry.uid, FolderEntry.id.label("entry_id"), FolderEntry.flags,
+SUMMARY_COLUMNS = (FolderEntry.uid, FolderEntry.id.label("entry_id"), FolderEntry.flags,
                     StoredMessage.subject, AUTHOR.label("from_addr"), StoredMessage.to_addrs,
                     StoredMessage.internal_date, StoredMessage.size,
                     StoredMessage.message_id.label("message_ref"), StoredMessage.mailbox_id,
                     StoredMessage.blob_key, StoredMessage.sealed_header)
 
 
-async def _summaries(session: AsyncSession, rows: Sequence[Any], reader: str | None
+async def message_summaries(session: AsyncSession, rows: Sequence[Any], reader: str | None
                      ) -> list[MessageSummary]:
     private: set[int] = set()
     if reader is not None and rows:
@@ -262,12 +262,12 @@ async def folder_messages(session: AsyncSession, mailbox_id: int, folder: str, *
     folders = await folder_ids_named(session, mailbox_id, [folder])
     if folder not in folders:
         return []
-    query = (select(literal(folder).label("folder"), *_SUMMARY_COLUMNS)
+    query = (select(literal(folder).label("folder"), *SUMMARY_COLUMNS)
              .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
              .where(FolderEntry.folder_id == folders[folder])
              .order_by(StoredMessage.internal_date.desc(), FolderEntry.uid.desc())
              .limit(limit).offset(offset))
-    return await _summaries(session, (await session.execute(query)).all(), None)
+    return await message_summaries(session, (await session.execute(query)).all(), None)
 
 
 async def folder_ids_named(session: AsyncSession, mailbox_id: int, names: Sequence[str]

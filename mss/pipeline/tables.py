@@ -90,3 +90,17 @@ class DeliveryKey(Base):
     queue_id: Mapped[str] = mapped_column(String(32))
     recipients: Mapped[str] = mapped_column(Text)  # the accepted ones, one per line
     accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class TrashedEntry(Base):
+    """A message the webmail put in the Trash folder: where it came from and when, so it
+    can be restored there for RESTORE_DAYS and is purged after (mss.pipeline.trash)."""
+
+    __tablename__ = "trashed_messages"
+    __table_args__ = (Index("ix_trashed_messages_trashed_at", "trashed_at"),)
+
+    folder_id: Mapped[int] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True)  # the Trash folder
+    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # its UID there
+    origin: Mapped[str] = mapped_column(String(500))  # INBOX or Sent
+    trashed_at: Mapped[datetime] = mapped_column(UtcDateTime)

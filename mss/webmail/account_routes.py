@@ -19,8 +19,19 @@ from mss.directory.second_factor import (
     pending_secret,
     second_factor_enabled,
 )
-from mss.directory.web_sessions import close_session
+from mss.directory.web_sessions import (
+    close_device_session,
+    close_other_sessions,
+    close_session,
+    device_sessions,
+)
 from mss.identity import PatientSpaceState
+from mss.notify.preferences import (
+    Digest,
+    NoticePreferences,
+    notice_preferences,
+    set_notice_preferences,
+)
 from mss.webmail.rendering import language, render
 from mss.webmail.trace_text import TraceNames, trace_line, who
 from mss.webmail.translations import translate
@@ -78,7 +89,10 @@ async def settings_page(request: Request, message: str = "", status_code: int = 
     return render(request, "settings.html", status_code=status_code, patient=patient,
                   message=message, totp_enabled=await second_factor_enabled(web.store, login),
                   totp_pending=await pending_secret(web.store, login),
-                  states=PatientSpaceState)
+                  states=PatientSpaceState,
+                  notices=await notice_preferences(web.store, session.principal.ident),
+                  devices=await device_sessions(web.store, session.principal, session.token,
+                                                web.session_limits))
 
 
 async def settings_submit(request: Request) -> Response:
@@ -102,6 +116,17 @@ async def settings_submit(request: Request) -> Response:
         elif action == "notice_email":
             await set_notice_email(web.store, principal.ident, str(form.get("email", "")),
                                    principal=principal)
+        elif action == "notices":
+            digest = Digest(str(form.get("digest", Digest.EACH.value)))
+            await set_notice_preferences(web.store, principal, principal.ident,
+                                         NoticePreferences(form.get("enabled") == "1", digest))
+        elif action == "sign_out":
+            if not await close_device_session(web.store, principal,
+                                              str(form.get("session", ""))):
+                return await settings_page(request, translate(
+                    "Cette session n'existe plus.", language(request)), 404)
+        elif action == "sign_out_others":
+            await close_other_sessions(web.store, principal, session.token)
         elif action == "totp_begin":
             await begin_enrolment(web.store, login)
         elif action == "totp_confirm":

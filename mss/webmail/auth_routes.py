@@ -103,7 +103,9 @@ async def login_submit(request: Request) -> Response:
     event(AuditAction.AUTH_SUCCEEDED, protocol="http", mechanism="password", user=login,
           principal=principal.label(), client=client)
     pending = await second_factor_enabled(web.store, login)
-    session = await open_session(web.store, principal, second_factor_pending=pending)
+    session = await open_session(web.store, principal, second_factor_pending=pending,
+                                 user_agent=request.headers.get("user-agent", ""),
+                                 client_address=client)
     response = RedirectResponse("/login/code" if pending else home_of(principal.kind), 303)
     set_cookie(response, request, SESSION_COOKIE, session.token,
                secure_setting=web.secure_cookies)

@@ -22,6 +22,7 @@ from mss.pipeline.mailbox_views import (
 )
 from mss.pipeline.patient_contacts import reply_rights, writable_contacts
 from mss.pipeline.refused_sends import refused_sends
+from mss.pipeline.trash import RESTORE_DAYS, move_to_trash, restore, trashed
 from mss.policy import ConversationStatus, ReplyRight
 from mss.policy.addresses import canonical_address
 from mss.vault.cda import CDA_CONTENT_TYPE
@@ -30,6 +31,7 @@ from mss.vault.errors import VaultExtractionError
 from mss.webmail.compose import compose, reply_subject
 from mss.webmail.mail_actions import (
     FOLDER_KEYS,
+    FOLDERS,
     conversation_key,
     find_entry,
     header_links,
@@ -358,3 +360,44 @@ async def mark_unread_submit(request: Request) -> Response:
     if not await mark_unread(web, session.principal, folder, _int(request.path_params["uid"])):
         return render(request, "not_found.html", status_code=404)
     return RedirectResponse("/inbox?unread=1", 303)
+
+
+async def delete_submit(request: Request) -> Response:
+    """Delete = move to the Trash, restorable for RESTORE_DAYS (no confirmation needed:
+    nothing is lost until then)."""
+    session = await patient_session(request)
+    web = context_of(request)
+    await checked_form(request, session)
+    folder = FOLDERS.get(request.path_params["folder"], "")
+    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    moved = None
+    if mailbox_id is not None:
+        moved = await move_to_trash(web.store, session.principal, mailbox_id, folder,
+                                    _int(request.path_params["uid"]))
+    if moved is None:
+        return render(request, "not_found.html", status_code=404)
+    return RedirectResponse("/trash?deleted=1", 303)
+
+
+async def trash_page(request: Request) -> Response:
+    session = await patient_session(request)
+    web = context_of(request)
+    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    rows = await trashed(web.store, mailbox_id) if mailbox_id is not None else []
+    await trace_listing(web, session.principal, "Trash", len(rows))
+    return render(request, "trash.html", rows=rows, days=RESTORE_DAYS,
+                  display_subject=display_subject)
+
+
+async def restore_submit(request: Request) -> Response:
+    session = await patient_session(request)
+    web = context_of(request)
+    await checked_form(request, session)
+    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    restored = None
+    if mailbox_id is not None:
+        restored = await restore(web.store, session.principal, mailbox_id,
+                                 _int(request.path_params["uid"]))
+    if restored is None:
+        return render(request, "not_found.html", status_code=404)
+    return RedirectResponse("/trash?restored=1", 303)

@@ -142,7 +142,10 @@ async def browser_context(browser: Browser, web: Web, base_url: str, who: str, l
     cookies = [{"name": LANG_COOKIE, "value": lang, "url": base_url}]
     principal = principal_of(web, who)
     if principal is not None:
-        session = await open_session(web.store, principal)
-        cookies.append({"name": SESSION_COOKIE, "value": session.token, "url": base_url})
+        # one session per user and world, so every width shows the same devices (Settings)
+        tokens: dict[str, str] = web.__dict__.setdefault("browser_sessions", {})
+        if who not in tokens:
+            tokens[who] = (await open_session(web.store, principal)).token
+        cookies.append({"name": SESSION_COOKIE, "value": tokens[who], "url": base_url})
     await context.add_cookies(cookies)  # type: ignore[arg-type]
     return context

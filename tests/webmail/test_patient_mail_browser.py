@@ -105,3 +105,53 @@ async def test_patient_webmail_in_chromium(web: Web, base_url: str) -> None:  # 
             assert refused == []
         finally:
             await browser.close()
+
+
+async def test_trash_notices_and_devices_in_chromium(web: Web, base_url: str) -> None:  # noqa: F811
+    await web.send(subject="À supprimer", body="Ce message ira à la corbeille.")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                   args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 800})
+            await login(page, base_url, web.world.jeanne, web.world.password)
+            await page.wait_for_url(f"{base_url}/inbox")
+            await page.click("text=Dr Alice MARTIN")
+            await page.click("section.thread >> a >> text=À supprimer")
+            await page.click("button:has-text('Supprimer')")
+            await page.wait_for_url(re.compile(r".*/trash\?deleted=1"))
+            assert "restaurable jusqu" in await page.inner_text(".list.trash")
+            await page.click("button:has-text('Restaurer')")
+            await page.wait_for_url(re.compile(r".*/trash\?restored=1"))
+            assert await page.locator(".list.trash li").count() == 0
+            await page.click("nav >> text=Messages")
+            await page.click("text=Dr Alice MARTIN")
+            assert "Ce message ira à la corbeille." in await page.inner_text("main")
+            # notices: off, then back on with the daily digest
+            await page.click("nav >> text=Paramètres")
+            await page.get_by_label("Recevoir un avis").uncheck()
+            await page.click("#notices-title ~ form button")
+            await page.wait_for_url(re.compile(r".*/settings\?saved=1"))
+            assert not await page.get_by_label("Recevoir un avis").is_checked()
+            await page.get_by_label("Recevoir un avis").check()
+            await page.get_by_label("Fréquence des avis").select_option("daily")
+            await page.click("#notices-title ~ form button")
+            await page.wait_for_url(re.compile(r".*/settings\?saved=1"))
+            assert await page.get_by_label("Fréquence des avis").input_value() == "daily"
+            # her devices: this one, and a second browser she signs out from here
+            other = await browser.new_page()
+            await login(other, base_url, web.world.jeanne, web.world.password)
+            await other.wait_for_url(f"{base_url}/inbox")
+            await page.reload()
+            devices = page.locator(".list.devices li")
+            assert await devices.count() == 2
+            assert "cet appareil" in await page.inner_text(".list.devices")
+            await page.click("button:has-text('Déconnecter cet appareil')")
+            await page.wait_for_url(re.compile(r".*/settings\?saved=1"))
+            assert await page.locator(".list.devices li").count() == 1
+            await other.goto(f"{base_url}/inbox")
+            assert other.url == f"{base_url}/login"  # signed out from the first browser
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390  # the phone layout does not scroll sideways
+        finally:
+            await browser.close()
