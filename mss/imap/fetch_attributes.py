@@ -13,6 +13,7 @@ SIMPLE_ATTRIBUTES = frozenset(
         "ENVELOPE",
         "FLAGS",
         "INTERNALDATE",
+        "SAVEDATE",  # RFC 8514 §4.1
         "RFC822",
         "RFC822.HEADER",
         "RFC822.SIZE",

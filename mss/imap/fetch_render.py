@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 
 from mss.imap.body_section import UnknownTransferEncoding, decoded_body_of, section_of
@@ -27,7 +28,7 @@ from mss.imap.responses import (
 from mss.store.mailstore import EntryInfo
 
 METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ",
-                                 "EMAILID", "THREADID"})
+                                 "EMAILID", "THREADID", "SAVEDATE"})
 HEADER_ONLY_ATTRIBUTES = frozenset({"ENVELOPE", "RFC822.HEADER"})
 
 
@@ -130,6 +131,7 @@ STRUCTURES = RenderedCache(16 * 1024 * 1024)  # BODY and BODYSTRUCTURE, as many 
 def fetch_items(
     attributes: Sequence[FetchAttribute], entry: EntryInfo, raw: bytes | None,
     *, flags: frozenset[str] | None = None, with_modseq: bool = False,
+    save_date: datetime | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """(name, value) pairs for `fetch_response`, in the order asked (UID first)."""
     parsed = _Parsed(raw) if raw is not None else None
@@ -153,6 +155,8 @@ def fetch_items(
             add(name, render_flags(sorted(shown_flags)))
         elif name == "INTERNALDATE":
             add(name, render_internal_date(entry.internal_date))
+        elif name == "SAVEDATE":  # RFC 8514 §4.1
+            add(name, render_internal_date(save_date or entry.internal_date))
         elif name == "RFC822.SIZE":
             add(name, b"%d" % entry.size)
         elif name == "MODSEQ":

@@ -192,10 +192,14 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
     with_modseq = session.condstore and command.changed_since is not None
     content = needs_content(attributes)
     header_only = content and needs_only_header(attributes)
+    save_dates: dict[int, datetime] = {}
     async with session.store.reading() as db:
         entries = await folder_entries(db, selected.folder_id, selected.access.reader,
                                        uids=uids, changed_since=command.changed_since,
                                        with_header=header_only)
+        if any(a.name == "SAVEDATE" for a in attributes):
+            save_dates = await session.store.mail.save_dates(
+                db, selected.folder_id, [e.uid for e in entries])
     sets_seen = (
         any(a.sets_seen for a in attributes) and not selected.read_only
         and selected.access.may("s")
@@ -218,7 +222,8 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
                 flags = flags | {SEEN}
             implied = flags is not entry.flags
             flags = selected.shown_flags(entry.uid, flags)
-            items = fetch_items(attributes, entry, raw, flags=flags, with_modseq=with_modseq)
+            items = fetch_items(attributes, entry, raw, flags=flags, with_modseq=with_modseq,
+                                save_date=save_dates.get(entry.uid))
             if implied and not any(name == b"FLAGS" for name, _ in items):
                 items.append((b"FLAGS", _flags_value(flags)))  # RFC 3501 §6.4.5
             if audit and raw is not None:
@@ -362,6 +367,11 @@ def needs_message_columns(key: SearchKey) -> bool:
                                              | ObjectIdKey))
 
 
+def needs_save_dates(key: SearchKey) -> bool:
+    """RFC 8514 §4.2 SAVEDBEFORE/SAVEDON/SAVEDSINCE."""
+    return any_key(key, lambda k: isinstance(k, DateKey) and k.name.startswith("SAVED"))
+
+
 def uses_modseq(key: SearchKey) -> bool:
     return any_key(key, lambda k: isinstance(k, ModSeqKey))
 
@@ -407,7 +417,10 @@ async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, i
             found = await folder_search(db, selected.folder_id, selected.access.reader,
                                         condition)
         return [(sequence, uid, 0) for sequence, uid in selected.sequences_of(found)]
+    save_dates: dict[int, datetime] = {}
     async with session.store.reading() as db:
+        if needs_save_dates(key):
+            save_dates = await session.store.mail.save_dates(db, selected.folder_id)
         if needs_message_columns(key):
             entries = await folder_entries(db, selected.folder_id, selected.access.reader)
         else:
@@ -428,7 +441,8 @@ async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, i
         for (sequence, entry), raw in zip(batch, raws, strict=True):
             view = MessageView(sequence, entry.uid, selected.shown_flags(entry.uid, entry.flags),
                                entry.internal_date, entry.size, entry.modseq, raw,
-                               email_object_id(entry.message_id).decode("ascii"))
+                               email_object_id(entry.message_id).decode("ascii"),
+                               save_dates.get(entry.uid))
             if search_matches(key, view, scope):
                 matched.append((sequence, entry.uid, entry.modseq))
     return matched

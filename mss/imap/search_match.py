@@ -51,6 +51,7 @@ class MessageView:
     modseq: int
     raw: bytes
     email_id: str = ""  # RFC 8474 EMAILID, upper-case
+    save_date: datetime | None = None  # RFC 8514, read only when a SAVED* key asks
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,9 @@ class _Evaluation:
             case DateKey(name=name, day=day):
                 if name.startswith("SENT"):
                     return _compare_day(self.sent_date(), name.removeprefix("SENT"), day)
+                if name.startswith("SAVED"):
+                    saved = message.save_date or message.internal_date
+                    return _compare_day(saved.date(), name.removeprefix("SAVED"), day)
                 return _compare_day(message.internal_date.date(), name, day)
             case SizeKey(larger=larger, size=size):
                 return message.size > size if larger else message.size < size

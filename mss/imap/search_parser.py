@@ -38,7 +38,8 @@ _FLAG_KEYS = {
     "UNSEEN": ("\\Seen", False),
 }
 _HEADER_KEYS = {"BCC": "Bcc", "CC": "Cc", "FROM": "From", "SUBJECT": "Subject", "TO": "To"}
-_DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"})
+_DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
+                        "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE"})  # RFC 8514 §4.2
 _MODSEQ_ENTRY_TYPES = frozenset({"PRIV", "SHARED", "ALL"})
 
 
@@ -69,7 +70,7 @@ class SearchKeyParser:
         if cursor.starts_sequence_set():
             return SequenceKey(cursor.sequence_set(), uid=False)
         name = cursor.atom()
-        if name == "ALL":
+        if name in ("ALL", "SAVEDATESUPPORTED"):  # RFC 8514 §4.2: every folder keeps them
             return AllKey()
         if name in _FLAG_KEYS:
             flag, present = _FLAG_KEYS[name]

@@ -71,7 +71,7 @@ EXTRA_CAPABILITIES = (
     Capability.RIGHTS_TEKX, Capability.STATUS_SIZE, Capability.COMPRESS_DEFLATE,
     Capability.OBJECTID, Capability.UNAUTHENTICATE, Capability.SEARCHRES,
     Capability.CONTEXT_SEARCH, Capability.CONTEXT_SORT, Capability.CATENATE,
-    Capability.NOTIFY,
+    Capability.NOTIFY, Capability.SAVEDATE,
 )
 
 

@@ -602,7 +602,7 @@ async def _deliver_then_allocate(connection: AsyncConnection,
 
 async def _insert_delivery(
     uow: UnitOfWork, connection: AsyncConnection, allocated: Row[*tuple[Any, ...]] | None,
-    blob: PreparedBlob, message: dict[str, Any], flags: str,
+    blob: PreparedBlob, message: dict[str, Any], flags: str, saved_at: datetime | None = None,
 ) -> Delivered:
     if allocated is None:
         raise MailStoreError("NONEXISTENT", "no such folder")
@@ -615,7 +615,7 @@ async def _insert_delivery(
     message_id = (await connection.execute(_INSERT_MESSAGE, message)).scalar_one()
     await connection.execute(_INSERT_ENTRY, {
         "folder_id": folder_id, "message_id": message_id, "uid": uid, "modseq": modseq,
-        "flags": flags,
+        "flags": flags, "saved_at": saved_at,
     })
     uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
     return Delivered(folder_id, uid, modseq, message_id)
@@ -922,8 +922,10 @@ class MailStore:
         flushed the session, see `UnitOfWork.core`)."""
         message = _message_values(blob, raw_headers, internal_date or uow.now())
         flags = list(flags)
+        # RFC 8514: saved now; kept apart only when the internal date is another time
+        saved_at = uow.now() if internal_date is not None else None
         delivered = await _insert_delivery(uow, uow.connection, allocated, blob, message,
-                                           _flags_text(flags))
+                                           _flags_text(flags), saved_at)
         await self.add_keywords(uow, delivered.folder_id, flags)
         return delivered
 
@@ -956,6 +958,26 @@ class MailStore:
         return cached
 
     # -- reading ----------------------------------------------------------------------
+
+    async def save_dates(
+        self, session: AsyncSession, folder_id: int, uids: Sequence[int] | None = None,
+    ) -> dict[int, datetime]:
+        """RFC 8514 save dates by UID: when the message was put in this folder."""
+        messages = StoredMessage.__table__
+        query = (select(_E.uid, func.coalesce(_E.saved_at, messages.c.internal_date))
+                 .select_from(FolderEntry.__table__.join(messages,
+                                                         messages.c.id == _E.message_id))
+                 .where(_E.folder_id == folder_id))
+        if uids is not None:
+            if not uids:
+                return {}
+            query = query.where(_E.uid.between(min(uids), max(uids)))
+        wanted = None if uids is None else set(uids)
+        found: dict[int, datetime] = {}
+        for uid, saved in (await session.execute(query)).all():
+            if wanted is None or uid in wanted:
+                found[uid] = saved
+        return found
 
     async def entries(
         self, session: AsyncSession, folder_id: int, *, uids: Sequence[int] | None = None,
@@ -1077,7 +1099,7 @@ class MailStore:
             new_uid = first_uid + offset
             session.add(FolderEntry(
                 folder_id=target_id, message_id=message_id, uid=new_uid, modseq=modseq,
-                flags=_flags_text(entry.flags),
+                flags=_flags_text(entry.flags), saved_at=uow.now(),  # RFC 8514 §3
             ))
             pairs.append((entry.uid, new_uid))
             uow.publish(ChangeEvent("exists", target.mailbox_id, target_id, new_uid, modseq))

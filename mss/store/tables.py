@@ -142,6 +142,9 @@ class FolderEntry(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     modseq: Mapped[int] = mapped_column(BigInteger)
     flags: Mapped[str] = mapped_column(Text, default="")  # space-separated, sorted
+    # RFC 8514 save date when it differs from the message's internal date (a COPY, a
+    # MOVE, an APPEND with a date); NULL: saved when it arrived
+    saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ExpungedEntry(Base):
