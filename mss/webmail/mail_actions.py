@@ -141,13 +141,12 @@ def _field(message: Message, name: str) -> str:
 async def texts_of(web: WebContext, messages: Sequence[MessageSummary]
                    ) -> dict[tuple[str, int], str]:
     """The text each message of a conversation page shows (read in one pass)."""
-    from mss.webmail.message_view import view_message
+    from mss.webmail.message_view import message_texts
 
     raws = await web.store.mail.read_many([(m.mailbox_id, m.blob_key) for m in messages])
     shown: dict[tuple[str, int], str] = {}
     for m, raw in zip(messages, raws, strict=True):
-        view = view_message(raw)
-        shown[(m.folder, m.uid)] = "\n\n".join(view.texts) if view.texts else ""
+        shown[(m.folder, m.uid)] = "\n\n".join(message_texts(raw))
     return shown
 
 

@@ -99,8 +99,9 @@ def _text(part: EmailMessage) -> str:
         return _payload(part).decode("utf-8", "replace")
 
 
-def view_message(raw: bytes) -> MessageView:
-    message = parse(raw)
+def _body(message: EmailMessage, *, with_html: bool = True
+          ) -> tuple[list[str], list[str], list[AttachmentInfo]]:
+    """Texts, sanitised HTML parts and attachments of a parsed message, in order."""
     texts: list[str] = []
     html: list[str] = []
     attachments: list[AttachmentInfo] = []
@@ -110,9 +111,22 @@ def view_message(raw: bytes) -> MessageView:
                 index, _filename(part) or f"piece-jointe-{index}",
                 part.get_content_type(), len(_payload(part))))
         elif part.get_content_subtype() == "html":
-            html.append(sanitise_html(_text(part)))
+            if with_html:
+                html.append(sanitise_html(_text(part)))
         else:
             texts.append(_text(part))
+    return texts, html, attachments
+
+
+def message_texts(raw: bytes) -> list[str]:
+    """Only the plain texts of a message, for a conversation page: no header field is
+    parsed (policy.default parses each one read, the larger part of view_message's cost)."""
+    return _body(parse(raw), with_html=False)[0]
+
+
+def view_message(raw: bytes) -> MessageView:
+    message = parse(raw)
+    texts, html, attachments = _body(message)
     if html and texts:
         html = []  # multipart/alternative: the text version is the safer one to show
     pairs = address_pairs(field_values(message, "From")[:1])
