@@ -108,6 +108,11 @@ class StoreSettings:
     blob_dir: str = _doc(
         "Folder of encrypted blobs. Empty: `blobs/` in the data folder.", default=""
     )
+    blob_backend: str = _doc(
+        "Where message and document blobs live: `files` (in blob_dir) or `database` "
+        "(sealed the same way, in the database: several nodes then share nothing but "
+        "the database).", default="files",
+    )
     master_key_file: str = _doc(
         "Operator master key (32 random bytes, hex). Empty: `master.key` in the data folder.",
         default="",
@@ -472,6 +477,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         problems.append(f"smtp.mx_processes: from 0 (one per core) to {MAX_PROCESSES}")
     if not 0 <= settings.imap.processes <= MAX_PROCESSES:
         problems.append(f"imap.processes: from 0 (one per core) to {MAX_PROCESSES}")
+    if settings.store.blob_backend not in ("files", "database"):
+        problems.append("store.blob_backend: one of files, database")
     if settings.logging.format not in ("logfmt", "json"):
         problems.append("logging.format: one of logfmt, json")
     if settings.database.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:

@@ -8,9 +8,12 @@ harmless and reported by `mss verify`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,14 +42,62 @@ def open_small(data_key: bytes, aad: bytes, sealed: bytes) -> bytes:
         raise BlobError("sealed value fails authentication (corrupted or wrong key)") from None
 
 
-class BlobStore:
-    """Blob files under `root/<mailbox id>/<2 hex>/<blob key>`.
+def seal_blob(data_key: bytes, blob_key: str, plaintext: bytes) -> bytes:
+    """A blob's stored bytes: magic, nonce, AES-GCM (the blob key as associated data)."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return MAGIC + nonce + AESGCM(data_key).encrypt(nonce, plaintext, blob_key.encode())
 
-    Kept behind this small interface so that an object store can replace the folder.
-    """
+
+def open_blob(where: str, data_key: bytes, blob_key: str, raw: bytes) -> bytes:
+    """The plaintext of a blob's stored bytes (`seal_blob`'s), or BlobError."""
+    if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + NONCE_BYTES + 16:
+        raise BlobError(f"{where}: not an MSS blob (corrupted)")
+    nonce = raw[len(MAGIC) : len(MAGIC) + NONCE_BYTES]
+    try:
+        return AESGCM(data_key).decrypt(nonce, raw[len(MAGIC) + NONCE_BYTES :],
+                                        blob_key.encode())
+    except InvalidTag:
+        raise BlobError(f"{where}: blob fails authentication (corrupted or wrong key)") from None
+
+
+class BlobBackend(Protocol):
+    """Where sealed blobs live (issue 24 §3): files (`BlobStore`, the embedded default)
+    or the database (mss.store.db_blobs). `put` returns once the blob is durable."""
+
+    async def put(self, mailbox_id: int, blob_key: str, data_key: bytes,
+                  plaintext: bytes) -> None: ...
+
+    async def get_many(self, items: Sequence[tuple[int, str, bytes]]) -> list[bytes]:
+        """(mailbox id, blob key, data key) each: their plaintexts, in order."""
+        ...
+
+    def delete(self, mailbox_id: int, blob_key: str) -> None:
+        """Remove a blob no committed row names any more (may finish a moment later)."""
+        ...
+
+    async def keys(self) -> list[tuple[int, str]]:
+        """Every (mailbox id, blob key) stored, for verification."""
+        ...
+
+
+class BlobStore:
+    """Blob files under `root/<mailbox id>/<2 hex>/<blob key>`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    async def put(self, mailbox_id: int, blob_key: str, data_key: bytes,
+                  plaintext: bytes) -> None:
+        await asyncio.to_thread(self.write, mailbox_id, blob_key, data_key, plaintext)
+
+    async def get_many(self, items: Sequence[tuple[int, str, bytes]]) -> list[bytes]:
+        def read_files() -> list[bytes]:
+            return [self.read(m, b, k) for m, b, k in items]
+
+        return await asyncio.to_thread(read_files)
+
+    async def keys(self) -> list[tuple[int, str]]:
+        return await asyncio.to_thread(self.iter_keys)
 
     def path_for(self, mailbox_id: int, blob_key: str) -> Path:
         return self.root / str(mailbox_id) / blob_key[:2] / blob_key
@@ -60,13 +111,12 @@ class BlobStore:
         if final.exists():
             return
         final.parent.mkdir(parents=True, exist_ok=True)
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = AESGCM(data_key).encrypt(nonce, plaintext, blob_key.encode())
+        sealed = seal_blob(data_key, blob_key, plaintext)
         tmp = final.with_name(f".{blob_key}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(MAGIC + nonce + sealed)
+                handle.write(sealed)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, final)
@@ -83,15 +133,7 @@ class BlobStore:
             raise BlobError(f"{path}: blob is missing") from None
         except OSError as exc:
             raise BlobError(f"{path}: cannot read blob ({exc.strerror})") from None
-        if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + NONCE_BYTES + 16:
-            raise BlobError(f"{path}: not an MSS blob (corrupted)")
-        nonce = raw[len(MAGIC) : len(MAGIC) + NONCE_BYTES]
-        try:
-            return AESGCM(data_key).decrypt(
-                nonce, raw[len(MAGIC) + NONCE_BYTES :], blob_key.encode()
-            )
-        except InvalidTag:
-            raise BlobError(f"{path}: blob fails authentication (corrupted or wrong key)") from None
+        return open_blob(str(path), data_key, blob_key, raw)
 
     def delete(self, mailbox_id: int, blob_key: str) -> None:
         self.path_for(mailbox_id, blob_key).unlink(missing_ok=True)

@@ -15,7 +15,6 @@ pass `reader=` and that flag is read and written in `private_flags` for that rea
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -31,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from mss.store.blobs import HEADER_AAD, BlobStore, open_small, seal_small
+from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
 from mss.store.events import ChangeEvent
 from mss.store.header_summary import header_block, summarise_headers
 from mss.store.keys import Keyring, blob_key_for
@@ -631,7 +630,7 @@ def _flags_set(text: str) -> frozenset[str]:
 
 class MailStore:
     def __init__(
-        self, blobs: BlobStore, keyring: Keyring,
+        self, blobs: BlobBackend, keyring: Keyring,
         read_sessions: async_sessionmaker[AsyncSession],
         thread_reads: ThreadReads | None = None,
     ) -> None:
@@ -672,7 +671,7 @@ class MailStore:
         if inline and len(raw) <= MAX_INLINE_BLOB:
             sealed = seal_small(key, blob_key.encode(), raw)
         else:
-            await asyncio.to_thread(self.blobs.write, mailbox_id, blob_key, key, raw)
+            await self.blobs.put(mailbox_id, blob_key, key, raw)
         header = header_block(raw)
         sealed_header = (seal_small(key, HEADER_AAD + blob_key.encode(), header)
                          if len(header) <= MAX_SEALED_HEADER else None)
@@ -713,10 +712,8 @@ class MailStore:
                             keys[mailbox_id], blob_key.encode(), sealed)
         in_files = [item for item in dict.fromkeys(blobs) if item not in found]
         if in_files:
-            def read_files() -> list[bytes]:
-                return [self.blobs.read(m, b, keys[m]) for m, b in in_files]
-
-            found.update(zip(in_files, await asyncio.to_thread(read_files), strict=True))
+            contents = await self.blobs.get_many([(m, b, keys[m]) for m, b in in_files])
+            found.update(zip(in_files, contents, strict=True))
         return [found[item] for item in blobs]
 
     # -- folders ----------------------------------------------------------------------

@@ -19,9 +19,10 @@ from mss.clock import Clock, SystemClock
 from mss.config import Settings
 from mss.store import schema
 from mss.store.audit import AuditSeal
-from mss.store.blobs import BlobStore
+from mss.store.blobs import BlobBackend, BlobStore
 from mss.store.cluster import PgEventRelay, default_node_id, notify_events
 from mss.store.db import create_engine, is_sqlite, session_factory
+from mss.store.db_blobs import DatabaseBlobStore
 from mss.store.events import ChangeEvent, EventBus
 from mss.store.keys import Keyring, create_master_key, load_master_key
 from mss.store.mailstore import MailStore
@@ -43,7 +44,9 @@ class Store:
         self.audit_seal = AuditSeal.from_keyring(keyring)
         self.clock = clock
         self.bus = bus or EventBus()
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs: BlobBackend = (
+            DatabaseBlobStore(write_engine) if settings.store.blob_backend == "database"
+            else BlobStore(settings.blob_dir))
         self._read_sessions = session_factory(read_engine)
         url = settings.database_url
         path = make_url(url).database if is_sqlite(url) else None
@@ -115,6 +118,8 @@ class Store:
             await self._relay.stop()
             self._relay = None
         await self.batcher.close()
+        if isinstance(self.blobs, DatabaseBlobStore):
+            await self.blobs.close()
         if self.thread_reads is not None:
             await self.thread_reads.close()
         await self.write_engine.dispose()

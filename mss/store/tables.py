@@ -108,6 +108,32 @@ class StoredMessage(Base):
     sort_cc: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+class BlobChunk(Base):
+    """A blob kept in the database (`store.blob_backend = "database"`): the bytes a blob
+    file would hold (magic, nonce, AES-GCM with the blob key as associated data), cut
+    in chunks of at most 1 MiB so that no statement carries a whole large message
+    (mss.store.blobs.DatabaseBlobStore). Committed before any row names it."""
+
+    __tablename__ = "blob_chunks"
+
+    mailbox_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    blob_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SealedFile(Base):
+    """A file of a node's data folder every node needs (PKI, DKIM keys), sealed under a
+    key derived from the master key (mss.store.node_files): a new node brings it from
+    the database and needs nothing but the database URL and the master key."""
+
+    __tablename__ = "sealed_files"
+
+    name: Mapped[str] = mapped_column(String(500), primary_key=True)  # data-folder relative
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class InlineBlob(Base):
     """A small blob kept in the database instead of a file (docs/design-notes.md, Performance):
     sealed exactly

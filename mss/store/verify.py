@@ -94,7 +94,7 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
         report.faults.extend(f"audit row {f.seq}: {f.problem}" for f in chain.faults)
         report.faults.extend(file_faults)
         report.audit_rows = chain.last_seq
-    on_disk = set(await asyncio.to_thread(store.blobs.iter_keys))
+    on_disk = set(await store.blobs.keys())
     async with store.reading() as session:
         inline = {(int(m), str(b)) for m, b in (await session.execute(
             select(InlineBlob.mailbox_id, InlineBlob.blob_key))).all()}
