@@ -39,6 +39,7 @@ from mss.notify.notifier import Notifier
 from mss.pipeline.accept import Pipeline
 from mss.pipeline.outbound_queue import queue_depth
 from mss.smtp.options import SmtpOptions
+from mss.smtp.outbound_worker import dkim_folder
 from mss.smtp.service import SmtpService
 from mss.store.audit import Checkpoint
 from mss.store.audit_actions import AuditAction
@@ -147,6 +148,11 @@ class App:
             if main:
                 await self.beat()
                 self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
+            if main and self.store.clustered:
+                # several nodes: the PKI and DKIM keys come from the database (issue 24)
+                restored = await self.store.restore_node_files()
+                if restored:
+                    lines.append(f"{len(restored)} PKI/DKIM file(s) from the database")
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             await self._start_live_trust(self.pki)
             base = Foundation(self.settings, self.store, self.pki, self.metrics, self.node_id,
@@ -164,6 +170,9 @@ class App:
             for service in self.parts.services:
                 lines.extend(await service.start())
                 self.services.append(service)
+            if main and self.store.clustered:
+                await self.store.publish_node_files(
+                    [self.settings.pki_dir, dkim_folder(self.settings)])
         except BaseException:
             await self.stop()
             raise

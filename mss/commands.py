@@ -5,22 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from mss.app import App
 from mss.certs import ensure_server_pki
 from mss.cli import UserError, settings_from_args
-from mss.config import Settings, example_toml
+from mss.config import Settings, example_toml, load_settings
 from mss.event_log import configure_logging
 from mss.pipeline.outbound_queue import queue_depth
 from mss.store import schema
 from mss.store.backup import BackupError, backup, restore
 from mss.store.blobs import BlobError
 from mss.store.cluster import NodeStatus, node_statuses
-from mss.store.db import create_engine
-from mss.store.keys import MasterKeyError
+from mss.store.db import create_engine, is_sqlite
+from mss.store.keys import MasterKeyError, parse_master_key, write_master_key
 from mss.store.store import Store, prepare_data_dir
 from mss.store.verify import verify_store
 
@@ -55,6 +57,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("source", type=Path, help="a folder made by `mss backup`")
     p.add_argument("--key", type=Path, help="the master key file (when not in the backup)")
     p.set_defaults(handler=cmd_restore, needs_data=False)
+
+    node = sub.add_parser("node", help="this node of several sharing one database")
+    p = node.add_subparsers(dest="node_command").add_parser(
+        "join", help="make a new node's data folder from the database URL and master key")
+    p.add_argument("--database-url", required=True,
+                   help="the cluster's PostgreSQL URL (postgresql+asyncpg://...)")
+    p.add_argument("--master-key-file", type=Path,
+                   help="the cluster's master key file (else $MSS_MASTER_KEY, hex)")
+    p.set_defaults(handler=cmd_node_join, needs_data=False)
 
     cluster = sub.add_parser("cluster", help="nodes sharing one database")
     p = cluster.add_subparsers(dest="cluster_command").add_parser(
@@ -206,6 +217,67 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     print(f"settings OK (data folder {settings.data_dir})")
     return 0
+
+
+def cmd_node_join(args: argparse.Namespace) -> int:
+    """A new node from the database URL and the master key alone (issue 24 §3): its data
+    folder gets the key, the PKI and DKIM files sealed in the database, and a settings
+    file naming the database, with blobs in the database (no shared folder)."""
+    url = str(args.database_url)
+    if is_sqlite(url) or not url.startswith("postgresql"):
+        raise UserError("node join: several nodes share a PostgreSQL database "
+                        "(postgresql+asyncpg://...)")
+    if args.master_key_file is not None:
+        try:
+            key = parse_master_key(Path(args.master_key_file).read_text(encoding="ascii"),
+                                   str(args.master_key_file))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{args.master_key_file}: cannot read the master key "
+                            f"({getattr(exc, 'strerror', None) or exc})") from None
+        except MasterKeyError as exc:
+            raise UserError(str(exc)) from None
+    elif os.environ.get("MSS_MASTER_KEY"):
+        try:
+            key = parse_master_key(os.environ["MSS_MASTER_KEY"], "$MSS_MASTER_KEY")
+        except MasterKeyError as exc:
+            raise UserError(str(exc)) from None
+    else:
+        raise UserError("node join: give the master key (--master-key-file, or "
+                        "$MSS_MASTER_KEY)")
+    base = settings_from_args(args)
+    config_path = base.data_dir / NODE_SETTINGS
+    if base.master_key_path.exists() or config_path.exists():
+        raise UserError(f"{base.data_dir}: already a node's data folder (master key or "
+                        f"{NODE_SETTINGS} present)")
+    settings = load_settings(overrides={
+        "data_dir": str(base.data_dir), "database": {"url": url},
+        "store": {"blob_backend": "database"}})
+
+    async def run() -> list[str]:
+        store = await Store.open(settings)  # the schema must be this version's
+        try:
+            return await store.restore_node_files()
+        finally:
+            await store.close()
+
+    base.data_dir.mkdir(parents=True, exist_ok=True)
+    write_master_key(base.master_key_path, key)
+    try:
+        restored = run_store_task(run())
+    except BaseException:
+        base.master_key_path.unlink(missing_ok=True)
+        raise
+    config_path.write_text(
+        "# written by `mss node join`: this node shares nothing but the database\n"
+        f"[database]\nurl = {json.dumps(url)}\n\n[store]\nblob_backend = \"database\"\n",
+        encoding="utf-8")
+    print(f"node data folder: {base.data_dir.resolve()}")
+    print(f"  master key, {len(restored)} PKI/DKIM file(s) from the database, {config_path}")
+    print(f"start it with: mss serve --config {config_path} --data {base.data_dir}")
+    return 0
+
+
+NODE_SETTINGS = "node.toml"
 
 
 def cmd_cluster_status(args: argparse.Namespace) -> int:

@@ -417,11 +417,16 @@ def _apply_tables(tables: dict[str, Any], kind: Any, data: Any, prefix: str, sou
         _apply(tables.setdefault(name, kind()), value, f"{prefix}{name}.", source, problems)
 
 
+# MSS_* variables that are not settings: the master key `mss node join` may take from
+# the environment (never a setting: it would show in `mss config check`)
+NOT_SETTINGS = frozenset({"MSS_MASTER_KEY"})
+
+
 def _env_tree(environ: typing.Mapping[str, str]) -> dict[str, Any]:
     """`MSS_DATA_DIR` → data_dir; `MSS_DATABASE__URL` → database.url (double underscore nests)."""
     tree: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith("MSS_") or name.startswith("MSS_TEST_"):
+        if not name.startswith("MSS_") or name.startswith("MSS_TEST_") or name in NOT_SETTINGS:
             continue
         path = name[4:].lower().split("__")
         node = tree

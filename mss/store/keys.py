@@ -36,6 +36,27 @@ def create_master_key(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def write_master_key(path: Path, key: bytes) -> None:
+    """Write a given master key (`mss node join`), never replacing an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def parse_master_key(text: str, where: str) -> bytes:
+    """A master key from its hex form (a key file's content, or $MSS_MASTER_KEY)."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise MasterKeyError(f"{where}: not a master key (expected {KEY_BYTES * 2} hex digits)")
+    return key
+
+
 def load_master_key(path: Path) -> bytes:
     try:
         text = path.read_text(encoding="ascii").strip()

@@ -26,6 +26,7 @@ from mss.store.db_blobs import DatabaseBlobStore
 from mss.store.events import ChangeEvent, EventBus
 from mss.store.keys import Keyring, create_master_key, load_master_key
 from mss.store.mailstore import MailStore
+from mss.store.node_files import NodeFiles
 from mss.store.thread_reads import THREAD_READS_KEY, ThreadReads
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
 
@@ -112,6 +113,21 @@ class Store:
             if self.thread_reads is not None:
                 session.info[THREAD_READS_KEY] = self.thread_reads
             yield session
+
+    async def restore_node_files(self) -> list[str]:
+        """Check the master key against the database, then bring the PKI and DKIM files
+        this data folder lacks from it (mss.store.node_files); the names written."""
+        files = NodeFiles(self.keyring)
+        async with self.write_engine.begin() as connection:
+            await files.check_master_key(connection, self.clock.now())
+            return await files.restore(connection, self.settings.data_dir)
+
+    async def publish_node_files(self, folders: list[Path]) -> list[str]:
+        """Seal into the database the files of `folders` it does not hold yet."""
+        files = NodeFiles(self.keyring)
+        async with self.write_engine.begin() as connection:
+            return await files.publish(connection, self.settings.data_dir, folders,
+                                       self.clock.now())
 
     async def close(self) -> None:
         if self._relay is not None:
