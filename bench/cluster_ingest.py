@@ -201,7 +201,9 @@ class Node:
 def start_node(data: Path, url: str, node_id: str, cores: float) -> Node:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
     env.update({"MSS_DATA_DIR": str(data), "MSS_DATABASE__URL": url,
-                "MSS_SERVER__NODE_ID": node_id, "MSS_LOGGING__FORMAT": "logfmt"})
+                "MSS_SERVER__NODE_ID": node_id, "MSS_LOGGING__FORMAT": "logfmt",
+                # one process per node: the quota is the node's whatever it runs in
+                "MSS_SMTP__MX_PROCESSES": "1", "MSS_IMAP__PROCESSES": "1"})
     for name in ("MX", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "HTTP", "ADMIN"):
         env[f"MSS_LISTENERS__{name}__PORT"] = "0"
     quota = Quota(f"mss-bench-{node_id}", cores)
@@ -404,8 +406,8 @@ def print_profile(path: Path, top: int = 25) -> None:
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if frames and ("select (selectors.py" in frames[-1] or "_run_once" in frames[-1]
-                       and "select" in frames[-1]):
+        if frames and ("select (selectors.py" in frames[-1]
+                       or ("_run_once" in frames[-1] and "select" in frames[-1])):
             continue
         if any("select (selectors.py" in f or "wait (threading.py" in f
                or "_worker (concurrent" in f for f in frames[-2:]):

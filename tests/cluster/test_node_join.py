@@ -56,7 +56,8 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.communicate(timeout=60)
 
 
-def _join(data: Path, url: str, key_file: Path | None, **env: str) -> subprocess.CompletedProcess[str]:
+def _join(data: Path, url: str, key_file: Path | None,
+          **env: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "mss", "--data", str(data), "node", "join",
                "--database-url", url]
     if key_file is not None:
