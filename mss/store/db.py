@@ -33,8 +33,8 @@ NAMING = {
 
 
 READ_POOL = 4
-PG_POOL = 20  # x nodes, + one LISTEN connection each: under max_connections
-PG_OVERFLOW = 20
+PG_POOL = 15  # kept open; with the overflow, at most 30 per process (as before)
+PG_OVERFLOW = 15
 
 
 class UtcDateTime(TypeDecorator[datetime]):
