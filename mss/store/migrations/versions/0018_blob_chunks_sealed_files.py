@@ -1,7 +1,7 @@
 """blobs in the database, and the node files every node needs
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 21:15:00
 
 `blob_chunks`: the optional database blob backend (issue 24 §3, several nodes share
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
-down_revision = '0014'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
