@@ -43,6 +43,11 @@ class CommandReader:
         self.closed = False
         self.utf8_names = False  # the session enabled IMAP4rev2 (RFC 9051 §5.1)
 
+    @property
+    def between_commands(self) -> bool:
+        """No part of a command is buffered (nothing read since the last one ended)."""
+        return not self._buffer
+
     def feed(self, data: bytes) -> None:
         """Add bytes received from the client."""
         self._buffer += data

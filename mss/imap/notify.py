@@ -13,9 +13,10 @@ What is sent:
 - ``SET (STATUS)``: one STATUS per matched mailbox at once (RFC 5465 §3.1).
 
 Invariants: events reach this module through the same bus as IDLE, after commit; the
-responses are sent after each command and during IDLE (between commands the adapter
-reads the client, like Dovecot outside IDLE); mailboxes outside the principal's
-accesses are never watched; ``NOTIFY NONE``, UNAUTHENTICATE and LOGOUT stop it.
+responses are sent as soon as no command is in progress (the adapter waits on the
+client and the events together, mss.imap.server), during IDLE and after each command;
+mailboxes outside the principal's accesses are never watched; ``NOTIFY NONE``,
+UNAUTHENTICATE and LOGOUT stop it.
 """
 
 from __future__ import annotations

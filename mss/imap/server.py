@@ -34,6 +34,7 @@ from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.compression import Deflate
 from mss.imap.errors import ImapParseError
 from mss.imap.limits import CommandRate, ImapLimits
+from mss.imap.notify import notify_updates
 from mss.imap.responses import ResponseCode, continuation, tagged, untagged_status
 from mss.imap.session import CertificateChecker, Connection, ImapSession
 from mss.oidc.bearer_login import BearerLogin
@@ -249,7 +250,11 @@ class _Connection:
         a silent one."""
         remaining = self.last_activity + timeout - time.monotonic()
         try:
-            data = await asyncio.wait_for(self.reader.read(READ_SIZE), max(remaining, 0.0))
+            if self.session.notify is not None and self.commands.between_commands:
+                data = await self._read_notifying(remaining)
+            else:
+                data = await asyncio.wait_for(self.reader.read(READ_SIZE),
+                                              max(remaining, 0.0))
         except TimeoutError:
             await self.send(untagged_status("BYE", "Autologout: idle for too long"))
             return False
@@ -257,6 +262,33 @@ class _Connection:
             return False
         self.feed(data)
         return True
+
+    async def _read_notifying(self, remaining: float) -> bytes:
+        """Read the client while sending what NOTIFY watches as it changes (RFC 5465 §3:
+        as soon as possible, not only in IDLE). Between commands only: the selected
+        mailbox's own updates wait for the next command (RFC 3501 §7.4.1, EXPUNGE)."""
+        session = self.session
+        deadline = time.monotonic() + remaining
+        read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+        try:
+            while True:
+                change = asyncio.ensure_future(session.next_change())
+                try:
+                    done, _ = await asyncio.wait(
+                        {read, change}, timeout=max(deadline - time.monotonic(), 0.0),
+                        return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    change.cancel()
+                if read in done:
+                    return read.result()
+                if not done:
+                    raise TimeoutError
+                change.result()
+                lines = await notify_updates(session)
+                if lines:
+                    await self.send(b"".join(lines))
+        finally:
+            read.cancel()
 
     def feed(self, data: bytes) -> None:
         """Bytes read, inflated first once COMPRESS is active (RFC 4978)."""

@@ -112,3 +112,21 @@ async def test_notify_refuses_what_it_cannot_send(imap: ImapWorld) -> None:
     syntax = await client.command("c", "NOTIFY SET (NOWHERE (MessageNew MessageExpunge))")
     assert syntax[-1].startswith(b"c BAD")
     await client.close()
+
+
+async def test_notify_sends_status_while_the_client_waits_outside_idle(
+        imap: ImapWorld) -> None:
+    """RFC 5465 §3: as soon as possible, not only during IDLE or after a command."""
+    watched = unique("waiting")
+    await put_messages(imap, imap.world.alice, watched, [MESSAGE])
+    client = await raw_login(imap, imap.world.alice)
+    other = await raw_login(imap, imap.world.alice)
+    await client.command("n", "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))")
+    await other.send(b"a APPEND " + watched.encode() + b" " + _literal(MESSAGE) + b"\r\n")
+    await other.until("a")
+    unsolicited = await client.response()  # no command sent: the server speaks first
+    assert unsolicited == (b'* STATUS "' + watched.encode()
+                           + b'" (MESSAGES 2 UIDNEXT 3 UNSEEN 2)\r\n')
+    assert await client.command("p", "NOOP") == [b"p OK NOOP completed\r\n"]
+    await client.close()
+    await other.close()
