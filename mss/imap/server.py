@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from mss.certs import check_from_ssl_error
+from mss.certs.implicit_tls import implicit_tls_factory
 from mss.event_log import begin_session, event
 from mss.imap.command_reader import CommandReader, ContinuationRequest
 from mss.imap.compression import Deflate
@@ -86,10 +87,20 @@ class ImapServer:
         _shrink_tls_read_buffer()
         if self.proxy is not None:
             return await self._start_proxied(self.proxy, host, port)
+        if self.implicit_tls:  # MSS starts TLS itself: a refused handshake is logged
+            def streams() -> asyncio.BaseProtocol:
+                return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=READ_SIZE),
+                                                    self._accept)
+
+            self._server = await asyncio.get_running_loop().create_server(
+                implicit_tls_factory(streams, self.tls_context, HANDSHAKE_TIMEOUT,
+                                     _handshake_failed),
+                host, port, backlog=LISTEN_BACKLOG, reuse_port=self.reuse_port or None)
+            address = self._server.sockets[0].getsockname()
+            return address[0], address[1]
         self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=self.tls_context if self.implicit_tls else None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
-            limit=READ_SIZE, backlog=LISTEN_BACKLOG, reuse_port=self.reuse_port or None,
+            self._accept, host, port, limit=READ_SIZE, backlog=LISTEN_BACKLOG,
+            reuse_port=self.reuse_port or None,
         )
         address = self._server.sockets[0].getsockname()
         return address[0], address[1]
@@ -170,6 +181,18 @@ class ImapServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 5)
             event(AuditAction.SESSION_CLOSED, listener=listener, client=address)
+
+
+def _handshake_failed(client: str, error: BaseException) -> None:
+    """An implicit TLS (993) handshake failed: one `tls.failed` line, as for STARTTLS."""
+    begin_session()
+    if isinstance(error, ssl.SSLError):
+        check = check_from_ssl_error(error)
+        event(AuditAction.TLS_FAILED, listener="imaps", client=client, reason=check.reason,
+              detail=check.detail)
+    else:
+        event(AuditAction.TLS_FAILED, listener="imaps", client=client, reason="handshake",
+              detail=repr(error))
 
 
 def _tls_fields(writer: asyncio.StreamWriter) -> dict[str, str]:

@@ -17,7 +17,7 @@ from aiosmtpd.smtp import TLSSetupException
 
 from mss.certs import ChainProblem, check_from_ssl_error
 from mss.certs.live_trust import LiveTrust
-from mss.event_log import event
+from mss.event_log import SESSION_ID, begin_session, event
 from mss.identity import Principal
 from mss.policy import Channel
 from mss.smtp.data_intake import DataIntake, null_path
@@ -155,20 +155,29 @@ class CommonHooks:
         return TEMP_FAIL
 
     async def tls_failed(self, error: TLSSetupException) -> None:
-        """A handshake failed (often a client certificate refused): who and why, in the
-        log (stdlib ssl ends the handshake on a certificate it cannot verify, so the
-        client hears a TLS alert, not a reply) and in the refusal counter."""
-        cause = error.__cause__
+        """A STARTTLS handshake failed (often a client certificate refused): who and why,
+        in the log (stdlib ssl ends the handshake on a certificate it cannot verify, so
+        the client hears a TLS alert, not a reply) and in the refusal counter."""
         client = getattr(error, "client_address", None)
-        if isinstance(cause, ssl.SSLError):
-            check = check_from_ssl_error(cause)
-            event(AuditAction.TLS_FAILED, listener=self.listener, client=client,
+        self.handshake_failed(str(client or "unknown"), error.__cause__ or error)
+
+    def handshake_failed(self, client: str, error: BaseException,
+                         listener: str | None = None) -> None:
+        """A TLS handshake failed, STARTTLS or implicit (465, mss.certs.implicit_tls): one
+        `tls.failed` line (session id, client address, reason) and the counters;
+        `listener` names an implicit-TLS listener sharing this handler."""
+        listener = listener or self.listener
+        if not SESSION_ID.get():
+            begin_session()  # implicit TLS: the handshake ran before any session began
+        if isinstance(error, ssl.SSLError):
+            check = check_from_ssl_error(error)
+            event(AuditAction.TLS_FAILED, listener=listener, client=client,
                   reason=check.reason, detail=check.detail)
             if self.live_trust is not None:
-                self.live_trust.refused(self.listener, check.reason)
+                self.live_trust.refused(listener, check.reason)
         else:
-            event(AuditAction.TLS_FAILED, listener=self.listener, client=client,
-                  reason="handshake", detail=repr(cause))
+            event(AuditAction.TLS_FAILED, listener=listener, client=client,
+                  reason="handshake", detail=repr(error))
 
     def data_refused(self, session: MssSession, envelope: Any, reply: SmtpReply) -> str:
         """The whole message refused at DATA before the pipeline (bare line endings)."""

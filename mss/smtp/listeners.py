@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mss.certs.implicit_tls import implicit_tls_factory
 from mss.config import ListenerSettings
 from mss.proxy_protocol import Peer, ProxiedServer, ProxyGate, ProxyPolicy
 from mss.smtp.options import SmtpOptions
@@ -99,11 +101,15 @@ class SmtpListener:
         if self.spec.proxy is not None:
             return await self._start_proxied(self.spec.proxy)
         loop = asyncio.get_running_loop()
+        factory: Callable[[], asyncio.BaseProtocol] = self._protocol
+        if self.spec.implicit_tls:  # MSS starts TLS itself: a refused handshake is logged
+            handler, label = self.spec.handler, self.spec.label.lower()
+            factory = implicit_tls_factory(
+                self._protocol, self.spec.tls_context, self._handshake_timeout(),
+                lambda client, error: handler.handshake_failed(client, error, label))
         self.server = await loop.create_server(
-            self._protocol, self.spec.settings.host, self.spec.settings.port,
-            ssl=self.spec.tls_context if self.spec.implicit_tls else None,
+            factory, self.spec.settings.host, self.spec.settings.port,
             reuse_address=True, reuse_port=self.shared_port or None, backlog=LISTEN_BACKLOG,
-            ssl_handshake_timeout=self._handshake_timeout() if self.spec.implicit_tls else None,
         )
         self.port = int(self.server.sockets[0].getsockname()[1])
         return f"{self.spec.label} on {self.spec.settings.host}:{self.port} {self.spec.description}"
