@@ -11,8 +11,6 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-
 from mss.profile.sections import TITLES
 from mss.profile.service import Profile, ProfileItem
 
@@ -49,6 +47,10 @@ def _line(item: ProfileItem) -> tuple[str, str]:
 
 
 def synthesis_pdf(profile: Profile, *, now: datetime) -> bytes:
+    # imported here: fpdf2 (fontTools, Pillow, numpy) is about 57 MB in every process
+    # that imports it, and only this function needs it (issue 19, memory)
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(latin1("Profil médical"))
     pdf.set_author("MSS")
