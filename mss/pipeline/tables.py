@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mss.store.db import Base, UtcDateTime
@@ -104,3 +105,45 @@ class TrashedEntry(Base):
     uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # its UID there
     origin: Mapped[str] = mapped_column(String(500))  # INBOX or Sent
     trashed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+TermVector = TSVECTOR().with_variant(Text(), "sqlite")
+"""PostgreSQL full-text terms (tsvector, GIN-indexed); unused on SQLite, where the
+terms are in the FTS5 tables the migration creates (mss.pipeline.message_search)."""
+
+
+class MessageSearchRow(Base):
+    """A message the search index holds (its rowid in the FTS5 table is the message id);
+    the text itself is never stored, only its terms."""
+
+    __tablename__ = "message_search_rows"
+    __table_args__ = (
+        Index("ix_message_search_rows_mailbox_at", "mailbox_id", "at"),
+        Index("ix_message_search_rows_terms", "terms", postgresql_using="gin"),
+        Index("ix_message_search_rows_sender_terms", "sender_terms", postgresql_using="gin"),
+    )
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    terms: Mapped[str | None] = mapped_column(TermVector, nullable=True)
+    sender_terms: Mapped[str | None] = mapped_column(TermVector, nullable=True)
+
+
+class DocumentSearchRow(Base):
+    """A vault document the search index holds (title, file name, author, sender)."""
+
+    __tablename__ = "document_search_rows"
+    __table_args__ = (
+        Index("ix_document_search_rows_patient_at", "patient_ins", "at"),
+        Index("ix_document_search_rows_terms", "terms", postgresql_using="gin"),
+        Index("ix_document_search_rows_sender_terms", "sender_terms", postgresql_using="gin"),
+    )
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("vault_documents.id", ondelete="CASCADE"), primary_key=True)
+    patient_ins: Mapped[str] = mapped_column(String(15))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    terms: Mapped[str | None] = mapped_column(TermVector, nullable=True)
+    sender_terms: Mapped[str | None] = mapped_column(TermVector, nullable=True)

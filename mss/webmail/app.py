@@ -85,6 +85,7 @@ def routes() -> list[Route | Mount]:
               methods=["POST"]),
         Route("/messages/{folder}/{uid:stored_id}/delete", p.delete_submit, methods=["POST"]),
         Route("/sent", p.sent),
+        Route("/search", p.search),
         Route("/trash", p.trash_page),
         Route("/trash/{uid:stored_id}/restore", p.restore_submit, methods=["POST"]),
         Route("/write", p.write_page, methods=["GET"]),

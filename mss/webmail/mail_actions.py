@@ -215,3 +215,18 @@ async def trace_listing(web: WebContext, principal: Principal, folder: str, coun
                   detail=f"list={folder} shown={count}")
 
     await web.store.write(job)
+
+
+async def trace_search(web: WebContext, principal: Principal, messages: int,
+                       documents: int) -> None:
+    """A search shows her messages and documents: both listings are traced (never the
+    words searched: traces hold no content)."""
+    subject = principal.ident if principal.kind is PrincipalKind.PATIENT else ""
+
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.MESSAGE_READ, principal, target=principal.mailbox or "",
+                  subject=subject, detail=f"list=search shown={messages}")
+        uow.audit(AuditAction.DOCUMENT_LISTED, principal, target=principal.mailbox or "",
+                  subject=subject, detail=f"search shown={documents}")
+
+    await web.store.write(job)

@@ -8,6 +8,8 @@ keys and the UIDs of the patient's own folders only.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -19,6 +21,14 @@ from mss.pipeline.mailbox_views import (
     folder_messages,
     names_of,
     patient_conversations,
+)
+from mss.pipeline.message_search import (
+    DocumentHit,
+    MessageHit,
+    SearchQuery,
+    catch_up,
+    search_documents,
+    search_messages,
 )
 from mss.pipeline.patient_contacts import reply_rights, writable_contacts
 from mss.pipeline.refused_sends import refused_sends
@@ -42,9 +52,10 @@ from mss.webmail.mail_actions import (
     texts_of,
     trace_attachment,
     trace_listing,
+    trace_search,
 )
 from mss.webmail.message_view import attachment_content, display_subject, view_message
-from mss.webmail.rendering import language, render
+from mss.webmail.rendering import PARIS, language, render
 from mss.webmail.responses import file_response
 from mss.webmail.threads import ThreadLinks, reply_fields, threads_by_headers
 from mss.webmail.translations import translate
@@ -401,3 +412,41 @@ async def restore_submit(request: Request) -> Response:
     if restored is None:
         return render(request, "not_found.html", status_code=404)
     return RedirectResponse("/trash?restored=1", 303)
+
+
+def _day(value: str, *, after: bool = False) -> datetime | None:
+    """A date field (YYYY-MM-DD) as the start of that day in Paris (of the next day for
+    the end of a range); None when empty or not a date."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    start = datetime.combine(day + timedelta(days=1 if after else 0), time(), PARIS)
+    return start.astimezone(UTC)
+
+
+async def search(request: Request) -> Response:
+    """Search over her messages and documents by words, sender and date range, from the
+    index (mss.pipeline.message_search); the search and what it showed are traced."""
+    session = await patient_session(request)
+    web = context_of(request)
+    params = request.query_params
+    query = SearchQuery(text=params.get("q", "")[:200], sender=params.get("sender", "")[:200],
+                        since=_day(params.get("since", "")),
+                        until=_day(params.get("until", ""), after=True))
+    principal = session.principal
+    mailbox_id = await web.store.mail.mailbox_id(principal.mailbox or "")
+    messages: list[MessageHit] = []
+    documents: list[DocumentHit] = []
+    names: dict[str, str] = {}
+    if mailbox_id is not None and not query.empty:
+        await catch_up(web.store, mailbox_id, principal.ident)
+        async with web.store.reading() as db:
+            messages = await search_messages(db, mailbox_id, query, limit=PAGE)
+            documents = await search_documents(db, principal.ident, query, limit=PAGE)
+            names = await names_of(db, [m.from_addr for m in messages if m.folder != "Sent"])
+        await trace_search(web, principal, len(messages), len(documents))
+    return render(request, "search.html", query=query, messages=messages,
+                  documents=documents, names=names, folder_key=FOLDER_KEYS,
+                  searched=not query.empty, display_subject=display_subject,
+                  form={k: params.get(k, "") for k in ("q", "sender", "since", "until")})

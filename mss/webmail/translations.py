@@ -45,6 +45,12 @@ ENGLISH: dict[str, str] = {
     "Retour": "Back",
     "Messages plus anciens": "Older messages",
     # patient webmail: threads, Sent, preview, not sent, closing (issue 21)
+    "Rechercher": "Search",
+    "Rechercher dans vos messages et documents": "Search your messages and documents",
+    "Mots (objet, texte, nom de fichier)": "Words (subject, text, file name)",
+    "Expéditeur": "Sender",
+    "Du": "From",
+    "Au": "To",
     "Corbeille": "Trash",
     "Message placé dans la corbeille.": "Message moved to the trash.",
     "Message restauré.": "Message restored.",
