@@ -156,6 +156,24 @@ def parse_imap_stress(text: str) -> Iterator[Row]:
             yield f"IMAP stress {name}: MSS / Dovecot", float(ratio), "ratio"
 
 
+def parse_imap_folders(text: str) -> Iterator[Row]:
+    """The `name n= p50= p99= worst=` lines of imap_folders.py."""
+    for name, p50, p99 in re.findall(r"^(\S.*?)\s+n=\s*\d+ p50=\s*([\d.]+) ms p99=\s*([\d.]+)",
+                                     text, re.M):
+        yield f"IMAP {name} p50", float(p50), "ms"
+        yield f"IMAP {name} p99", float(p99), "ms"
+
+
+def parse_idle_memory(text: str) -> Iterator[Row]:
+    if found := re.search(r"before any session: (\d+) MB", text):
+        yield "mss serve RSS before any IMAP session", float(found[1]), "MB"
+    if found := re.search(r"peak RSS with (\d+) IDLE sessions: (\d+) MB", text):
+        yield f"mss serve RSS with {found[1]} IDLE sessions", float(found[2]), "MB"
+    if found := re.search(r"told of the new message: (\d+)/(\d+)", text):
+        yield "IDLE sessions told of a delivery", float(found[1]) / max(float(found[2]), 1), \
+            "fraction"
+
+
 def parse_postfix(text: str) -> Iterator[Row]:
     for cells in _table(text, "size "):
         size, sessions, _count, rate = cells[:4]
@@ -177,6 +195,11 @@ BENCHES = [
           ["--clients", "16", "--seconds", "20"], parse_imap_stress, pg_flag=""),
     Bench("smtp_postfix.py", ["--count", "200", "--sessions", "1,8"],
           ["--count", "2000", "--sessions", "1,8,32"], parse_postfix, pg_flag=""),
+    Bench("imap_folders.py", ["--folders", "10", "--per-folder", "2000", "--huge", "20000"],
+          ["--folders", "50", "--per-folder", "10000", "--huge", "100000"],
+          parse_imap_folders),
+    Bench("imap_idle_memory.py", ["--clients", "500", "--step", "500"],
+          ["--clients", "5000", "--step", "1000"], parse_idle_memory, pg_flag=""),
     Bench("vault_deposit.py", ["--count", "20"], ["--count", "200"], parse_vault),
     Bench("directory_import.py", ["--lines", "20000"], ["--lines", "535000"], parse_directory),
     Bench("webmail_pages.py", ["--messages", "1000", "--requests", "50"],
@@ -246,6 +269,92 @@ async def node_memory(connections: int) -> list[Row]:
             await child.wait()
 
 
+@dataclass(frozen=True)
+class Target:
+    """One line of issue 19's table: MSS's figure, the reference's, and the goal."""
+
+    load: str
+    mss: str  # the figure's name in the rows (or a regular expression matching it whole)
+    reference: str = ""  # the reference's figure, likewise ("" for an absolute goal)
+    goal: str = ""  # "ratio >= 1", "ratio <= 2", "< 10", ...
+
+
+ISSUE_19 = [
+    Target("IMAP stress, login per cycle (commands/s)",
+           "IMAP stress cycle: commands/s (MSS)", "IMAP stress cycle: commands/s (Dovecot)",
+           "ratio >= 1 (0.5 with a profile)"),
+    Target("IMAP stress, sessions kept open (commands/s)",
+           "IMAP stress open: commands/s (MSS)", "IMAP stress open: commands/s (Dovecot)",
+           "ratio >= 1 (0.5 with a profile)"),
+    Target("server CPU per IMAP command, open (ms)",
+           "IMAP stress open: server CPU ms/command (MSS)",
+           "IMAP stress open: server CPU ms/command (Dovecot)"),
+    Target("server CPU per login with TLS (ms)",
+           "IMAP stress login: server CPU ms/login (MSS)",
+           "IMAP stress login: server CPU ms/login (Dovecot)", "ratio <= 2"),
+    Target("LIST/STATUS p99 under the stress (ms)",
+           "IMAP stress cycle: LIST/STATUS p99 ms (MSS)",
+           "IMAP stress cycle: LIST/STATUS p99 ms (Dovecot)"),
+    Target("STATUS p99, folders of 10,000 messages (ms)",
+           "IMAP STATUS (MESSAGES UNSEEN UIDNEXT), 10000 msgs p99", goal="< 10"),
+    Target('LIST "" "*" p99, 51 folders (ms)', 'IMAP LIST "" "*" p99', goal="< 10"),
+    Target("SELECT of 100,000 messages p99 (ms)", "IMAP SELECT of 100000 messages p99",
+           goal="< 50"),
+    Target("MX ingest 4 KB, 32 sessions (msg/s)",
+           r"SMTP MX ingest 4KB, 32 sessions \(sqlite[^)]*\)",
+           "Postfix MX accept 4KB, 32 sessions", "ratio >= 1"),
+    Target("MX ingest 4 KB, server CPU per message (ms)",
+           r"SMTP MX ingest 4KB, 32 sessions \(sqlite[^)]*\) server CPU per message",
+           goal="< 2"),
+    Target("RSS under the 16-client stress (MB)", "IMAP stress cycle: peak RSS MB (MSS)",
+           goal="< 300"),
+    Target("RSS with 5,000 IDLE sessions (MB)", "mss serve RSS with 5000 IDLE sessions",
+           goal="< 1000"),
+]
+
+
+def _met(value: float, ratio: float | None, goal: str) -> str:
+    found = re.search(r"(ratio )?([<>]=?) ([\d.]+)", goal)
+    if not found:
+        return ""
+    subject = ratio if found[1] else value
+    if subject is None:
+        return "?"
+    bound = float(found[3])
+    ok = {"<": subject < bound, "<=": subject <= bound, ">": subject > bound,
+          ">=": subject >= bound}[found[2]]
+    return "met" if ok else "not met"
+
+
+def issue_19_table(rows: list[tuple[str, float, str, str]]) -> Iterator[str]:
+    """Issue 19's table from the rows found (lines whose figures were not run are left
+    out): load, MSS, reference, ratio, goal, whether it is met."""
+    values: dict[str, float] = {}
+    for figure, value, _unit, _setting in rows:
+        values.setdefault(figure, value)
+
+    def find(name: str) -> float | None:
+        """The figure of that name, else the first whose name the regular expression
+        `name` matches whole (for names that hold the run's settings)."""
+        if name in values:
+            return values[name]
+        return next((v for f, v in values.items() if re.fullmatch(name, f)), None)
+
+    width = max(len(t.load) for t in ISSUE_19)
+    yield (f"{'load':<{width}}  {'MSS':>9}  {'reference':>9}  {'ratio':>6}  "
+           f"{'goal':<32}  status")
+    for target in ISSUE_19:
+        mss = find(target.mss)
+        if mss is None:
+            continue
+        reference = find(target.reference) if target.reference else None
+        ratio = mss / reference if reference else None
+        shown = f"{reference:9.2f}" if reference is not None else f"{'':9}"
+        shown_ratio = f"{ratio:6.2f}" if ratio is not None else f"{'':6}"
+        yield (f"{target.load:<{width}}  {mss:9.2f}  {shown}  {shown_ratio}  "
+               f"{target.goal:<32}  {_met(mss, ratio, target.goal)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
@@ -260,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     rows: list[tuple[str, float, str, str]] = []
     problems: list[str] = []
+    load_before = os.getloadavg()
     for bench in BENCHES:
         if only and bench.script.removesuffix(".py") not in only and bench.script not in only:
             continue
@@ -287,6 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'figure':<{width}}  {'value':>10}  {'unit':<12}  setting")
     for figure, value, unit, label in rows:
         print(f"{figure:<{width}}  {value:>10g}  {unit:<12}  {label}")
+    print()
+    print("issue 19: MSS against the references, in this run")
+    for line in issue_19_table(rows):
+        print(line)
+    after = os.getloadavg()
+    print(f"load average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} "
+          f"{load_before[2]:.2f}, after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f} "
+          f"({os.cpu_count()} cores)")
     for problem in problems:
         print(f"PROBLEM {problem}", file=sys.stderr)
     return 1 if problems else 0
