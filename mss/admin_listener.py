@@ -5,13 +5,13 @@ Invariants:
 - `/health` answers 200 only when the database answers a query in time; otherwise 503
   with the reason (a balancer or a supervisor then sees the node as down, while the
   protocol listeners answer 4yz and keep nothing half-done);
-- `/metrics` is the Prometheus text of this node (every MX process included, see
+- `/metrics` is the Prometheus text of this node (its extra MX and IMAP processes summed in, see
   mss.metrics); no message content, no address, no patient data in either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +25,7 @@ from mss.store.store import Store
 from mss.webmail.service import EmbeddedHttp
 
 
-def admin_app(store: Store, render_metrics: Callable[[], bytes]) -> Starlette:
+def admin_app(store: Store, render_metrics: Callable[[], Awaitable[bytes]]) -> Starlette:
     async def health(_request: Request) -> Response:
         problem = await database_health(store)
         if problem is not None:
@@ -34,7 +34,7 @@ def admin_app(store: Store, render_metrics: Callable[[], bytes]) -> Starlette:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics(_request: Request) -> Response:
-        return Response(render_metrics(), media_type=CONTENT_TYPE)
+        return Response(await render_metrics(), media_type=CONTENT_TYPE)
 
     return Starlette(routes=[Route("/health", health), Route("/metrics", metrics)])
 
@@ -43,7 +43,7 @@ class AdminService:
     name = "admin"
 
     def __init__(self, settings: Settings, store: Store,
-                 render_metrics: Callable[[], bytes]) -> None:
+                 render_metrics: Callable[[], Awaitable[bytes]]) -> None:
         self.settings = settings
         self.store = store
         self.render_metrics = render_metrics

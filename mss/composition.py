@@ -29,7 +29,7 @@ from mss.certs import DevPki
 from mss.certs.live_trust import LiveTrust
 from mss.config import Settings
 from mss.imap.service import ImapService
-from mss.metrics import NodeMetrics
+from mss.metrics import NodeMetrics, merge_expositions
 from mss.notify.notifier import Notifier
 from mss.notify.relay_settings import relay_settings
 from mss.oidc.bearer_login import bearer_login, provider_keys
@@ -138,7 +138,7 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     webmail = WebmailService(settings, store, pipeline, vault,
                              sign_in=web_sign_in(store, keys),
                              ports=partial(listening_ports, smtp, imap))
-    admin = AdminService(settings, store, base.metrics.render)
+    admin = AdminService(settings, store, partial(node_metrics, base.metrics, smtp))
     # every node claims due reminders; the unique claim makes each go once (mss.agenda)
     reminders = ReminderService(store, node_id=base.node_id, wake_notices=notifier.wake.set)
     retention = ProfileRetention(store)  # opposed and expired closed profiles erased
@@ -156,6 +156,7 @@ def compose_mx_process(base: Foundation, link: ProcessLink, *,
     process; the outbound queue and the patient notices it fills are sent by the main
     process, woken through `link`."""
     settings, store = base.settings, base.store
+    link.metrics_source = base.metrics.render  # the main process's /metrics asks for it
     notifier = Notifier(store, relay_settings(settings),
                         wake_sender=partial(link.wake, NOTICE_WAKEUP))
     pipeline = compose_pipeline(base, notifier)
@@ -170,6 +171,16 @@ def compose_mx_process(base: Foundation, link: ProcessLink, *,
                            live_trust=base.live_trust)
         services.append(imap)
     return ProcessServices(pipeline, notifier, smtp, services, imap=imap, process_link=link)
+
+
+async def node_metrics(metrics: NodeMetrics, smtp: SmtpService) -> bytes:
+    """`/metrics` of the whole node: this process's, plus its extra MX and IMAP
+    processes' asked over the process link (mss.store.process_link) and summed."""
+    own = metrics.render()
+    extra = smtp.mx_processes
+    if extra is None:
+        return own
+    return merge_expositions(own, await extra.hub.collect_metrics())
 
 
 def imap_ports(imap: ImapService | None) -> dict[str, int]:

@@ -8,7 +8,7 @@ rule and accept latency; the app samples queue depth and sessions.
 from __future__ import annotations
 
 import platform
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Metric,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 
 class NodeMetrics:
@@ -139,6 +142,53 @@ class NodeMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+# Gauges whose node-wide value is the sum over its processes; every other gauge (build
+# and node info, trust-list age, certificate expiry, start time) is the main process's.
+ADDITIVE_GAUGES = frozenset({"mss_sessions", "process_resident_memory_bytes",
+                             "process_virtual_memory_bytes", "process_open_fds"})
+_SUMMED_TYPES = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
+
+
+class _Families(Collector):
+    """Already-built metric families, for `generate_latest`."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def merge_expositions(main: bytes, others: list[str]) -> bytes:
+    """One node's Prometheus text from its main process's and its extra processes'
+    (MX and IMAP processes, mss.store.process_link): counters and histograms are summed
+    series by series, and the additive gauges; other gauges keep the main process's."""
+    families = {f.name: f for f in text_string_to_metric_families(main.decode())}
+    for text in others:
+        for extra in text_string_to_metric_families(text):
+            family = families.get(extra.name)
+            if family is None or family.type != extra.type:
+                continue
+            summed = family.type in _SUMMED_TYPES or family.name in ADDITIVE_GAUGES
+            if not summed:
+                continue
+            at = {(s.name, tuple(sorted(s.labels.items()))): i
+                  for i, s in enumerate(family.samples)}
+            for sample in extra.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key in at:
+                    mine = family.samples[at[key]]
+                    value = (min(mine.value, sample.value) if sample.name.endswith("_created")
+                             else mine.value + sample.value)  # a creation time is not summed
+                    family.samples[at[key]] = mine._replace(value=value)
+                else:
+                    at[key] = len(family.samples)
+                    family.samples.append(sample)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(list(families.values())))
+    return generate_latest(registry)
 
 
 

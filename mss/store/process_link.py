@@ -8,7 +8,10 @@ per message:
 - `{"event": {...}}`: a change event published in one process (after its commit) is
   republished in every other one (IMAP IDLE, caches, the trust list's forgetting);
 - `{"wake": "<name>"}`: an MX process asks the main one to run a named wake-up (the
-  outbound queue worker, which runs only there).
+  outbound queue worker, which runs only there);
+- `{"metrics?": n}` from the hub and `{"metrics": text, "id": n}` back: the main
+  process's `/metrics` asks every extra process for its Prometheus text and adds it to
+  its own (mss.metrics.merge_expositions), so one scrape sees the whole node.
 
 Invariants: a link's start returns once the hub has registered it (the hub's hello),
 so an MX process hears every event published after it started; an event is relayed
@@ -32,7 +35,8 @@ from mss.background import stop_task
 from mss.store.events import ChangeEvent, EventBus
 
 log = logging.getLogger(__name__)
-MAX_LINE = 64 * 1024
+MAX_LINE = 4 * 1024 * 1024  # a metrics reply is the longest line; peers are our own processes
+METRICS_TIMEOUT = 2.0  # seconds an extra process has to answer a metrics request
 HELLO = b'{"hello":1}\n'  # the hub has registered the peer: no event is missed after it
 HELLO_TIMEOUT = 30.0
 
@@ -71,6 +75,8 @@ class ProcessHub(_Republisher):
         self._serving: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self._from: asyncio.StreamWriter | None = None
+        self._metrics_asked = 0
+        self._metrics_waiting: dict[tuple[int, asyncio.StreamWriter], asyncio.Future[str]] = {}
 
     async def start(self) -> None:
         self.path.unlink(missing_ok=True)  # a socket file left by a killed process
@@ -122,6 +128,30 @@ class ProcessHub(_Republisher):
             wake = self.wakeups.get(str(message["wake"]))
             if wake is not None:
                 wake()
+        elif "metrics" in message:
+            waiting = self._metrics_waiting.get((int(str(message.get("id", -1))), writer))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(str(message["metrics"]))
+
+    async def collect_metrics(self, timeout: float = METRICS_TIMEOUT) -> list[str]:
+        """The Prometheus text of every linked process; one that does not answer within
+        `timeout` is left out (the scrape must not hang on a busy process)."""
+        self._metrics_asked += 1
+        asked = self._metrics_asked
+        loop = asyncio.get_running_loop()
+        waiting: dict[tuple[int, asyncio.StreamWriter], asyncio.Future[str]] = {}
+        for peer in list(self._peers):
+            if not peer.is_closing():
+                waiting[(asked, peer)] = loop.create_future()
+                peer.write(_line("metrics?", asked))
+        self._metrics_waiting.update(waiting)
+        try:
+            if waiting:
+                await asyncio.wait(waiting.values(), timeout=timeout)
+        finally:
+            for key in waiting:
+                self._metrics_waiting.pop(key, None)
+        return [f.result() for f in waiting.values() if f.done() and not f.cancelled()]
 
 
 class ProcessLink(_Republisher):
@@ -131,6 +161,8 @@ class ProcessLink(_Republisher):
         super().__init__(bus, send_events)
         self.path = path
         self.lost = asyncio.Event()
+        # this process's Prometheus text, for the hub's metrics requests (set at wiring)
+        self.metrics_source: Callable[[], bytes] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
 
@@ -166,6 +198,10 @@ class ProcessLink(_Republisher):
                 message = json.loads(line)
                 if "event" in message and self.send_events:
                     self.republish(ChangeEvent.from_dict(message["event"]))
+                elif "metrics?" in message and self._writer is not None:
+                    text = self.metrics_source().decode() if self.metrics_source else ""
+                    self._writer.write(json.dumps({"metrics": text, "id": message["metrics?"]},
+                                                  separators=(",", ":")).encode() + b"\n")
         except (ConnectionError, ValueError, asyncio.LimitOverrunError):
             log.warning("the link to the main process broke")
         finally:

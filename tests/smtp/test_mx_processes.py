@@ -14,9 +14,11 @@ import ssl
 from typing import Any
 
 import aiosmtplib
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from mss.app import App
 from mss.certs import DevPki, ensure_server_pki, server_context
@@ -124,6 +126,30 @@ async def test_both_processes_accept_and_every_message_is_stored_once(
     # one chain, written by two processes
     async with app.store.reading() as session_:
         assert await verify_chain(session_, app.store.audit_seal) == []
+
+
+async def test_the_admin_metrics_count_what_every_process_accepted(node, session_pki) -> None:
+    """/metrics on the main process adds the MX process's counters to its own."""
+    app, world, accepted_here = node
+    await send_from_many_sessions(app, session_pki.operator_a, world.bruno)
+    total = SESSIONS * PER_SESSION
+    assert 0 < len(accepted_here) < total  # the MX process accepted the rest
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{app.admin.port}/metrics",
+                                 timeout=30)).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    delivered = [s.value for s in families["mss_events"].samples
+                 if s.name == "mss_events_total"
+                 and s.labels == {"action": "message.delivered", "outcome": "ok"}]
+    assert delivered == [float(total)]
+    [accepted] = [s.value for s in families["mss_accept_seconds"].samples
+                  if s.name == "mss_accept_seconds_count"]
+    assert accepted == float(total)
+    own = {f.name: f for f in text_string_to_metric_families(
+        app.metrics.render().decode())}
+    [own_accepted] = [s.value for s in own["mss_accept_seconds"].samples
+                      if s.name == "mss_accept_seconds_count"]
+    assert own_accepted == float(len(accepted_here))
 
 
 async def stored_messages_of(app: App, address: str) -> list[str]:
