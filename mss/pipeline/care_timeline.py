@@ -49,3 +49,24 @@ async def received_messages(store: Store, mailbox: str, *, since: datetime | Non
         names = await names_of(session, [r[2] for r in rows if r[2]])
     return [ReceivedMessage(uid, at, names.get((author or "").lower(), ""), subject or "")
             for uid, at, author, subject in rows]
+
+
+async def inbox_uids(store: Store, mailbox: str, message_ids: list[str]) -> dict[str, int]:
+    """Message-ID → INBOX UID of the patient's messages, for linking an appointment to
+    the message that carried it."""
+    wanted = sorted({m for m in message_ids if m})[:500]
+    if not wanted:
+        return {}
+    async with store.reading() as session:
+        mailbox_id = await mailbox_id_of(session, mailbox)
+        if mailbox_id is None:
+            return {}
+        folders = await folder_ids(session, mailbox_id)
+        if INBOX not in folders:
+            return {}
+        rows = (await session.execute(
+            select(StoredMessage.message_id, FolderEntry.uid)
+            .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+            .where(FolderEntry.folder_id == folders[INBOX],
+                   StoredMessage.message_id.in_(wanted)))).all()
+    return {ref: uid for ref, uid in rows}

@@ -29,7 +29,7 @@ from mss.agenda.patient_agenda import (
     save_agenda_settings,
 )
 from mss.directory.identifiers import InvalidIdentifier, check_ins
-from mss.pipeline.care_timeline import received_messages
+from mss.pipeline.care_timeline import inbox_uids, received_messages
 from mss.webmail.rendering import PARIS, render
 from mss.webmail.web_auth import (
     checked_form,
@@ -68,12 +68,14 @@ def _month(text: str, today: date) -> date:
         return today.replace(day=1)
 
 
-def _appointment_item(entry: AgendaEntry) -> DayItem:
+def _appointment_item(entry: AgendaEntry, sources: dict[str, int] | None = None) -> DayItem:
+    """An appointment's line; it links to the message that carried it, when she has it."""
     own = entry.source == "patient"
+    uid = (sources or {}).get(entry.message_ref)
     return DayItem("own" if own else "appointment", entry.starts_at, entry.summary or
                    "Rendez-vous", " · ".join(p for p in (entry.location, "" if own else
                                                           entry.organizer_name) if p),
-                   "", entry.cancelled, entry.id)
+                   f"/messages/inbox/{uid}" if uid else "", entry.cancelled, entry.id)
 
 
 async def _timeline(request: Request, since: datetime | None, until: datetime | None
@@ -102,6 +104,8 @@ async def agenda_page(request: Request) -> Response:
     today = _local_date(now)
     view = "month" if request.query_params.get("view") == "month" else "list"
     entries = await read_agenda(web.store, principal.ident, principal, why="via=web")
+    sources = await inbox_uids(web.store, principal.mailbox or "",
+                               [e.message_ref for e in entries])
     settings = await agenda_settings(web.store, principal.ident)
     values: dict[str, Any] = {
         "view": view, "settings": settings, "reminder_choices": REMINDER_CHOICES,
@@ -116,7 +120,7 @@ async def agenda_page(request: Request) -> Response:
         days: dict[date, list[DayItem]] = {d: [] for week in weeks for d in week}
         for entry in entries:
             if start <= entry.starts_at < end:
-                days[_local_date(entry.starts_at)].append(_appointment_item(entry))
+                days[_local_date(entry.starts_at)].append(_appointment_item(entry, sources))
         for item in await _timeline(request, start, end):
             days[_local_date(item.at)].append(item)
         for items in days.values():
@@ -127,8 +131,8 @@ async def agenda_page(request: Request) -> Response:
                       month_names=MONTHS,
                       previous=previous.strftime("%Y-%m"), following=following.strftime("%Y-%m"))
     else:
-        upcoming = [_appointment_item(e) for e in entries if e.ends_at >= now]
-        past = [_appointment_item(e) for e in reversed(entries) if e.ends_at < now]
+        upcoming = [_appointment_item(e, sources) for e in entries if e.ends_at >= now]
+        past = [_appointment_item(e, sources) for e in reversed(entries) if e.ends_at < now]
         timeline = sorted(await _timeline(request, None, None), key=lambda i: i.at,
                           reverse=True)
         values.update(upcoming=upcoming, past=past, timeline=timeline)

@@ -3,6 +3,8 @@ the care timeline, her reminder settings; every read and change is in her traces
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import select
 
@@ -24,6 +26,9 @@ async def test_list_and_month_views_with_timeline(web: Web, jeanne: httpx.AsyncC
     assert page.status_code == 200
     upcoming = page.text.split('class="list items upcoming"')[1].split("</ul>")[0]
     assert "Échographie cardiaque" in upcoming and "15/12/2026 09:30" in upcoming
+    source = re.search(r'href="(/messages/inbox/\d+)">Échographie cardiaque', upcoming)
+    assert source, upcoming  # the appointment links to the message that carried it
+    assert "Votre convocation" in (await jeanne.get(source.group(1))).text
     timeline = page.text.split('class="list items timeline"')[1].split("</ul>")[0]
     assert "Votre convocation" in timeline and "Compte rendu" in timeline
     assert "Dr Alice MARTIN" in timeline and web.world.alice not in page.text
