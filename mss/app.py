@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from mss.imap.service import ImapService
 from mss.metrics import NodeMetrics
 from mss.notify.notifier import Notifier
 from mss.pipeline.accept import Pipeline
+from mss.pipeline.delivery_keys import forget_old_keys
 from mss.pipeline.outbound_queue import queue_depth
 from mss.smtp.options import SmtpOptions
 from mss.smtp.outbound_worker import dkim_folder
@@ -214,8 +216,11 @@ class App:
         assert self.store is not None
         store, started = self.store, self.started_at
 
+        window = timedelta(hours=self.settings.limits.retry_window_hours)
+
         async def job(uow: UnitOfWork) -> None:
             await heartbeat(uow.session, self.node_id, uow.now(), started)
+            await forget_old_keys(uow, window)  # retries that late are new deliveries
 
         await store.write(job)
         async with store.reading() as session:

@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from mss.pipeline.tables import DeliveryKey
 from mss.store.unit_of_work import UnitOfWork
@@ -75,3 +75,10 @@ async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,
     if not earlier.queue_id:  # outside the window: a new acceptance
         values.update(queue_id=queue_id, accepted_at=uow.now())
     await connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
+
+
+async def forget_old_keys(uow: UnitOfWork, window: timedelta) -> None:
+    """Delete the keys older than the window (the node's heartbeat runs it): a retry
+    that late is a new delivery anyway."""
+    connection = await uow.core()
+    await connection.execute(delete(_TABLE).where(_TABLE.c.accepted_at < uow.now() - window))

@@ -9,8 +9,10 @@ import smtplib
 import ssl
 
 import pytest
+from sqlalchemy import func, select
 
 from mss.pipeline.accept import AcceptResult
+from mss.pipeline.tables import DeliveryKey
 from mss.store.audit import events_for_subject
 from tests.smtp.conftest import DOMAIN_A, DOMAIN_B, Operator, message, stored_messages
 
@@ -119,3 +121,25 @@ async def test_a_peer_operator_retrying_after_a_lost_250_delivers_once(node) -> 
     assert code == 250 and reply.decode().endswith(f"queued as {first.queue_id}")
     assert len(await stored_messages(node, world.bruno)) == 1
     assert len(await retried_rows(node)) == 1
+
+
+async def test_a_retry_past_the_window_is_a_new_delivery(node) -> None:
+    """`limits.retry_window_hours` later the key is forgotten (the heartbeat deletes it):
+    the same message sent again is delivered again."""
+    from datetime import timedelta
+
+    world = node.world
+    login = (world.alice, world.password)
+    raw = message(world.alice, world.bruno, subject="Rappel", body="Encore.")
+    port, context = node.port("submission"), node.client_context()
+    assert (await asyncio.to_thread(send, port, context, login, world.alice, world.bruno,
+                                    raw))[0] == 250
+    node.clock.advance(timedelta(hours=node.settings.limits.retry_window_hours + 1))
+    await node.app.beat()
+    async with node.store.reading() as session:
+        assert (await session.execute(select(func.count()).select_from(DeliveryKey))
+                ).scalar_one() == 0
+    assert (await asyncio.to_thread(send, port, context, login, world.alice, world.bruno,
+                                    raw))[0] == 250
+    assert len(await stored_messages(node, world.bruno)) == 2
+    assert await retried_rows(node) == []
