@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from mss.directory.identifiers import InvalidIdentifier, patient_address
 from mss.directory.patients import PatientInfo, find_patient
+from mss.directory.professional_sign_in import org_mailboxes_of
 from mss.pipeline.mailbox_views import (
     NEUTRAL_PROFESSIONAL,
     conversation_messages,
@@ -42,7 +43,9 @@ async def home(request: Request) -> Response:
     async with web.store.reading() as db:
         conversations = await professional_conversations(db, principal.mailbox or "",
                                                          reader_of(principal))
+    orgs = await org_mailboxes_of(web.store, principal.ident)
     return render(request, "pro_home.html", conversations=conversations,
+                  may_switch=bool(orgs),
                   ended=ConversationStatus.ENDED)
 
 

@@ -176,6 +176,8 @@ ENGLISH: dict[str, str] = {
     "Vous êtes membre de boîtes organisationnelles : choisissez celle sur laquelle agir.":
         "You are a member of organisational mailboxes: choose the one to act on.",
     "Ma boîte personnelle": "My own mailbox",
+    "Boîte ouverte": "Mailbox open",
+    "Changer de boîte": "Change mailbox",
     "Boîte organisationnelle": "Organisational mailbox",
     "Membre d'une boîte organisationnelle ? Vous la choisirez après la connexion.":
         "Member of an organisational mailbox? You will choose it after signing in.",

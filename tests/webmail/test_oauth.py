@@ -79,6 +79,7 @@ async def test_an_org_member_chooses_the_org_mailbox_after_signing_in(oidc: Oidc
         assert browser.cookies["mss_session"] != old
         home = await browser.get(f"{oidc.base_url}/pro")
         assert oidc.world.cardiology in home.text
+        assert 'href="/login/mailbox"' in home.text  # and back to her own when she wants
         async with httpx.AsyncClient(timeout=30) as replay:  # the replaced session is closed
             replay.cookies.set("mss_session", old)
             assert (await replay.get(f"{oidc.base_url}/pro")).status_code == 303
