@@ -35,6 +35,7 @@ from mss.notify.relay_settings import relay_settings
 from mss.oidc.bearer_login import bearer_login, provider_keys
 from mss.oidc.web_sign_in import web_sign_in
 from mss.pipeline.accept import Pipeline
+from mss.pipeline.message_search import SearchIndexer
 from mss.pipeline.system_mail import attach_vault, system_sender
 from mss.pipeline.trash import TrashPurger
 from mss.profile.retention import ProfileRetention
@@ -145,7 +146,8 @@ def compose_main(base: Foundation, *, serve_mx_process: ServeMxProcess,
     # every node purges expired trash; a purge is one transaction, so two nodes cannot
     # purge a message twice (mss.pipeline.trash)
     trash = TrashPurger(store)
-    services.extend([notifier, reminders, retention, trash, webmail, admin])
+    search = SearchIndexer(store)  # patients' new messages indexed ahead of a search
+    services.extend([notifier, reminders, retention, trash, search, webmail, admin])
     return ProcessServices(pipeline, notifier, smtp, services, imap=imap, vault=vault,
                            webmail=webmail, admin=admin)
 

@@ -17,6 +17,9 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,14 +34,17 @@ import nh3
 from sqlalchemy import BigInteger, String, Text, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from mss.background import stop_task
+from mss.directory.tables import MailboxOwner, Patient
 from mss.pipeline.tables import DocumentSearchRow, MessageSearchRow
 from mss.store.db import UtcDateTime
 from mss.store.mailboxes import INBOX
 from mss.store.store import Store
-from mss.store.tables import StoredMessage
+from mss.store.tables import Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
 from mss.vault.tables import DocumentRow
 
+log = logging.getLogger(__name__)
 FTS_TABLES = ("message_search", "document_search")
 """The SQLite FTS5 tables (and their shadow tables, same prefix) the migration creates
 outside the declared metadata."""
@@ -324,3 +330,56 @@ def _datetime_params(params: dict[str, Any]) -> list[Any]:
     """Bound datetimes compared as the UTC columns store them (mss.store.db.UtcDateTime)."""
     return [bindparam(name, type_=UtcDateTime()) for name in ("since", "until")
             if name in params]
+
+
+async def catch_up_patients(store: Store, *, batch: int = BATCH) -> int:
+    """Index what every patient mailbox has pending (the background pass), so the first
+    search after many deliveries does not pay for them."""
+    async with store.reading() as session:
+        pending = (await session.execute(
+            select(Mailbox.id, Patient.ins).distinct()
+            .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+            .join(Patient, Patient.id == MailboxOwner.patient_id)
+            .join(StoredMessage, StoredMessage.mailbox_id == Mailbox.id)
+            .outerjoin(MessageSearchRow, MessageSearchRow.message_id == StoredMessage.id)
+            .where(Mailbox.kind == "PAT", MessageSearchRow.message_id.is_(None))
+            .limit(batch))).all()
+    added = 0
+    for mailbox_id, ins in pending:
+        added += await catch_up(store, mailbox_id, ins, batch=batch)
+    return added
+
+
+class SearchIndexer:
+    """Background indexing of patient mailboxes (stopped with mss.background); `passed`
+    is set after each pass, so tests wait on an event, never on time."""
+
+    name = "search-index"
+
+    def __init__(self, store: Store, *, pass_seconds: float = 60.0) -> None:
+        self.store = store
+        self.pass_seconds = pass_seconds
+        self.wake = asyncio.Event()
+        self.passed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> list[str]:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="mss-search-index")
+        return []
+
+    async def stop(self) -> None:
+        await stop_task(self._task)
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self.wake.clear()
+            try:
+                while await catch_up_patients(self.store) > 0:
+                    pass
+            except Exception:
+                log.exception("search index pass failed")
+            self.passed.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.pass_seconds)

@@ -112,3 +112,20 @@ async def test_search_in_chromium(web: Web, base_url: str) -> None:  # noqa: F81
             assert "cholestérol" in await page.inner_text("article")
         finally:
             await browser.close()
+
+
+async def test_the_background_pass_indexes_patients_ahead_of_a_search(web: Web) -> None:
+    from mss.pipeline.message_search import SearchIndexer, catch_up
+
+    await web.send(subject="Indexé d'avance", body="Sans attendre la recherche.")
+    await web.send(to=web.world.paul, subject="Pour Paul")
+    indexer = SearchIndexer(web.store)
+    await indexer.start()
+    try:
+        await indexer.passed.wait()
+    finally:
+        await indexer.stop()
+    mailbox_id = await web.store.mail.mailbox_id(web.world.jeanne)
+    assert await catch_up(web.store, mailbox_id, web.world.jeanne_ins) == 0  # all done
+    paul = await web.store.mail.mailbox_id(web.world.paul)
+    assert await catch_up(web.store, paul, web.world.paul_ins) == 0
