@@ -257,11 +257,16 @@ class ProxiedServer:
 
     def __init__(self, factory: ProtocolFactory, gate: ProxyGate, *,
                  ssl_context: ssl.SSLContext | None = None,
-                 ssl_handshake_timeout: float | None = None) -> None:
+                 ssl_handshake_timeout: float | None = None,
+                 on_handshake_failure: Callable[[str, BaseException], None] | None = None
+                 ) -> None:
         self.factory = factory
         self.gate = gate
         self.ssl_context = ssl_context
         self.ssl_handshake_timeout = ssl_handshake_timeout
+        # (the header's client address, the error) of a failed implicit-TLS handshake:
+        # the listener logs `tls.failed` (mss.certs.implicit_tls does it unproxied)
+        self.on_handshake_failure = on_handshake_failure
         self.sockets: list[socket.socket] = []
         self._accepting: asyncio.Task[None] | None = None
         self._admitting: set[asyncio.Task[None]] = set()
@@ -318,6 +323,9 @@ class ProxiedServer:
             log.debug("%s: connection from %s ended before its session: %s",
                       self.gate.listener, client[0], error)
             sock.close()
+            if (self.ssl_context is not None and self.on_handshake_failure is not None
+                    and isinstance(error, ssl.SSLError | TimeoutError)):
+                self.on_handshake_failure(client[0], error)
 
     def close(self) -> None:
         if self._accepting is not None:

@@ -120,7 +120,8 @@ class ImapServer:
 
         server = ProxiedServer(protocol, gate,
                                ssl_context=self.tls_context if self.implicit_tls else None,
-                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT,
+                               on_handshake_failure=_handshake_failed)
         self._server = server
         return await server.start(host, port, reuse_port=self.reuse_port,
                                   backlog=LISTEN_BACKLOG)

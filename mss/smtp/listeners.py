@@ -121,9 +121,12 @@ class SmtpListener:
         implicit = spec.implicit_tls
         gate = ProxyGate(policy, spec.label.lower(), client_speaks_first=implicit,
                          first_bytes_timeout=self._handshake_timeout())
-        server = ProxiedServer(self._protocol, gate,
-                               ssl_context=spec.tls_context if implicit else None,
-                               ssl_handshake_timeout=self._handshake_timeout())
+        handler, label = spec.handler, spec.label.lower()
+        server = ProxiedServer(
+            self._protocol, gate, ssl_context=spec.tls_context if implicit else None,
+            ssl_handshake_timeout=self._handshake_timeout(),
+            on_handshake_failure=lambda client, error: handler.handshake_failed(
+                client, error, label))
         self.server = server
         _, self.port = await server.start(spec.settings.host, spec.settings.port,
                                           reuse_port=self.shared_port, backlog=LISTEN_BACKLOG)

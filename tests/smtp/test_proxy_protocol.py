@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import ipaddress
+import logging
 import smtplib
 import socket
 import ssl
@@ -252,3 +253,39 @@ async def test_a_balancer_health_check_is_served_as_the_balancer(
     assert await asyncio.to_thread(run) == 250
     opened, = lines.events("session.opened")
     assert opened["client"] == "127.0.0.1"
+
+
+async def test_a_refused_handshake_behind_the_balancer_names_the_header_client(
+        op_a: Operator, lines: Lines) -> None:
+    """465 and 993 behind a balancer: a refused client certificate is a `tls.failed`
+    line naming the client the header gave (mss.certs.implicit_tls without a balancer)."""
+    foreign = op_a.client_context(certificate=op_a.pki.foreign_operator)
+    imaps_port = op_a.app.imap.addresses["imaps"][1]  # type: ignore[union-attr]
+
+    def run() -> None:
+        with pytest.raises((ssl.SSLError, smtplib.SMTPException, ConnectionError)), \
+                ProxiedSMTPS(op_a.port("submissions"), v1_header("192.0.2.30", 41000),
+                             foreign) as client:
+            client.noop()
+        with pytest.raises((ssl.SSLError, imaplib.IMAP4.error, OSError)):
+            ProxiedIMAPS(imaps_port, v1_header("192.0.2.31", 42000), foreign).noop()
+
+    loop = asyncio.get_running_loop()
+    both = asyncio.Event()
+
+    class TwoRefusals(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "mss_event", None) == "tls.failed" and len(
+                    lines.events("tls.failed")) >= 2:
+                loop.call_soon_threadsafe(both.set)
+
+    watch = TwoRefusals()
+    logging.getLogger().addHandler(watch)
+    try:
+        await asyncio.to_thread(run)
+        await both.wait()
+    finally:
+        logging.getLogger().removeHandler(watch)
+    failed = {(e["listener"], e["client"], e["reason"]) for e in lines.events("tls.failed")}
+    assert failed == {("submissions", "192.0.2.30", "unknown_ca"),
+                      ("imaps", "192.0.2.31", "unknown_ca")}
