@@ -3,6 +3,7 @@
     python bench/directory_import.py [--lines 535000] [--pg postgresql+asyncpg://...]
 
 Prints, per engine: generation time, import time (first run and idempotent re-run),
+process CPU time (every thread: the import's and the SQLite driver's),
 peak RSS of the process (resource.getrusage) and search latency p50/p99 over a few
 hundred queries. Targets (issue 3): import < 60 s, RSS < 500 MB, search < 50 ms.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import statistics
@@ -37,6 +39,11 @@ from mss.store.store import Store
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def load() -> str:
+    """The machine's load average: wall-clock figures mean little without it."""
+    return f"load average {os.getloadavg()[0]:.1f}"
 
 
 def queries(count: int, lines: int, seed: int = 7) -> list[DirectoryQuery]:
@@ -69,14 +76,16 @@ async def run(url: str | None, extract: Path, lines: int, data: Path) -> None:
     store = await Store.open(settings, create=True, clock=SystemClock())
     try:
         engine = "postgresql" if url else "sqlite"
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = await import_extract(store, extract)
-        first = time.perf_counter() - started
-        print(f"[{engine}] first import: {first:.1f} s ({report.summary()})")
-        started = time.perf_counter()
+        first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"[{engine}] first import: {first:.1f} s, process CPU {first_cpu:.1f} s "
+              f"({report.summary()}; {load()})")
+        started, cpu = time.perf_counter(), time.process_time()
         again = await import_extract(store, extract)
-        second = time.perf_counter() - started
-        print(f"[{engine}] re-import:    {second:.1f} s ({again.summary()})")
+        second, second_cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"[{engine}] re-import:    {second:.1f} s, process CPU {second_cpu:.1f} s "
+              f"({again.summary()}; {load()})")
         latencies = []
         found = 0
         for query in queries(600, lines):

@@ -25,13 +25,12 @@ import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.directory.identifiers import BulkAddressChecker
-from mss.directory.national_extract import check_header, parse_line
+from mss.directory.national_extract import ROW_FIELDS, check_header, parse_row
 from mss.directory.tables import DirectoryEntryRow, DirectoryImport
 from mss.identity import SYSTEM, Principal
 from mss.store.audit_actions import AuditAction
@@ -44,7 +43,8 @@ ENTRIES = DirectoryEntryRow.__table__
 _VALUE_COLUMNS = tuple(
     c.name for c in ENTRIES.columns if c.name not in ("id", "address", "generation")
 )
-_STAGED_COLUMNS = ("address", *_VALUE_COLUMNS)
+_STAGED_COLUMNS = ROW_FIELDS  # the staging table's columns, in parse_row's order
+assert set(_STAGED_COLUMNS) == {"address", *_VALUE_COLUMNS}, "ROW_FIELDS != the table"
 _LATIN1_FALLBACK = "mss-cp1252-latin1"
 
 
@@ -146,22 +146,28 @@ class _BatchReader:
         self._addresses = BulkAddressChecker()
         self._seen: set[str] = set()
 
-    def read(self) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        for number, line in self._numbered:
-            if not line.strip():
-                continue
-            self._report.rows_read += 1
-            parsed = parse_line(line, self._addresses)
-            if isinstance(parsed, str):
-                self._report.reject(number, parsed)
-            elif parsed["address"] in self._seen:
-                self._report.duplicates += 1
-            else:
-                self._seen.add(parsed["address"])
-                batch.append({name: parsed[name] for name in _STAGED_COLUMNS})
-                if len(batch) >= BATCH_SIZE:
-                    break
+    def read(self) -> list[tuple[str, ...]]:
+        """The next BATCH_SIZE good rows (tuples in _STAGED_COLUMNS order); [] at the end."""
+        batch: list[tuple[str, ...]] = []
+        report, seen, addresses = self._report, self._seen, self._addresses
+        read = 0
+        try:
+            for number, line in self._numbered:
+                if not line.strip():
+                    continue
+                read += 1
+                parsed = parse_row(line, addresses)
+                if isinstance(parsed, str):
+                    report.reject(number, parsed)
+                elif parsed[0] in seen:
+                    report.duplicates += 1
+                else:
+                    seen.add(parsed[0])
+                    batch.append(parsed)
+                    if len(batch) >= BATCH_SIZE:
+                        break
+        finally:
+            report.rows_read += read
         return batch
 
 
@@ -211,17 +217,31 @@ async def _swap(conn: AsyncConnection, staged: Table, generation: int,
     report.created = int(created.rowcount or 0)
 
 
+def _staging_insert(conn: AsyncConnection, staged: Table) -> str:
+    """The INSERT of one staged row in the driver's own placeholders: the batches go as
+    plain tuples to the DBAPI's executemany, without SQLAlchemy building and processing
+    a parameter dictionary per row (all the values are strings: nothing to convert)."""
+    if conn.dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in _STAGED_COLUMNS)
+    elif conn.dialect.paramstyle == "numeric_dollar":
+        marks = ", ".join(f"${n}" for n in range(1, len(_STAGED_COLUMNS) + 1))
+    else:
+        raise NotImplementedError(f"paramstyle {conn.dialect.paramstyle}")
+    return f"INSERT INTO {staged.name} ({', '.join(_STAGED_COLUMNS)}) VALUES ({marks})"
+
+
 async def _stage(conn: AsyncConnection, staged: Table, lines: Iterator[str],
                  report: ImportReport) -> int:
     """Every good line into the staging table; returns how many."""
     reader = _BatchReader(lines, report)
+    sql = _staging_insert(conn, staged)
     count = 0
     batch = await asyncio.to_thread(reader.read)
     while batch:
         following = asyncio.ensure_future(asyncio.to_thread(reader.read))
         try:
             async with conn.begin():
-                await conn.execute(insert(staged), batch)
+                await conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
             count += len(batch)
         finally:
             batch = await following
