@@ -12,7 +12,8 @@ PDF and image attachments, several time zones). Each client loops:
   folder, SELECT INBOX, FETCH (FLAGS UID RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE)
   of a random range, FETCH BODY.PEEK[] of some messages, STORE +/-FLAGS with system flags
   and keywords ($Label1..$Label5), STORE \\Deleted + EXPUNGE, APPEND, LOGOUT;
-- `open`: the same session kept open, looping from SELECT;
+- `open`: the same session kept open, looping from SELECT (the sessions are opened and
+  logged in before the clock and the CPU count start: the loop alone is measured);
 - `login`: connect with TLS, LOGIN, LOGOUT: what one login costs the server.
 
 Both servers use argon2id passwords of the same cost (MSS's own hasher; Dovecot's
@@ -381,7 +382,7 @@ async def login_work(client: Client, tally: Tally, login: str) -> None:
 
 
 async def stress_client(server: Server, n: int, variant: str, until: float, tally: Tally,
-                        messages: list[bytes]) -> None:
+                        messages: list[bytes], opened: Client | None = None) -> None:
     rng = random.Random(n)
     login = user(n)
     if variant == "login":  # what one login costs: TLS handshake, LOGIN, LOGOUT
@@ -392,12 +393,11 @@ async def stress_client(server: Server, n: int, variant: str, until: float, tall
             await timed(tally, "LOGOUT", lambda c=client: c.command("LOGOUT"))
             await client.close()
         return
-    if variant == "open":
-        client = await Client.connect(server)
-        await login_work(client, tally, login)
+    if variant == "open":  # logged in before the clock starts: the loop is from SELECT
+        assert opened is not None
         while time.perf_counter() < until:
-            await mailbox_work(client, tally, rng, messages)
-        await client.close()
+            await mailbox_work(opened, tally, rng, messages)
+        await opened.close()
         return
     while time.perf_counter() < until:
         started = time.perf_counter()
@@ -460,6 +460,14 @@ async def measure(server: Server, variant: str, clients: int, seconds: float,
                   messages: list[bytes], profile: str | None = None) -> Run:
     tally = Tally()
     peak = 0.0
+    sessions: list[Client | None] = [None] * clients
+    if variant == "open":  # sessions opened (TLS, LOGIN, LIST, STATUS) before measuring
+        async def open_one(n: int) -> Client:
+            client = await Client.connect(server)
+            await login_work(client, Tally(), user(n))
+            return client
+
+        sessions = list(await asyncio.gather(*(open_one(n) for n in range(1, clients + 1))))
     spy = None
     if profile:
         Path(profile).parent.mkdir(parents=True, exist_ok=True)
@@ -467,7 +475,8 @@ async def measure(server: Server, variant: str, clients: int, seconds: float,
     cpu_before = tree_cpu(server.process.pid)
     started = time.perf_counter()
     until = started + seconds
-    work = asyncio.gather(*(stress_client(server, n, variant, until, tally, messages)
+    work = asyncio.gather(*(stress_client(server, n, variant, until, tally, messages,
+                                          sessions[n - 1])
                             for n in range(1, clients + 1)))
     while not work.done():
         peak = max(peak, tree_rss_mb(server.process.pid))
