@@ -16,8 +16,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mss.agenda.patient_agenda import DEFAULT_REMINDER_MINUTES, REMINDER_CHOICES
 from mss.agenda.tables import AgendaSettingsRow, AppointmentRow, ReminderClaimRow
-from mss.background import stop_task
+from mss.background import PeriodicPass
 from mss.directory.tables import Patient
 from mss.event_log import event
 from mss.identity import PatientSpaceState
@@ -75,7 +73,7 @@ async def due_reminders(store: Store, now: datetime, *, limit: int = BATCH
     return due
 
 
-class ReminderService:
+class ReminderService(PeriodicPass):
     """Claims due reminders and queues their notices; runs in every node's main process
     (the claim makes that safe). `wake_notices` tells the notice worker."""
 
@@ -84,12 +82,10 @@ class ReminderService:
     def __init__(self, store: Store, *, node_id: str = "",
                  wake_notices: Callable[[], None] | None = None,
                  pass_seconds: float = PASS_SECONDS) -> None:
+        super().__init__(pass_seconds=pass_seconds)
         self.store = store
         self.node_id = node_id
         self.wake_notices = wake_notices or (lambda: None)
-        self.pass_seconds = pass_seconds
-        self.wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         """Queue the notices of the reminders due now; how many this pass queued."""
@@ -134,22 +130,6 @@ class ReminderService:
             event(AuditAction.AGENDA_REMINDER_QUEUED, appointment=due.appointment_id)
         return queued
 
-    async def start(self) -> list[str]:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="mss-agenda-reminders")
-        return []
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                while await self.run_once() >= BATCH:
-                    pass
-            except Exception:
-                log.exception("agenda reminder pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.pass_seconds)
+    async def one_pass(self) -> None:
+        while await self.run_once() >= BATCH:
+            pass

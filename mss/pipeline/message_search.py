@@ -17,8 +17,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 import unicodedata
@@ -34,7 +32,7 @@ import nh3
 from sqlalchemy import BigInteger, String, Text, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from mss.background import stop_task
+from mss.background import PeriodicPass
 from mss.directory.tables import MailboxOwner, Patient
 from mss.pipeline.tables import DocumentSearchRow, MessageSearchRow
 from mss.store.db import UtcDateTime
@@ -350,36 +348,15 @@ async def catch_up_patients(store: Store, *, batch: int = BATCH) -> int:
     return added
 
 
-class SearchIndexer:
-    """Background indexing of patient mailboxes (stopped with mss.background); `passed`
-    is set after each pass, so tests wait on an event, never on time."""
+class SearchIndexer(PeriodicPass):
+    """Background indexing of patient mailboxes (mss.background.PeriodicPass)."""
 
     name = "search-index"
 
     def __init__(self, store: Store, *, pass_seconds: float = 60.0) -> None:
+        super().__init__(pass_seconds=pass_seconds)
         self.store = store
-        self.pass_seconds = pass_seconds
-        self.wake = asyncio.Event()
-        self.passed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> list[str]:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="mss-search-index")
-        return []
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                while await catch_up_patients(self.store) > 0:
-                    pass
-            except Exception:
-                log.exception("search index pass failed")
-            self.passed.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.pass_seconds)
+    async def one_pass(self) -> None:
+        while await catch_up_patients(self.store) > 0:
+            pass

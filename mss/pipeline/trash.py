@@ -10,15 +10,13 @@ as subject (docs/architecture.md §4, audit).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, literal, select
 
-from mss.background import stop_task
+from mss.background import PeriodicPass
 from mss.identity import SYSTEM, Principal, PrincipalKind
 from mss.pipeline.conversations import patient_subject
 from mss.pipeline.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
@@ -169,37 +167,16 @@ async def purge_expired(store: Store, *, batch: int = 200) -> int:
     return await store.write(job)
 
 
-class TrashPurger:
-    """The background pass that purges expired trash (stopped with mss.background), and
-    `passes`, set after each pass, so tests wait on an event, never on time."""
+class TrashPurger(PeriodicPass):
+    """The background pass that purges expired trash (mss.background.PeriodicPass)."""
 
     name = "trash-purge"
 
     def __init__(self, store: Store, *, pass_seconds: float = PASS_SECONDS) -> None:
+        super().__init__(pass_seconds=pass_seconds)
         self.store = store
-        self.pass_seconds = pass_seconds
-        self.wake = asyncio.Event()
-        self.passed = asyncio.Event()
         self.purged = 0
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> list[str]:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="mss-trash-purge")
-        return []
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                while (count := await purge_expired(self.store)) > 0:
-                    self.purged += count
-            except Exception:
-                log.exception("trash purge pass failed")
-            self.passed.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.pass_seconds)
+    async def one_pass(self) -> None:
+        while (count := await purge_expired(self.store)) > 0:
+            self.purged += count
