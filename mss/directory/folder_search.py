@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -34,6 +35,7 @@ from mss.directory.mail_access import core_execute
 from mss.store.db import UtcDateTime
 from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
 from mss.store.tables import FolderEntry, PrivateFlags, StoredMessage
+from mss.store.thread_reads import PreparedRead, run_read
 
 _SYSTEM_FLAGS = {flag.casefold(): flag for flag in SYSTEM_FLAGS}
 
@@ -141,20 +143,31 @@ SORT_COLUMNS = {
 DATE is the Date field, the internal date when it has none (RFC 5256 §2.2)."""
 
 
+_SORTS: dict[tuple[tuple[str, bool], ...], PreparedRead] = {}
+
+
+def _sort_read(criteria: tuple[tuple[str, bool], ...]) -> PreparedRead:
+    found = _SORTS.get(criteria)
+    if found is None:
+        order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
+                 for key, reverse in criteria]
+        found = _SORTS[criteria] = PreparedRead(
+            select(FolderEntry.uid)
+            .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
+            .where(FolderEntry.folder_id == bindparam("b_folder"))
+            .order_by(*order, FolderEntry.uid))
+    return found
+
+
 async def folder_sort(
     session: AsyncSession, folder_id: int, criteria: tuple[tuple[str, bool], ...]
 ) -> list[int]:
     """Every UID of the folder in the order of `criteria` ((key, reverse) pairs), ties
-    in UID order (RFC 5256 §3: the sequence number breaks ties), in one query."""
-    order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
-             for key, reverse in criteria]
-    query = (
-        select(FolderEntry.uid)
-        .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
-        .where(FolderEntry.folder_id == folder_id)
-        .order_by(*order, FolderEntry.uid)
-    )
-    return list((await core_execute(session, query)).scalars().all())
+    in UID order (RFC 5256 §3: the sequence number breaks ties), in one query (one
+    prebuilt statement per list of criteria, run in a read connection's thread)."""
+    query = _sort_read(tuple(criteria))
+    rows = await run_read(session, lambda reads: reads.rows(query, b_folder=folder_id))
+    return [row[0] for row in rows]
 
 
 async def folder_thread_keys(
