@@ -144,12 +144,15 @@ def failure_pauses() -> Iterator[list[float]]:
     FAILURE_PAUSE.sleep = original
 
 
-@pytest.fixture(autouse=True)
-def one_core_for_in_process_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def one_core_for_in_process_servers() -> Iterator[None]:
     """`smtp.mx_processes` and `imap.processes` default to one process per core; servers
     started inside a test process count one core, so that they spawn no extra process
     unless the test sets a count (tests/smtp/test_mx_processes.py, tests/imap/
-    test_imap_processes.py). `mss serve` nodes started as subprocesses keep the default."""
+    test_imap_processes.py). `mss serve` nodes started as subprocesses keep the default.
+    Session-wide, so that servers of module-scoped fixtures count one core too."""
     import mss.config
 
-    monkeypatch.setattr(mss.config, "cores", lambda: 1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mss.config, "cores", lambda: 1)
+        yield
