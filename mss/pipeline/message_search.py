@@ -29,7 +29,7 @@ from email.parser import BytesParser
 from typing import Any
 
 import nh3
-from sqlalchemy import BigInteger, String, Text, bindparam, column, select, text
+from sqlalchemy import BigInteger, String, Text, bindparam, column, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mss.background import PeriodicPass
@@ -139,6 +139,22 @@ def _header(message: EmailMessage, name: str) -> str:
 
 # -- indexing ----------------------------------------------------------------------------
 
+async def _all_indexed(session: AsyncSession, mailbox_id: int, ins: str) -> bool:
+    """Whether nothing is pending, by counts over indexes (an index row goes with its
+    message or document: ON DELETE CASCADE), cheaper than looking for the missing."""
+    counts = (await session.execute(select(
+        select(func.count()).select_from(StoredMessage)
+        .where(StoredMessage.mailbox_id == mailbox_id).scalar_subquery(),
+        select(func.count()).select_from(MessageSearchRow)
+        .where(MessageSearchRow.mailbox_id == mailbox_id).scalar_subquery(),
+        select(func.count()).select_from(DocumentRow)
+        .where(DocumentRow.patient_ins == ins).scalar_subquery(),
+        select(func.count()).select_from(DocumentSearchRow)
+        .where(DocumentSearchRow.patient_ins == ins).scalar_subquery(),
+    ))).one()
+    return int(counts[0]) == int(counts[1]) and int(counts[2]) == int(counts[3])
+
+
 async def _pending_messages(session: AsyncSession, mailbox_id: int, limit: int
                             ) -> list[tuple[int, int, str, datetime]]:
     query = (select(StoredMessage.id, StoredMessage.mailbox_id, StoredMessage.blob_key,
@@ -191,6 +207,8 @@ async def catch_up(store: Store, mailbox_id: int, ins: str, *, batch: int = BATC
     added = 0
     while True:
         async with store.reading() as session:
+            if await _all_indexed(session, mailbox_id, ins):
+                return added
             pending = await _pending_messages(session, mailbox_id, batch)
             documents = await _pending_documents(session, ins, batch) if ins else []
         if not pending and not documents:
@@ -263,14 +281,22 @@ def _matching(dialect: str, kind: str, query: SearchQuery) -> tuple[str, dict[st
 
 async def search_messages(session: AsyncSession, mailbox_id: int, query: SearchQuery, *,
                           limit: int = 50) -> list[MessageHit]:
-    """Her messages matching the query, newest first (INBOX, Sent, Trash)."""
+    """Her messages matching the query, latest arrived first (INBOX, Sent, Trash)."""
     if query.empty:
         return []
     connection = await session.connection()
-    matching, params = _matching(connection.dialect.name, "message", query)
+    dialect = connection.dialect.name
+    matching, params = _matching(dialect, "message", query)
     conditions = ["r.mailbox_id = :mailbox"]
     params.update(mailbox=mailbox_id, limit=limit)
-    if matching:
+    source, order = "message_search_rows r", "r.message_id DESC"
+    if matching and dialect == "sqlite":
+        # the FTS5 table drives, newest rowid (message id) first, so LIMIT stops the
+        # walk early even when a word is in thousands of her messages
+        source = "message_search s JOIN message_search_rows r ON r.message_id = s.rowid"
+        conditions.append("message_search MATCH :q_match")
+        order = "s.rowid DESC"
+    elif matching:
         conditions.append(f"r.message_id IN ({matching})")
     if query.since is not None:
         conditions.append("r.at >= :since")
@@ -280,12 +306,12 @@ async def search_messages(session: AsyncSession, mailbox_id: int, query: SearchQ
         params["until"] = query.until
     statement = text(
         "SELECT f.name, e.uid, m.subject, COALESCE(m.author, m.from_addr), m.to_addrs, "
-        "m.internal_date FROM message_search_rows r "
+        f"m.internal_date FROM {source} "
         "JOIN messages m ON m.id = r.message_id "
         "JOIN folder_entries e ON e.message_id = m.id "
         "JOIN folders f ON f.id = e.folder_id AND f.mailbox_id = r.mailbox_id "
         f"WHERE {' AND '.join(conditions)} AND f.name IN :folders "
-        "ORDER BY r.at DESC, e.uid DESC LIMIT :limit"
+        f"ORDER BY {order}, e.uid DESC LIMIT :limit"
     ).bindparams(bindparam("folders", expanding=True), *_datetime_params(params)
                  ).columns(column("name", String()), column("uid", BigInteger()),
                            column("subject", Text()), column("author", Text()),
