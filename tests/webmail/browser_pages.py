@@ -59,6 +59,8 @@ PAGES: tuple[WebPage, ...] = (
     WebPage("documents", "jeanne", lambda links, web: "/documents"),
     WebPage("cda-document", "jeanne", lambda links, web: links.cda_document),
     WebPage("sent", "jeanne", lambda links, web: "/sent"),
+    WebPage("trash", "jeanne", lambda links, web: "/trash"),
+    WebPage("search", "jeanne", lambda links, web: "/search?q=ordonnance&sender=martin"),
     WebPage("agenda", "jeanne", lambda links, web: "/agenda"),
     WebPage("profile", "jeanne", lambda links, web: "/profile"),
     WebPage("traces", "jeanne", lambda links, web: "/traces"),
