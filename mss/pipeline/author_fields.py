@@ -13,6 +13,7 @@ Never raises: a value no reading can make sense of is `unreadable`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
@@ -71,7 +72,26 @@ def author_fields(raw: bytes) -> AuthorFields:
     )
 
 
+MEMO_VALUE_CHARS = 1000  # shorter values: their readings are kept (pure functions of the text)
+MEMO_FIELDS = 1024
+
+
 def _read_addresses(name: str, value: str) -> list[str]:
+    """The addresses the two parsers read in `value` (kept for short values: a sender's
+    From repeats from message to message, and its readings never change)."""
+    if len(value) <= MEMO_VALUE_CHARS:
+        return list(_read_addresses_memo(name, value))
+    return _read_addresses_once(name, value)
+
+
+def _scanned(value: str) -> list[str]:
+    """Address-shaped text in the value and in its decoded encoded words."""
+    if len(value) <= MEMO_VALUE_CHARS:
+        return list(_scanned_memo(value))
+    return _scanned_once(value)
+
+
+def _read_addresses_once(name: str, value: str) -> list[str]:
     readings: list[str] = []
     if len(value) <= MAX_FIELD_CHARS:
         # hostile text the stdlib parsers trip on (a known weakness): the other readings
@@ -84,12 +104,21 @@ def _read_addresses(name: str, value: str) -> list[str]:
     return [_clean(m) for a in readings for m in _ADDRESS_SHAPE.findall(a) if _clean(m)]
 
 
-def _scanned(value: str) -> list[str]:
-    """Address-shaped text in the value and in its decoded encoded words."""
+def _scanned_once(value: str) -> list[str]:
     texts = [value]
     with contextlib.suppress(Exception):  # a malformed encoded word: raw text scanned
         texts.append(str(make_header(decode_header(value))))
     return [_clean(m) for text in texts for m in _ADDRESS_SHAPE.findall(text) if _clean(m)]
+
+
+@functools.lru_cache(MEMO_FIELDS)
+def _read_addresses_memo(name: str, value: str) -> tuple[str, ...]:
+    return tuple(_read_addresses_once(name, value))
+
+
+@functools.lru_cache(MEMO_FIELDS)
+def _scanned_memo(value: str) -> tuple[str, ...]:
+    return tuple(_scanned_once(value))
 
 
 def _clean(address: str) -> str:

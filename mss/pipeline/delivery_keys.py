@@ -25,12 +25,21 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from mss.pipeline.tables import DeliveryKey
+from mss.store.thread_reads import PreparedStatement, run_in_transaction
 from mss.store.unit_of_work import UnitOfWork
 
 _TABLE = DeliveryKey.__table__
+# Read and written with every accepted message: built and compiled once, run in the
+# transaction's own connection (mss.store.thread_reads), not rebuilt per message.
+_READ_KEY = PreparedStatement(
+    select(_TABLE.c.queue_id, _TABLE.c.recipients, _TABLE.c.accepted_at)
+    .where(_TABLE.c.key == bindparam("b_key")))
+_ADD_KEY = PreparedStatement(insert(_TABLE).values(
+    key=bindparam("b_key"), queue_id=bindparam("b_queue_id"),
+    recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +61,13 @@ async def accepted_before(uow: UnitOfWork, key: str, window: timedelta
                           ) -> EarlierAcceptance | None:
     """The recipients accepted under `key` within the window, in this transaction."""
     connection = await uow.core()
-    row = (await connection.execute(
-        select(_TABLE.c.queue_id, _TABLE.c.recipients, _TABLE.c.accepted_at)
-        .where(_TABLE.c.key == key))).one_or_none()
+    row = await run_in_transaction(connection, lambda db: db.first(_READ_KEY, b_key=key))
     if row is None:
         return None
-    if row.accepted_at < uow.now() - window:
+    queue_id, recipients, accepted_at = row
+    if accepted_at < uow.now() - window:
         return EarlierAcceptance("", frozenset())
-    return EarlierAcceptance(row.queue_id, frozenset(filter(None, row.recipients.split("\n"))))
+    return EarlierAcceptance(queue_id, frozenset(filter(None, recipients.split("\n"))))
 
 
 async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,
@@ -68,8 +76,10 @@ async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,
     connection = await uow.core()
     recipients = "\n".join(sorted(accepted | (earlier.recipients if earlier else set())))
     if earlier is None:
-        await connection.execute(insert(_TABLE).values(
-            key=key, queue_id=queue_id, recipients=recipients, accepted_at=uow.now()))
+        now = uow.now()
+        await run_in_transaction(connection, lambda db: db.rows(
+            _ADD_KEY, b_key=key, b_queue_id=queue_id, b_recipients=recipients,
+            b_accepted_at=now))
         return
     values: dict[str, object] = {"recipients": recipients}
     if not earlier.queue_id:  # outside the window: a new acceptance
