@@ -28,7 +28,7 @@ from mss.directory.org_members import member_rights, org_members
 from mss.directory.sources import ReadSource, reading_session
 from mss.directory.tables import OrgMember, Professional
 from mss.identity import MailboxKind, OrgRight, Principal, PrincipalKind
-from mss.store.mailstore import SEEN, EntryInfo, reader_view
+from mss.store.mailstore import SEEN, EntryInfo, reader_view, uid_runs
 from mss.store.tables import (
     ExpungedEntry,
     Folder,
@@ -389,17 +389,6 @@ def _entry_read(private: bool, with_header: bool, changed: bool) -> PreparedRead
                                 else or_(_E.modseq > since, _P.modseq > since))
         found = _ENTRY_READS[key] = PreparedRead(query.order_by(_E.uid))
     return found
-
-
-def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted distinct UIDs as inclusive runs of consecutive UIDs."""
-    runs: list[tuple[int, int]] = []
-    for uid in sorted(set(uids)):
-        if runs and runs[-1][1] + 1 == uid:
-            runs[-1] = (runs[-1][0], uid)
-        else:
-            runs.append((uid, uid))
-    return runs
 
 
 def _entries(

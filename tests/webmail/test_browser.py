@@ -11,10 +11,11 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from .conftest import PDF, Web
 
@@ -22,6 +23,34 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
+
+
+class WatchedBrowser:
+    """Debian's Chromium whose pages report every Content-Security-Policy refusal in
+    `blocked` (a page that needs something its CSP refuses fails its test)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.blocked: list[str] = []
+
+    async def page(self, width: int, height: int = 900, **options: Any) -> Page:
+        page = await self.browser.new_page(viewport={"width": width, "height": height},
+                                           **options)
+        page.on("console", lambda m: self.blocked.append(m.text)
+                if "Content Security" in m.text else None)
+        return page
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[WatchedBrowser]:
+    """Debian's Chromium (no browser download), closed on the way out."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                   args=CHROMIUM_ARGS)
+        try:
+            yield WatchedBrowser(browser)
+        finally:
+            await browser.close()
 
 
 @pytest.fixture
