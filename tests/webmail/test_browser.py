@@ -53,19 +53,28 @@ async def chromium() -> AsyncIterator[WatchedBrowser]:
             await browser.close()
 
 
-@pytest.fixture
-async def base_url(web: Web) -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def served_app(app: Any) -> AsyncIterator[str]:
+    """`app` behind uvicorn on a real socket of 127.0.0.1; its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web.app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await task
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await task
+        sock.close()
+
+
+@pytest.fixture
+async def base_url(web: Web) -> AsyncIterator[str]:
+    async with served_app(web.app) as url:
+        yield url
 
 
 async def login(page: Page, base_url: str, login: str, password: str) -> None:
