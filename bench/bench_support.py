@@ -51,6 +51,19 @@ async def drop_pg_db(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def store_on(pg_admin_url: str) -> AsyncIterator[Store]:
+    """A throwaway store: on a new PostgreSQL database beside `pg_admin_url` (dropped
+    afterwards), or on SQLite when it is empty."""
+    name, url = await create_pg_db(pg_admin_url) if pg_admin_url else ("", None)
+    try:
+        async with temporary_store(url) as store:
+            yield store
+    finally:
+        if name:
+            await drop_pg_db(pg_admin_url, name)
+
+
 def ensure_debian_package(command: str, package: str) -> bool:
     """The reference server a benchmark compares with, installed from Debian when missing
     (`apt-get`, as root; its own service is never used: each script runs a private one)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_support import create_pg_db, drop_pg_db, temporary_store
+from bench.bench_support import store_on
 from mss.certs import ensure_server_pki, server_context
 from mss.demo import seed_world
 from mss.imap.limits import ImapLimits
@@ -133,16 +133,8 @@ async def run_bench(store: Store, args: argparse.Namespace) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    url = None
-    name = ""
-    if args.pg:
-        name, url = await create_pg_db(args.pg)
-    try:
-        async with temporary_store(url) as store:
-            await run_bench(store, args)
-    finally:
-        if args.pg:
-            await drop_pg_db(args.pg, name)
+    async with store_on(args.pg) as store:
+        await run_bench(store, args)
 
 
 def main() -> None:
