@@ -119,15 +119,16 @@ def _key_ids(
     )
 
 
-def _ca_key_usage() -> x509.KeyUsage:
+def _key_usage(*, issues_certificates: bool) -> x509.KeyUsage:
+    """A CA signs certificates and CRLs only, a leaf signs only (RFC 5280 §4.2.1.3)."""
     return x509.KeyUsage(
-        digital_signature=False,
+        digital_signature=not issues_certificates,
         content_commitment=False,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
+        key_cert_sign=issues_certificates,
+        crl_sign=issues_certificates,
         encipher_only=False,
         decipher_only=False,
     )
@@ -147,7 +148,7 @@ def build_root(
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_key_usage(issues_certificates=True), critical=True)
     )
     return _key_ids(builder, key.public_key(), None).sign(key, SIGNATURE_HASH)
 
@@ -170,23 +171,9 @@ def build_intermediate(
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(min(now + dt.timedelta(days=days), root.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_key_usage(issues_certificates=True), critical=True)
     )
     return _key_ids(builder, key.public_key(), root).sign(root_key, SIGNATURE_HASH)
-
-
-def _leaf_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 _KIND_USAGES: dict[CertificateKind, list[x509.ObjectIdentifier]] = {
@@ -221,7 +208,7 @@ def build_leaf(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_leaf_key_usage(), critical=True)
+        .add_extension(_key_usage(issues_certificates=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(_KIND_USAGES[kind]), critical=False)
         .add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(KIND_POLICIES[kind], None)]),

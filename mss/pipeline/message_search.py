@@ -298,12 +298,7 @@ async def search_messages(session: AsyncSession, mailbox_id: int, query: SearchQ
         order = "s.rowid DESC"
     elif matching:
         conditions.append(f"r.message_id IN ({matching})")
-    if query.since is not None:
-        conditions.append("r.at >= :since")
-        params["since"] = query.since
-    if query.until is not None:
-        conditions.append("r.at < :until")
-        params["until"] = query.until
+    _add_period(conditions, params, query)
     statement = text(
         "SELECT f.name, e.uid, m.subject, COALESCE(m.author, m.from_addr), m.to_addrs, "
         f"m.internal_date FROM {source} "
@@ -333,12 +328,7 @@ async def search_documents(session: AsyncSession, ins: str, query: SearchQuery, 
     params.update(ins=ins, limit=limit, no=False)
     if matching:
         conditions.append(f"r.document_id IN ({matching})")
-    if query.since is not None:
-        conditions.append("r.at >= :since")
-        params["since"] = query.since
-    if query.until is not None:
-        conditions.append("r.at < :until")
-        params["until"] = query.until
+    _add_period(conditions, params, query)
     statement = text(
         "SELECT d.id, d.title, d.file_name, d.author, d.received_at "
         "FROM document_search_rows r JOIN vault_documents d ON d.id = r.document_id "
@@ -348,6 +338,16 @@ async def search_documents(session: AsyncSession, ins: str, query: SearchQuery, 
         column("author", Text()), column("at", UtcDateTime()))
     rows = (await session.execute(statement, params)).all()
     return [DocumentHit(int(r[0]), r[1] or "", r[2] or "", r[3] or "", r[4]) for r in rows]
+
+
+def _add_period(conditions: list[str], params: dict[str, Any], query: SearchQuery) -> None:
+    """The query's since/until bounds on the search rows' date (``r.at``), half-open."""
+    if query.since is not None:
+        conditions.append("r.at >= :since")
+        params["since"] = query.since
+    if query.until is not None:
+        conditions.append("r.at < :until")
+        params["until"] = query.until
 
 
 def _datetime_params(params: dict[str, Any]) -> list[Any]:
