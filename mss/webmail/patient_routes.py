@@ -35,6 +35,7 @@ from mss.pipeline.refused_sends import refused_sends
 from mss.pipeline.trash import RESTORE_DAYS, move_to_trash, restore, trashed
 from mss.policy import ConversationStatus, ReplyRight
 from mss.policy.addresses import canonical_address
+from mss.store.mailstore import EntryInfo
 from mss.vault.cda import CDA_CONTENT_TYPE
 from mss.vault.cda_render import CdaView, render_cda
 from mss.vault.errors import VaultExtractionError
@@ -54,7 +55,12 @@ from mss.webmail.mail_actions import (
     trace_listing,
     trace_search,
 )
-from mss.webmail.message_view import attachment_content, display_subject, view_message
+from mss.webmail.message_view import (
+    AttachmentInfo,
+    attachment_content,
+    display_subject,
+    view_message,
+)
 from mss.webmail.rendering import PARIS, language, render
 from mss.webmail.responses import file_response
 from mss.webmail.threads import ThreadLinks, reply_fields, threads_by_headers
@@ -171,6 +177,18 @@ async def read_message(request: Request) -> Response:
                   base="/messages")
 
 
+async def _attachment_of(web: WebContext, principal: Principal, folder_key: str, uid: int,
+                         index: int) -> tuple[EntryInfo, AttachmentInfo, bytes] | None:
+    """The message `uid` of her folder and its attachment `index`, or None for any
+    id that is not hers or does not exist (one 404 for both: ids are not probed)."""
+    found = await find_entry(web, principal, folder_key, uid)
+    if found is None:
+        return None
+    raw = await web.store.mail.read_raw(found[1].mailbox_id, found[1].blob_key)
+    part = attachment_content(raw, index)
+    return None if part is None else (found[1], *part)
+
+
 async def attachment(request: Request) -> Response:
     session = await patient_session(request)
     return await attachment_response(request, session.principal)
@@ -181,17 +199,13 @@ async def attachment_response(request: Request, principal: Principal, *,
     """An attachment with its original name (RFC 6266 filename*), traced; `inline`
     for the preview (PDF frame, image), under a CSP with nothing to load."""
     web = context_of(request)
-    folder_key = request.path_params["folder"]
-    found = await find_entry(web, principal, folder_key, _int(request.path_params["uid"]))
+    folder_key, index = request.path_params["folder"], _int(request.path_params["index"])
+    found = await _attachment_of(web, principal, folder_key,
+                                 _int(request.path_params["uid"]), index)
     if found is None:
         return render(request, "not_found.html", status_code=404)
-    raw = await web.store.mail.read_raw(found[1].mailbox_id, found[1].blob_key)
-    index = _int(request.path_params["index"])
-    part = attachment_content(raw, index)
-    if part is None:
-        return render(request, "not_found.html", status_code=404)
-    info, data = part
-    await trace_attachment(web, principal, folder_key, found[1], index,
+    entry, info, data = found
+    await trace_attachment(web, principal, folder_key, entry, index,
                            "preview" if inline else "download")
     return file_response(data, info.filename, info.content_type, inline=inline,
                          frame_from_self=inline)
@@ -213,19 +227,14 @@ async def preview_response(request: Request, principal: Principal, base: str) ->
     CDA rendered by the vault's renderer (mss.vault.cda_render), text as text; anything
     else is offered for download only."""
     web = context_of(request)
-    folder_key = request.path_params["folder"]
+    folder_key, index = request.path_params["folder"], _int(request.path_params["index"])
     uid = _int(request.path_params["uid"])
-    found = await find_entry(web, principal, folder_key, uid)
+    found = await _attachment_of(web, principal, folder_key, uid, index)
     if found is None:
         return render(request, "not_found.html", status_code=404)
-    raw = await web.store.mail.read_raw(found[1].mailbox_id, found[1].blob_key)
-    index = _int(request.path_params["index"])
-    part = attachment_content(raw, index)
-    if part is None:
-        return render(request, "not_found.html", status_code=404)
-    info, data = part
+    entry, info, data = found
     kind, cda, text = preview_kind(info.content_type, data)
-    await trace_attachment(web, principal, folder_key, found[1], index, "preview")
+    await trace_attachment(web, principal, folder_key, entry, index, "preview")
     response = render(request, "attachment.html", info=info, kind=kind, cda=cda, text=text,
                       url=f"{base}/{folder_key}/{uid}/attachments/{index}",
                       back=f"{base}/{folder_key}/{uid}")
