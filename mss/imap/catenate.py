@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mss.directory.mail_access import folder_entries, folder_id_of
 from mss.imap.body_section import body_section
 from mss.imap.commands import AppendedMessage, CatenatePart
 from mss.imap.imap_urls import InvalidImapUrl, parse_imap_url
 from mss.imap.responses import ImapNo, ImapResponseError, ResponseCode
+from mss.store.folder_reads import folder_entries, folder_id_of
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession

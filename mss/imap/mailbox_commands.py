@@ -11,16 +11,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from mss.directory.mail_access import (
-    OWNER_RIGHTS,
-    MailAccess,
-    access_control_list,
-    expunged_since,
-    folder_counts,
-    folder_entries,
-    folder_id_of,
-    folder_index,
-)
+from mss.directory.mail_access import OWNER_RIGHTS, MailAccess, access_control_list
 from mss.imap.catenate import joined
 from mss.imap.commands import (
     AclCommand,
@@ -65,6 +56,13 @@ from mss.imap.selected import NO_UID_LIMIT, SelectedMailbox
 from mss.imap.sequence_set import uid_ranges_to_end
 from mss.imap.session import Done, Reply
 from mss.store.audit_actions import AuditAction
+from mss.store.folder_reads import (
+    expunged_since,
+    folder_counts,
+    folder_entries,
+    folder_id_of,
+    folder_index,
+)
 from mss.store.mailboxes import INBOX
 from mss.store.mailstore import SYSTEM_FLAGS, FolderInfo, MailStoreError
 from mss.store.unit_of_work import UnitOfWork

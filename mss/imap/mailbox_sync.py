@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mss.directory.mail_access import folder_entries, folder_index
 from mss.imap.notify import new_message_fetches
 from mss.imap.responses import (
     code_permanent_flags,
@@ -21,6 +20,7 @@ from mss.imap.responses import (
     vanished,
 )
 from mss.imap.selected import SelectedMailbox
+from mss.store.folder_reads import folder_entries, folder_index
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:

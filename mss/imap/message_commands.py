@@ -13,13 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mss.directory.folder_search import folder_search
-from mss.directory.mail_access import (
-    expunged_since,
-    folder_entries,
-    folder_flags,
-    folder_id_of,
-)
 from mss.identity import MailboxKind, PrincipalKind
 from mss.imap.addresses import parse_address_list
 from mss.imap.commands import (
@@ -74,6 +67,8 @@ from mss.imap.sequence_set import (
 from mss.imap.session import Done, Reply
 from mss.pipeline.conversations import patient_subject
 from mss.store.audit_actions import AuditAction
+from mss.store.folder_reads import expunged_since, folder_entries, folder_flags, folder_id_of
+from mss.store.folder_search import folder_search
 from mss.store.mailstore import SEEN, EntryInfo, FlagMode, MailStoreError
 from mss.store.unit_of_work import UnitOfWork
 

@@ -9,15 +9,6 @@ tests the whole flag case-insensitively, RECENT is the session's recent UID rang
 
 from __future__ import annotations
 
-from mss.directory.folder_search import (
-    AllOf,
-    AnyOf,
-    Everything,
-    FlagIs,
-    FolderFilter,
-    Negation,
-    UidWithin,
-)
 from mss.imap.search_keys import (
     AllKey,
     AndKey,
@@ -30,6 +21,15 @@ from mss.imap.search_keys import (
 )
 from mss.imap.search_match import SEEN
 from mss.imap.selected import SelectedMailbox
+from mss.store.folder_search import (
+    AllOf,
+    AnyOf,
+    Everything,
+    FlagIs,
+    FolderFilter,
+    Negation,
+    UidWithin,
+)
 
 MAX_RANGES = 100
 """More ranges than this are matched in Python (SQLite limits expression depth)."""

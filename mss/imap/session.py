@@ -32,7 +32,6 @@ from enum import Enum
 from typing import Any
 
 from mss.certs import CertificateCheck
-from mss.directory.mail_access import folder_highest_modseq
 from mss.event_log import event
 from mss.identity import Principal
 from mss.imap.capabilities import BASE_CAPABILITIES, Capability
@@ -58,6 +57,7 @@ from mss.oidc.bearer_login import BearerLogin
 from mss.store.audit_actions import AuditAction
 from mss.store.events import ChangeEvent
 from mss.store.faults import storage_fault
+from mss.store.folder_reads import folder_highest_modseq
 from mss.store.store import Store
 
 log = logging.getLogger(__name__)

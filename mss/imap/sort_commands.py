@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mss.directory.folder_search import folder_sort, folder_thread_keys
-from mss.directory.mail_access import folder_entries
 from mss.imap.commands import SortCommand, ThreadCommand
 from mss.imap.message_commands import read_contents, search_hits, selected_of
 from mss.imap.message_threads import (
@@ -25,6 +23,8 @@ from mss.imap.mime_tree import parse_header_only
 from mss.imap.search_keys import SearchKey
 from mss.imap.search_results import ReturnOptions, esearch_line, keep_context, save_result
 from mss.imap.session import Done, Reply
+from mss.store.folder_reads import folder_entries
+from mss.store.folder_search import folder_sort, folder_thread_keys
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession

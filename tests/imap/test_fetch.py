@@ -48,7 +48,7 @@ def folder() -> str:
 
 async def corpus_client(imap: ImapWorld, folder: str) -> tuple[object, list[int]]:
     async with imap.store.reading() as session:
-        from mss.directory.mail_access import folder_id_of
+        from mss.store.folder_reads import folder_id_of
         from mss.store.mailboxes import find_mailbox
 
         mailbox = await find_mailbox(session, imap.world.alice)

@@ -12,8 +12,7 @@ import random
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
-from mss.directory.folder_search import folder_search
-from mss.directory.mail_access import MailAccess, folder_flags, folder_index
+from mss.directory.mail_access import MailAccess
 from mss.identity import MailboxKind
 from mss.imap.search_keys import (
     AllKey,
@@ -29,6 +28,8 @@ from mss.imap.search_match import MessageView, SearchScope, search_matches
 from mss.imap.search_pushdown import store_filter
 from mss.imap.selected import SelectedMailbox
 from mss.imap.sequence_set import SequenceSet
+from mss.store.folder_reads import folder_flags, folder_index
+from mss.store.folder_search import folder_search
 from mss.store.mailboxes import INBOX
 from mss.store.mailstore import FlagMode
 from tests.store.conftest import deliver, make_mailbox, sample_message

@@ -39,8 +39,8 @@ async def test_blob_on_disk_reveals_nothing_of_the_message(store, mailbox) -> No
 async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) -> None:
     """Header fetches (ENVELOPE, BODY[HEADER.FIELDS ...]) read it without the blob; the
     row holds it encrypted with the mailbox key, like the blob."""
-    from mss.directory.mail_access import folder_entries
     from mss.store.blobs import BlobError
+    from mss.store.folder_reads import folder_entries
 
     raw = sample_message(8, size=3000, subject="Resultats biologie Dupont")
     await deliver(store, mailbox, raw)
@@ -57,7 +57,7 @@ async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) 
 
 
 async def test_a_huge_header_section_is_left_in_the_blob(store, mailbox) -> None:
-    from mss.directory.mail_access import folder_entries
+    from mss.store.folder_reads import folder_entries
     from mss.store.mailstore import MAX_SEALED_HEADER
 
     no_separator = b"Subject: x\r\n" + b"X-Filler: " + b"a" * MAX_SEALED_HEADER + b"\r\n"

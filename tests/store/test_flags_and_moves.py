@@ -93,7 +93,7 @@ async def test_expunge_removes_only_deleted(store, mailbox) -> None:
 
 async def test_expunge_and_move_remember_the_removed_uids(store, mailbox) -> None:
     """RFC 7162 §3.2.5: QRESYNC needs which UIDs went away after a MODSEQ."""
-    from mss.directory.mail_access import expunged_since
+    from mss.store.folder_reads import expunged_since
 
     for i in range(4):
         await deliver(store, mailbox, sample_message(i), flags=("\\Deleted",) if i < 2 else ())

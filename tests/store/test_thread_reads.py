@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from mss.directory.mail_access import folder_counts, folder_entries, folder_index
+from mss.store.folder_reads import folder_counts, folder_entries, folder_index
 from mss.store.mailboxes import INBOX
 from mss.store.mailstore import FlagMode
 from mss.store.store import Store

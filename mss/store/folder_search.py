@@ -5,7 +5,7 @@ into Python to test one flag on each (Dovecot answers it from its index in a few
 milliseconds). The IMAP session turns the keys it can into a `FolderFilter` (plain
 data, no SQL outside this package); this module turns that into one query.
 
-Flags match as the IMAP session sees them (`mail_access.folder_flags`): whole flags,
+Flags match as the IMAP session sees them (`folder_reads.folder_flags`): whole flags,
 case-insensitively (RFC 3501 §2.3.2 flags are atoms); on an ORG mailbox the reader's
 private flags (``\\Seen``) come from their own row, the others from the shared entry.
 """
@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from mss.directory.mail_access import core_execute
 from mss.store.db import UtcDateTime
+from mss.store.folder_reads import core_execute
 from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
 from mss.store.tables import FolderEntry, PrivateFlags, StoredMessage
 from mss.store.thread_reads import PreparedRead, run_read
