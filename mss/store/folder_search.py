@@ -131,16 +131,18 @@ async def folder_search(
 
 
 SORT_COLUMNS = {
-    "ARRIVAL": StoredMessage.internal_date,
-    "DATE": func.coalesce(StoredMessage.sent_date, StoredMessage.internal_date),
-    "FROM": StoredMessage.sort_from,
-    "TO": StoredMessage.sort_to,
-    "CC": StoredMessage.sort_cc,
-    "SUBJECT": StoredMessage.sort_subject,
-    "SIZE": StoredMessage.size,
+    "ARRIVAL": FolderEntry.sort_arrival,
+    "DATE": FolderEntry.sort_date,
+    "FROM": FolderEntry.sort_from,
+    "TO": FolderEntry.sort_to,
+    "CC": FolderEntry.sort_cc,
+    "SUBJECT": FolderEntry.sort_subject,
+    "SIZE": FolderEntry.sort_size,
 }
-"""RFC 5256 §3 sort keys over the columns kept at delivery (`mss.store.sort_keys`):
-DATE is the Date field, the internal date when it has none (RFC 5256 §2.2)."""
+"""RFC 5256 §3 sort keys over the copies each entry keeps of its message's keys
+(`mss.store.sort_keys`, migration 0020): DATE is the Date field, the internal date when
+it has none (RFC 5256 §2.2). DATE, ARRIVAL, FROM, SUBJECT and SIZE have an index of
+(folder_id, key, uid), so a folder sorted on one of them is read in order."""
 
 
 _SORTS: dict[tuple[tuple[str, bool], ...], PreparedRead] = {}
@@ -153,7 +155,6 @@ def _sort_read(criteria: tuple[tuple[str, bool], ...]) -> PreparedRead:
                  for key, reverse in criteria]
         found = _SORTS[criteria] = PreparedRead(
             select(FolderEntry.uid)
-            .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
             .where(FolderEntry.folder_id == bindparam("b_folder"))
             .order_by(*order, FolderEntry.uid))
     return found

@@ -445,6 +445,21 @@ def _message_values(
     }
 
 
+ENTRY_SORT_KEYS = ("sort_date", "sort_arrival", "sort_size", "sort_from", "sort_to",
+                   "sort_cc", "sort_subject")
+
+
+def _entry_sort_values(message: dict[str, Any]) -> dict[str, Any]:
+    """The sort keys an entry keeps beside it, from its `messages` row (`_message_values`):
+    DATE is the sent date, which is the internal date when the Date field is unusable."""
+    return {
+        "sort_date": message["sent_date"], "sort_arrival": message["internal_date"],
+        "sort_size": message["size"], "sort_from": message["sort_from"],
+        "sort_to": message["sort_to"], "sort_cc": message["sort_cc"],
+        "sort_subject": message["sort_subject"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class _LateDelivery:
     uow: UnitOfWork
@@ -474,7 +489,8 @@ def _thread_delivery(dialect: Dialect, message_keys: Sequence[str]) -> _ThreadDe
             ThreadStatement.compile(_ALLOCATE_BY_NAME, dialect),
             ThreadStatement.compile(_INSERT_MESSAGE, dialect, message_keys),
             ThreadStatement.compile(
-                _INSERT_ENTRY, dialect, ["folder_id", "message_id", "uid", "modseq", "flags"]
+                _INSERT_ENTRY, dialect,
+                ["folder_id", "message_id", "uid", "modseq", "flags", *ENTRY_SORT_KEYS]
             ),
             ThreadStatement.compile(_insert_inline(dialect), dialect,
                                     ["mailbox_id", "blob_key", "sealed"]),
@@ -501,7 +517,7 @@ def _deliver_in_thread(
             (message_id,), = statements.message.execute(conn, item.message)
             statements.entry.execute(conn, {
                 "folder_id": folder_id, "message_id": message_id, "uid": uidnext - 1,
-                "modseq": modseq, "flags": item.flags,
+                "modseq": modseq, "flags": item.flags, **_entry_sort_values(item.message),
             })
         except Exception as error:
             raise DeferredWriteFailed(position, error) from error
@@ -594,7 +610,8 @@ async def _deliver_then_allocate(connection: AsyncConnection,
         uid, modseq = next_of[folder_id]
         next_of[folder_id] = (uid + 1, modseq + 1)
         entries.append({"folder_id": folder_id, "message_id": message_id, "uid": uid,
-                        "modseq": modseq, "flags": item.flags})
+                        "modseq": modseq, "flags": item.flags,
+                        **_entry_sort_values(item.message)})
         item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
     await connection.execute(_INSERT_ENTRY, entries)
 
@@ -614,10 +631,27 @@ async def _insert_delivery(
     message_id = (await connection.execute(_INSERT_MESSAGE, message)).scalar_one()
     await connection.execute(_INSERT_ENTRY, {
         "folder_id": folder_id, "message_id": message_id, "uid": uid, "modseq": modseq,
-        "flags": flags, "saved_at": saved_at,
+        "flags": flags, "saved_at": saved_at, **_entry_sort_values(message),
     })
     uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
     return Delivered(folder_id, uid, modseq, message_id)
+
+
+_SORT_VALUES = [getattr(_E, key) for key in ENTRY_SORT_KEYS]
+
+
+async def _sort_values_of(session: AsyncSession, folder_id: int, uids: Sequence[int]
+                          ) -> dict[int, dict[str, Any]]:
+    """The sort keys of the folder's entries by UID (a COPY or MOVE keeps them): the
+    UID range in one query, the others left out here."""
+    if not uids:
+        return {}
+    wanted = set(uids)
+    rows = (await session.execute(
+        select(_E.uid, *_SORT_VALUES).where(_E.folder_id == folder_id,
+                                            _E.uid.between(min(uids), max(uids))))).all()
+    return {row[0]: dict(zip(ENTRY_SORT_KEYS, row[1:], strict=True))
+            for row in rows if row[0] in wanted}
 
 
 def _flags_text(flags: Iterable[str]) -> str:
@@ -1088,6 +1122,7 @@ class MailStore:
         if not entries:
             return []
         first_uid, modseq = await self._allocate(session, target_id, len(entries))
+        keys = await _sort_values_of(session, source_id, [e.uid for e in entries])
         pairs = []
         for offset, entry in enumerate(entries):
             message_id = entry.message_id
@@ -1097,6 +1132,7 @@ class MailStore:
             session.add(FolderEntry(
                 folder_id=target_id, message_id=message_id, uid=new_uid, modseq=modseq,
                 flags=_flags_text(entry.flags), saved_at=uow.now(),  # RFC 8514 §3
+                **keys.get(entry.uid, {}),
             ))
             pairs.append((entry.uid, new_uid))
             uow.publish(ChangeEvent("exists", target.mailbox_id, target_id, new_uid, modseq))

@@ -149,6 +149,10 @@ class InlineBlob(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+SORT_INDEXED = ("sort_date", "sort_arrival", "sort_from", "sort_subject", "sort_size")
+"""The sort keys of `folder_entries` with a (folder_id, key, uid) index."""
+
+
 class FolderEntry(Base):
     """A message as seen in one folder: UID, shared flags and MODSEQ (RFC 3501, RFC 7162)."""
 
@@ -160,6 +164,9 @@ class FolderEntry(Base):
         Index("ix_folder_entries_unseen", "folder_id", "uid",
               sqlite_where=text("instr(flags, '\\Seen') = 0"),
               postgresql_where=text("strpos(flags, '\\Seen') = 0")),
+        # SORT of a folder read in order from an index (migration 0020, RFC 5256 §3):
+        # the keys clients sort by; TO and CC are kept but not indexed
+        *(Index(f"ix_folder_entries_{key}", "folder_id", key, "uid") for key in SORT_INDEXED),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -171,6 +178,17 @@ class FolderEntry(Base):
     # RFC 8514 save date when it differs from the message's internal date (a COPY, a
     # MOVE, an APPEND with a date); NULL: saved when it arrived
     saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # the message's RFC 5256 sort keys, copied beside the entry at delivery, APPEND,
+    # COPY and MOVE so that SORT orders the folder without reading `messages`:
+    # DATE (the sent date, or the internal date without one, RFC 5256 §2.2), ARRIVAL
+    # (the internal date), SIZE, and the keys of mss.store.sort_keys
+    sort_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    sort_arrival: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    sort_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sort_from: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_to: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_cc: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_subject: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ExpungedEntry(Base):
