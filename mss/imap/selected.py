@@ -66,9 +66,10 @@ class SelectedMailbox:
         return None
 
     def sequences_of(self, uids: Sequence[int]) -> list[tuple[int, int]]:
-        """(sequence number, uid) of the given UIDs the client knows (ascending UIDs),
-        for results of thousands of messages: arithmetic while the known UIDs have no
-        gap, else a position table built once per change of the list."""
+        """(sequence number, uid) of the given UIDs the client knows, in the order
+        given (ascending for a search, the sort order for SORT), for results of
+        thousands of messages: arithmetic while the known UIDs have no gap, else a
+        position table built once per change of the list."""
         known = self.uids
         if not known:
             return []

@@ -20,7 +20,7 @@ from mss.imap.message_threads import (
     render_threads,
 )
 from mss.imap.mime_tree import parse_header_only
-from mss.imap.search_keys import SearchKey
+from mss.imap.search_keys import AllKey, SearchKey
 from mss.imap.search_results import ReturnOptions, esearch_line, keep_context, save_result
 from mss.imap.session import Done, Reply
 from mss.store.folder_reads import folder_entries
@@ -38,17 +38,31 @@ async def cmd_sort(session: ImapSession, command: SortCommand) -> Reply:
     options = ReturnOptions.of(command.return_options or ())
     if "SAVE" in options.names:
         selected.saved_result = []
-    hits = await search_hits(session, command.key)
-    ordered = await sorted_uids(session, command, {uid for _, uid, _ in hits})
+    pairs = await sorted_known(session, command)
+    ordered = [uid for _, uid in pairs]
     save_result(selected, options, ordered)
     keep_context(selected, command, options, ordered)
-    number_of = {uid: (uid if command.uid else sequence) for sequence, uid, _ in hits}
-    numbers = [number_of[uid] for uid in ordered]
+    numbers = ordered if command.uid else [sequence for sequence, _ in pairs]
     if command.return_options is None:
         yield b"* SORT" + b"".join(b" %d" % n for n in numbers) + b"\r\n"
     elif not options.silent:
         yield esearch_line(command.tag, command.uid, numbers, options, ordered=True)
     yield Done("SORT completed")
+
+
+async def sorted_known(session: ImapSession, command: SortCommand) -> list[tuple[int, int]]:
+    """(sequence number, UID) of the matching messages the client knows, in the
+    command's sort order. With the search key ALL (what Roundcube and most clients send)
+    every message the client knows matches: no search runs, the folder's order is read
+    from its sort index and kept to the messages the client was told of."""
+    selected = selected_of(session)
+    if isinstance(command.key, AllKey):
+        async with session.store.reading() as db:
+            ordered = await folder_sort(db, selected.folder_id, command.criteria)
+    else:
+        ordered = await sorted_uids(session, command,
+                                    await uids_matching(session, command.key))
+    return selected.sequences_of(ordered)
 
 
 async def uids_matching(session: ImapSession, key: SearchKey) -> set[int]:

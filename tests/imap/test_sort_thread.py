@@ -112,3 +112,31 @@ async def test_thread_with_imapclient(imap: ImapWorld) -> None:
         (uids[0], (uids[1], uids[4]), (uids[2],)), (uids[3], uids[5]), (uids[6],),
     )
     await run(client.logout)
+
+
+async def test_sort_all_lists_only_the_messages_the_client_was_told_of(
+        imap: ImapWorld) -> None:
+    """SORT ... ALL reads the folder's order from its index and keeps the messages the
+    session knows: one appended meanwhile by another session is left out until its
+    EXISTS (sent after the SORT response); one expunged by it is no longer sorted,
+    though its EXPUNGE waits for a command that allows it (RFC 3501 §7.4.1)."""
+    folder = unique("sortview")
+    await put_messages(imap, imap.world.alice, folder, SORTED)
+    client = await raw_login(imap, imap.world.alice)
+    other = await raw_login(imap, imap.world.alice)
+    await client.command("s", f"SELECT {folder}")
+    await other.command("o", f"SELECT {folder}")
+    await other.command("d", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+    await other.command("x", "EXPUNGE")
+    late = _message("aaron@example.org", "first by sender", None)
+    await other.send(f"a APPEND {folder} {{{len(late)}+}}\r\n".encode() + late + b"\r\n")
+    assert (await other.until("a"))[-1].startswith(b"a OK")
+    reply = await client.command("f", "SORT (FROM) UTF-8 ALL")
+    assert reply[0] == b"* SORT 3 4 1\r\n"  # Amy, carl, zed: bob's is gone, aaron's unknown
+    assert b"* 5 EXISTS\r\n" in reply and not any(b"EXPUNGE" in line for line in reply)
+    told = await client.command("g", "SORT (FROM) UTF-8 ALL")
+    assert told[0] == b"* SORT 5 3 4 1\r\n"
+    assert b"* 2 EXPUNGE\r\n" in await client.command("n", "NOOP")
+    assert (await client.command("h", "SORT (FROM) UTF-8 ALL"))[0] == b"* SORT 4 2 3 1\r\n"
+    await client.close()
+    await other.close()
