@@ -43,9 +43,13 @@ from mss.pipeline.outbound_queue import queue_depth
 from mss.smtp.options import SmtpOptions
 from mss.smtp.outbound_worker import dkim_folder
 from mss.smtp.service import SmtpService
-from mss.store.audit import Checkpoint
 from mss.store.audit_actions import AuditAction
-from mss.store.audit_checkpoints import AuditCheckpointer, checkpoint_once, run_checkpoints
+from mss.store.audit_checkpoints import (
+    AuditCheckpointer,
+    Checkpoint,
+    checkpoint_once,
+    run_checkpoints,
+)
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.db import is_sqlite
 from mss.store.events import CRL_CHANGED, ChangeEvent, EventBus
@@ -310,7 +314,8 @@ async def serve_mx_process(settings: Settings, index: int, hub: Path, pipe: Conn
 
 
 def _log_checkpoint(point: Checkpoint) -> None:
-    event(AuditAction.AUDIT_CHECKPOINT, seq=point.seq, hash=point.hash, node=point.node)
+    event(AuditAction.AUDIT_CHECKPOINT, chain=point.chain, seq=point.seq, hash=point.hash,
+          node=point.node)
 
 
 def _audit_start(node: str) -> Callable[[UnitOfWork], Any]:

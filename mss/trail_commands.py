@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mss.pipeline.message_trace import MessageTrace, trace_message
-from mss.store.audit import ChainReport
 from mss.store.audit_search import AuditQuery, search_audit
+from mss.store.audit_verify import ChainReport
 from mss.store.store import Store
 from mss.store.tables import AuditEvent
 
@@ -67,9 +67,9 @@ async def _reading(args: argparse.Namespace, action: Any) -> Any:
 
 
 def _row_json(row: AuditEvent) -> dict[str, Any]:
-    return {"seq": row.seq, "at": row.at.isoformat(), "principal": row.principal,
-            "action": row.action, "target": row.target, "outcome": row.outcome,
-            "subject": row.subject, "detail": row.detail}
+    return {"chain": row.chain, "seq": row.seq, "at": row.at.isoformat(),
+            "principal": row.principal, "action": row.action, "target": row.target,
+            "outcome": row.outcome, "subject": row.subject, "detail": row.detail}
 
 
 def format_row(at: datetime, action: str, principal: str, target: str, outcome: str,
@@ -149,8 +149,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         raise UserError(report.first_fault())
     if file_faults:
         raise UserError(file_faults[0])
-    unkeyed = report.keyed_from - 1
-    print(f"audit chain: OK, {report.rows} rows"
+    unkeyed = report.unkeyed
+    print(f"audit chain: OK, {report.rows} rows in {len(report.chains)} chain(s)"
           + (f" ({unkeyed} written before the key, plain SHA-256)" if unkeyed else "")
           + f", {report.checkpoints} signed checkpoint(s), key ed25519:{public_key}")
     return 0

@@ -106,7 +106,7 @@ async def trace_message(session: AsyncSession, reference: str) -> MessageTrace:
             break
     trace = MessageTrace(sorted(queue_ids), sorted(message_ids))
     trace.steps = [TraceStep(r.at, r.action, r.principal, r.target, r.outcome, r.detail)
-                   for r in sorted(rows.values(), key=lambda r: r.seq)]
+                   for r in sorted(rows.values(), key=lambda r: r.id)]
     trace.copies = await _copies(session, queue_ids)
     trace.queue = await _queue_rows(session, queue_ids)
     return trace
@@ -127,7 +127,7 @@ async def _audit_rows(session: AsyncSession, queue_ids: set[str], message_ids: s
               for n in notice_ids]
     if not terms:
         return []
-    query = select(AuditEvent).where(or_(*terms)).order_by(AuditEvent.seq)
+    query = select(AuditEvent).where(or_(*terms)).order_by(AuditEvent.id)
     return list((await session.execute(query)).scalars().all())
 
 

@@ -1,20 +1,27 @@
-"""The audit trail: append-only rows chained by a keyed MAC (docs/architecture.md §5,
-docs/audit.md: tamper evident against whoever can write the database).
+"""The audit trail: append-only rows in chains, one per writer, each chained by a keyed
+MAC (docs/architecture.md §5, docs/audit.md: tamper evident against whoever can write
+the database).
 
-Rows name principal, action, target and outcome, never message content. Each row's
-`hash` is an HMAC-SHA256, under a key derived from the master key (`AuditSeal`), of its
-sequence number, the previous row's MAC and its content: rewriting, deleting or
-reordering rows and recomputing the rest needs that key, which the database never holds.
-Rows written before the key came (schema 0011) keep their plain SHA-256 hash; the head
-says from which row the chain is keyed (`keyed_from`). Truncating the end is caught by
-the signed checkpoints written outside the database (`mss/store/audit_checkpoints.py`).
+Rows name principal, action, target and outcome, never message content. Each node's
+writer (its node id: `server.node_id`, one per process) appends to a chain of its own
+with its own head row, so that no row of the database is locked by every writer of the
+cluster. Each row's `hash` is an HMAC-SHA256, under a key derived from the master key
+(`AuditSeal`), of its chain's name, its sequence number in that chain, the previous
+row's MAC and its content: rewriting, deleting, reordering rows or moving them to
+another chain and recomputing the rest needs that key, which the database never holds.
+The one chain written before schema 0020 is the chain "" (its MACs do not name a chain);
+its rows written before the key came (schema 0011) keep their plain SHA-256 hash, and
+its head says from which row it is keyed (`keyed_from`). Cutting the end of a chain, or
+dropping a whole chain, is caught by the signed checkpoints of every head, written
+outside the database (`mss/store/audit_checkpoints.py`); the checks are in
+`mss/store/audit_verify.py`.
 
 Invariants:
-- the chain head row is locked by each writing transaction only just before COMMIT
-  (`AuditChain.save`, after every job of a group-commit batch), so that concurrent
-  writers, on one node or several, never fork the chain and wait for it as briefly as
-  they can; a row's content is serialised when it is appended, so that inside the lock
-  only the MAC of (seq, previous MAC, content) is computed;
+- a chain's head row is locked by each writing transaction only just before COMMIT
+  (`AuditChain.save`, after every job of a group-commit batch), and only by the writers
+  of that chain (the processes sharing a node id), so that a chain never forks and
+  other nodes never wait for it; a row's content is serialised when it is appended, so
+  that inside the lock only the MAC of (chain, seq, previous MAC, content) is computed;
 - the MAC key and the checkpoint signing key are derived from the master key
   (`Keyring.derive`), never stored.
 """
@@ -26,8 +33,7 @@ import hmac
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -39,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -49,17 +56,27 @@ from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+SINGLE_CHAIN = ""  # the one chain of the trail before schema 0020
 _MAC_LABEL = b"mss-audit-chain-mac-v1"
 _SIGN_LABEL = b"mss-audit-checkpoint-ed25519-v1"
-_MAC_TAG = b"mss-audit-v2|"
+_MAC_TAG = b"mss-audit-v2|"  # rows of the chain "" (schema 0011 to 0019)
+_CHAIN_MAC_TAG = b"mss-audit-v3|"  # rows of a writer's chain: the MAC names the chain
 
 # Core statements built once: every writing transaction runs them (docs/design-notes.md,
 # Performance: through the ORM, the chain's three statements cost more than a delivery's).
 _HEAD = AuditHead.__table__
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+_LOCK_HEAD = (select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.chain == bindparam("b_chain"))
+              .with_for_update())
+_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.chain == bindparam("b_chain"))
               .values(seq=bindparam("b_seq"), hash=bindparam("b_hash")))
-_CREATE_HEAD = insert(_HEAD)
+_NEW_HEAD = {"seq": 0, "keyed_from": 1}
+# A chain's first writer creates its head; one that raced it finds the head made. A new
+# chain starts from the last MAC of the chain "" (GENESIS when it has no rows): its
+# first row's MAC covers it, so that the rows of that closed chain (plain ones too)
+# cannot be rewritten without breaking every chain written after it.
+_SINGLE_HEAD = select(_HEAD.c.hash).where(_HEAD.c.chain == SINGLE_CHAIN)
+_CREATE_HEAD_PG = postgresql.insert(_HEAD).values(_NEW_HEAD).on_conflict_do_nothing()
+_CREATE_HEAD_SQLITE = sqlite.insert(_HEAD).values(_NEW_HEAD).on_conflict_do_nothing()
 _INSERT_EVENTS = insert(AuditEvent.__table__)
 
 
@@ -80,9 +97,14 @@ class AuditSeal:
     def from_keyring(cls, keyring: Keyring) -> AuditSeal:
         return cls(keyring.derive(_MAC_LABEL), keyring.derive(_SIGN_LABEL))
 
-    def mac(self, seq: int, prev_hash: str, body: bytes) -> str:
-        return hmac.digest(self._mac_key, b"%s%d|%s|%s" % (
-            _MAC_TAG, seq, prev_hash.encode(), body), "sha256").hex()
+    def mac(self, chain: str, seq: int, prev_hash: str, body: bytes) -> str:
+        if chain == SINGLE_CHAIN:
+            message = b"%s%d|%s|%s" % (_MAC_TAG, seq, prev_hash.encode(), body)
+        else:  # the name length-prefixed: no two (chain, seq) read as the same bytes
+            name = chain.encode()
+            message = b"%s%d:%s|%d|%s|%s" % (_CHAIN_MAC_TAG, len(name), name, seq,
+                                             prev_hash.encode(), body)
+        return hmac.digest(self._mac_key, message, "sha256").hex()
 
     def sign(self, data: bytes) -> str:
         return self._signing.sign(data).hex()
@@ -119,17 +141,20 @@ def row_hash(
 
 
 class AuditChain:
-    """One writing transaction's audit rows, chained onto the head when saved.
+    """One writing transaction's audit rows, chained onto its writer's head when saved.
 
-    The head is read (locked: FOR UPDATE; on SQLite the transaction holds the write
-    lock) and the rows MACed at `save`, just before commit, in the order they were
-    appended: the chain order is the commit order, on one node or several. On SQLite
+    The head of chain `name` is read (locked: FOR UPDATE; on SQLite the transaction
+    holds the write lock) and the rows MACed at `save`, just before commit, in the order
+    they were appended: a chain's order is the commit order of its writers. On SQLite
     reading the head, writing the rows and moving the head are one call to the
     connection's thread (docs/design-notes.md, Performance: the head used to be read at
     the start of each batch, a round trip of its own)."""
 
-    def __init__(self, seal: AuditSeal) -> None:
+    def __init__(self, seal: AuditSeal, name: str) -> None:
+        if name == SINGLE_CHAIN:
+            raise ValueError("the chain \"\" is the trail before schema 0020: closed")
         self._seal = seal
+        self.name = name
         self._pending: list[tuple[dict[str, object], bytes]] = []  # appended, not yet chained
         self.saved: list[dict[str, object]] = []  # what the transaction wrote, for metrics
 
@@ -140,7 +165,7 @@ class AuditChain:
     ) -> dict[str, object]:
         who = principal if isinstance(principal, str) else principal.label()
         row: dict[str, object] = dict(
-            at=at, principal=who, action=action.value, target=target,
+            chain=self.name, at=at, principal=who, action=action.value, target=target,
             outcome=outcome.value, subject=subject, detail=detail,
         )
         body = row_body(at=at, principal=who, action=action.value, target=target,
@@ -157,38 +182,41 @@ class AuditChain:
         if isinstance(driver, SqliteConnection):
             statements = _thread_statements(connection.dialect)
             self.saved = await driver.run(
-                partial(_save_in_thread, statements, self._seal, pending))
+                partial(_save_in_thread, statements, self._seal, self.name, pending))
             return
+        which = {"b_chain": self.name}
         asked = time.perf_counter()
-        head = (await connection.execute(_LOCK_HEAD)).one_or_none()
+        head = (await connection.execute(_LOCK_HEAD, which)).one_or_none()
+        if head is None:  # this chain's first rows
+            start = (await connection.execute(_SINGLE_HEAD)).scalar_one_or_none()
+            await connection.execute(_CREATE_HEAD_PG, {"chain": self.name,
+                                                       "hash": start or GENESIS})
+            head = (await connection.execute(_LOCK_HEAD, which)).one()
         waited = time.perf_counter() - asked
         for listener in self._seal.head_lock_listeners:
             listener(waited)
-        rows = chained(head, pending, self._seal)
+        rows = chained(self.name, head, pending, self._seal)
         await connection.execute(_INSERT_EVENTS, rows)
         last = rows[-1]
-        if head is not None:
-            await connection.execute(_MOVE_HEAD, {"b_seq": last["seq"], "b_hash": last["hash"]})
-        else:
-            await connection.execute(_CREATE_HEAD, {"id": 1, "seq": last["seq"],
-                                                    "hash": last["hash"], "keyed_from": 1})
+        await connection.execute(_MOVE_HEAD, {**which, "b_seq": last["seq"],
+                                              "b_hash": last["hash"]})
         self.saved = rows
 
 
-def chained(head: Any, pending: Iterable[tuple[dict[str, object], bytes]],
+def chained(chain: str, head: Any, pending: Iterable[tuple[dict[str, object], bytes]],
             seal: AuditSeal) -> list[dict[str, object]]:
-    """`pending` rows with seq, prev_hash and MAC, following `head` (None: genesis)."""
-    seq, previous = (head[0], head[1]) if head is not None else (0, GENESIS)
+    """`pending` rows with seq, prev_hash and MAC, following `head` of `chain`."""
+    seq, previous = head[0], head[1]
     rows = []
     for row, body in pending:
         seq += 1
-        digest = seal.mac(seq, previous, body)
+        digest = seal.mac(chain, seq, previous, body)
         rows.append({**row, "seq": seq, "prev_hash": previous, "hash": digest})
         previous = digest
     return rows
 
 
-_ROW_KEYS = ["at", "principal", "action", "target", "outcome", "subject", "detail", "seq",
+_ROW_KEYS = ["chain", "at", "principal", "action", "target", "outcome", "subject", "detail", "seq",
              "prev_hash", "hash"]
 _THREAD_STATEMENTS: dict[str, tuple[ThreadStatement, ...]] = {}
 
@@ -200,144 +228,28 @@ def _thread_statements(dialect: Dialect) -> tuple[ThreadStatement, ...]:
             ThreadStatement.compile(_LOCK_HEAD, dialect),
             ThreadStatement.compile(_INSERT_EVENTS, dialect, _ROW_KEYS),
             ThreadStatement.compile(_MOVE_HEAD, dialect),
-            ThreadStatement.compile(_CREATE_HEAD, dialect, ["id", "seq", "hash", "keyed_from"]),
+            ThreadStatement.compile(_CREATE_HEAD_SQLITE, dialect, ["chain", "hash"]),
+            ThreadStatement.compile(_SINGLE_HEAD, dialect),
         )
     return compiled
 
 
 def _save_in_thread(
-    statements: tuple[ThreadStatement, ...], seal: AuditSeal,
+    statements: tuple[ThreadStatement, ...], seal: AuditSeal, chain: str,
     pending: list[tuple[dict[str, object], bytes]], conn: sqlite3.Connection,
 ) -> list[dict[str, object]]:
-    lock_head, insert_events, move_head, create_head = statements
-    found = lock_head.execute(conn, {})
-    rows = chained(found[0] if found else None, pending, seal)
+    lock_head, insert_events, move_head, create_head, single_head = statements
+    which = {"b_chain": chain}
+    found = lock_head.execute(conn, which)
+    if not found:  # this chain's first rows (the transaction holds the write lock)
+        start = single_head.execute(conn, {})
+        create_head.execute(conn, {"chain": chain, "hash": start[0][0] if start else GENESIS})
+        found = lock_head.execute(conn, which)
+    rows = chained(chain, found[0], pending, seal)
     insert_events.execute_many(conn, rows)
     last = rows[-1]
-    if found:
-        move_head.execute(conn, {"b_seq": last["seq"], "b_hash": last["hash"]})
-    else:
-        create_head.execute(conn, {"id": 1, "seq": last["seq"], "hash": last["hash"],
-                                   "keyed_from": 1})
+    move_head.execute(conn, {**which, "b_seq": last["seq"], "b_hash": last["hash"]})
     return rows
-
-
-@dataclass(frozen=True)
-class ChainFault:
-    seq: int
-    problem: str
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A signed statement that row `seq` of the chain had MAC `hash` at `at`."""
-
-    seq: int
-    hash: str
-    keyed_from: int
-    at: str
-    node: str
-    line: int = 0  # in its file, for the messages
-
-
-@dataclass
-class ChainReport:
-    rows: int = 0
-    keyed_from: int = 1
-    last_seq: int = 0
-    checkpoints: int = 0
-    faults: list[ChainFault] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.faults
-
-    def first_fault(self) -> str:
-        fault = self.faults[0]
-        more = f" ({len(self.faults)} faults in all)" if len(self.faults) > 1 else ""
-        return f"audit row {fault.seq}: {fault.problem}{more}"
-
-
-async def check_chain(session: AsyncSession, seal: AuditSeal, *,
-                      checkpoints: Sequence[Checkpoint] = (), batch: int = 5000) -> ChainReport:
-    """Recompute every MAC in order; report deleted, edited and reordered rows, a head
-    that disagrees, and rows the signed checkpoints saw that are gone or changed."""
-    report = ChainReport()
-    head = await session.get(AuditHead, 1)
-    keyed_from = head.keyed_from if head is not None else 1
-    report.keyed_from = keyed_from
-    wanted = {c.seq: c for c in checkpoints}
-    faults = report.faults
-    prev, expected_seq = GENESIS, 1
-    async for row in _rows_in_order(session, batch):
-        report.rows += 1
-        if row.seq != expected_seq:
-            missing = (f"row {expected_seq} is missing" if row.seq == expected_seq + 1
-                       else f"rows {expected_seq} to {row.seq - 1} are missing")
-            faults.append(ChainFault(expected_seq, f"{missing} (deleted)"))
-        elif row.prev_hash != prev:
-            faults.append(ChainFault(row.seq, "does not follow the row before it "
-                                     "(rows reordered, replaced or deleted)"))
-        elif row.seq >= keyed_from:
-            body = row_body(at=row.at, principal=row.principal, action=row.action,
-                            target=row.target, outcome=row.outcome, subject=row.subject,
-                            detail=row.detail)
-            if not hmac.compare_digest(seal.mac(row.seq, row.prev_hash, body), row.hash):
-                faults.append(ChainFault(row.seq, "edited: its MAC does not match its "
-                                         "content (rewriting a row needs the audit key)"))
-        elif row_hash(seq=row.seq, at=row.at, principal=row.principal, action=row.action,
-                      target=row.target, outcome=row.outcome, subject=row.subject,
-                      detail=row.detail, prev_hash=row.prev_hash) != row.hash:
-            faults.append(ChainFault(row.seq, "edited: its hash does not match its content"))
-        seen = wanted.get(row.seq)
-        if seen is not None and seen.hash != row.hash:
-            faults.append(ChainFault(row.seq, f"differs from the signed checkpoint of "
-                                     f"{seen.at} (line {seen.line}): rewritten"))
-        prev, expected_seq, report.last_seq = row.hash, row.seq + 1, row.seq
-    last = report.last_seq
-    for seen in sorted(checkpoints, key=lambda c: c.seq):
-        report.checkpoints += 1
-        if seen.keyed_from != keyed_from:
-            faults.append(ChainFault(keyed_from, f"the chain head says rows are keyed from "
-                                     f"row {keyed_from}, the signed checkpoint of {seen.at} "
-                                     f"says from row {seen.keyed_from}"))
-    beyond = [c for c in checkpoints if c.seq > last]
-    if beyond:
-        seen = max(beyond, key=lambda c: c.seq)
-        faults.append(ChainFault(last + 1, f"the chain ends at row {last} but the signed "
-                                 f"checkpoint of {seen.at} (line {seen.line}) saw row "
-                                 f"{seen.seq}: rows deleted from the end (truncated)"))
-    if head is None and last:
-        faults.append(ChainFault(last, "the chain head row is missing"))
-    if head is not None and (head.seq != last or head.hash != prev):
-        faults.append(ChainFault(head.seq, f"the chain head names row {head.seq} but the "
-                                 f"chain ends at row {last}" if head.seq != last else
-                                 "the chain head does not match the last row"))
-    faults.sort(key=lambda f: f.seq)
-    return report
-
-
-async def verify_chain(session: AsyncSession, seal: AuditSeal, *,
-                       checkpoints: Sequence[Checkpoint] = (),
-                       batch: int = 5000) -> list[ChainFault]:
-    """The faults of `check_chain`, first bad row first."""
-    return (await check_chain(session, seal, checkpoints=checkpoints, batch=batch)).faults
-
-
-async def _rows_in_order(session: AsyncSession, batch: int) -> AsyncIterator[AuditEvent]:
-    after = 0
-    while True:
-        rows: Sequence[AuditEvent] = (
-            await session.execute(
-                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-        ).scalars().all()
-        if not rows:
-            return
-        for row in rows:
-            yield row
-        after = rows[-1].seq
 
 
 async def events_for_subject(

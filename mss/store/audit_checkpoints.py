@@ -1,16 +1,22 @@
-"""Signed checkpoints of the audit chain head, kept outside the database (docs/audit.md).
+"""Signed checkpoints of every audit chain's head, kept outside the database
+(docs/audit.md).
 
 A keyed chain stops anyone without the key from rewriting rows, but not from cutting
-its end off (delete the last rows, move the head back to a row that was once the
-head). Each node therefore appends, every `store.audit_checkpoint_seconds` and when it
-stops, one line to a file of its own data folder: the head's sequence number and MAC,
-signed with the Ed25519 key derived from the master key. The verifier requires every
-checkpointed row to be there with that MAC: rows can vanish unnoticed only after the
-last checkpoint (the documented bound: one interval).
+its end off (delete the last rows, move the head back to a row that was once the head)
+nor from dropping a whole chain. Each node therefore appends, every
+`store.audit_checkpoint_seconds` and when it stops, one line to a file of its own data
+folder: every chain's head (its name, sequence number, MAC and `keyed_from`), signed
+with the Ed25519 key derived from the master key. The verifier requires every
+checkpointed row to be there with that MAC, in every chain: rows can vanish unnoticed
+only after the last checkpoint (the documented bound: one interval). A node's file
+covers the other nodes' chains too, so that losing one node's file loses nothing.
+
+Lines written before schema 0020 (`{"seq": …, "hash": …, "keyed_from": …}`, one head)
+name the chain "" and are still read.
 
 Invariants:
-- a checkpoint is written only from a committed head, read without a lock (it never
-  waits for, nor holds up, a writer: no cluster-wide lock);
+- a checkpoint is written only from committed heads, read without a lock in one
+  statement (it never waits for, nor holds up, a writer: no cluster-wide lock);
 - a line is appended and fsynced before it is logged; a torn last line (a crash while
   writing) is reported, not taken as tampering of the lines before it.
 """
@@ -31,12 +37,31 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.clock import Clock
-from mss.store.audit import AuditSeal, Checkpoint, verify_signature
+from mss.store.audit import SINGLE_CHAIN, AuditSeal, verify_signature
 from mss.store.tables import AuditHead
 
 log = logging.getLogger(__name__)
-_SIGNED_TAG = b"mss-audit-checkpoint-v1|"
+_SIGNED_TAG = b"mss-audit-checkpoint-v1|"  # one head (before schema 0020)
+_HEADS_TAG = b"mss-audit-checkpoint-v2|"  # every chain's head
 _FIELDS = ("seq", "hash", "keyed_from", "at", "node")
+_HEADS_FIELDS = ("heads", "at", "node")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement that row `seq` of `chain` had MAC `hash` at `at` (one head of
+    a checkpoint line: a line names every chain's head)."""
+
+    seq: int
+    hash: str
+    keyed_from: int
+    at: str
+    node: str
+    line: int = 0  # in its file, for the messages
+    chain: str = SINGLE_CHAIN
+
+
+Head = tuple[str, int, str, int]  # chain, seq, MAC, keyed_from
 
 
 class StoreReader(Protocol):
@@ -50,16 +75,34 @@ class CheckpointFileError(Exception):
 
 
 def _signed_bytes(values: dict[str, object]) -> bytes:
+    if "heads" in values:
+        return _HEADS_TAG + json.dumps([values[k] for k in _HEADS_FIELDS],
+                                       separators=(",", ":"), ensure_ascii=True).encode()
     return _SIGNED_TAG + json.dumps([values[k] for k in _FIELDS], separators=(",", ":"),
                                     ensure_ascii=True).encode()
 
 
-def checkpoint_line(seal: AuditSeal, *, seq: int, hash: str, keyed_from: int, at: str,
-                    node: str) -> str:
-    values: dict[str, object] = {"seq": seq, "hash": hash, "keyed_from": keyed_from,
-                                 "at": at, "node": node}
+def checkpoint_line(seal: AuditSeal, *, heads: list[Head], at: str, node: str) -> str:
+    """One signed line naming every chain's head, in chain order."""
+    values: dict[str, object] = {"heads": [list(h) for h in sorted(heads)], "at": at,
+                                 "node": node}
     return json.dumps({**values, "sig": seal.sign(_signed_bytes(values))},
                       separators=(",", ":")) + "\n"
+
+
+def _points(values: dict[str, object], line: int) -> tuple[list[Checkpoint], set[str]]:
+    """The heads a line names, and the fields it should have."""
+    at, node = str(values["at"]), str(values["node"])
+    if "heads" in values:
+        heads = values["heads"]
+        if not isinstance(heads, list):
+            raise TypeError("heads")
+        return [Checkpoint(seq=int(seq), hash=str(digest), keyed_from=int(keyed_from),
+                           at=at, node=node, line=line, chain=str(chain))
+                for chain, seq, digest, keyed_from in heads], set(_HEADS_FIELDS)
+    return [Checkpoint(seq=int(str(values["seq"])), hash=str(values["hash"]),
+                       keyed_from=int(str(values["keyed_from"])), at=at, node=node,
+                       line=line)], set(_FIELDS)
 
 
 @dataclass
@@ -86,10 +129,8 @@ def read_checkpoints(path: Path, seal: AuditSeal) -> CheckpointFile:
         try:
             values = json.loads(line)
             sig = values.pop("sig")
-            point = Checkpoint(seq=int(values["seq"]), hash=str(values["hash"]),
-                               keyed_from=int(values["keyed_from"]), at=str(values["at"]),
-                               node=str(values["node"]), line=number)
-            good = set(values) == set(_FIELDS) and verify_signature(
+            points, fields = _points(values, number)
+            good = set(values) == fields and verify_signature(
                 seal.public_key, _signed_bytes(values), str(sig))
         except (ValueError, KeyError, TypeError, AttributeError):
             if torn and number == len(lines):
@@ -102,39 +143,41 @@ def read_checkpoints(path: Path, seal: AuditSeal) -> CheckpointFile:
             faults.append(f"{path}: line {number}: signature does not verify (not written "
                           "with this operator's key)")
             continue
-        found.append(point)
+        found.extend(points)
     return CheckpointFile(found, faults)
 
 
-async def read_head(session: AsyncSession) -> tuple[int, str, int] | None:
-    row = (await session.execute(
-        select(AuditHead.seq, AuditHead.hash, AuditHead.keyed_from).where(AuditHead.id == 1)
-    )).one_or_none()
-    return (int(row[0]), str(row[1]), int(row[2])) if row is not None else None
+async def read_heads(session: AsyncSession) -> list[Head]:
+    """Every chain's committed head that has rows, in one statement (one snapshot)."""
+    rows = (await session.execute(
+        select(AuditHead.chain, AuditHead.seq, AuditHead.hash, AuditHead.keyed_from)
+        .where(AuditHead.seq > 0).order_by(AuditHead.chain)
+    )).all()
+    return [(str(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
 
 
 class AuditCheckpointer:
-    """Writes this node's checkpoints (the caller logs each one: `audit.checkpoint`)."""
+    """Writes this node's checkpoints (the caller logs each head: `audit.checkpoint`)."""
 
     def __init__(self, path: Path, seal: AuditSeal, clock: Clock, node: str) -> None:
         self.path = path
         self._seal = seal
         self._clock = clock
         self._node = node
-        self._last_seq = -1
+        self._last: list[Head] | None = None
 
-    async def write_now(self, session: AsyncSession) -> Checkpoint | None:
-        """Checkpoint the committed head if it moved since this node's last line."""
-        head = await read_head(session)
-        if head is None or head[0] == self._last_seq:
-            return None
-        seq, digest, keyed_from = head
+    async def write_now(self, session: AsyncSession) -> list[Checkpoint]:
+        """Checkpoint every committed head if one moved since this node's last line
+        (nothing written, and [] returned, otherwise)."""
+        heads = await read_heads(session)
+        if not heads or heads == self._last:
+            return []
         at = self._clock.now().isoformat(timespec="seconds")
-        line = checkpoint_line(self._seal, seq=seq, hash=digest, keyed_from=keyed_from,
-                               at=at, node=self._node)
+        line = checkpoint_line(self._seal, heads=heads, at=at, node=self._node)
         await asyncio.to_thread(_append_synced, self.path, line.encode())
-        self._last_seq = seq
-        return Checkpoint(seq, digest, keyed_from, at, self._node)
+        self._last = heads
+        return [Checkpoint(seq, digest, keyed_from, at, self._node, chain=chain)
+                for chain, seq, digest, keyed_from in heads]
 
 
 def _append_synced(path: Path, data: bytes) -> None:
@@ -157,8 +200,8 @@ def _append_synced(path: Path, data: bytes) -> None:
 async def checkpoint_once(checkpointer: AuditCheckpointer, store: StoreReader,
                           on_written: Callable[[Checkpoint], None]) -> None:
     async with store.reading() as session:
-        point = await checkpointer.write_now(session)
-    if point is not None:
+        points = await checkpointer.write_now(session)
+    for point in points:
         on_written(point)
 
 

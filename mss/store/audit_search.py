@@ -22,7 +22,8 @@ class AuditQuery:
 
 
 async def search_audit(session: AsyncSession, query: AuditQuery) -> list[AuditEvent]:
-    """The newest `query.limit` rows that match, in chain order."""
+    """The newest `query.limit` rows that match, in the order they were written (every
+    node's chain: `id`)."""
     statement = select(AuditEvent)
     if query.mailbox:
         mailbox = query.mailbox.strip().lower()
@@ -41,6 +42,6 @@ async def search_audit(session: AsyncSession, query: AuditQuery) -> list[AuditEv
             statement = statement.where(AuditEvent.action.startswith(family, autoescape=True))
     if query.since is not None:
         statement = statement.where(AuditEvent.at >= query.since)
-    statement = statement.order_by(AuditEvent.seq.desc()).limit(query.limit)
+    statement = statement.order_by(AuditEvent.id.desc()).limit(query.limit)
     rows = list((await session.execute(statement)).scalars().all())
     return rows[::-1]

@@ -63,8 +63,8 @@ class Store:
         self._relay: PgEventRelay | None = None
         announce = self._announce if self.clustered else None
         self.batcher = WriteBatcher(
-            session_factory(write_engine), clock, self.bus, self.audit_seal, announce=announce
-        )
+            session_factory(write_engine), clock, self.bus, self.audit_seal,
+            lambda: self.node_id, announce=announce)
 
     async def _announce(self, session: AsyncSession, events: list[ChangeEvent]) -> None:
         await notify_events(session, self.node_id, events)

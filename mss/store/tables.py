@@ -220,14 +220,18 @@ class PrivateFlags(Base):
 
 
 class AuditEvent(Base):
-    """Append-only trace row; `hash` is the keyed MAC of the row and the previous row's
-    `hash` (mss/store/audit.py)."""
+    """Append-only trace row of one chain (a node's writer, docs/audit.md); `hash` is the
+    keyed MAC of the row and the previous row's `hash` in that chain (mss/store/audit.py).
+    `id` orders the rows of every chain as they were written (the patient's reads)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_subject_id", "subject", "id"),)
+    __table_args__ = (Index("ix_audit_events_subject_id", "subject", "id"),
+                      UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # the writer's chain; "" is the one chain written before schema 0020
+    chain: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     principal: Mapped[str] = mapped_column(String(400))
     action: Mapped[str] = mapped_column(String(60))
@@ -240,14 +244,15 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain head: one row, locked by each writer so the chain never forks.
+    """A chain's head: one row per chain (per node's writer), locked by the writers of
+    that chain only, so that no chain forks and no row is shared by the cluster.
 
-    `keyed_from`: the first row whose `hash` is a keyed MAC (rows before it were written
-    before schema 0011 with a plain SHA-256; docs/audit.md)."""
+    `keyed_from`: the first row whose `hash` is a keyed MAC (rows of the chain "" written
+    before schema 0011 have a plain SHA-256; docs/audit.md)."""
 
-    __tablename__ = "audit_head"
+    __tablename__ = "audit_heads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(200), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
     keyed_from: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")

@@ -121,9 +121,11 @@ class WriteBatcher:
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], clock: Clock, bus: EventBus,
-        seal: AuditSeal, *, max_batch: int = MAX_BATCH, announce: Announcer | None = None,
+        seal: AuditSeal, chain: Callable[[], str], *, max_batch: int = MAX_BATCH,
+        announce: Announcer | None = None,
     ) -> None:
         self._sessions = sessions
+        self._chain = chain  # this writer's audit chain: its node id (docs/audit.md)
         self._clock = clock
         self._bus = bus
         self._seal = seal
@@ -177,7 +179,7 @@ class WriteBatcher:
             try:
                 async with self._sessions() as session, session.begin():
                     connection = await session.connection()
-                    chain = AuditChain(self._seal)
+                    chain = AuditChain(self._seal, self._chain())
                     deferred: dict[DeferredRunner, list[tuple[int, Any]]] = {}
                     for index, item in enumerate(pending):
                         uow = UnitOfWork(session, self._clock, chain, connection,

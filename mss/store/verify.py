@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mss.store.audit import ChainReport, check_chain
 from mss.store.audit_checkpoints import CheckpointFileError, read_checkpoints
+from mss.store.audit_verify import ChainReport, check_chain
 from mss.store.blobs import HEADER_AAD, BlobError, open_small
 from mss.store.header_summary import header_block
 from mss.store.keys import MasterKeyError
@@ -91,9 +91,9 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
             await session.execute(select(func.count(FolderEntry.id)))
         ).scalar_one()
         chain, file_faults = await verify_audit(store, session)
-        report.faults.extend(f"audit row {f.seq}: {f.problem}" for f in chain.faults)
+        report.faults.extend(str(f) for f in chain.faults)
         report.faults.extend(file_faults)
-        report.audit_rows = chain.last_seq
+        report.audit_rows = chain.rows
     on_disk = set(await store.blobs.keys())
     async with store.reading() as session:
         inline = {(int(m), str(b)) for m, b in (await session.execute(
@@ -103,8 +103,9 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
 
 
 async def verify_audit(store: Store, session: AsyncSession) -> tuple[ChainReport, list[str]]:
-    """The audit chain against its MACs and this node's signed checkpoints; and the
-    lines of the checkpoint file that are not checkpoints signed by this key."""
+    """Every audit chain against its MACs and this node's signed checkpoints (which
+    cover every chain's head); and the lines of the checkpoint file that are not
+    checkpoints signed by this key."""
     try:
         points = read_checkpoints(store.settings.audit_checkpoint_path, store.audit_seal)
     except CheckpointFileError as exc:

@@ -28,7 +28,7 @@ from mss.certs import DevPki
 from mss.demo import DemoWorld
 from mss.directory.certificate_bindings import bind_certificate
 from mss.smtp.replies import CERTIFICATE_REVOKED
-from mss.store.audit import verify_chain
+from mss.store.audit_verify import verify_chain
 from mss.store.mailboxes import INBOX, find_mailbox
 from mss.store.store import Store
 from tests.conftest import PG_URL

@@ -10,7 +10,7 @@ import pytest
 from mss.demo import seed_world
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
-from mss.store.audit import verify_chain
+from mss.store.audit_verify import verify_chain
 from mss.store.mailboxes import INBOX, find_mailbox
 from mss.store.store import Store
 from tests.conftest import PG_URL

@@ -30,7 +30,7 @@ from mss.smtp import mx_processes as mx_processes_module
 from mss.smtp.mx_processes import MxProcesses
 from mss.smtp.replies import CERTIFICATE_REVOKED
 from mss.smtp.service import SmtpService
-from mss.store.audit import verify_chain
+from mss.store.audit_verify import verify_chain
 from mss.store.events import CRL_CHANGED
 from mss.store.unit_of_work import UnitOfWork
 from tests.smtp.conftest import (

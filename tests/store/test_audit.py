@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from mss.identity import Principal, PrincipalKind
-from mss.store.audit import events_for_subject, verify_chain
+from mss.store.audit import events_for_subject
 from mss.store.audit_actions import AuditAction
+from mss.store.audit_verify import verify_chain
 from mss.store.tables import AuditEvent
 
 DOCTOR = Principal(PrincipalKind.PROFESSIONAL, "10001234567", "Dr Martin")

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from mss.identity import SYSTEM
-from mss.store.audit import verify_chain
 from mss.store.audit_actions import AuditAction
+from mss.store.audit_verify import verify_chain
 from mss.store.mailboxes import INBOX
 from mss.store.mailstore import MailStoreError
 from mss.store.tables import AuditEvent

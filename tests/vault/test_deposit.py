@@ -290,7 +290,7 @@ async def test_a_failure_inside_the_deposit_never_loses_the_message(
     (mdn,) = await h.inbox_raw(h.world.alice)
     assert b"processed/Error: 906^Erreur de traitement" in mdn
     async with h.store.reading() as session:
-        from mss.store.audit import verify_chain
+        from mss.store.audit_verify import verify_chain
         assert await verify_chain(session, h.store.audit_seal) == []
 
 
