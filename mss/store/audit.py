@@ -9,7 +9,7 @@ cluster. Each row's `hash` is an HMAC-SHA256, under a key derived from the maste
 (`AuditSeal`), of its chain's name, its sequence number in that chain, the previous
 row's MAC and its content: rewriting, deleting, reordering rows or moving them to
 another chain and recomputing the rest needs that key, which the database never holds.
-The one chain written before schema 0020 is the chain "" (its MACs do not name a chain);
+The one chain written before schema 0021 is the chain "" (its MACs do not name a chain);
 its rows written before the key came (schema 0011) keep their plain SHA-256 hash, and
 its head says from which row it is keyed (`keyed_from`). Cutting the end of a chain, or
 dropping a whole chain, is caught by the signed checkpoints of every head, written
@@ -56,10 +56,10 @@ from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
-SINGLE_CHAIN = ""  # the one chain of the trail before schema 0020
+SINGLE_CHAIN = ""  # the one chain of the trail before schema 0021
 _MAC_LABEL = b"mss-audit-chain-mac-v1"
 _SIGN_LABEL = b"mss-audit-checkpoint-ed25519-v1"
-_MAC_TAG = b"mss-audit-v2|"  # rows of the chain "" (schema 0011 to 0019)
+_MAC_TAG = b"mss-audit-v2|"  # rows of the chain "" (schema 0011 to 0020)
 _CHAIN_MAC_TAG = b"mss-audit-v3|"  # rows of a writer's chain: the MAC names the chain
 
 # Core statements built once: every writing transaction runs them (docs/design-notes.md,
@@ -152,7 +152,7 @@ class AuditChain:
 
     def __init__(self, seal: AuditSeal, name: str) -> None:
         if name == SINGLE_CHAIN:
-            raise ValueError("the chain \"\" is the trail before schema 0020: closed")
+            raise ValueError("the chain \"\" is the trail before schema 0021: closed")
         self._seal = seal
         self.name = name
         self._pending: list[tuple[dict[str, object], bytes]] = []  # appended, not yet chained

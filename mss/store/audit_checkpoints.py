@@ -11,7 +11,7 @@ checkpointed row to be there with that MAC, in every chain: rows can vanish unno
 only after the last checkpoint (the documented bound: one interval). A node's file
 covers the other nodes' chains too, so that losing one node's file loses nothing.
 
-Lines written before schema 0020 (`{"seq": …, "hash": …, "keyed_from": …}`, one head)
+Lines written before schema 0021 (`{"seq": …, "hash": …, "keyed_from": …}`, one head)
 name the chain "" and are still read.
 
 Invariants:
@@ -41,7 +41,7 @@ from mss.store.audit import SINGLE_CHAIN, AuditSeal, verify_signature
 from mss.store.tables import AuditHead
 
 log = logging.getLogger(__name__)
-_SIGNED_TAG = b"mss-audit-checkpoint-v1|"  # one head (before schema 0020)
+_SIGNED_TAG = b"mss-audit-checkpoint-v1|"  # one head (before schema 0021)
 _HEADS_TAG = b"mss-audit-checkpoint-v2|"  # every chain's head
 _FIELDS = ("seq", "hash", "keyed_from", "at", "node")
 _HEADS_FIELDS = ("heads", "at", "node")

@@ -28,7 +28,7 @@ class ChainFault:
     chain: str = SINGLE_CHAIN
 
     def where(self) -> str:
-        """`audit row 3` in the chain written before schema 0020, else which chain's."""
+        """`audit row 3` in the chain written before schema 0021, else which chain's."""
         if self.chain == SINGLE_CHAIN:
             return f"audit row {self.seq}"
         return f"audit row {self.seq} of chain {self.chain}"

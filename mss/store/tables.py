@@ -229,7 +229,7 @@ class AuditEvent(Base):
                       UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    # the writer's chain; "" is the one chain written before schema 0020
+    # the writer's chain; "" is the one chain written before schema 0021
     chain: Mapped[str] = mapped_column(String(200), default="", server_default="")
     seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -351,7 +351,7 @@ async def _insert_rows(conn: Any, rows: list[dict[str, Any]]) -> None:
 
 def _old_rows(clock: Any, seqs: range, previous: str,
               seal: AuditSeal | None) -> list[dict[str, Any]]:
-    """Rows as schema 0010 (plain SHA-256) or 0011 to 0019 (one keyed chain) wrote them."""
+    """Rows as schema 0010 (plain SHA-256) or 0011 to 0020 (one keyed chain) wrote them."""
     rows = []
     for seq in seqs:
         values = dict(seq=seq, at=clock.now(), principal="system:mss",
@@ -367,7 +367,7 @@ def _old_rows(clock: Any, seqs: range, previous: str,
 
 async def test_rows_from_before_the_key_verify_and_stay_guarded(make_settings, clock) -> None:
     """Schema 0011 keyed the chain from the row after the head; the plain rows before it
-    still verify after schema 0020 closed that chain, and rewriting them breaks every
+    still verify after schema 0021 closed that chain, and rewriting them breaks every
     node's chain, each of which starts from that chain's last MAC."""
     from sqlalchemy import text
 
@@ -408,8 +408,8 @@ async def test_rows_from_before_the_key_verify_and_stay_guarded(make_settings, c
 
 async def test_one_chain_and_its_checkpoints_carry_over_to_chains_per_node(
         make_settings, clock, monkeypatch, capsys) -> None:
-    """A trail of schema 0019 (one keyed chain, one head, checkpoint lines of one head)
-    becomes the chain "" of schema 0020: it verifies with the new chains, and its old
+    """A trail of schema 0020 (one keyed chain, one head, checkpoint lines of one head)
+    becomes the chain "" of schema 0021: it verifies with the new chains, and its old
     checkpoints still catch its end cut off."""
     from sqlalchemy import text
 
@@ -420,7 +420,7 @@ async def test_one_chain_and_its_checkpoints_carry_over_to_chains_per_node(
     async with _legacy_database(make_settings) as settings:
         seal = AuditSeal.from_keyring(Keyring(load_master_key(settings.master_key_path)))
         engine = create_engine(settings.database_url)
-        await schema.upgrade(engine, "0019")
+        await schema.upgrade(engine, "0020")
         rows = _old_rows(clock, range(1, 5), "0" * 64, seal)
         async with engine.begin() as conn:
             await _insert_rows(conn, rows)

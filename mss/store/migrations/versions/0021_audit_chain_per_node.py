@@ -1,7 +1,7 @@
 """the audit trail as one chain per writer (per node), joined by signed checkpoints
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 09:00:00
 
 One head row locked by every writer of the cluster became a wait at four nodes
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0020'
-down_revision = '0019'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
