@@ -56,6 +56,7 @@ from mss.imap.selected import NO_UID_LIMIT, SelectedMailbox
 from mss.imap.sequence_set import uid_ranges_to_end
 from mss.imap.session import Done, Reply
 from mss.store.audit_actions import AuditAction
+from mss.store.flags import SYSTEM_FLAGS
 from mss.store.folder_reads import (
     expunged_since,
     folder_counts,
@@ -64,7 +65,7 @@ from mss.store.folder_reads import (
     folder_index,
 )
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import SYSTEM_FLAGS, FolderInfo, MailStoreError
+from mss.store.mailstore import FolderInfo, MailStoreError
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:

@@ -67,9 +67,10 @@ from mss.imap.sequence_set import (
 from mss.imap.session import Done, Reply
 from mss.pipeline.conversations import patient_subject
 from mss.store.audit_actions import AuditAction
+from mss.store.flags import SEEN
 from mss.store.folder_reads import expunged_since, folder_entries, folder_flags, folder_id_of
 from mss.store.folder_search import folder_search
-from mss.store.mailstore import SEEN, EntryInfo, FlagMode, MailStoreError
+from mss.store.mailstore import EntryInfo, FlagMode, MailStoreError
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:

@@ -56,6 +56,7 @@ from mss.policy.addresses import canonical_address, is_patient_address
 from mss.policy.codes import Cause
 from mss.policy.refusals import accepted_at_mail, refusal
 from mss.store.audit_actions import AuditAction, AuditOutcome
+from mss.store.flags import SEEN
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
 from mss.store.mailstore import MessageAuthor, PreparedBlob
 from mss.store.store import Store
@@ -64,7 +65,6 @@ from mss.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 SENT = "Sent"
 PARSE_INLINE_BYTES = 64 * 1024
-SEEN = "\\Seen"
 
 
 @dataclass(frozen=True, slots=True)

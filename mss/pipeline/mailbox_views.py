@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.conversation_tables import ConversationRow
 from mss.directory.tables import DirectoryEntryRow, Patient
 from mss.policy import ConversationStatus
 from mss.policy.addresses import canonical_address
+from mss.store.flags import SEEN, flag_held
 from mss.store.mailboxes import INBOX
-from mss.store.tables import Folder, FolderEntry, Mailbox, PrivateFlags, StoredMessage
+from mss.store.tables import Folder, FolderEntry, Mailbox, StoredMessage
 
 SENT = "Sent"
-SEEN = "\\Seen"
 # who a message is from: the author the pipeline recorded, never a header; the From field
 # only for messages without one (APPEND, rows older than it) (docs/sender-truth.md)
 AUTHOR = func.coalesce(StoredMessage.author, StoredMessage.from_addr)
@@ -74,12 +74,7 @@ async def folder_ids(session: AsyncSession, mailbox_id: int) -> dict[str, int]:
 
 def _unseen(reader: str | None) -> object:
     """1 when the entry is not \\Seen for this reader (per-reader flags on ORG mailboxes)."""
-    if reader is None:
-        return case((FolderEntry.flags.like(f"%{SEEN}%"), 0), else_=1)
-    seen_privately = exists().where(PrivateFlags.entry_id == FolderEntry.id,
-                                    PrivateFlags.reader == reader,
-                                    PrivateFlags.flags.like(f"%{SEEN}%"))
-    return case((seen_privately, 0), else_=1)
+    return case((flag_held(SEEN, reader), 0), else_=1)
 
 
 async def _senders(session: AsyncSession, folder_id: int, reader: str | None,
@@ -238,9 +233,8 @@ async def message_summaries(session: AsyncSession, rows: Sequence[Any], reader: 
                      ) -> list[MessageSummary]:
     private: set[int] = set()
     if reader is not None and rows:
-        found = await session.execute(select(PrivateFlags.entry_id).where(
-            PrivateFlags.reader == reader, PrivateFlags.flags.like(f"%{SEEN}%"),
-            PrivateFlags.entry_id.in_([r.entry_id for r in rows])))
+        found = await session.execute(select(FolderEntry.id).where(
+            FolderEntry.id.in_([r.entry_id for r in rows]), flag_held(SEEN, reader)))
         private = {e for (e,) in found.all()}
     return [
         MessageSummary(

@@ -22,7 +22,8 @@ from mss.pipeline.conversations import patient_subject
 from mss.pipeline.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
 from mss.pipeline.tables import TrashedEntry
 from mss.store.audit_actions import AuditAction
-from mss.store.mailstore import DELETED, FlagMode, MailStoreError
+from mss.store.flags import DELETED
+from mss.store.mailstore import FlagMode, MailStoreError
 from mss.store.store import Store
 from mss.store.tables import Folder, FolderEntry, Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork

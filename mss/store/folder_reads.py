@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import BindParameter, Result, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mss.store.mailstore import SEEN, EntryInfo, reader_view, uid_runs
+from mss.store.flags import SEEN, flag_held, reader_view
+from mss.store.mailstore import EntryInfo, uid_runs
 from mss.store.tables import (
     ExpungedEntry,
     Folder,
@@ -61,13 +62,6 @@ _READER: BindParameter[str] = bindparam("b_reader")
 _LAST_UID = 2**63 - 1
 
 
-def _unseen_condition(reader: str | None):  # type: ignore[no-untyped-def]
-    shared_unseen = ~_E.flags.contains(SEEN, autoescape=True)
-    if reader is None:
-        return shared_unseen
-    return or_(_P.flags.is_(None), ~_P.flags.contains(SEEN, autoescape=True))
-
-
 def _with_private(query, reader: str | None):  # type: ignore[no-untyped-def]
     if reader is None:
         return query
@@ -109,8 +103,8 @@ _FIRST_UNSEEN = {
         select(_E.uid).where(_E.folder_id == _FOLDER, EntryUnseen())
         .order_by(_E.uid).limit(1)),
     True: PreparedRead(
-        _with_private(select(_E.uid).select_from(FolderEntry.__table__), "")
-        .where(_E.folder_id == _FOLDER, _unseen_condition("")).order_by(_E.uid).limit(1)),
+        select(_E.uid).where(_E.folder_id == _FOLDER, ~flag_held(SEEN, _READER))
+        .order_by(_E.uid).limit(1)),
 }
 
 
@@ -222,8 +216,8 @@ _FOLDER_ROW = PreparedRead(
            _F.unseen_count, _F.deleted_count, _F.total_size)
     .where(_F.id == _FOLDER))
 _UNSEEN_PRIVATE = PreparedRead(
-    _with_private(select(func.count()).select_from(FolderEntry.__table__), "")
-    .where(_E.folder_id == _FOLDER, _unseen_condition("")))
+    select(func.count()).select_from(FolderEntry.__table__)
+    .where(_E.folder_id == _FOLDER, ~flag_held(SEEN, _READER)))
 _RECENT = PreparedRead(
     select(func.count()).select_from(FolderEntry.__table__)
     .where(_E.folder_id == _FOLDER, _E.uid >= bindparam("b_recent")))

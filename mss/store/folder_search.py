@@ -5,9 +5,9 @@ into Python to test one flag on each (Dovecot answers it from its index in a few
 milliseconds). The IMAP session turns the keys it can into a `FolderFilter` (plain
 data, no SQL outside this package); this module turns that into one query.
 
-Flags match as the IMAP session sees them (`folder_reads.folder_flags`): whole flags,
-case-insensitively (RFC 3501 §2.3.2 flags are atoms); on an ORG mailbox the reader's
-private flags (``\\Seen``) come from their own row, the others from the shared entry.
+Flags match as the IMAP session sees them (`mss.store.flags.flag_held`, the SQL form of
+`reader_view`): whole flags, case-insensitively (RFC 3501 §2.3.2 flags are atoms); on an
+ORG mailbox the reader's private flags (``\\Seen``) come from their own row.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
-    literal,
     not_,
     or_,
     select,
@@ -29,15 +28,12 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from mss.store.db import UtcDateTime
+from mss.store.flags import flag_held
 from mss.store.folder_reads import core_execute
-from mss.store.mailstore import PRIVATE, SYSTEM_FLAGS
-from mss.store.tables import FolderEntry, PrivateFlags, StoredMessage
+from mss.store.tables import FolderEntry, StoredMessage
 from mss.store.thread_reads import PreparedRead, run_read
-
-_SYSTEM_FLAGS = {flag.casefold(): flag for flag in SYSTEM_FLAGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +72,12 @@ class AnyOf:
 FolderFilter = Everything | FlagIs | UidWithin | Negation | AllOf | AnyOf
 
 
-def _holds(flags_column: ColumnElement[str] | InstrumentedAttribute[str], flag: str
-           ) -> ColumnElement[bool]:
-    """The whole flag in a space-separated list, case-insensitively (system flags are
-    stored in their RFC spelling, so only keywords need lowering; SQLite's LIKE ignores
-    ASCII case anyway, PostgreSQL's does not)."""
-    stored: ColumnElement[str] = func.coalesce(flags_column, "")
-    system = _SYSTEM_FLAGS.get(flag.casefold())
-    if system is not None:
-        flag = system
-    else:
-        stored, flag = func.lower(stored), flag.lower()
-    return (literal(" ") + stored + literal(" ")).contains(f" {flag} ", autoescape=True)
-
-
 def _condition(item: FolderFilter, reader: str | None) -> ColumnElement[bool]:
     match item:
         case Everything():
             return true()
         case FlagIs(flag=flag, present=present):
-            if reader is None:
-                found = _holds(FolderEntry.flags, flag)
-            elif flag.casefold() in {f.casefold() for f in PRIVATE}:
-                found = _holds(PrivateFlags.flags, flag)
-            else:
-                found = or_(_holds(FolderEntry.flags, flag), _holds(PrivateFlags.flags, flag))
+            found = flag_held(flag, reader)
             return found if present else not_(found)
         case UidWithin(ranges=ranges):
             if not ranges:
@@ -119,13 +96,9 @@ async def folder_search(
     session: AsyncSession, folder_id: int, reader: str | None, condition: FolderFilter
 ) -> list[int]:
     """UIDs of the matching entries, in UID order."""
-    query = select(FolderEntry.uid).where(FolderEntry.folder_id == folder_id)
-    if reader is not None:
-        query = query.outerjoin(
-            PrivateFlags,
-            and_(PrivateFlags.entry_id == FolderEntry.id, PrivateFlags.reader == reader),
-        )
-    query = query.where(_condition(condition, reader)).order_by(FolderEntry.uid)
+    query = (select(FolderEntry.uid)
+             .where(FolderEntry.folder_id == folder_id, _condition(condition, reader))
+             .order_by(FolderEntry.uid))
     return list((await core_execute(session, query)).scalars().all())
 
 

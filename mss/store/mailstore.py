@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
 from mss.store.events import ChangeEvent
+from mss.store.flags import DELETED, PRIVATE, SEEN, reader_view
 from mss.store.header_summary import header_block, summarise_headers
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mailboxes import INBOX, new_uidvalidity
@@ -56,21 +57,6 @@ from mss.store.thread_reads import (
 )
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
-SEEN = "\\Seen"
-DELETED = "\\Deleted"
-PRIVATE = frozenset({SEEN})
-
-
-def reader_view(shared: frozenset[str], modseq: int, private: str | None,
-                private_modseq: int | None) -> tuple[frozenset[str], int]:
-    """What one reader of a shared (ORG) mailbox sees of an entry: the shared flags
-    without the per-reader ones, plus that reader's own (`private_flags` row, or none
-    yet); the MODSEQ is the later of the two changes (RFC 7162 §3.1.1)."""
-    flags = shared - PRIVATE
-    if private is None:
-        return flags, modseq
-    return flags | frozenset(private.split()), max(modseq, private_modseq or 0)
-
 MAX_INLINE_BLOB = 64 * 1024
 """A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP
 APPEND, kept drafts), is kept in the database (`inline_blobs`) rather than in a file of
@@ -80,7 +66,6 @@ message). Vault documents stay files: their rows name blobs directly."""
 MAX_SEALED_HEADER = 64 * 1024
 """A larger header section (or a message without a body separator) is not copied into
 its row; header fetches read the blob for it."""
-SYSTEM_FLAGS = frozenset({"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"})
 
 
 class MailStoreError(Exception):

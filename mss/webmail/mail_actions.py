@@ -23,8 +23,9 @@ from mss.pipeline.refused_sends import keep_refused
 from mss.policy import Channel
 from mss.policy.addresses import is_patient_address
 from mss.store.audit_actions import AuditAction
+from mss.store.flags import SEEN
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import SEEN, EntryInfo, FlagMode, MailStoreError
+from mss.store.mailstore import EntryInfo, FlagMode, MailStoreError
 from mss.store.unit_of_work import UnitOfWork
 from mss.webmail.web_context import WebContext
 
