@@ -41,16 +41,16 @@ ALLOWED: dict[str, set[str]] = {
                "clock", "event_log"},
     "profile": {"store", "directory", "vault", "policy", "config", "identity", "clock",
                 "event_log"},
+    "read_models": {"store", "directory", "policy", "config", "clock", "identity"},
     "pipeline": {"store", "directory", "policy", "vault", "certs", "config", "clock",
-                 "identity", "event_log"},
+                 "identity", "event_log", "read_models"},
     "proxy_protocol": {"config", "event_log", "store", "clock", "identity"},
 }
 ADAPTERS = {"smtp", "imap", "webmail", "admin_listener"}
 for _adapter in ADAPTERS:
-    ALLOWED[_adapter] = {"pipeline", "store", "directory", "policy", "vault", "certs", "oidc",
-                         "notify", "agenda", "profile", "config", "clock", "identity",
-                         "event_log",
-                         "metrics", "proxy_protocol"}
+    ALLOWED[_adapter] = {"pipeline", "read_models", "store", "directory", "policy", "vault",
+                         "certs", "oidc", "notify", "agenda", "profile", "config", "clock",
+                         "identity", "event_log", "metrics", "proxy_protocol"}
 # the admin listener (metrics, health) serves HTTP with the webmail's embedded server
 ALLOWED["admin_listener"] = {"config", "metrics", "store", "webmail", "clock", "identity"}
 NO_SQL = ADAPTERS | {"policy"}
@@ -169,6 +169,9 @@ def test_every_part_of_the_package_is_on_the_map() -> None:
     ("policy", "mss.store.store", "mss.policy may not import mss.store"),
     ("vault", "mss.pipeline.tables", "mss.vault may not import mss.pipeline"),
     ("store", "mss.pipeline.tables", "mss.store may not import mss.pipeline"),
+    ("store", "mss.directory.mail_access", "mss.store may not import mss.directory"),
+    ("read_models", "mss.pipeline.accept", "mss.read_models may not import mss.pipeline"),
+    ("webmail", "sqlalchemy.sql", "no sqlalchemy in mss/webmail"),
     ("smtp", "mss.app", "nothing below the composition root imports it"),
     ("pipeline", "mss.cli", "only the command layer imports the commands and mss.cli"),
 ])

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mss.pipeline.directory_facts import DirectoryFacts
-from mss.pipeline.mailbox_views import names_of
 from mss.policy import ReplyRight, reply_right
 from mss.policy.addresses import canonical_address
+from mss.read_models.mailbox_views import names_of
 from mss.store.store import Store
 
 

@@ -19,8 +19,8 @@ from sqlalchemy import delete, literal, select
 from mss.background import PeriodicPass
 from mss.identity import SYSTEM, Principal, PrincipalKind
 from mss.pipeline.conversations import patient_subject
-from mss.pipeline.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
 from mss.pipeline.tables import TrashedEntry
+from mss.read_models.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
 from mss.store.audit_actions import AuditAction
 from mss.store.flags import DELETED
 from mss.store.mailstore import FlagMode, MailStoreError

@@ -3,7 +3,7 @@ past), her own events, and the care timeline (documents deposited, messages rece
 by date; her reminder settings and private feed (docs/agenda.md).
 
 A thin adapter: the agenda (mss.agenda) changes and reads appointments and audits them,
-the vault lists documents (audited), the pipeline's read model lists messages.
+the vault lists documents (audited), mss.read_models lists messages.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from mss.agenda.patient_agenda import (
     save_agenda_settings,
 )
 from mss.directory.identifiers import InvalidIdentifier, check_ins
-from mss.pipeline.care_timeline import inbox_uids, received_messages
+from mss.read_models.care_timeline import inbox_uids, received_messages
 from mss.webmail.rendering import PARIS, render
 from mss.webmail.web_auth import (
     checked_form,

@@ -18,10 +18,10 @@ from email.parser import BytesParser
 from mss.identity import Principal, PrincipalKind
 from mss.pipeline.accept import AcceptResult, Submission
 from mss.pipeline.conversations import patient_subject
-from mss.pipeline.mailbox_views import MessageSummary
 from mss.pipeline.refused_sends import keep_refused
 from mss.policy import Channel
 from mss.policy.addresses import is_patient_address
+from mss.read_models.mailbox_views import MessageSummary
 from mss.store.audit_actions import AuditAction
 from mss.store.flags import SEEN
 from mss.store.mailboxes import INBOX

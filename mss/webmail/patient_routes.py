@@ -14,14 +14,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from mss.identity import Principal
-from mss.pipeline.mailbox_views import (
-    ConversationSummary,
-    MessageSummary,
-    conversation_messages,
-    folder_messages,
-    names_of,
-    patient_conversations,
-)
 from mss.pipeline.message_search import (
     DocumentHit,
     MessageHit,
@@ -35,6 +27,14 @@ from mss.pipeline.refused_sends import refused_sends
 from mss.pipeline.trash import RESTORE_DAYS, move_to_trash, restore, trashed
 from mss.policy import ConversationStatus, ReplyRight
 from mss.policy.addresses import canonical_address
+from mss.read_models.mailbox_views import (
+    ConversationSummary,
+    MessageSummary,
+    conversation_messages,
+    folder_messages,
+    names_of,
+    patient_conversations,
+)
 from mss.store.mailstore import EntryInfo
 from mss.vault.cda import CDA_CONTENT_TYPE
 from mss.vault.cda_render import CdaView, render_cda

@@ -14,14 +14,14 @@ from starlette.responses import RedirectResponse, Response
 from mss.directory.identifiers import InvalidIdentifier, patient_address
 from mss.directory.patients import PatientInfo, find_patient
 from mss.directory.professional_sign_in import org_mailboxes_of
-from mss.pipeline.mailbox_views import (
+from mss.policy import ConversationStatus
+from mss.read_models.mailbox_views import (
     NEUTRAL_PROFESSIONAL,
     conversation_messages,
     names_of,
     patient_names,
     professional_conversations,
 )
-from mss.policy import ConversationStatus
 from mss.vault.access import SpaceListing, VaultAccessError
 from mss.webmail.compose import OutgoingFile, compose
 from mss.webmail.mail_actions import open_message, reader_of, send

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from mss.identity import Principal
 from mss.pipeline.accept import Submission
-from mss.pipeline.mailbox_views import AUTHOR
 from mss.policy import Channel, Rule
+from mss.read_models.mailbox_views import AUTHOR
 from mss.store.tables import StoredMessage
 
 DOMAIN = "mss.localhost"  # tests/conftest.py make_settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import literal, select
 
 from mss.identity import MailboxKind
-from mss.pipeline.mailbox_views import SUMMARY_COLUMNS, message_summaries
+from mss.read_models.mailbox_views import SUMMARY_COLUMNS, message_summaries
 from mss.store.flags import flag_held
 from mss.store.folder_reads import folder_counts, folder_entries, folder_index
 from mss.store.folder_search import FlagIs, Negation, folder_search

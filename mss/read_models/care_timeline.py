@@ -1,6 +1,6 @@
 """Read model of the patient's care timeline: the messages she received, by date, with
 the sender's name (never an address, docs/architecture.md §9). The agenda page puts them
-beside her appointments and the documents deposited (issue 23)."""
+beside her appointments and the documents deposited (docs/agenda.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from mss.pipeline.mailbox_views import AUTHOR, folder_ids, mailbox_id_of, names_of
+from mss.read_models.mailbox_views import AUTHOR, folder_ids, mailbox_id_of, names_of
 from mss.store.mailboxes import INBOX
 from mss.store.store import Store
 from mss.store.tables import FolderEntry, StoredMessage
