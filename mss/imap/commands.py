@@ -292,7 +292,7 @@ class NotifyGroup:
 
 @dataclass(frozen=True)
 class NotifyCommand(Command):
-    """NOTIFY NONE / NOTIFY SET [(STATUS)] group... (RFC 5465 §3); `groups` is None for
+    """NOTIFY NONE / NOTIFY SET [STATUS] group... (RFC 5465 §3); `groups` is None for
     NONE."""
 
     groups: tuple[NotifyGroup, ...] | None

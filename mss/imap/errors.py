@@ -45,9 +45,13 @@ class LiteralTooLarge(ImapParseError):
 
 
 class BadCharset(ImapParseError):
-    """SEARCH with a charset the server does not know (RFC 3501 §6.4.4, ``NO [BADCHARSET]``)."""
+    """SEARCH with a charset the server does not know (RFC 3501 §6.4.4, ``NO [BADCHARSET]``).
+
+    `saves_result`: the command asked ``RETURN (SAVE)``, so its NO leaves the saved
+    result empty (RFC 5182 §2.1), although the command never ran."""
 
     status = "NO"
+    saves_result = False
 
 
 class InvalidMailboxName(ImapParseError):

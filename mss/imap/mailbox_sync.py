@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mss.imap.notify import new_message_fetches
+from mss.imap.notify import new_message_fetches, selected_events
 from mss.imap.responses import (
     code_permanent_flags,
     fetch_response,
@@ -113,7 +113,10 @@ async def synchronise(
                 selected.flag_events[uid] = 0
     if allow_expunge and selected.expunged:
         out.extend(expunge_responses(session, selected, list(selected.expunged)))
-    if selected.has_new:
+    wanted = selected_events(session)  # RFC 5465 §3.1: what NOTIFY asked for, if used
+    if wanted is not None and "FLAGCHANGE" not in wanted:
+        selected.flag_events, selected.flag_values = {}, {}  # not to be told, ever
+    if selected.has_new and (wanted is None or "MESSAGENEW" in wanted):
         selected.has_new = False
         async with store.reading() as db:
             fresh = await folder_entries(db, selected.folder_id, reader,

@@ -386,8 +386,8 @@ async def cmd_search(session: ImapSession, command: SearchCommand) -> Reply:
             yield line
     hits = await search_hits(session, command.key)
     uids = [uid for _, uid, _ in hits]
+    keep_context(selected, command, options, uids)  # a NO here leaves $ empty
     save_result(selected, options, uids)
-    keep_context(selected, command, options, uids)
     numbers = [uid if command.uid else sequence for sequence, uid, _ in hits]
     modseqs = [modseq for _, _, modseq in hits] if modseq_search else []
     if command.return_options is None and not session.imap4rev2:

@@ -10,13 +10,22 @@ What is sent:
   CONDSTORE is on), ``* LIST`` on MailboxName (created; deleted with
   ``\\NonExistent``; renamed with ``OLDNAME``, RFC 5465 §5.4) and on SubscriptionChange
   (with ``\\Subscribed``, §5.5);
-- ``SET (STATUS)``: one STATUS per matched mailbox at once (RFC 5465 §3.1).
+- ``SET STATUS``: one STATUS per matched mailbox at once (RFC 5465 §3.1).
+
+What is not sent: once the client used NOTIFY, the selected mailbox's EXISTS (with
+RECENT and the FETCH of its new messages) only with ``SELECTED (MessageNew ...)``, and
+its flag changes only with FlagChange; without a SELECTED group, with ``SELECTED NONE``
+and after ``NOTIFY NONE``, neither (RFC 5465 §3.1: an omitted SELECTED is SELECTED NONE;
+NOTIFY NONE: no event at all). EXPUNGE is still sent where RFC 3501 §7.4.1 allows it,
+as Dovecot does: the numbers the client holds stay true (RFC 5465 §5.3 leaves that to
+the server; a client keeping sequence numbers avoids MessageExpunge).
 
 Invariants: events reach this module through the same bus as IDLE, after commit; the
 responses are sent as soon as no command is in progress (the adapter waits on the
 client and the events together, mss.imap.server), during IDLE and after each command;
-mailboxes outside the principal's accesses are never watched; ``NOTIFY NONE``,
-UNAUTHENTICATE and LOGOUT stop it.
+mailboxes outside the principal's accesses are never watched; ``NOTIFY NONE`` stops
+watching (its empty state stays: no event for the selected mailbox either);
+UNAUTHENTICATE and LOGOUT forget NOTIFY altogether.
 """
 
 from __future__ import annotations
@@ -69,11 +78,14 @@ class NotifyState:
 
 
 async def cmd_notify(session: ImapSession, command: NotifyCommand) -> Reply:
-    """RFC 5465 §3: SET replaces what a previous NOTIFY asked; NONE stops it."""
+    """RFC 5465 §3.1: SET replaces what a previous NOTIFY asked; NONE asks for no event
+    at all, the selected mailbox's included (an empty state, not the state before any
+    NOTIFY). Both are followed by the selected mailbox's updates, as after NOOP."""
     from mss.imap.session import Done
 
     await stop(session)
     if command.groups is None:
+        session.notify = NotifyState((), {}, asyncio.Queue(), AsyncExitStack())
         yield Done("NOTIFY completed")
         return
     _check_events(command.groups)
@@ -104,6 +116,17 @@ async def cmd_notify(session: ImapSession, command: NotifyCommand) -> Reply:
                                                         MESSAGE_EVENTS):
                     yield await _status(session, state.accesses[mailbox_id], folder)
     yield Done("NOTIFY completed")
+
+
+def selected_events(session: ImapSession) -> frozenset[str] | None:
+    """The message events the client wants for its selected mailbox (upper-case): None
+    before any NOTIFY (RFC 3501: every update), else the events of its SELECTED or
+    SELECTED-DELAYED group, none without one or after NOTIFY NONE (RFC 5465 §3.1)."""
+    state = session.notify
+    if state is None:
+        return None
+    group = state.selected_group
+    return frozenset(group.events) if group is not None else frozenset()
 
 
 def _forward(stack: AsyncExitStack, source: asyncio.Queue[ChangeEvent],

@@ -154,6 +154,11 @@ def _parse_command(buf: bytes | bytearray, max_line: int,
     return command, rest
 
 
+def _saves(returns: tuple[str, ...] | None) -> bool:
+    """RFC 5182: the command asks to save its result."""
+    return returns is not None and "SAVE" in returns
+
+
 def _decode_text(value: bytes) -> str:
     return value.decode("utf-8")
 
@@ -465,7 +470,7 @@ class _CommandParser:
         decode: Callable[[bytes], str] = _decode_text
         if cursor.accept(b"CHARSET "):
             charset = cursor.astring().decode("ascii").upper()
-            decode = self._charset_decoder(charset)
+            decode = self._charset_decoder(charset, _saves(returns))
             cursor.space()
         key = SearchKeyParser(cursor, decode).keys()
         return SearchCommand(self.tag, name, key, uid, charset, returns)
@@ -510,7 +515,7 @@ class _CommandParser:
             raise WireSyntaxError("SORT needs at least one sort key")
         cursor.space()
         charset = cursor.astring().decode("ascii").upper()
-        decode = self._charset_decoder(charset)
+        decode = self._charset_decoder(charset, _saves(returns))
         cursor.space()
         key = SearchKeyParser(cursor, decode).keys()
         return SortCommand(self.tag, name, tuple(criteria), key, uid, charset, returns)
@@ -529,17 +534,19 @@ class _CommandParser:
         key = SearchKeyParser(cursor, decode).keys()
         return ThreadCommand(self.tag, name, algorithm, key, uid, charset)
 
-    def _charset_decoder(self, charset: str) -> Callable[[bytes], str]:
+    def _charset_decoder(self, charset: str, saves: bool = False) -> Callable[[bytes], str]:
         try:
             codec = codecs.lookup(charset).name
         except LookupError:
             codec = ""
         if codec not in ("ascii", "utf-8"):
-            raise BadCharset(
+            refused = BadCharset(
                 self.tag,
                 f"charset {charset} not supported",
                 code="BADCHARSET (" + " ".join(SEARCH_CHARSETS) + ")",
             )
+            refused.saves_result = saves
+            raise refused
         return lambda value: value.decode(codec)
 
     def fetch(self, name: str, uid: bool) -> Command:
@@ -615,7 +622,7 @@ class _CommandParser:
         return CancelUpdateCommand(self.tag, name, tuple(tags))
 
     def notify(self, name: str, uid: bool) -> Command:
-        """RFC 5465 §8 ``notify``: ``NONE`` or ``SET [(STATUS)] event-group...``."""
+        """RFC 5465 §8 ``notify``: ``NONE`` or ``SET [STATUS] event-group...``."""
         cursor = self.cursor
         cursor.space()
         word = cursor.atom()
@@ -623,7 +630,7 @@ class _CommandParser:
             return NotifyCommand(self.tag, name, None)
         if word != "SET":
             raise WireSyntaxError("NOTIFY takes SET or NONE")
-        status = cursor.accept(b" (STATUS)")
+        status = cursor.accept(b" STATUS")  # status-indicator = SP "STATUS"
         groups: list[NotifyGroup] = []
         while cursor.accept(b" "):
             groups.append(self._notify_group())

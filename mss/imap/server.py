@@ -350,6 +350,7 @@ class _Connection:
                     await self.send(continuation("Ready for literal data"))
                     continue
                 if isinstance(event, ImapParseError):
+                    session.refused(event)
                     await self.send(_parse_error(event))
                     if event.must_close:
                         await self.send(untagged_status("BYE", "Closing after a protocol error"))

@@ -38,6 +38,7 @@ from mss.imap.capabilities import BASE_CAPABILITIES, Capability
 from mss.imap.commands import (
     Command,
 )
+from mss.imap.errors import BadCharset, ImapParseError
 from mss.imap.limits import ImapLimits
 from mss.imap.namespaces import MailboxNames
 from mss.imap.notify import NotifyState, notify_updates
@@ -224,6 +225,13 @@ class ImapSession:
                         type(error).__name__)
             yield tagged(command.tag, "NO", "Service temporarily unavailable, try again later",
                          ResponseCode.UNAVAILABLE)
+
+    def refused(self, error: ImapParseError) -> None:
+        """A command refused before it ran: a SEARCH, SORT or THREAD with ``RETURN
+        (SAVE)`` answered NO (an unknown charset) leaves the saved result empty; one
+        answered BAD leaves it as it was (RFC 5182 §2.1)."""
+        if isinstance(error, BadCharset) and error.saves_result and self.selected is not None:
+            self.selected.saved_result = []
 
     def await_sasl(self, step: Callable[[bytes], Reply], tag: str) -> None:
         """AUTHENTICATE sent ``+``: the next line is the client's SASL response."""

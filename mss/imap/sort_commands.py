@@ -40,8 +40,8 @@ async def cmd_sort(session: ImapSession, command: SortCommand) -> Reply:
         selected.saved_result = []
     pairs = await sorted_known(session, command)
     ordered = [uid for _, uid in pairs]
+    keep_context(selected, command, options, ordered)  # a NO here leaves $ empty
     save_result(selected, options, ordered)
-    keep_context(selected, command, options, ordered)
     numbers = ordered if command.uid else [sequence for sequence, _ in pairs]
     if command.return_options is None:
         yield b"* SORT" + b"".join(b" %d" % n for n in numbers) + b"\r\n"

@@ -46,7 +46,7 @@ async def test_notify_reports_other_mailboxes_during_idle(imap: ImapWorld) -> No
     assert b"NOTIFY" in (await client.command("c", "CAPABILITY"))[0].split()
     await client.command("s", f"SELECT {selected}")
     reply = await client.command(
-        "n", "NOTIFY SET (STATUS) (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS "
+        "n", "NOTIFY SET STATUS (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS "
              "(SUBJECT)]) MessageExpunge)) (PERSONAL (MessageNew MessageExpunge "
              "FlagChange MailboxName SubscriptionChange))")
     assert reply[-1] == b"n OK NOTIFY completed\r\n"
@@ -130,3 +130,55 @@ async def test_notify_sends_status_while_the_client_waits_outside_idle(
     assert await client.command("p", "NOOP") == [b"p OK NOOP completed\r\n"]
     await client.close()
     await other.close()
+
+
+@pytest.mark.parametrize("request_", [
+    "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))",  # no SELECTED group
+    "NOTIFY SET (SELECTED NONE) (PERSONAL (MailboxName))",
+    "NOTIFY NONE",
+])
+async def test_no_selected_events_silences_the_selected_mailbox(
+        imap: ImapWorld, request_: str) -> None:
+    """RFC 5465 §3.1: without SELECTED (the same as SELECTED NONE) and after NOTIFY NONE
+    the client hears of no new message and no flag change in its selected mailbox; an
+    EXPUNGE is still sent where RFC 3501 allows it (Dovecot: the client's numbers stay
+    true). SELECTED MessageNew later brings the messages it was not told of."""
+    folder = unique("quiet")
+    await put_messages(imap, imap.world.alice, folder, [MESSAGE, MESSAGE])
+    client = await raw_login(imap, imap.world.alice)
+    other = await raw_login(imap, imap.world.alice)
+    await client.command("s", f"SELECT {folder}")
+    assert (await client.command("n", request_))[-1] == b"n OK NOTIFY completed\r\n"
+    await other.command("o", f"SELECT {folder}")
+    await other.send(b"a APPEND " + folder.encode() + b" " + _literal(MESSAGE) + b"\r\n")
+    await other.until("a")
+    await other.command("f", "STORE 1 +FLAGS.SILENT (\\Flagged)")
+    await other.command("d", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+    await other.command("x", "EXPUNGE")
+    assert await client.command("p", "NOOP") == [b"* 2 EXPUNGE\r\n", b"p OK NOOP completed\r\n"]
+    assert await client.command("q", "FETCH 1:* (UID)") == [
+        b"* 1 FETCH (UID 1)\r\n", b"q OK FETCH completed\r\n"]  # the new one is unknown
+
+    enabled = await client.command(
+        "e", "NOTIFY SET (SELECTED (MessageNew MessageExpunge FlagChange))")
+    assert b"* 2 EXISTS\r\n" in enabled and enabled[-1] == b"e OK NOTIFY completed\r\n"
+    assert not any(b"FETCH" in line for line in enabled)  # the old flag change stays untold
+    await other.command("g", "STORE 1 +FLAGS.SILENT (\\Seen)")
+    told = await client.command("r", "NOOP")
+    assert told[0] == b"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))\r\n"
+    await client.close()
+    await other.close()
+
+
+async def test_notify_set_status_takes_the_rfc_form(imap: ImapWorld) -> None:
+    """RFC 5465 §8: ``status-indicator = SP "STATUS"``; ``(STATUS)`` is an event group
+    with an unknown filter (BAD, as Dovecot answers)."""
+    watched = unique("status")
+    await put_messages(imap, imap.world.alice, watched, [MESSAGE])
+    client = await raw_login(imap, imap.world.alice)
+    reply = await client.command("n", "notify set status (personal (MessageNew MessageExpunge))")
+    assert b'* STATUS "' + watched.encode() + b'" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n' in reply
+    parenthesised = await client.command(
+        "b", "NOTIFY SET (STATUS) (PERSONAL (MessageNew MessageExpunge))")
+    assert parenthesised[-1].startswith(b"b BAD")
+    await client.close()

@@ -125,3 +125,45 @@ async def test_sort_update_names_positions(imap: ImapWorld) -> None:
     removed = await client.command("d", f"UID STORE {uids[0]} +FLAGS.SILENT (\\Deleted)")
     assert b'* ESEARCH (TAG "u") UID REMOVEFROM (1 %d)\r\n' % uids[0] in removed
     await client.close()
+
+
+async def test_a_failed_search_leaves_or_empties_the_saved_result(imap: ImapWorld) -> None:
+    """RFC 5182 §2.1: a SEARCH answered BAD does not change ``$`` (with SAVE or not), nor
+    one answered NO without SAVE; one with SAVE answered NO empties it, whether refused
+    before it ran (an unknown charset) or after (no room to keep it updated)."""
+    folder = unique("resfail")
+    uids = await put_messages(imap, imap.world.alice, folder, _messages(3))
+    client = await raw_login(imap, imap.world.alice)
+    await client.command("s", f"SELECT {folder}")
+    saved = [b"* 2 FETCH (UID %d)\r\n" % uids[1]]
+
+    async def saved_now(tag: str) -> list[bytes]:
+        return (await client.command(tag, "FETCH $ (UID)"))[:-1]
+
+    await client.command("a", "SEARCH RETURN (SAVE) SUBJECT m2")
+    assert await saved_now("f1") == saved
+    for tag, bad in (("b1", "SEARCH RETURN (SAVE) SUBJECT"),  # a key without its argument
+                     ("b2", "SEARCH RETURN (SAVE) NOSUCHKEY"),
+                     ("b3", "SEARCH RETURN (SAVE BOGUS) ALL"),
+                     ("b4", "SORT RETURN (SAVE) (NOSUCHKEY) UTF-8 ALL"),
+                     ("b5", "UID SEARCH RETURN (SAVE) UID 1:2 (")):
+        assert (await client.command(tag, bad))[-1].startswith(tag.encode() + b" BAD"), bad
+        assert await saved_now("f" + tag) == saved, bad
+    refused = await client.command("n1", "SEARCH CHARSET KOI8-R SUBJECT m1")
+    assert refused[-1].startswith(b"n1 NO [BADCHARSET")
+    assert await saved_now("f2") == saved  # NO without SAVE: unchanged
+    refused = await client.command("n2", "SEARCH RETURN (SAVE) CHARSET KOI8-R SUBJECT m1")
+    assert refused[-1].startswith(b"n2 NO [BADCHARSET")
+    assert await saved_now("f3") == []  # NO with SAVE: the empty sequence
+    await client.command("a2", "SEARCH RETURN (SAVE) SUBJECT m2")
+    refused = await client.command("n3", "SORT RETURN (SAVE) (DATE) KOI8-R ALL")
+    assert refused[-1].startswith(b"n3 NO [BADCHARSET")
+    assert await saved_now("f4") == []
+    # a NO after the search ran (no room for one more kept search, RFC 5267 §4.2)
+    for n in range(16):
+        await client.command(f"k{n}", "SEARCH RETURN (COUNT UPDATE) ALL")
+    await client.command("a3", "SEARCH RETURN (SAVE) SUBJECT m2")
+    full = await client.command("n4", "SEARCH RETURN (SAVE UPDATE) ALL")
+    assert full[-1].startswith(b'n4 NO [NOUPDATE "n4"]')
+    assert await saved_now("f5") == []
+    await client.close()
