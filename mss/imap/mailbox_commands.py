@@ -33,6 +33,7 @@ from mss.imap.namespaces import (
     SHARED_ROOT,
     MailboxNames,
     ResolvedName,
+    net_unicode,
     pattern_regex,
 )
 from mss.imap.responses import (
@@ -182,6 +183,19 @@ def _may_store(access: MailAccess, flag: str) -> bool:
 # -- CREATE / DELETE / RENAME / SUBSCRIBE ------------------------------------------------
 
 
+def normalised_name_line(session: ImapSession, supplied: str,
+                         attributes: list[str]) -> bytes | None:
+    """RFC 9051 §6.3.4-6.3.6: a name sent in another form than Net-Unicode's is stored
+    normalised (`net_unicode`), and a UTF-8 (IMAP4rev2) session is told so by an
+    untagged LIST of the stored name whose OLDNAME is the name it sent (§6.3.9.7). A
+    modified UTF-7 session gets no such line (RFC 9051 defines it for UTF-8 names)."""
+    normal = net_unicode(supplied)
+    if normal == supplied or not session.imap4rev2:
+        return None
+    return (b"* LIST " + render_flags(attributes) + b' "/" ' + render_mailbox(normal, True)
+            + b' ("OLDNAME" (' + render_string(supplied) + b"))\r\n")
+
+
 def _own_name(resolved: ResolvedName) -> str:
     name = resolved.folder.rstrip(SEPARATOR)
     if not name or SEPARATOR * 2 in name:
@@ -223,6 +237,8 @@ async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
         return created
 
     folder_id = await store.write(job)
+    if (line := normalised_name_line(session, raw_name, [])) is not None:
+        yield line
     yield Done("CREATE completed", f"MAILBOXID ({mailbox_object_id(folder_id).decode()})")
 
 
@@ -250,6 +266,8 @@ async def cmd_delete(session: ImapSession, command: MailboxCommand) -> Reply:
                   target=f"{resolved.access.address}/{folder.name}")
 
     await store.write(job)
+    if (line := normalised_name_line(session, command.mailbox, ["\\NonExistent"])) is not None:
+        yield line
     yield Done("DELETE completed")
 
 
@@ -278,6 +296,8 @@ async def cmd_rename(session: ImapSession, command: RenameCommand) -> Reply:
                   detail=f"from={source.folder}")
 
     await store.write(job)
+    if (line := normalised_name_line(session, command.new_name, [])) is not None:
+        yield line
     yield Done("RENAME completed")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,14 @@ SEPARATOR = "/"
 SHARED_ROOT = "Partagé"
 SHARED_PREFIX = SHARED_ROOT + SEPARATOR
 INBOX = "INBOX"
+
+
+def net_unicode(name: str) -> str:
+    """The stored form of a mailbox name: Unicode NFC (Net-Unicode, RFC 5198 §2, as
+    RFC 9051 §5.1 asks), so that "é" sent precomposed or as "e" and a combining accent
+    (macOS clients send the latter) names one folder. Control characters never reach
+    here: the parser refuses them."""
+    return unicodedata.normalize("NFC", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,7 @@ class MailboxNames:
 
     def resolve(self, name: str) -> ResolvedName:
         """The mailbox and folder a client name designates, or NO [NONEXISTENT]."""
+        name = net_unicode(name)
         if name.upper() == INBOX:
             name = INBOX
         if name == SHARED_ROOT or name.startswith(SHARED_PREFIX):
@@ -96,7 +106,7 @@ def nonexistent(name: str) -> ImapNo:
 
 def pattern_regex(reference: str, pattern: str) -> re.Pattern[str]:
     """RFC 3501 §6.3.8: ``*`` matches anything, ``%`` anything but the separator."""
-    full = reference + pattern
+    full = net_unicode(reference + pattern)  # names are stored in NFC
     parts = []
     for char in full:
         if char == "*":

@@ -76,3 +76,57 @@ async def test_enable_imap4rev2_does_not_enable_condstore(imap: ImapWorld) -> No
     enabled = await client.command("e", "ENABLE IMAP4rev2")
     assert not any(b"HIGHESTMODSEQ" in line for line in enabled)
     await client.close()
+
+
+async def test_a_name_not_in_nfc_is_stored_normalised_and_named_back_with_oldname(
+        imap: ImapWorld) -> None:
+    """RFC 9051 §6.3.4-6.3.6: "é" sent as "e" + U+0301 (what macOS clients send) is the
+    folder "é"; a UTF-8 session hears of it in a LIST with OLDNAME, on CREATE, RENAME and
+    DELETE, and every other command finds the folder by either form."""
+    tail = unique("x")
+    decomposed = f"Re\u0301sultats-{tail}".encode()
+    composed = f"R\u00e9sultats-{tail}".encode()
+    client = await raw_login(imap, imap.world.alice)
+    await client.command("e", "ENABLE IMAP4rev2")
+    created = await client.command("c", b'CREATE "' + decomposed + b'"')
+    assert created[0] == (b'* LIST () "/" {%d}\r\n' % len(composed) + composed
+                          + b' ("OLDNAME" ({%d}\r\n' % len(decomposed) + decomposed + b"))\r\n")
+    assert created[-1].startswith(b"c OK")
+    listed = await client.command("l", b'LIST "" "' + decomposed + b'"')
+    assert listed[0] == (b'* LIST (\\HasNoChildren) "/" {%d}\r\n' % len(composed)
+                         + composed + b"\r\n")
+    assert (await client.command("s", b'SELECT "' + decomposed + b'"'))[-1].startswith(b"s OK")
+    await client.command("u", "UNSELECT")
+    again = await client.command("d", b'CREATE "' + composed + b'"')
+    assert again[-1].startswith(b"d NO [ALREADYEXISTS]"), again
+    renamed_to = f"Bilan-e\u0301-{tail}".encode()
+    renamed_nfc = f"Bilan-\u00e9-{tail}".encode()
+    renamed = await client.command("r", b'RENAME "' + composed + b'" "' + renamed_to + b'"')
+    assert renamed[0] == (b'* LIST () "/" {%d}\r\n' % len(renamed_nfc) + renamed_nfc
+                          + b' ("OLDNAME" ({%d}\r\n' % len(renamed_to) + renamed_to + b"))\r\n")
+    await client.close()
+    # an IMAP4rev1 session: the mUTF-7 of the decomposed form finds the same folder, and
+    # no LIST line comes with the reply
+    old = await raw_login(imap, imap.world.alice)
+    status = await old.command("t", f'STATUS "Bilan-e&AwE--{tail}" (MESSAGES)'.encode())
+    assert status[0] == f'* STATUS "Bilan-&AOk--{tail}" (MESSAGES 0)\r\n'.encode(), status
+    deleted = await old.command("x", f'DELETE "Bilan-e&AwE--{tail}"'.encode())
+    assert deleted == [b"x OK DELETE completed\r\n"]
+    gone = await old.command("g", f'LIST "" "Bilan-*{tail}"'.encode())
+    assert gone == [b"g OK LIST completed\r\n"]
+    await old.close()
+
+
+async def test_delete_by_a_decomposed_name_answers_nonexistent_with_oldname(
+        imap: ImapWorld) -> None:
+    tail = unique("y")
+    decomposed = f"Archive-e\u0301-{tail}".encode()
+    composed = f"Archive-\u00e9-{tail}".encode()
+    client = await raw_login(imap, imap.world.alice)
+    await client.command("e", "ENABLE IMAP4rev2")
+    await client.command("c", b'CREATE "' + composed + b'"')
+    deleted = await client.command("d", b'DELETE "' + decomposed + b'"')
+    assert deleted == [b'* LIST (\\NonExistent) "/" {%d}\r\n' % len(composed) + composed
+                       + b' ("OLDNAME" ({%d}\r\n' % len(decomposed) + decomposed + b"))\r\n",
+                       b"d OK DELETE completed\r\n"]
+    await client.close()
