@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, Table, event, make_url
+from sqlalchemy import DateTime, MetaData, Table, Text, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,6 +35,13 @@ NAMING = {
 READ_POOL = 4
 PG_POOL = 15  # kept open; with the overflow, at most 30 per process (as before)
 PG_OVERFLOW = 15
+
+
+# RFC 5256 §2.1 compares sort keys with i;ascii-casemap (RFC 4790 §9.2): octet order of
+# keys already upper-cased by mss.store.sort_keys. SQLite's default BINARY collation is
+# that order; PostgreSQL's follows the database's locale (en_US ignores punctuation and
+# spaces at first level), so its sort-key columns and their indexes use "C".
+SortKeyText = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mss.store.db import Base, UtcDateTime
+from mss.store.db import Base, SortKeyText, UtcDateTime
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -102,10 +102,10 @@ class StoredMessage(Base):
     author: Mapped[str | None] = mapped_column(String(320), nullable=True)
     author_principal: Mapped[str | None] = mapped_column(String(400), nullable=True)
     # RFC 5256 sort keys (mss.store.sort_keys), so SORT is ordered by the database
-    sort_subject: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_from: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_to: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_cc: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_subject: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_from: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_to: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_cc: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
 
 
 class BlobChunk(Base):
@@ -185,10 +185,10 @@ class FolderEntry(Base):
     sort_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sort_arrival: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sort_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    sort_from: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_to: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_cc: Mapped[str] = mapped_column(Text, default="", server_default="")
-    sort_subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_from: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_to: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_cc: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
+    sort_subject: Mapped[str] = mapped_column(SortKeyText, default="", server_default="")
 
 
 class ExpungedEntry(Base):

@@ -140,3 +140,25 @@ async def _downgrade_and_upgrade(engine) -> None:
         assert not columns & set(KEYS)
     async with engine.begin() as conn:
         await conn.run_sync(run, "head", False)
+
+
+async def test_text_keys_sort_in_byte_order_whatever_the_database_locale(
+        store: Store) -> None:
+    """RFC 5256 §2.1 (i;ascii-casemap): "A B" < "A-B" < "AB" < "AC" by octets, where a
+    linguistic collation (PostgreSQL in en_US.UTF-8) would ignore the space and the dash;
+    on PostgreSQL the key columns carry collation "C" (schema 0023) so the database's
+    locale never decides."""
+    mailbox = await make_mailbox(store, "octets@mss.localhost")
+    for subject in ("AC", "A-B", "ab", "A B"):
+        await deliver(store, mailbox, _message("dan", subject, "Mon, 6 Apr 2026 10:00:00 +0200"))
+    async with store.reading() as session:
+        inbox = await store.mail.folder(session, mailbox, INBOX)
+        assert await folder_sort(session, inbox.id, (("SUBJECT", False),)) == [4, 2, 3, 1]
+    if store.write_engine.dialect.name == "postgresql":
+        async with store.write_engine.connect() as conn:
+            collations = set((await conn.execute(sa.text(
+                "SELECT table_name || '.' || column_name || ' ' || collation_name"
+                " FROM information_schema.columns WHERE column_name IN"
+                " ('sort_subject', 'sort_from', 'sort_to', 'sort_cc')"))).scalars())
+        assert collations == {f"{table}.{column} C" for table in ("messages", "folder_entries")
+                              for column in ("sort_subject", "sort_from", "sort_to", "sort_cc")}
