@@ -15,6 +15,7 @@ T1): pure string functions, so that the policy may use them too.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 # Attribute type spellings seen in the wild → one canonical upper-case type.
 _TYPE_ALIASES: dict[str, str] = {
@@ -134,8 +135,11 @@ def _escape(value: str) -> str:
     return "".join("\\" + char if char in ',+\\=;"<>#' else char for char in value)
 
 
+@lru_cache(maxsize=4096)
 def comparable_dn(dn: str) -> str:
-    """`dn_key` as one string: a stable dictionary or database key for a trust-list DN."""
+    """`dn_key` as one string: a stable dictionary or database key for a trust-list DN.
+    Kept per text: each message on the MX compares its peer's DN several times (the
+    policy's T1, the operator's rights), and a peer sends many messages."""
     return ",".join("+".join(f"{t}={_escape(v)}" for t, v in rdn) for rdn in dn_key(dn))
 
 
