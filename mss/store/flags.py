@@ -10,6 +10,8 @@ folder reads, SEARCH and the webmail's unread marks and counts agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import BindParameter, ColumnElement, exists, func, literal, or_
 
 from mss.store.tables import FolderEntry, PrivateFlags
@@ -19,6 +21,17 @@ DELETED = "\\Deleted"
 SYSTEM_FLAGS = frozenset({"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"})
 PRIVATE = frozenset({SEEN})
 """The flags a reader of an ORG mailbox keeps for themself."""
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    """The column's text of `flags`: each once, sorted, space-separated."""
+    return " ".join(sorted(set(flags)))
+
+
+def flags_set(text: str) -> frozenset[str]:
+    """The flags of a column's text (empty for an empty column)."""
+    return frozenset(text.split()) if text else frozenset()
+
 
 _SYSTEM = {flag.casefold(): flag for flag in SYSTEM_FLAGS}
 _PRIVATE = {flag.casefold() for flag in PRIVATE}

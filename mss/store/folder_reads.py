@@ -18,7 +18,7 @@ from sqlalchemy import BindParameter, Result, and_, bindparam, func, literal, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.store.flags import SEEN, flag_held, reader_view
-from mss.store.mailstore import EntryInfo, uid_runs
+from mss.store.mailstore import EntryInfo
 from mss.store.tables import (
     ExpungedEntry,
     Folder,
@@ -27,11 +27,8 @@ from mss.store.tables import (
     StoredMessage,
 )
 from mss.store.thread_reads import PreparedRead, Reads, run_read
+from mss.store.uid_sets import LAST_UID, SPARSE_RUNS, uid_runs
 from mss.store.unseen_index import EntryUnseen
-
-SPARSE_RUNS = 64
-"""Up to this many runs of consecutive UIDs are read one range each; more, as their span."""
-
 
 # -- lean folder reads ---------------------------------------------------------------
 # Each read below is a plan (mss.store.thread_reads): statements built once at import,
@@ -59,7 +56,6 @@ _M = StoredMessage.__table__.c
 _F = Folder.__table__.c
 _FOLDER: BindParameter[int] = bindparam("b_folder")
 _READER: BindParameter[str] = bindparam("b_reader")
-_LAST_UID = 2**63 - 1
 
 
 def _with_private(query, reader: str | None):  # type: ignore[no-untyped-def]
@@ -278,7 +274,7 @@ def _entries(
     query = _entry_read(reader is not None, with_header, changed_since is not None)
     wanted: set[int] | None = None
     if uids is None:
-        ranges = [(uid_min or 0, _LAST_UID)]
+        ranges = [(uid_min or 0, LAST_UID)]
     else:
         ranges = uid_runs(uids)
         if len(ranges) > SPARSE_RUNS:  # scattered: the whole span, filtered here

@@ -32,7 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
 from mss.store.events import ChangeEvent
-from mss.store.flags import DELETED, PRIVATE, SEEN, reader_view
+from mss.store.flags import DELETED, PRIVATE, SEEN, flags_set, flags_text, reader_view
+from mss.store.folder_counters import (
+    ALLOCATE_BY_ID,
+    ALLOCATE_BY_NAME,
+    BUMP_FOLDER_MODSEQ,
+    allocate,
+)
 from mss.store.header_summary import header_block, summarise_headers
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mailboxes import INBOX, new_uidvalidity
@@ -55,6 +61,7 @@ from mss.store.thread_reads import (
     run_in_transaction,
     run_read,
 )
+from mss.store.uid_sets import rows_of_uids
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 MAX_INLINE_BLOB = 64 * 1024
@@ -157,26 +164,8 @@ class FlagChange:
 
 
 _F = Folder.__table__.c
-_ALLOCATED = (_F.id, _F.uidnext, _F.highestmodseq, _F.mailbox_id)
-_BUMP = {"uidnext": _F.uidnext + 1, "highestmodseq": _F.highestmodseq + 1}
-# Built once (see MailStore._deliver).
-_ALLOCATE_BY_ID = (
-    update(Folder.__table__).where(_F.id == bindparam("b_folder")).values(_BUMP)
-    .returning(*_ALLOCATED)
-)
-_ALLOCATE_BY_NAME = (
-    update(Folder.__table__)
-    .where(_F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name"))
-    .values(_BUMP).returning(*_ALLOCATED)
-)
 _E = FolderEntry.__table__.c
 _P = PrivateFlags.__table__.c
-# ORM-enabled (on the entity): a Folder already loaded in the session is kept in step
-_BUMP_MODSEQ = (
-    update(Folder).where(Folder.id == bindparam("b_folder"))
-    .values(highestmodseq=Folder.highestmodseq + 1)
-    .returning(Folder.highestmodseq, Folder.mailbox_id)
-)
 _UPDATE_ENTRY_FLAGS = (
     update(FolderEntry.__table__).where(_E.id == bindparam("b_entry"))
     .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
@@ -196,9 +185,6 @@ _ENTRY_FLAG_ROWS = PreparedStatement(
 _PRIVATE_ROW = PreparedStatement(
     select(_P.flags, _P.modseq).where(_P.reader == bindparam("b_reader"),
                                       _P.entry_id == bindparam("b_entry")))
-_BUMP_FOLDER_MODSEQ = PreparedStatement(
-    update(Folder.__table__).where(_F.id == bindparam("b_folder"))
-    .values(highestmodseq=_F.highestmodseq + 1).returning(_F.highestmodseq, _F.mailbox_id))
 _SET_ENTRY_FLAGS = PreparedStatement(_UPDATE_ENTRY_FLAGS)
 _SET_PRIVATE_FLAGS = PreparedStatement(_UPDATE_PRIVATE_FLAGS)
 _ADD_PRIVATE_FLAGS = PreparedStatement(insert(PrivateFlags.__table__).values(
@@ -230,39 +216,6 @@ _CLAIM_RECENT = PreparedStatement(
                                    _F.recent_uid < bindparam("b_upto"))
     .values(recent_claimed=_F.recent_uid, recent_uid=bindparam("b_upto"))
     .returning(_F.recent_claimed, _F.recent_uid))
-SPARSE_RUNS = 64
-"""Up to this many runs of consecutive UIDs are read one range each; more, as their span."""
-LAST_UID = 2**63 - 1
-
-
-def uid_runs(uids: Iterable[int]) -> list[tuple[int, int]]:
-    """Distinct UIDs, ascending, as inclusive runs of consecutive UIDs."""
-    runs: list[tuple[int, int]] = []
-    for uid in sorted(set(uids)):
-        if runs and runs[-1][1] + 1 == uid:
-            runs[-1] = (runs[-1][0], uid)
-        else:
-            runs.append((uid, uid))
-    return runs
-
-
-def _rows_of_uids(db: Reads, query: PreparedStatement, folder_id: int,
-                  uids: Sequence[int] | None) -> list[tuple[Any, ...]]:
-    """Rows of `query` (UID in `b_low`..`b_high`, UID first after the id) for `uids`
-    (None: all), read as runs of UIDs, or as their span when scattered."""
-    if uids is None:
-        return db.rows(query, b_folder=folder_id, b_low=0, b_high=LAST_UID)
-    runs = uid_runs(uids)
-    if not runs:
-        return []
-    if len(runs) > SPARSE_RUNS:
-        wanted = set(uids)
-        return [row for row in db.rows(query, b_folder=folder_id, b_low=runs[0][0],
-                                       b_high=runs[-1][1]) if row[1] in wanted]
-    return [row for low, high in runs
-            for row in db.rows(query, b_folder=folder_id, b_low=low, b_high=high)]
-
-
 def _like_word(word: str) -> str:
     """A LIKE pattern (escape ``/``) for `word` between spaces."""
     escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
@@ -289,20 +242,20 @@ def _store_flags_plan(db: Reads, request: _FlagsRequest) -> tuple[FlagChange, in
     """STORE in the writing transaction: (the change, the mailbox id)."""
     reader, wanted, mode = request.reader, request.wanted, request.mode
     change = FlagChange()
-    rows = _rows_of_uids(db, _ENTRY_FLAG_ROWS, request.folder_id, request.uids)
+    rows = rows_of_uids(db, _ENTRY_FLAG_ROWS, request.folder_id, request.uids)
     modseq: int | None = None
     mailbox_id = 0
     shared_updates: list[dict[str, Any]] = []
     private_updates: list[dict[str, Any]] = []
     private_inserts: list[dict[str, Any]] = []
     for entry_id, uid, entry_modseq, entry_flags in rows:
-        shared = _flags_set(entry_flags)
+        shared = flags_set(entry_flags)
         mine = (db.first(_PRIVATE_ROW, b_reader=reader, b_entry=entry_id)
                 if reader is not None else None)
         current_modseq = max(entry_modseq, mine[1] if mine else 0)
         current = shared
         if reader is not None:
-            current = (shared - PRIVATE) | _flags_set(mine[0] if mine else "")
+            current = (shared - PRIVATE) | flags_set(mine[0] if mine else "")
         if request.unchanged_since is not None and current_modseq > request.unchanged_since:
             change.conflicts.append(uid)
             continue
@@ -315,18 +268,18 @@ def _store_flags_plan(db: Reads, request: _FlagsRequest) -> tuple[FlagChange, in
         if new == current:
             continue
         if modseq is None:
-            modseq, mailbox_id = db.first(_BUMP_FOLDER_MODSEQ, b_folder=request.folder_id
+            modseq, mailbox_id = db.first(BUMP_FOLDER_MODSEQ, b_folder=request.folder_id
                                           ) or (0, 0)
         if reader is not None:
             new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
             values = {"b_entry": entry_id, "b_reader": reader,
-                      "flags": _flags_text(new_private), "modseq": modseq}
+                      "flags": flags_text(new_private), "modseq": modseq}
             (private_updates if mine else private_inserts).append(values)
             if new_shared != shared:
-                shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new_shared),
+                shared_updates.append({"b_entry": entry_id, "flags": flags_text(new_shared),
                                        "modseq": modseq})
         else:
-            shared_updates.append({"b_entry": entry_id, "flags": _flags_text(new),
+            shared_updates.append({"b_entry": entry_id, "flags": flags_text(new),
                                    "modseq": modseq})
         change.changed.append((uid, modseq, new))
     db.execute_many(_SET_ENTRY_FLAGS, shared_updates)
@@ -344,7 +297,7 @@ def _remove_plan(db: Reads, folder_id: int, rows: list[tuple[Any, ...]]
     (removed UIDs, MODSEQ of the removal, mailbox id)."""
     if not rows:
         return [], 0, 0
-    modseq, mailbox_id = db.first(_BUMP_FOLDER_MODSEQ, b_folder=folder_id) or (0, 0)
+    modseq, mailbox_id = db.first(BUMP_FOLDER_MODSEQ, b_folder=folder_id) or (0, 0)
     db.execute_many(_DELETE_ENTRY, [{"b_entry": row[0]} for row in rows])
     db.execute_many(_ADD_EXPUNGED, [{"b_folder": folder_id, "b_uid": row[1], "b_modseq": modseq}
                                     for row in rows])
@@ -353,8 +306,8 @@ def _remove_plan(db: Reads, folder_id: int, rows: list[tuple[Any, ...]]
 
 def _expunge_plan(db: Reads, folder_id: int, uids: Sequence[int] | None
                   ) -> tuple[list[int], int, int]:
-    rows = [row for row in _rows_of_uids(db, _DELETED_ROWS, folder_id, uids)
-            if DELETED in _flags_set(row[2])]
+    rows = [row for row in rows_of_uids(db, _DELETED_ROWS, folder_id, uids)
+            if DELETED in flags_set(row[2])]
     return _remove_plan(db, folder_id, rows)
 _INSERT_ENTRY = insert(FolderEntry.__table__)
 _I = InlineBlob.__table__.c
@@ -471,7 +424,7 @@ def _thread_delivery(dialect: Dialect, message_keys: Sequence[str]) -> _ThreadDe
     compiled = _THREAD_DELIVERY.get(dialect.name)
     if compiled is None:
         compiled = _THREAD_DELIVERY[dialect.name] = _ThreadDelivery(
-            ThreadStatement.compile(_ALLOCATE_BY_NAME, dialect),
+            ThreadStatement.compile(ALLOCATE_BY_NAME, dialect),
             ThreadStatement.compile(_INSERT_MESSAGE, dialect, message_keys),
             ThreadStatement.compile(
                 _INSERT_ENTRY, dialect,
@@ -637,14 +590,6 @@ async def _sort_values_of(session: AsyncSession, folder_id: int, uids: Sequence[
                                             _E.uid.between(min(uids), max(uids))))).all()
     return {row[0]: dict(zip(ENTRY_SORT_KEYS, row[1:], strict=True))
             for row in rows if row[0] in wanted}
-
-
-def _flags_text(flags: Iterable[str]) -> str:
-    return " ".join(sorted(set(flags)))
-
-
-def _flags_set(text: str) -> frozenset[str]:
-    return frozenset(text.split()) if text else frozenset()
 
 
 class MailStore:
@@ -888,30 +833,13 @@ class MailStore:
 
     # -- delivery ---------------------------------------------------------------------
 
-    async def _allocate(self, session: AsyncSession, folder_id: int, count: int) -> tuple[int, int]:
-        """Reserve `count` UIDs and one MODSEQ atomically; returns (first uid, modseq)."""
-        row = (
-            await session.execute(
-                update(Folder)
-                .where(Folder.id == folder_id)
-                .values(uidnext=Folder.uidnext + count, highestmodseq=Folder.highestmodseq + 1)
-                .returning(Folder.uidnext, Folder.highestmodseq)
-            )
-        ).one()
-        return row[0] - count, row[1]
-
-    async def _bump_modseq(self, session: AsyncSession, folder_id: int) -> tuple[int, int]:
-        """One more MODSEQ for a change of the folder: (modseq, mailbox id)."""
-        row = (await session.execute(_BUMP_MODSEQ, {"b_folder": folder_id})).one()
-        return row.highestmodseq, row.mailbox_id
-
     async def deliver(
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
         """Add a message to a folder named by id (APPEND)."""
         connection = await uow.core()
-        allocated = (await connection.execute(_ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
+        allocated = (await connection.execute(ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
         return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
 
     async def deliver_to_folder(
@@ -922,7 +850,7 @@ class MailStore:
         connection = await uow.core()
         allocated = (
             await connection.execute(
-                _ALLOCATE_BY_NAME, {"b_mailbox": blob.mailbox_id, "b_name": folder_name}
+                ALLOCATE_BY_NAME, {"b_mailbox": blob.mailbox_id, "b_name": folder_name}
             )
         ).first()
         return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
@@ -941,7 +869,7 @@ class MailStore:
         # RFC 8514: saved now; kept apart only when the internal date is another time
         saved_at = uow.now() if internal_date is not None else None
         delivered = await _insert_delivery(uow, uow.connection, allocated, blob, message,
-                                           _flags_text(flags), saved_at)
+                                           flags_text(flags), saved_at)
         await self.add_keywords(uow, delivered.folder_id, flags)
         return delivered
 
@@ -959,7 +887,7 @@ class MailStore:
         message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id,
                                   author)
         uow.defer(_run_late_deliveries,
-                  _LateDelivery(uow, folder_name, blob, message, _flags_text(flags)))
+                  _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))
 
     async def mailbox_id(self, address: str) -> int | None:
         """Mailbox id by address; cached, since an address never changes owner or id."""
@@ -1018,7 +946,7 @@ class MailStore:
             private = await self._private_rows(session, [e.id for e, _ in rows], reader)
         result = []
         for entry, msg in rows:
-            flags = _flags_set(entry.flags)
+            flags = flags_set(entry.flags)
             modseq = entry.modseq
             if reader is not None:
                 mine = private.get(entry.id)
@@ -1106,7 +1034,7 @@ class MailStore:
         entries = await self.entries(session, source_id, uids=uids, reader=reader)
         if not entries:
             return []
-        first_uid, modseq = await self._allocate(session, target_id, len(entries))
+        first_uid, modseq = await allocate(session, target_id, len(entries))
         keys = await _sort_values_of(session, source_id, [e.uid for e in entries])
         pairs = []
         for offset, entry in enumerate(entries):
@@ -1116,7 +1044,7 @@ class MailStore:
             new_uid = first_uid + offset
             session.add(FolderEntry(
                 folder_id=target_id, message_id=message_id, uid=new_uid, modseq=modseq,
-                flags=_flags_text(entry.flags), saved_at=uow.now(),  # RFC 8514 §3
+                flags=flags_text(entry.flags), saved_at=uow.now(),  # RFC 8514 §3
                 **keys.get(entry.uid, {}),
             ))
             pairs.append((entry.uid, new_uid))
@@ -1154,7 +1082,7 @@ class MailStore:
         moved = [src for src, _ in pairs]
         connection = await uow.core()
         removed = await run_in_transaction(connection, lambda db: _remove_plan(
-            db, source_id, _rows_of_uids(db, _MOVED_ROWS, source_id, moved)))
+            db, source_id, rows_of_uids(db, _MOVED_ROWS, source_id, moved)))
         self._removed(uow, source_id, removed)
         return pairs
 
