@@ -65,8 +65,9 @@ from mss.store.folder_reads import (
     folder_id_of,
     folder_index,
 )
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FolderInfo, MailStoreError
+from mss.store.mailstore import FolderInfo
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -450,7 +451,7 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
         flags = [f for f in item.flags if f in SYSTEM_FLAGS or not f.startswith("\\")]
         if not access.may("w"):
             flags = [f for f in flags if _may_store(access, f)]
-        blob = await store.mail.prepare_blob(access.mailbox_id, item.message, inline=True)
+        blob = await store.mail.contents.prepare_blob(access.mailbox_id, item.message, inline=True)
         prepared.append((item, flags, blob))
     principal = session.principal
     assert principal is not None

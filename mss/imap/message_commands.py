@@ -70,7 +70,8 @@ from mss.store.audit_actions import AuditAction
 from mss.store.flags import SEEN
 from mss.store.folder_reads import expunged_since, folder_entries, folder_flags, folder_id_of
 from mss.store.folder_search import folder_search
-from mss.store.mailstore import EntryInfo, FlagMode, MailStoreError
+from mss.store.mail_errors import MailStoreError
+from mss.store.mailstore import EntryInfo, FlagMode
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -104,10 +105,11 @@ async def read_contents(
     found: list[bytes | None] = [None] * len(entries)
     if header_only:
         for position, entry in enumerate(entries):
-            found[position] = await store.mail.open_header(entry)
+            found[position] = await store.mail.contents.open_header(entry)
     missing = [(p, e) for p, e in enumerate(entries) if found[p] is None]
     if missing:
-        contents = await store.mail.read_many([(e.mailbox_id, e.blob_key) for _, e in missing])
+        contents = await store.mail.contents.read_many(
+            [(e.mailbox_id, e.blob_key) for _, e in missing])
         for (position, _), raw in zip(missing, contents, strict=True):
             found[position] = raw
     return [raw for raw in found if raw is not None]

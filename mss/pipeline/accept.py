@@ -58,7 +58,8 @@ from mss.policy.refusals import accepted_at_mail, refusal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.flags import SEEN
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
-from mss.store.mailstore import MessageAuthor, PreparedBlob
+from mss.store.mailstore import MessageAuthor
+from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -447,7 +448,7 @@ class Pipeline:
         ids = {address: await self.store.mail.mailbox_id(address) for address in owners}
         known = [(address, mailbox_id) for address, mailbox_id in ids.items() if mailbox_id]
         sealed = await asyncio.gather(  # large ones written and fsynced side by side
-            *(self.store.mail.prepare_blob(mailbox_id, raw, inline=True)
+            *(self.store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)
               for _, mailbox_id in known)
         )
         return {address: blob for (address, _), blob in zip(known, sealed, strict=True)}

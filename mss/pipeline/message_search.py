@@ -213,7 +213,7 @@ async def catch_up(store: Store, mailbox_id: int, ins: str, *, batch: int = BATC
             documents = await _pending_documents(session, ins, batch) if ins else []
         if not pending and not documents:
             return added
-        raws = await store.mail.read_many([(m, b) for _, m, b, _ in pending])
+        raws = await store.mail.contents.read_many([(m, b) for _, m, b, _ in pending])
         rows = []
         for (message_id, owner, _, at), raw in zip(pending, raws, strict=True):
             sender, subject, body = message_text(raw)

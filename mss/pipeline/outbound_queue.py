@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from mss.pipeline.tables import OutboundMessage, OutboundRecipient
 from mss.store.db import is_sqlite
-from mss.store.mailstore import PreparedBlob, keep_inline
+from mss.store.message_contents import PreparedBlob, keep_inline
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from mss.pipeline.tables import RefusedSendRow
-from mss.store.mailstore import MailStoreError, PreparedBlob
+from mss.store.mail_errors import MailStoreError
+from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -38,7 +39,7 @@ async def keep_refused(store: Store, mailbox: str, raw: bytes, *, recipient: str
     mailbox_id = await store.mail.mailbox_id(mailbox)
     blob: PreparedBlob | None = None
     if mailbox_id is not None:
-        blob = await store.mail.prepare_blob(mailbox_id, raw, inline=True)
+        blob = await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> RefusedSend:
         uid = None

@@ -23,7 +23,8 @@ from mss.pipeline.tables import TrashedEntry
 from mss.read_models.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
 from mss.store.audit_actions import AuditAction
 from mss.store.flags import DELETED
-from mss.store.mailstore import FlagMode, MailStoreError
+from mss.store.mail_errors import MailStoreError
+from mss.store.mailstore import FlagMode
 from mss.store.store import Store
 from mss.store.tables import Folder, FolderEntry, Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork

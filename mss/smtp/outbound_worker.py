@@ -182,7 +182,7 @@ class QueueWorker:
     async def _attempt(self, group: list[Claim]) -> None:
         first = group[0]
         try:
-            raw = await self.store.mail.read_raw(first.mailbox_id, first.blob_key)
+            raw = await self.store.mail.contents.read_raw(first.mailbox_id, first.blob_key)
             outcomes = await self._relay(group, raw)
         except Exception as error:  # never leave a claim without an outcome
             log.exception("relay of message %s failed", first.message_id)

@@ -15,7 +15,6 @@ pass `reader=` and that flag is read and written in `private_flags` for that rea
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +24,10 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
+from mss.store.blobs import BlobBackend
 from mss.store.events import ChangeEvent
 from mss.store.flags import DELETED, PRIVATE, SEEN, flags_set, flags_text, reader_view
 from mss.store.folder_counters import (
@@ -39,16 +36,22 @@ from mss.store.folder_counters import (
     BUMP_FOLDER_MODSEQ,
     allocate,
 )
-from mss.store.header_summary import header_block, summarise_headers
-from mss.store.keys import Keyring, blob_key_for
+from mss.store.header_summary import summarise_headers
+from mss.store.keys import Keyring
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX, new_uidvalidity
+from mss.store.message_contents import (
+    MessageContents,
+    PreparedBlob,
+    insert_inline,
+    keep_inline,
+)
 from mss.store.sort_keys import sort_keys_of
 from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import (
     ExpungedEntry,
     Folder,
     FolderEntry,
-    InlineBlob,
     Mailbox,
     PrivateFlags,
     StoredMessage,
@@ -64,39 +67,11 @@ from mss.store.thread_reads import (
 from mss.store.uid_sets import rows_of_uids
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
-MAX_INLINE_BLOB = 64 * 1024
-"""A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP
-APPEND, kept drafts), is kept in the database (`inline_blobs`) rather than in a file of
-its own: written in the delivering transaction, it costs no file, no fsync of file and
-folder, no thread of its own (docs/design-notes.md, Performance: those were half the cost of a 4 KB
-message). Vault documents stay files: their rows name blobs directly."""
-MAX_SEALED_HEADER = 64 * 1024
-"""A larger header section (or a message without a body separator) is not copied into
-its row; header fetches read the blob for it."""
-
-
-class MailStoreError(Exception):
-    """A request the store refuses (unknown folder, name taken, ...); nothing changed."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code  # NONEXISTENT | ALREADYEXISTS | CANNOT | INUSE
-
 
 class FlagMode(Enum):
     REPLACE = "replace"
     ADD = "add"
     REMOVE = "remove"
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedBlob:
-    mailbox_id: int
-    blob_key: str
-    sha256: str
-    size: int
-    sealed_header: bytes | None = None  # the header section, sealed with the mailbox key
-    inline: bytes | None = None  # the sealed content, kept in the database (no file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,11 +285,6 @@ def _expunge_plan(db: Reads, folder_id: int, uids: Sequence[int] | None
             if DELETED in flags_set(row[2])]
     return _remove_plan(db, folder_id, rows)
 _INSERT_ENTRY = insert(FolderEntry.__table__)
-_I = InlineBlob.__table__.c
-_READ_INLINE = select(_I.blob_key, _I.sealed).where(
-    _I.mailbox_id == bindparam("b_mailbox"), _I.blob_key.in_(bindparam("b_keys", expanding=True)))
-_READ_ONE_INLINE = PreparedRead(select(_I.sealed).where(
-    _I.mailbox_id == bindparam("b_mailbox"), _I.blob_key == bindparam("b_key")))
 _FOLDER_COLUMNS = (_F.id, _F.mailbox_id, _F.name, _F.special_use, _F.uidvalidity, _F.uidnext,
                    _F.highestmodseq, _F.subscribed, _F.recent_uid, _F.keywords)
 _FOLDERS_OF = PreparedRead(
@@ -330,33 +300,6 @@ def _folder_info_of(row: tuple[Any, ...]) -> FolderInfo:
         uidnext=row[5], highestmodseq=row[6], subscribed=bool(row[7]), recent_uid=row[8],
         keywords=tuple((row[9] or "").split()),
     )
-
-
-def _inline_contents(reads: Reads, wanted: dict[int, set[str]]) -> dict[tuple[int, str], bytes]:
-    """The sealed inline blobs among `wanted` (mailbox id: blob keys), in one snapshot."""
-    found: dict[tuple[int, str], bytes] = {}
-    for mailbox_id, blob_keys in wanted.items():
-        for blob_key in sorted(blob_keys):
-            sealed = reads.scalar(_READ_ONE_INLINE, b_mailbox=mailbox_id, b_key=blob_key)
-            if sealed is not None:
-                found[(mailbox_id, blob_key)] = sealed
-    return found
-
-
-def _insert_inline(dialect: Dialect) -> Any:
-    """INSERT of an inline blob that leaves an existing one alone (same key, same
-    content: blob keys are content addresses)."""
-    table = InlineBlob.__table__
-    statement = (sqlite_insert(table) if dialect.name == "sqlite" else pg_insert(table))
-    return statement.on_conflict_do_nothing(index_elements=["mailbox_id", "blob_key"])
-
-
-async def keep_inline(connection: AsyncConnection, blob: PreparedBlob) -> None:
-    """Write the blob's inline content in the caller's transaction, if it has one: every
-    row that references a prepared blob (a delivery, an outbound queue entry) calls it."""
-    if blob.inline is not None:
-        await connection.execute(_insert_inline(connection.dialect), {
-            "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key, "sealed": blob.inline})
 
 
 def _message_values(
@@ -430,7 +373,7 @@ def _thread_delivery(dialect: Dialect, message_keys: Sequence[str]) -> _ThreadDe
                 _INSERT_ENTRY, dialect,
                 ["folder_id", "message_id", "uid", "modseq", "flags", *ENTRY_SORT_KEYS]
             ),
-            ThreadStatement.compile(_insert_inline(dialect), dialect,
+            ThreadStatement.compile(insert_inline(dialect), dialect,
                                     ["mailbox_id", "blob_key", "sealed"]),
         )
     return compiled
@@ -520,7 +463,7 @@ async def _deliver_then_allocate(connection: AsyncConnection,
     try:  # one statement for all; on a failure, again one by one to name the item
         async with connection.begin_nested():
             if inline:
-                await connection.execute(_insert_inline(connection.dialect), [
+                await connection.execute(insert_inline(connection.dialect), [
                     {"mailbox_id": m, "blob_key": k, "sealed": v}
                     for (m, k), v in inline.items()])
             message_ids = list((await connection.execute(
@@ -598,87 +541,9 @@ class MailStore:
         read_sessions: async_sessionmaker[AsyncSession],
         thread_reads: ThreadReads | None = None,
     ) -> None:
-        self.blobs = blobs
-        self.keyring = keyring
+        self.contents = MessageContents(blobs, keyring, read_sessions, thread_reads)
         self._read_sessions = read_sessions
-        self._thread_reads = thread_reads
-        self._data_keys: dict[int, bytes] = {}
         self._mailbox_ids: dict[str, int] = {}
-
-    # -- keys and blobs ---------------------------------------------------------------
-
-    async def data_key(self, mailbox_id: int) -> bytes:
-        """The mailbox's unwrapped data key (cached: keys never change)."""
-        key = self._data_keys.get(mailbox_id)
-        if key is None:
-            async with self._read_sessions() as session:
-                wrapped = (
-                    await session.execute(
-                        select(Mailbox.data_key).where(Mailbox.id == mailbox_id)
-                    )
-                ).scalar_one_or_none()
-            if wrapped is None:
-                raise MailStoreError("NONEXISTENT", f"no mailbox {mailbox_id}")
-            key = self.keyring.unwrap(wrapped)
-            self._data_keys[mailbox_id] = key
-        return key
-
-    async def prepare_blob(self, mailbox_id: int, raw: bytes, *, inline: bool = False
-                           ) -> PreparedBlob:
-        """Encrypt the message for one mailbox and durably write it, before any row names
-        it; with `inline`, a message of MAX_INLINE_BLOB or less is only sealed, and the
-        rows that reference it write it in their transaction (`keep_inline`)."""
-        key = await self.data_key(mailbox_id)
-        sha = hashlib.sha256(raw).hexdigest()
-        blob_key = blob_key_for(key, sha)
-        sealed = None
-        if inline and len(raw) <= MAX_INLINE_BLOB:
-            sealed = seal_small(key, blob_key.encode(), raw)
-        else:
-            await self.blobs.put(mailbox_id, blob_key, key, raw)
-        header = header_block(raw)
-        sealed_header = (seal_small(key, HEADER_AAD + blob_key.encode(), header)
-                         if len(header) <= MAX_SEALED_HEADER else None)
-        return PreparedBlob(mailbox_id, blob_key, sha, len(raw), sealed_header, sealed)
-
-    async def open_header(self, entry: EntryInfo) -> bytes | None:
-        """The entry's header section from its row, or None when the row has none (then
-        the blob is read)."""
-        if entry.sealed_header is None:
-            return None
-        key = await self.data_key(entry.mailbox_id)
-        return open_small(key, HEADER_AAD + entry.blob_key.encode(), entry.sealed_header)
-
-    async def read_raw(self, mailbox_id: int, blob_key: str) -> bytes:
-        return (await self.read_many([(mailbox_id, blob_key)]))[0]
-
-    async def read_many(self, blobs: Sequence[tuple[int, str]]) -> list[bytes]:
-        """Several blobs' contents, in order: the inline ones in one query per mailbox,
-        the files in one thread hop."""
-        found: dict[tuple[int, str], bytes] = {}
-        wanted: dict[int, set[str]] = {}
-        for mailbox_id, blob_key in blobs:
-            wanted.setdefault(mailbox_id, set()).add(blob_key)
-        keys = {mailbox_id: await self.data_key(mailbox_id) for mailbox_id in wanted}
-        if self._thread_reads is not None:
-            sealed_found = await self._thread_reads.run(
-                lambda reads: _inline_contents(reads, wanted))
-            for (mailbox_id, blob_key), sealed in sealed_found.items():
-                found[(mailbox_id, blob_key)] = open_small(
-                    keys[mailbox_id], blob_key.encode(), sealed)
-        else:
-            async with self._read_sessions() as session:
-                for mailbox_id, blob_keys in wanted.items():
-                    rows = (await session.execute(_READ_INLINE, {
-                        "b_mailbox": mailbox_id, "b_keys": sorted(blob_keys)})).all()
-                    for blob_key, sealed in rows:
-                        found[(mailbox_id, blob_key)] = open_small(
-                            keys[mailbox_id], blob_key.encode(), sealed)
-        in_files = [item for item in dict.fromkeys(blobs) if item not in found]
-        if in_files:
-            contents = await self.blobs.get_many([(m, b, keys[m]) for m, b in in_files])
-            found.update(zip(in_files, contents, strict=True))
-        return [found[item] for item in blobs]
 
     # -- folders ----------------------------------------------------------------------
 
@@ -1055,8 +920,8 @@ class MailStore:
 
     async def _copy_message_to(self, uow: UnitOfWork, entry: EntryInfo, mailbox_id: int) -> int:
         """Another mailbox has another data key: re-encrypt the content for it."""
-        raw = await self.read_raw(entry.mailbox_id, entry.blob_key)
-        blob = await self.prepare_blob(mailbox_id, raw)
+        raw = await self.contents.read_raw(entry.mailbox_id, entry.blob_key)
+        blob = await self.contents.prepare_blob(mailbox_id, raw)
         original = await uow.session.get(StoredMessage, entry.message_id)
         assert original is not None
         message = StoredMessage(

@@ -39,7 +39,7 @@ class VerifyReport:
 
 async def _sealed_header_faults(store: Store, msg: StoredMessage, raw: bytes) -> list[str]:
     """The header section kept beside the row must open and match the blob's."""
-    key = await store.mail.data_key(msg.mailbox_id)
+    key = await store.mail.contents.data_key(msg.mailbox_id)
     try:
         header = open_small(key, HEADER_AAD + msg.blob_key.encode(), msg.sealed_header or b"")
     except BlobError:
@@ -65,7 +65,7 @@ async def verify_store(store: Store, batch: int = 500) -> VerifyReport:
                 referenced.add((msg.mailbox_id, msg.blob_key))
                 report.blobs_checked += 1
                 try:
-                    raw = await store.mail.read_raw(msg.mailbox_id, msg.blob_key)
+                    raw = await store.mail.contents.read_raw(msg.mailbox_id, msg.blob_key)
                 except (BlobError, MasterKeyError) as exc:
                     report.faults.append(f"message {msg.id}: {exc}")
                     continue

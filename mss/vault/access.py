@@ -392,7 +392,7 @@ class VaultService:
                 Refusal.NOT_FOUND, "document introuvable / no such document",
                 target=f"document:{document_id}",
                 detail=f"as={standing_.value}{_profession(profile)} why={why}")
-        content = await self.store.mail.read_raw(int(str(row[_N])), str(row[_N + 1]))
+        content = await self.store.mail.contents.read_raw(int(str(row[_N])), str(row[_N + 1]))
         await self._audit(action, principal, record.ins, target=f"document:{document_id}",
                           detail=f"as={standing_.value}{_profession(profile)}")
         return DocumentFile(_summary(tuple(row[:_N]), copy_id), content)
@@ -477,7 +477,7 @@ class VaultService:
         except UploadRefused as exc:
             raise await self._refuse(AuditAction.DOCUMENT_UPLOADED, principal, record.ins,
                                      Refusal.INVALID_UPLOAD, exc.reason) from None
-        blob = await self.store.mail.prepare_blob(record.mailbox_id, content)
+        blob = await self.store.mail.contents.prepare_blob(record.mailbox_id, content)
 
         async def job(uow: UnitOfWork) -> DocumentSummary:
             now = uow.now()

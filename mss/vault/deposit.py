@@ -40,7 +40,7 @@ from mss.policy import Correspondent
 from mss.policy.addresses import canonical_address, domain_of
 from mss.policy.automatic_replies import WITHHELD_REASON, acknowledgement_recipients
 from mss.store.audit_actions import AuditAction, AuditOutcome
-from mss.store.mailstore import PreparedBlob
+from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
@@ -146,7 +146,7 @@ class VaultDeposit:
             if mailbox_id is None:
                 raise DepositError("patient mailbox not found")
             blobs = tuple([
-                await self.store.mail.prepare_blob(mailbox_id, document.content)
+                await self.store.mail.contents.prepare_blob(mailbox_id, document.content)
                 for document in plan.documents
             ])
         except Exception as exc:  # recorded at commit; the message is still delivered

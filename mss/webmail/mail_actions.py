@@ -24,8 +24,9 @@ from mss.policy.addresses import is_patient_address
 from mss.read_models.mailbox_views import MessageSummary
 from mss.store.audit_actions import AuditAction
 from mss.store.flags import SEEN
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import EntryInfo, FlagMode, MailStoreError
+from mss.store.mailstore import EntryInfo, FlagMode
 from mss.store.unit_of_work import UnitOfWork
 from mss.webmail.web_context import WebContext
 
@@ -83,7 +84,7 @@ async def open_message(web: WebContext, principal: Principal, folder_key: str, u
     if found is None:
         return None
     folder_id, entry = found
-    raw = await web.store.mail.read_raw(entry.mailbox_id, entry.blob_key)
+    raw = await web.store.mail.contents.read_raw(entry.mailbox_id, entry.blob_key)
     subject = trace_subject(principal, entry, principal.mailbox or "")
     reader = reader_of(principal)
 
@@ -124,9 +125,9 @@ async def header_links(web: WebContext, messages: Sequence[MessageSummary]
         entry = EntryInfo(uid=m.uid, modseq=0, flags=frozenset(), message_id=0,
                           mailbox_id=m.mailbox_id, blob_key=m.blob_key, size=m.size,
                           internal_date=m.internal_date, sealed_header=m.sealed_header)
-        header = await web.store.mail.open_header(entry)
+        header = await web.store.mail.contents.open_header(entry)
         if header is None:
-            header = await web.store.mail.read_raw(m.mailbox_id, m.blob_key)
+            header = await web.store.mail.contents.read_raw(m.mailbox_id, m.blob_key)
         fields = BytesParser(policy=policy.default).parsebytes(header, headersonly=True)
         found[(m.folder, m.uid)] = (_field(fields, "In-Reply-To"), _field(fields, "References"))
     return found
@@ -144,7 +145,7 @@ async def texts_of(web: WebContext, messages: Sequence[MessageSummary]
     """The text each message of a conversation page shows (read in one pass)."""
     from mss.webmail.message_view import message_texts
 
-    raws = await web.store.mail.read_many([(m.mailbox_id, m.blob_key) for m in messages])
+    raws = await web.store.mail.contents.read_many([(m.mailbox_id, m.blob_key) for m in messages])
     shown: dict[tuple[str, int], str] = {}
     for m, raw in zip(messages, raws, strict=True):
         shown[(m.folder, m.uid)] = "\n\n".join(message_texts(raw))

@@ -184,7 +184,7 @@ async def _attachment_of(web: WebContext, principal: Principal, folder_key: str,
     found = await find_entry(web, principal, folder_key, uid)
     if found is None:
         return None
-    raw = await web.store.mail.read_raw(found[1].mailbox_id, found[1].blob_key)
+    raw = await web.store.mail.contents.read_raw(found[1].mailbox_id, found[1].blob_key)
     part = attachment_content(raw, index)
     return None if part is None else (found[1], *part)
 

@@ -14,8 +14,8 @@ from mss.demo import seed_world
 from mss.pipeline.accept import Pipeline, Submission
 from mss.policy import Channel
 from mss.store.audit_verify import verify_chain
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX, find_mailbox
-from mss.store.mailstore import MailStoreError
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 from tests.conftest import PG_URL
@@ -79,7 +79,8 @@ async def test_a_delivery_to_a_missing_folder_fails_alone_in_its_batch(make_sett
         mailbox_id = await store.mail.mailbox_id(world.bruno)
         assert mailbox_id is not None
         raws = [f"Subject: m{i}\r\n\r\nbody\r\n".encode() for i in range(8)]
-        blobs = [await store.mail.prepare_blob(mailbox_id, raw, inline=True) for raw in raws]
+        blobs = [await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)
+                 for raw in raws]
 
         def job_for(i: int):  # type: ignore[no-untyped-def]
             async def job(uow: UnitOfWork) -> None:

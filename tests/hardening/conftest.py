@@ -103,7 +103,7 @@ class Node:
             assert mailbox is not None
             folder = await self.store.mail.folder(session, mailbox.id, "INBOX")
             entries = await self.store.mail.entries(session, folder.id)
-        return [await self.store.mail.read_raw(e.mailbox_id, e.blob_key) for e in entries]
+        return [await self.store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 
 
 NodeFactory = Callable[..., Awaitable[Node]]

@@ -134,7 +134,7 @@ async def test_sigkill_during_ingest_loses_no_acknowledged_message(make_settings
             entries = await store.mail.entries(session, inbox.id)
         stored: dict[str, bytes] = {}
         for entry in entries:
-            raw = await store.mail.read_raw(entry.mailbox_id, entry.blob_key)
+            raw = await store.mail.contents.read_raw(entry.mailbox_id, entry.blob_key)
             tag = re.search(rb"Message-ID: <([^@]+)@kill\.test>", raw)
             assert tag is not None
             stored[tag.group(1).decode()] = raw

@@ -247,8 +247,8 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
     Unless `recent`, the messages are then taken as \\Recent (RFC 3501 §2.3.2) as if a
     session had already selected the folder, so tests of other behaviours see the flags
     they stored and nothing else."""
+    from mss.store.mail_errors import MailStoreError
     from mss.store.mailboxes import find_mailbox
-    from mss.store.mailstore import MailStoreError
 
     store = imap.store
     async with store.reading() as session:
@@ -265,7 +265,7 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
         target = await store.mail.folder(session, mailbox_id, folder)
     uids = []
     for raw in messages:
-        blob = await store.mail.prepare_blob(mailbox_id, raw)
+        blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
         async def job(uow: Any, blob: Any = blob, raw: bytes = raw) -> int:
             delivered = await store.mail.deliver(uow, target.id, blob, raw.split(b"\r\n\r\n")[0],

@@ -96,7 +96,7 @@ async def test_the_recorded_author_is_the_authenticated_one(harness, headers: st
             select(StoredMessage, AUTHOR).order_by(StoredMessage.id.desc()).limit(1))).one()
     row, shown_as = stored
     assert (row.author, row.author_principal, shown_as) == (sender, principal.label(), sender)
-    content = await harness.store.mail.read_raw(row.mailbox_id, row.blob_key)
+    content = await harness.store.mail.contents.read_raw(row.mailbox_id, row.blob_key)
     for reading in (message_from_bytes(content), message_from_bytes(
             content, policy=email_policy.default)):
         froms = [a for _, a in getaddresses([str(v) for v in reading.get_all("From", [])])]

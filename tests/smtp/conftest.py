@@ -248,7 +248,7 @@ async def stored_messages(operator: Operator, address: str, folder: str = "INBOX
         assert mailbox is not None, address
         target = await store.mail.folder(session, mailbox.id, folder)
         entries = await store.mail.entries(session, target.id)
-    return [await store.mail.read_raw(e.mailbox_id, e.blob_key) for e in entries]
+    return [await store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 
 
 async def submit(operator: Operator, login: str, password: str, mail_from: str,

@@ -33,7 +33,7 @@ async def deliver(store: Store, mailbox_id: int, raw: bytes, folder: str = INBOX
                   flags: tuple[str, ...] = ()) -> Delivered:
     async with store.reading() as session:
         target = await store.mail.folder(session, mailbox_id, folder)
-    blob = await store.mail.prepare_blob(mailbox_id, raw)
+    blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
     async def job(uow):
         return await store.mail.deliver(uow, target.id, blob, raw, flags=flags)

@@ -44,7 +44,7 @@ async def main() -> None:
             body = os.urandom(rng.randint(10, 60_000)).hex().encode()
             raw = (f"Subject: crash {worker}-{n}\r\nMessage-ID: <{worker}.{n}@t>\r\n\r\n"
                    .encode() + body)
-            blob = await store.mail.prepare_blob(mailbox_id, raw)
+            blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
             async def job(uow, blob=blob, raw=raw):
                 return await store.mail.deliver(uow, inbox.id, blob, raw)

@@ -68,7 +68,7 @@ async def test_killed_writer_loses_no_committed_delivery(make_settings) -> None:
                 entries = {e.uid: e for e in await store.mail.entries(session, inbox.id)}
                 for uid, digest in all_reported.items():
                     assert uid in entries, f"round {round_no}: committed UID {uid} lost"
-                    raw = await store.mail.read_raw(mailbox.id, entries[uid].blob_key)
+                    raw = await store.mail.contents.read_raw(mailbox.id, entries[uid].blob_key)
                     assert hashlib.sha256(raw).hexdigest() == digest
             report = await verify_store(store)
             assert report.ok, report.faults

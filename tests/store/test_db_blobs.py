@@ -44,7 +44,7 @@ async def test_a_large_message_comes_back_whole_from_its_chunks(db_store: Store)
     async with db_store.reading() as session:
         folder = await db_store.mail.folder(session, mailbox, INBOX)
         [entry] = await db_store.mail.entries(session, folder.id)
-    assert await db_store.mail.read_raw(mailbox, entry.blob_key) == raw
+    assert await db_store.mail.contents.read_raw(mailbox, entry.blob_key) == raw
     report = await verify_store(db_store)
     assert report.faults == [] and report.orphan_blobs == 0
     # the same content again: the blob is kept, not written twice
@@ -66,11 +66,11 @@ async def test_a_damaged_or_missing_chunk_is_refused_and_a_deleted_blob_is_gone(
         await connection.execute(update(BlobChunk).where(
             BlobChunk.blob_key == key, BlobChunk.seq == 1).values(data=b"x" * 100))
     with pytest.raises(BlobError, match="fails authentication"):
-        await db_store.mail.read_raw(mailbox, key)
+        await db_store.mail.contents.read_raw(mailbox, key)
     blobs = db_store.blobs
     assert isinstance(blobs, DatabaseBlobStore)
     blobs.delete(mailbox, key)
     await blobs.close()  # the deletion runs after the caller's commit
     assert await chunks(db_store) == 0
     with pytest.raises(BlobError, match="missing"):
-        await db_store.mail.read_raw(mailbox, key)
+        await db_store.mail.contents.read_raw(mailbox, key)

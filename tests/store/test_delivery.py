@@ -17,7 +17,7 @@ async def test_delivered_message_reads_back_identical(store, mailbox) -> None:
     async with store.reading() as session:
         folder = await store.mail.folder(session, mailbox, INBOX)
         entries = await store.mail.entries(session, folder.id)
-        back = await store.mail.read_raw(mailbox, entries[0].blob_key)
+        back = await store.mail.contents.read_raw(mailbox, entries[0].blob_key)
     assert back == raw
     assert entries[0].subject == "Compte rendu 1"
     assert entries[0].from_addr == "alice.martin@mss.localhost"
@@ -48,24 +48,24 @@ async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) 
         folder = await store.mail.folder(session, mailbox, INBOX)
         entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
     assert entry.sealed_header is not None and b"Dupont" not in entry.sealed_header
-    assert await store.mail.open_header(entry) == raw[: raw.index(b"\r\n\r\n") + 4]
+    assert await store.mail.contents.open_header(entry) == raw[: raw.index(b"\r\n\r\n") + 4]
     tampered = entry.sealed_header[:-1] + bytes([entry.sealed_header[-1] ^ 1])
     import dataclasses
 
     with pytest.raises(BlobError):
-        await store.mail.open_header(dataclasses.replace(entry, sealed_header=tampered))
+        await store.mail.contents.open_header(dataclasses.replace(entry, sealed_header=tampered))
 
 
 async def test_a_huge_header_section_is_left_in_the_blob(store, mailbox) -> None:
     from mss.store.folder_reads import folder_entries
-    from mss.store.mailstore import MAX_SEALED_HEADER
+    from mss.store.message_contents import MAX_SEALED_HEADER
 
     no_separator = b"Subject: x\r\n" + b"X-Filler: " + b"a" * MAX_SEALED_HEADER + b"\r\n"
     await deliver(store, mailbox, no_separator)
     async with store.reading() as session:
         folder = await store.mail.folder(session, mailbox, INBOX)
         entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
-    assert entry.sealed_header is None and await store.mail.open_header(entry) is None
+    assert entry.sealed_header is None and await store.mail.contents.open_header(entry) is None
 
 
 async def test_uids_increase_and_never_repeat_under_concurrency(store, mailbox) -> None:

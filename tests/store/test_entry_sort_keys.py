@@ -44,14 +44,14 @@ async def _fill(store: Store, mailbox: int) -> None:
     async with store.reading() as session:
         inbox = await store.mail.folder(session, mailbox, INBOX)
     await deliver(store, mailbox, MESSAGES[0])  # arrives at the clock's 2026-01-01
-    earlier = await store.mail.prepare_blob(mailbox, MESSAGES[1])
+    earlier = await store.mail.contents.prepare_blob(mailbox, MESSAGES[1])
 
     async def append_dated(uow):  # APPEND with an internal date before the first's
         await store.mail.deliver(uow, inbox.id, earlier, MESSAGES[1],
                                  internal_date=datetime(2025, 12, 1, tzinfo=UTC))
 
     await store.write(append_dated)
-    blob = await store.mail.prepare_blob(mailbox, MESSAGES[2])
+    blob = await store.mail.contents.prepare_blob(mailbox, MESSAGES[2])
 
     async def late(uow):  # the pipeline's path: deferred to the end of the batch
         store.mail.deliver_to_folder_later(uow, INBOX, blob, MESSAGES[2])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mss.identity import MailboxKind
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode, MailStoreError
+from mss.store.mailstore import FlagMode
 from tests.store.conftest import deliver, make_mailbox, sample_message
 
 
@@ -146,7 +147,7 @@ async def test_copy_to_another_mailbox_reencrypts(store, mailbox) -> None:
         return await store.mail.copy(uow, source.id, [1], target.id)
     await store.write(copy)
     copied = (await _entries(store, target.id))[0]
-    assert await store.mail.read_raw(org, copied.blob_key) == raw
+    assert await store.mail.contents.read_raw(org, copied.blob_key) == raw
 
 
 async def test_folder_create_rename_delete(store, mailbox) -> None:

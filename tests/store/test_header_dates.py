@@ -14,7 +14,7 @@ from mss.demo import seed_world
 from mss.store.header_dates import parse_header_date
 from mss.store.header_summary import summarise_headers
 from mss.store.mailboxes import find_mailbox
-from mss.store.mailstore import PreparedBlob
+from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
 from mss.store.tables import StoredMessage
 from mss.store.unit_of_work import UnitOfWork
@@ -84,7 +84,7 @@ async def test_an_unreadable_date_stores_the_arrival_time_as_sent_date(store: St
             b"Date: Wed, 02 Dec 2026 13:49:55 -0000\r\nSubject: b\r\n\r\nx\r\n"]
 
     for raw in raws:
-        blob = await store.mail.prepare_blob(mailbox.id, raw)
+        blob = await store.mail.contents.prepare_blob(mailbox.id, raw)
 
         async def job(uow: UnitOfWork, blob: PreparedBlob = blob, raw: bytes = raw) -> None:
             await store.mail.deliver_to_folder(uow, "INBOX", blob, raw.split(b"\r\n\r\n")[0])

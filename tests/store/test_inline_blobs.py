@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 
 from mss.store.blobs import BlobError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import MAX_INLINE_BLOB
+from mss.store.message_contents import MAX_INLINE_BLOB
 from mss.store.tables import FolderEntry, InlineBlob, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
 from mss.store.verify import verify_store
@@ -20,7 +20,7 @@ from tests.store.conftest import deliver, sample_message
 
 
 async def deliver_inline(store, mailbox: int, raw: bytes) -> int:  # type: ignore[no-untyped-def]
-    blob = await store.mail.prepare_blob(mailbox, raw, inline=True)
+    blob = await store.mail.contents.prepare_blob(mailbox, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> int:
         return (await store.mail.deliver_to_folder(uow, INBOX, blob, raw)).uid
@@ -42,7 +42,7 @@ async def test_a_small_message_is_kept_in_the_database_and_read_back(store, mail
     assert not store.blobs.path_for(mailbox, entry.blob_key).exists()
     assert store.blobs.iter_keys() == []
     assert await inline_rows(store) == 1
-    assert await store.mail.read_raw(mailbox, entry.blob_key) == raw
+    assert await store.mail.contents.read_raw(mailbox, entry.blob_key) == raw
     report = await verify_store(store)
     assert report.faults == [] and report.blobs_checked == 1 and report.orphan_blobs == 0
 
@@ -66,7 +66,7 @@ async def test_reads_mix_inline_and_file_blobs_in_order(store, mailbox) -> None:
         entries = await store.mail.entries(session, (await store.mail.folder(
             session, mailbox, INBOX)).id)
     wanted = [(e.mailbox_id, e.blob_key) for e in reversed(entries)]
-    assert await store.mail.read_many(wanted + wanted[:1]) == [*reversed(raws), raws[2]]
+    assert await store.mail.contents.read_many(wanted + wanted[:1]) == [*reversed(raws), raws[2]]
 
 
 async def test_the_same_content_twice_is_kept_once(store, mailbox) -> None:
@@ -77,7 +77,7 @@ async def test_the_same_content_twice_is_kept_once(store, mailbox) -> None:
 
 async def test_nothing_is_kept_when_the_transaction_fails(store, mailbox) -> None:
     raw = sample_message(30, size=1000)
-    blob = await store.mail.prepare_blob(mailbox, raw, inline=True)
+    blob = await store.mail.contents.prepare_blob(mailbox, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> None:
         await store.mail.deliver_to_folder(uow, INBOX, blob, raw)
@@ -87,7 +87,7 @@ async def test_nothing_is_kept_when_the_transaction_fails(store, mailbox) -> Non
         await store.write(job)
     assert await inline_rows(store) == 0
     with pytest.raises(BlobError):
-        await store.mail.read_raw(mailbox, blob.blob_key)
+        await store.mail.contents.read_raw(mailbox, blob.blob_key)
 
 
 async def test_a_tampered_inline_blob_fails_authentication(store, mailbox) -> None:

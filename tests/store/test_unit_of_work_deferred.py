@@ -16,8 +16,8 @@ from sqlalchemy import select
 from mss.identity import SYSTEM
 from mss.store.audit_actions import AuditAction
 from mss.store.audit_verify import verify_chain
+from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import MailStoreError
 from mss.store.tables import AuditEvent
 from mss.store.unit_of_work import UnitOfWork
 from tests.store.conftest import make_mailbox, sample_message
@@ -25,7 +25,7 @@ from tests.store.conftest import make_mailbox, sample_message
 
 async def _late(store, mailbox: int, n: int, folder: str = INBOX) -> int:
     raw = sample_message(n)
-    blob = await store.mail.prepare_blob(mailbox, raw)
+    blob = await store.mail.contents.prepare_blob(mailbox, raw)
 
     async def job(uow: UnitOfWork) -> int:
         store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=("\\Seen",))
@@ -51,7 +51,7 @@ async def test_late_deliveries_of_a_batch_get_increasing_uids_rows_and_events(
     assert folder.uidnext == 41
     assert {e.subject for e in entries} == {f"Compte rendu {n}" for n in range(40)}
     assert all(e.flags == frozenset({"\\Seen"}) for e in entries)
-    back = await store.mail.read_raw(mailbox, entries[0].blob_key)
+    back = await store.mail.contents.read_raw(mailbox, entries[0].blob_key)
     assert back.startswith(b"From: Dr Alice Martin")
 
 
@@ -88,7 +88,7 @@ async def test_a_failing_late_delivery_fails_its_job_alone(store, mailbox) -> No
 async def test_late_and_immediate_deliveries_share_one_folder(store, mailbox, count) -> None:
     """A job's immediate delivery (IMAP APPEND) and the batch's late ones: distinct UIDs."""
     raw = sample_message(500)
-    blob = await store.mail.prepare_blob(mailbox, raw)
+    blob = await store.mail.contents.prepare_blob(mailbox, raw)
 
     async def immediate(uow: UnitOfWork) -> int:
         async with asyncio.timeout(10):

@@ -98,7 +98,7 @@ class VaultHarness:
             assert mailbox is not None
             folder = await self.store.mail.folder(session, mailbox.id, INBOX)
             entries = await self.store.mail.entries(session, folder.id)
-        return [await self.store.mail.read_raw(e.mailbox_id, e.blob_key) for e in entries]
+        return [await self.store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 
 
 @pytest.fixture

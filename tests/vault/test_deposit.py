@@ -74,7 +74,7 @@ async def test_valid_xdm_gives_two_documents_with_provenance_and_a_linked_pdf_co
     async with h.store.reading() as session:
         mailbox = await find_mailbox(session, h.world.jeanne)
     assert mailbox is not None and lettre_row.mailbox_id == mailbox.id
-    content = await h.store.mail.read_raw(lettre_row.mailbox_id, lettre_row.blob_key)
+    content = await h.store.mail.contents.read_raw(lettre_row.mailbox_id, lettre_row.blob_key)
     assert content == lettre(ins).content
     assert lettre_row.sha256 == hashlib.sha256(content).hexdigest()
     (deposit,) = await deposits_of(h, ins)
@@ -271,7 +271,7 @@ async def test_a_failure_inside_the_deposit_never_loses_the_message(
     async with h.store.reading() as session:
         mailbox = await find_mailbox(session, h.world.jeanne)
     assert mailbox is not None
-    key = await h.store.mail.data_key(mailbox.id)
+    key = await h.store.mail.contents.data_key(mailbox.id)
     document_key = blob_key_for(key, hashlib.sha256(lettre(ins).content).hexdigest())
     message_key = blob_key_for(key, hashlib.sha256(raw).hexdigest())
     shard = h.store.blobs.path_for(mailbox.id, document_key).parent
