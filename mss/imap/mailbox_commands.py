@@ -443,7 +443,7 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
             raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
         folder = await store.mail.folder(db, access.mailbox_id, resolved.folder)
         if access.quota_bytes:
-            used = await store.mail.mailbox_usage(db, access.mailbox_id)
+            used = await store.mail.mailboxes.usage(db, access.mailbox_id)
             if used + sum(len(item.message) for item in messages) > access.quota_bytes:
                 raise ImapNo(ResponseCode.OVERQUOTA, "Mailbox quota exceeded")
     prepared = []
@@ -493,7 +493,7 @@ async def cmd_idle(session: ImapSession, command: Command) -> Reply:
 
 async def _quota_line(session: ImapSession, access: MailAccess) -> bytes:
     async with session.store.reading() as db:
-        used = await session.store.mail.mailbox_usage(db, access.mailbox_id)
+        used = await session.store.mail.mailboxes.usage(db, access.mailbox_id)
     root = names_of(session).quota_root(access)
     resources = b""
     if access.quota_bytes:

@@ -445,7 +445,7 @@ class Pipeline:
             owners.add(plan.sender.address)
         if plan.remote and not sender_local:
             owners.add(self.spool_address)
-        ids = {address: await self.store.mail.mailbox_id(address) for address in owners}
+        ids = {address: await self.store.mail.mailboxes.id_of(address) for address in owners}
         known = [(address, mailbox_id) for address, mailbox_id in ids.items() if mailbox_id]
         sealed = await asyncio.gather(  # large ones written and fsynced side by side
             *(self.store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)

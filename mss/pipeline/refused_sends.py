@@ -36,7 +36,7 @@ class RefusedSend:
 
 async def keep_refused(store: Store, mailbox: str, raw: bytes, *, recipient: str,
                        recipient_name: str, subject: str, rule: str, reason: str) -> RefusedSend:
-    mailbox_id = await store.mail.mailbox_id(mailbox)
+    mailbox_id = await store.mail.mailboxes.id_of(mailbox)
     blob: PreparedBlob | None = None
     if mailbox_id is not None:
         blob = await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)

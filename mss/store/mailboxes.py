@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mss.identity import MailboxKind, Principal
 from mss.store.audit_actions import AuditAction
 from mss.store.keys import Keyring
-from mss.store.tables import Folder, Mailbox
+from mss.store.tables import Folder, Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
 
 INBOX = "INBOX"
@@ -65,3 +65,35 @@ async def create_mailbox(
 async def find_mailbox(session: AsyncSession, address: str) -> Mailbox | None:
     query = select(Mailbox).where(Mailbox.address == address.lower())
     return (await session.execute(query)).scalar_one_or_none()
+
+
+class MailboxLookup:
+    """A mailbox's id by address, and what it stores, for the parts that hold an address
+    (the pipeline's recipients, the webmail's pages) or a quota to answer."""
+
+    def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._read_sessions = read_sessions
+        self._ids: dict[str, int] = {}
+
+    async def id_of(self, address: str) -> int | None:
+        """Mailbox id by address; cached, since an address never changes owner or id."""
+        cached = self._ids.get(address)
+        if cached is None:
+            async with self._read_sessions() as session:
+                cached = (
+                    await session.execute(select(Mailbox.id).where(Mailbox.address == address))
+                ).scalar_one_or_none()
+            if cached is not None:
+                self._ids[address] = cached
+        return cached
+
+    async def usage(self, session: AsyncSession, mailbox_id: int) -> int:
+        """Bytes stored for a mailbox (RFC 9208 STORAGE resource)."""
+        total = (
+            await session.execute(
+                select(func.coalesce(func.sum(StoredMessage.size), 0)).where(
+                    StoredMessage.mailbox_id == mailbox_id
+                )
+            )
+        ).scalar_one()
+        return int(total)

@@ -39,7 +39,7 @@ from mss.store.folder_counters import (
 from mss.store.header_summary import summarise_headers
 from mss.store.keys import Keyring
 from mss.store.mail_errors import MailStoreError
-from mss.store.mailboxes import INBOX, new_uidvalidity
+from mss.store.mailboxes import INBOX, MailboxLookup, new_uidvalidity
 from mss.store.message_contents import (
     MessageContents,
     PreparedBlob,
@@ -52,7 +52,6 @@ from mss.store.tables import (
     ExpungedEntry,
     Folder,
     FolderEntry,
-    Mailbox,
     PrivateFlags,
     StoredMessage,
 )
@@ -542,8 +541,8 @@ class MailStore:
         thread_reads: ThreadReads | None = None,
     ) -> None:
         self.contents = MessageContents(blobs, keyring, read_sessions, thread_reads)
+        self.mailboxes = MailboxLookup(read_sessions)
         self._read_sessions = read_sessions
-        self._mailbox_ids: dict[str, int] = {}
 
     # -- folders ----------------------------------------------------------------------
 
@@ -661,17 +660,6 @@ class MailStore:
             highestmodseq=folder.highestmodseq, size=sum(e.size for e in entries),
         )
 
-    async def mailbox_usage(self, session: AsyncSession, mailbox_id: int) -> int:
-        """Bytes stored for a mailbox (RFC 9208 STORAGE resource)."""
-        total = (
-            await session.execute(
-                select(func.coalesce(func.sum(StoredMessage.size), 0)).where(
-                    StoredMessage.mailbox_id == mailbox_id
-                )
-            )
-        ).scalar_one()
-        return int(total)
-
     async def claim_recent(
         self, uow: UnitOfWork, folder_id: int, upto: int
     ) -> tuple[int, int] | None:
@@ -753,18 +741,6 @@ class MailStore:
                                   author)
         uow.defer(_run_late_deliveries,
                   _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))
-
-    async def mailbox_id(self, address: str) -> int | None:
-        """Mailbox id by address; cached, since an address never changes owner or id."""
-        cached = self._mailbox_ids.get(address)
-        if cached is None:
-            async with self._read_sessions() as session:
-                cached = (
-                    await session.execute(select(Mailbox.id).where(Mailbox.address == address))
-                ).scalar_one_or_none()
-            if cached is not None:
-                self._mailbox_ids[address] = cached
-        return cached
 
     # -- reading ----------------------------------------------------------------------
 

@@ -142,7 +142,7 @@ class VaultDeposit:
         ins = patient_ins_of(patient_mailbox)
         try:
             plan = await asyncio.to_thread(extract_documents, parsed.message, ins)
-            mailbox_id = await self.store.mail.mailbox_id(canonical_address(patient_mailbox))
+            mailbox_id = await self.store.mail.mailboxes.id_of(canonical_address(patient_mailbox))
             if mailbox_id is None:
                 raise DepositError("patient mailbox not found")
             blobs = tuple([

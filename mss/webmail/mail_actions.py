@@ -56,7 +56,7 @@ def reader_of(principal: Principal) -> str | None:
 async def find_entry(web: WebContext, principal: Principal, folder_key: str, uid: int
                      ) -> tuple[int, EntryInfo] | None:
     folder_name = FOLDERS.get(folder_key)
-    mailbox_id = await web.store.mail.mailbox_id(principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(principal.mailbox or "")
     if folder_name is None or mailbox_id is None:
         return None
     async with web.store.reading() as session:
@@ -157,7 +157,7 @@ async def mark_conversation_read(web: WebContext, principal: Principal,
                                  ) -> None:
     """Opening a conversation shows its messages: the unread received ones become \\Seen,
     and the opening is one MESSAGE_READ trace naming the UIDs shown."""
-    mailbox_id = await web.store.mail.mailbox_id(principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(principal.mailbox or "")
     if mailbox_id is None or not messages:
         return
     unread = [m.uid for m in messages if not m.outgoing and not m.seen]

@@ -107,7 +107,7 @@ async def _find(web: WebContext, mailbox: str, key: str) -> ConversationSummary 
 
 async def _conversation_page(web: WebContext, mailbox: str, found: ConversationSummary,
                              page: int) -> list[MessageSummary]:
-    mailbox_id = await web.store.mail.mailbox_id(mailbox)
+    mailbox_id = await web.store.mail.mailboxes.id_of(mailbox)
     assert mailbox_id is not None
     async with web.store.reading() as db:
         return await conversation_messages(
@@ -354,7 +354,7 @@ async def sent(request: Request) -> Response:
     session = await patient_session(request)
     web = context_of(request)
     page = max(0, _int(request.query_params.get("page", "0")))
-    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(session.principal.mailbox or "")
     if mailbox_id is None:
         return render(request, "not_found.html", status_code=404)
     async with web.store.reading() as db:
@@ -389,7 +389,7 @@ async def delete_submit(request: Request) -> Response:
     web = context_of(request)
     await checked_form(request, session)
     folder = FOLDERS.get(request.path_params["folder"], "")
-    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(session.principal.mailbox or "")
     moved = None
     if mailbox_id is not None:
         moved = await move_to_trash(web.store, session.principal, mailbox_id, folder,
@@ -402,7 +402,7 @@ async def delete_submit(request: Request) -> Response:
 async def trash_page(request: Request) -> Response:
     session = await patient_session(request)
     web = context_of(request)
-    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(session.principal.mailbox or "")
     rows = await trashed(web.store, mailbox_id) if mailbox_id is not None else []
     await trace_listing(web, session.principal, "Trash", len(rows))
     return render(request, "trash.html", rows=rows, days=RESTORE_DAYS,
@@ -413,7 +413,7 @@ async def restore_submit(request: Request) -> Response:
     session = await patient_session(request)
     web = context_of(request)
     await checked_form(request, session)
-    mailbox_id = await web.store.mail.mailbox_id(session.principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(session.principal.mailbox or "")
     restored = None
     if mailbox_id is not None:
         restored = await restore(web.store, session.principal, mailbox_id,
@@ -444,7 +444,7 @@ async def search(request: Request) -> Response:
                         since=_day(params.get("since", "")),
                         until=_day(params.get("until", ""), after=True))
     principal = session.principal
-    mailbox_id = await web.store.mail.mailbox_id(principal.mailbox or "")
+    mailbox_id = await web.store.mail.mailboxes.id_of(principal.mailbox or "")
     messages: list[MessageHit] = []
     documents: list[DocumentHit] = []
     names: dict[str, str] = {}

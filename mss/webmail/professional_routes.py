@@ -68,7 +68,7 @@ async def patient_page(request: Request, notice: str = "", status_code: int = 20
     principal = session.principal
     mailbox = principal.mailbox or ""
     conversation = await web.conversations.find(mailbox, address)
-    mailbox_id = await web.store.mail.mailbox_id(mailbox)
+    mailbox_id = await web.store.mail.mailboxes.id_of(mailbox)
     page = max(0, int(request.query_params.get("page", "0") or 0)
                if request.query_params.get("page", "0").isdigit() else 0)
     async with web.store.reading() as db:

@@ -76,7 +76,7 @@ async def test_a_delivery_to_a_missing_folder_fails_alone_in_its_batch(make_sett
     store = await Store.open(settings)
     try:
         world = await seed_world(store)
-        mailbox_id = await store.mail.mailbox_id(world.bruno)
+        mailbox_id = await store.mail.mailboxes.id_of(world.bruno)
         assert mailbox_id is not None
         raws = [f"Subject: m{i}\r\n\r\nbody\r\n".encode() for i in range(8)]
         blobs = [await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)

@@ -54,7 +54,7 @@ def conversation_link(html: str) -> str:
 
 
 async def inbox_of(web: Web, address: str) -> list[bytes]:
-    mailbox_id = await web.store.mail.mailbox_id(address)
+    mailbox_id = await web.store.mail.mailboxes.id_of(address)
     assert mailbox_id is not None
     async with web.store.reading() as session:
         folder = await web.store.mail.folder(session, mailbox_id, "INBOX")

@@ -125,7 +125,7 @@ async def test_the_background_pass_indexes_patients_ahead_of_a_search(web: Web) 
         await indexer.passed.wait()
     finally:
         await indexer.stop()
-    mailbox_id = await web.store.mail.mailbox_id(web.world.jeanne)
+    mailbox_id = await web.store.mail.mailboxes.id_of(web.world.jeanne)
     assert await catch_up(web.store, mailbox_id, web.world.jeanne_ins) == 0  # all done
-    paul = await web.store.mail.mailbox_id(web.world.paul)
+    paul = await web.store.mail.mailboxes.id_of(web.world.paul)
     assert await catch_up(web.store, paul, web.world.paul_ins) == 0
