@@ -25,7 +25,7 @@ from mss.imap.responses import (
     render_internal_date,
     render_literal,
 )
-from mss.store.mailstore import EntryInfo
+from mss.store.entry_reads import EntryInfo
 
 METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ",
                                  "EMAILID", "THREADID", "SAVEDATE"})

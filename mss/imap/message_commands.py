@@ -67,11 +67,12 @@ from mss.imap.sequence_set import (
 from mss.imap.session import Done, Reply
 from mss.pipeline.conversations import patient_subject
 from mss.store.audit_actions import AuditAction
+from mss.store.entry_reads import EntryInfo
 from mss.store.flags import SEEN
 from mss.store.folder_reads import expunged_since, folder_entries, folder_flags, folder_id_of
 from mss.store.folder_search import folder_search
 from mss.store.mail_errors import MailStoreError
-from mss.store.mailstore import EntryInfo, FlagMode
+from mss.store.mailstore import FlagMode
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
                                        uids=uids, changed_since=command.changed_since,
                                        with_header=header_only)
         if any(a.name == "SAVEDATE" for a in attributes):
-            save_dates = await session.store.mail.save_dates(
+            save_dates = await session.store.mail.reads.save_dates(
                 db, selected.folder_id, [e.uid for e in entries])
     sets_seen = (
         any(a.sets_seen for a in attributes) and not selected.read_only
@@ -418,7 +419,7 @@ async def search_hits(session: ImapSession, key: SearchKey) -> list[tuple[int, i
     save_dates: dict[int, datetime] = {}
     async with session.store.reading() as db:
         if needs_save_dates(key):
-            save_dates = await session.store.mail.save_dates(db, selected.folder_id)
+            save_dates = await session.store.mail.reads.save_dates(db, selected.folder_id)
         if needs_message_columns(key):
             entries = await folder_entries(db, selected.folder_id, selected.access.reader)
         else:

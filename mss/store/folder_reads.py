@@ -3,8 +3,9 @@
 These are Core queries that return only the columns a protocol session needs; loading
 100,000 ORM rows to SELECT a folder costs seconds, these cost tens of milliseconds.
 Flags of ORG mailboxes are merged with the reader's private flags exactly as
-`MailStore.entries` does (RFC 4314 §5.3-style private ``\\Seen``). Who may read a
-mailbox, and as which reader, is decided by `mss.directory.mail_access`.
+`mss.store.entry_reads.EntryReads.entries` does (RFC 4314 §5.3-style private
+``\\Seen``). Who may read a mailbox, and as which reader, is decided by
+`mss.directory.mail_access`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 from sqlalchemy import BindParameter, Result, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mss.store.entry_reads import EntryInfo
 from mss.store.flags import SEEN, flag_held, reader_view
-from mss.store.mailstore import EntryInfo
 from mss.store.tables import (
     ExpungedEntry,
     Folder,

@@ -28,8 +28,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from mss.store.blobs import BlobBackend
+from mss.store.entry_reads import EntryInfo, EntryReads
 from mss.store.events import ChangeEvent
-from mss.store.flags import DELETED, PRIVATE, SEEN, flags_set, flags_text, reader_view
+from mss.store.flags import DELETED, PRIVATE, flags_set, flags_text
 from mss.store.folder_counters import (
     ALLOCATE_BY_ID,
     ALLOCATE_BY_NAME,
@@ -88,23 +89,6 @@ class FolderInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class EntryInfo:
-    """A message as a folder shows it to one reader."""
-
-    uid: int
-    modseq: int
-    flags: frozenset[str]
-    message_id: int
-    mailbox_id: int
-    blob_key: str
-    size: int
-    internal_date: datetime
-    subject: str = ""
-    from_addr: str = ""  # the author the pipeline recorded, else the From field
-    sealed_header: bytes | None = None  # only when the reader asked for it
-
-
-@dataclass(frozen=True, slots=True)
 class MessageAuthor:
     """Who the pipeline accepted a message from: the mailbox (its checked MAIL FROM) and
     the authenticated principal's label (docs/sender-truth.md)."""
@@ -119,16 +103,6 @@ class Delivered:
     uid: int
     modseq: int
     message_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class FolderStatus:
-    messages: int
-    unseen: int
-    uidnext: int
-    uidvalidity: int
-    highestmodseq: int
-    size: int
 
 
 @dataclass
@@ -542,6 +516,7 @@ class MailStore:
     ) -> None:
         self.contents = MessageContents(blobs, keyring, read_sessions, thread_reads)
         self.mailboxes = MailboxLookup(read_sessions)
+        self.reads = EntryReads()
         self._read_sessions = read_sessions
 
     # -- folders ----------------------------------------------------------------------
@@ -613,7 +588,7 @@ class MailStore:
             raise MailStoreError("ALREADYEXISTS", f"folder {new!r} already exists")
         if source.name == INBOX:
             target = await self.create_folder(uow, mailbox_id, new)
-            uids = [e.uid for e in await self.entries(session, source.id)]
+            uids = [e.uid for e in await self.reads.entries(session, source.id)]
             await self.move(uow, source.id, uids, target.id)
             return
         children = (
@@ -645,20 +620,6 @@ class MailStore:
         row = await self._folder_row(uow.session, mailbox_id, name)
         row.subscribed = subscribed
         uow.publish(ChangeEvent("folder", mailbox_id, row.id))  # RFC 5465 SubscriptionChange
-
-    async def status(
-        self, session: AsyncSession, folder_id: int, reader: str | None = None
-    ) -> FolderStatus:
-        folder = await session.get(Folder, folder_id)
-        if folder is None:
-            raise MailStoreError("NONEXISTENT", "folder vanished")
-        entries = await self.entries(session, folder_id, reader=reader)
-        return FolderStatus(
-            messages=len(entries),
-            unseen=sum(1 for e in entries if SEEN not in e.flags),
-            uidnext=folder.uidnext, uidvalidity=folder.uidvalidity,
-            highestmodseq=folder.highestmodseq, size=sum(e.size for e in entries),
-        )
 
     async def claim_recent(
         self, uow: UnitOfWork, folder_id: int, upto: int
@@ -742,83 +703,6 @@ class MailStore:
         uow.defer(_run_late_deliveries,
                   _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))
 
-    # -- reading ----------------------------------------------------------------------
-
-    async def save_dates(
-        self, session: AsyncSession, folder_id: int, uids: Sequence[int] | None = None,
-    ) -> dict[int, datetime]:
-        """RFC 8514 save dates by UID: when the message was put in this folder."""
-        messages = StoredMessage.__table__
-        query = (select(_E.uid, func.coalesce(_E.saved_at, messages.c.internal_date))
-                 .select_from(FolderEntry.__table__.join(messages,
-                                                         messages.c.id == _E.message_id))
-                 .where(_E.folder_id == folder_id))
-        if uids is not None:
-            if not uids:
-                return {}
-            query = query.where(_E.uid.between(min(uids), max(uids)))
-        wanted = None if uids is None else set(uids)
-        found: dict[int, datetime] = {}
-        for uid, saved in (await session.execute(query)).all():
-            if wanted is None or uid in wanted:
-                found[uid] = saved
-        return found
-
-    async def entries(
-        self, session: AsyncSession, folder_id: int, *, uids: Sequence[int] | None = None,
-        uid_min: int | None = None, uid_max: int | None = None,
-        changed_since: int | None = None, reader: str | None = None,
-    ) -> list[EntryInfo]:
-        """Entries in UID order; optionally only some UIDs, a range or CHANGEDSINCE."""
-        query = (
-            select(FolderEntry, StoredMessage)
-            .join(StoredMessage, StoredMessage.id == FolderEntry.message_id)
-            .where(FolderEntry.folder_id == folder_id)
-        )
-        if uids is not None:
-            query = query.where(FolderEntry.uid.in_(list(uids)))
-        if uid_min is not None:
-            query = query.where(FolderEntry.uid >= uid_min)
-        if uid_max is not None:
-            query = query.where(FolderEntry.uid <= uid_max)
-        rows = (await session.execute(query.order_by(FolderEntry.uid))).all()
-        private: dict[int, PrivateFlags] = {}
-        if reader is not None and rows:
-            private = await self._private_rows(session, [e.id for e, _ in rows], reader)
-        result = []
-        for entry, msg in rows:
-            flags = flags_set(entry.flags)
-            modseq = entry.modseq
-            if reader is not None:
-                mine = private.get(entry.id)
-                flags, modseq = reader_view(flags, modseq, None if mine is None else mine.flags,
-                                            None if mine is None else mine.modseq)
-            if changed_since is not None and modseq <= changed_since:
-                continue
-            result.append(EntryInfo(
-                uid=entry.uid, modseq=modseq, flags=flags, message_id=msg.id,
-                mailbox_id=msg.mailbox_id, blob_key=msg.blob_key, size=msg.size,
-                internal_date=msg.internal_date, subject=msg.subject,
-                from_addr=msg.author or msg.from_addr,
-            ))
-        return result
-
-    async def _private_rows(
-        self, session: AsyncSession, entry_ids: list[int], reader: str
-    ) -> dict[int, PrivateFlags]:
-        found: dict[int, PrivateFlags] = {}
-        for start in range(0, len(entry_ids), 500):
-            chunk = entry_ids[start : start + 500]
-            rows = (
-                await session.execute(
-                    select(PrivateFlags).where(
-                        PrivateFlags.reader == reader, PrivateFlags.entry_id.in_(chunk)
-                    )
-                )
-            ).scalars().all()
-            found.update({r.entry_id: r for r in rows})
-        return found
-
     # -- flags ------------------------------------------------------------------------
 
     async def store_flags(
@@ -872,7 +756,7 @@ class MailStore:
         target = await session.get(Folder, target_id)
         if source is None or target is None:
             raise MailStoreError("NONEXISTENT", "folder vanished")
-        entries = await self.entries(session, source_id, uids=uids, reader=reader)
+        entries = await self.reads.entries(session, source_id, uids=uids, reader=reader)
         if not entries:
             return []
         first_uid, modseq = await allocate(session, target_id, len(entries))

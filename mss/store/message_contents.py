@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,14 +21,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
+from mss.store.entry_reads import EntryInfo
 from mss.store.header_summary import header_block
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mail_errors import MailStoreError
 from mss.store.tables import InlineBlob, Mailbox
 from mss.store.thread_reads import PreparedRead, Reads, ThreadReads
-
-if TYPE_CHECKING:
-    from mss.store.mailstore import EntryInfo
 
 MAX_INLINE_BLOB = 64 * 1024
 """A message this size or smaller, prepared with `inline` (pipeline deliveries, IMAP

@@ -23,10 +23,11 @@ from mss.policy import Channel
 from mss.policy.addresses import is_patient_address
 from mss.read_models.mailbox_views import MessageSummary
 from mss.store.audit_actions import AuditAction
+from mss.store.entry_reads import EntryInfo
 from mss.store.flags import SEEN
 from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import EntryInfo, FlagMode
+from mss.store.mailstore import FlagMode
 from mss.store.unit_of_work import UnitOfWork
 from mss.webmail.web_context import WebContext
 
@@ -64,7 +65,7 @@ async def find_entry(web: WebContext, principal: Principal, folder_key: str, uid
             folder = await web.store.mail.folder(session, mailbox_id, folder_name)
         except MailStoreError:
             return None
-        entries = await web.store.mail.entries(session, folder.id, uids=[uid],
+        entries = await web.store.mail.reads.entries(session, folder.id, uids=[uid],
                                                reader=reader_of(principal))
     return (folder.id, entries[0]) if entries else None
 

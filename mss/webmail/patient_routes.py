@@ -35,7 +35,7 @@ from mss.read_models.mailbox_views import (
     names_of,
     patient_conversations,
 )
-from mss.store.mailstore import EntryInfo
+from mss.store.entry_reads import EntryInfo
 from mss.vault.cda import CDA_CONTENT_TYPE
 from mss.vault.cda_render import CdaView, render_cda
 from mss.vault.errors import VaultExtractionError

@@ -56,7 +56,7 @@ async def test_crossing_traffic_on_two_nodes_gives_increasing_uids_in_four_hot_f
                 assert mailbox is not None
                 for name in (INBOX, SENT):
                     folder = await node_b.mail.folder(session, mailbox.id, name)
-                    entries = await node_b.mail.entries(session, folder.id)
+                    entries = await node_b.mail.reads.entries(session, folder.id)
                     uids = [e.uid for e in entries]
                     modseqs = [e.modseq for e in entries]
                     assert len(uids) == EACH_WAY == len(set(uids)) == len(set(modseqs))
@@ -95,7 +95,7 @@ async def test_a_delivery_to_a_missing_folder_fails_alone_in_its_batch(make_sett
             [type(None)] * 4
         async with store.reading() as session:
             inbox = await store.mail.folder(session, mailbox_id, INBOX)
-            entries = await store.mail.entries(session, inbox.id)
+            entries = await store.mail.reads.entries(session, inbox.id)
         assert [e.uid for e in entries] == list(range(1, 8))
         assert sorted(e.subject for e in entries) == sorted(f"m{i}" for i in range(8) if i != 3)
     finally:

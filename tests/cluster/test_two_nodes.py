@@ -46,7 +46,7 @@ async def test_thousand_messages_through_two_nodes_get_distinct_increasing_uids(
             mailbox = await find_mailbox(session, world.bruno)
             assert mailbox is not None
             inbox = await node_b.mail.folder(session, mailbox.id, INBOX)
-            entries = await node_b.mail.entries(session, inbox.id)
+            entries = await node_b.mail.reads.entries(session, inbox.id)
             assert await verify_chain(session, node_b.audit_seal) == []
         uids = [e.uid for e in entries]
         assert len(uids) == MESSAGES == len(set(uids))

@@ -34,7 +34,7 @@ async def _inbox(store, address: str) -> tuple[int, dict[str, int]]:
     async with store.reading() as session:
         mailbox = await find_mailbox(session, address)
         folder = await store.mail.folder(session, mailbox.id, "INBOX")
-        entries = await store.mail.entries(session, folder.id)
+        entries = await store.mail.reads.entries(session, folder.id)
     return folder.uidvalidity, {e.subject: e.uid for e in entries}
 
 

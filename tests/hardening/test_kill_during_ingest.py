@@ -131,7 +131,7 @@ async def test_sigkill_during_ingest_loses_no_acknowledged_message(make_settings
             mailbox = await find_mailbox(session, BRUNO)
             assert mailbox is not None
             inbox = await store.mail.folder(session, mailbox.id, "INBOX")
-            entries = await store.mail.entries(session, inbox.id)
+            entries = await store.mail.reads.entries(session, inbox.id)
         stored: dict[str, bytes] = {}
         for entry in entries:
             raw = await store.mail.contents.read_raw(entry.mailbox_id, entry.blob_key)

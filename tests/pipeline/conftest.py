@@ -41,7 +41,7 @@ class Harness:
             mailbox = await find_mailbox(session, address)
             assert mailbox is not None
             target = await self.store.mail.folder(session, mailbox.id, folder)
-            return [e.subject for e in await self.store.mail.entries(session, target.id)]
+            return [e.subject for e in await self.store.mail.reads.entries(session, target.id)]
 
 
 @pytest.fixture

@@ -247,7 +247,7 @@ async def stored_messages(operator: Operator, address: str, folder: str = "INBOX
         mailbox = await find_mailbox(session, address)
         assert mailbox is not None, address
         target = await store.mail.folder(session, mailbox.id, folder)
-        entries = await store.mail.entries(session, target.id)
+        entries = await store.mail.reads.entries(session, target.id)
     return [await store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 
 

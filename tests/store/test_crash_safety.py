@@ -65,7 +65,7 @@ async def test_killed_writer_loses_no_committed_delivery(make_settings) -> None:
                 mailbox = await find_mailbox(session, "crash@mss.localhost")
                 assert mailbox is not None
                 inbox = await store.mail.folder(session, mailbox.id, INBOX)
-                entries = {e.uid: e for e in await store.mail.entries(session, inbox.id)}
+                entries = {e.uid: e for e in await store.mail.reads.entries(session, inbox.id)}
                 for uid, digest in all_reported.items():
                     assert uid in entries, f"round {round_no}: committed UID {uid} lost"
                     raw = await store.mail.contents.read_raw(mailbox.id, entries[uid].blob_key)

@@ -16,7 +16,7 @@ async def test_delivered_message_reads_back_identical(store, mailbox) -> None:
     assert done.uid == 1
     async with store.reading() as session:
         folder = await store.mail.folder(session, mailbox, INBOX)
-        entries = await store.mail.entries(session, folder.id)
+        entries = await store.mail.reads.entries(session, folder.id)
         back = await store.mail.contents.read_raw(mailbox, entries[0].blob_key)
     assert back == raw
     assert entries[0].subject == "Compte rendu 1"

@@ -22,7 +22,7 @@ async def _store_with_one_message(store) -> tuple[int, str]:
     await deliver(store, mailbox, sample_message(1))
     async with store.reading() as session:
         inbox = await store.mail.folder(session, mailbox, INBOX)
-        entry = (await store.mail.entries(session, inbox.id))[0]
+        entry = (await store.mail.reads.entries(session, inbox.id))[0]
     return mailbox, entry.blob_key
 
 

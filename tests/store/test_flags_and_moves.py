@@ -18,7 +18,7 @@ async def _inbox(store, mailbox):
 
 async def _entries(store, folder_id, **kw):
     async with store.reading() as session:
-        return await store.mail.entries(session, folder_id, **kw)
+        return await store.mail.reads.entries(session, folder_id, **kw)
 
 
 async def test_store_flags_add_remove_replace_bump_modseq(store, mailbox) -> None:
@@ -77,8 +77,8 @@ async def test_seen_is_private_per_member_of_a_shared_mailbox(store) -> None:
     assert anne.flags == {"\\Seen", "\\Flagged"}
     assert paul.flags == {"\\Flagged"}  # \\Flagged is shared, \\Seen is Anne's own
     async with store.reading() as session:
-        assert (await store.mail.status(session, inbox.id, reader="paul")).unseen == 1
-        assert (await store.mail.status(session, inbox.id, reader="anne")).unseen == 0
+        assert (await store.mail.reads.status(session, inbox.id, reader="paul")).unseen == 1
+        assert (await store.mail.reads.status(session, inbox.id, reader="anne")).unseen == 0
 
 
 async def test_expunge_removes_only_deleted(store, mailbox) -> None:
