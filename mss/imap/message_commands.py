@@ -68,11 +68,11 @@ from mss.imap.session import Done, Reply
 from mss.pipeline.conversations import patient_subject
 from mss.store.audit_actions import AuditAction
 from mss.store.entry_reads import EntryInfo
+from mss.store.flag_changes import FlagMode
 from mss.store.flags import SEEN
 from mss.store.folder_reads import expunged_since, folder_entries, folder_flags, folder_id_of
 from mss.store.folder_search import folder_search
 from mss.store.mail_errors import MailStoreError
-from mss.store.mailstore import FlagMode
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def _fetch_job(
     async def job(uow: UnitOfWork) -> list[tuple[int, int, frozenset[str]]]:
         changed: list[tuple[int, int, frozenset[str]]] = []
         if seen_uids:
-            result = await store.mail.store_flags(
+            result = await store.mail.flags.store_flags(
                 uow, selected.folder_id, seen_uids, {SEEN}, FlagMode.ADD,
                 reader=selected.access.reader,
             )
@@ -297,7 +297,7 @@ async def cmd_store(session: ImapSession, command: StoreCommand) -> Reply:
     flags = [f for f in command.flags if f != "\\Recent"]
 
     async def job(uow: UnitOfWork) -> Any:
-        return await store.mail.store_flags(
+        return await store.mail.flags.store_flags(
             uow, selected.folder_id, uids, flags, MODES[command.mode],
             reader=selected.access.reader, unchanged_since=command.unchanged_since,
         )

@@ -22,9 +22,9 @@ from mss.pipeline.conversations import patient_subject
 from mss.pipeline.tables import TrashedEntry
 from mss.read_models.mailbox_views import SUMMARY_COLUMNS, MessageSummary, message_summaries
 from mss.store.audit_actions import AuditAction
+from mss.store.flag_changes import FlagMode
 from mss.store.flags import DELETED
 from mss.store.mail_errors import MailStoreError
-from mss.store.mailstore import FlagMode
 from mss.store.store import Store
 from mss.store.tables import Folder, FolderEntry, Mailbox, StoredMessage
 from mss.store.unit_of_work import UnitOfWork
@@ -154,7 +154,7 @@ async def purge_expired(store: Store, *, batch: int = 200) -> int:
         purged = 0
         for folder_id, items in by_folder.items():
             uids = [uid for uid, _ in items]
-            await store.mail.store_flags(uow, folder_id, uids, {DELETED}, FlagMode.ADD)
+            await store.mail.flags.store_flags(uow, folder_id, uids, {DELETED}, FlagMode.ADD)
             removed = await store.mail.expunge(uow, folder_id, uids)
             await uow.session.execute(delete(TrashedEntry).where(
                 TrashedEntry.folder_id == folder_id, TrashedEntry.uid.in_(uids)))

@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, text, update
+from sqlalchemy import Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from mss.store.blobs import BlobBackend
 from mss.store.entry_reads import EntryInfo, EntryReads
 from mss.store.events import ChangeEvent
-from mss.store.flags import DELETED, PRIVATE, flags_set, flags_text
+from mss.store.flag_changes import FlagChanges, add_keywords
+from mss.store.flags import DELETED, flags_set, flags_text
 from mss.store.folder_counters import (
     ALLOCATE_BY_ID,
     ALLOCATE_BY_NAME,
@@ -68,12 +68,6 @@ from mss.store.uid_sets import rows_of_uids
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 
-class FlagMode(Enum):
-    REPLACE = "replace"
-    ADD = "add"
-    REMOVE = "remove"
-
-
 @dataclass(frozen=True, slots=True)
 class FolderInfo:
     id: int
@@ -105,45 +99,10 @@ class Delivered:
     message_id: int
 
 
-@dataclass
-class FlagChange:
-    changed: list[tuple[int, int, frozenset[str]]] = field(default_factory=list)  # uid, modseq
-    conflicts: list[int] = field(default_factory=list)  # UNCHANGEDSINCE failures (RFC 7162)
-
-
 _F = Folder.__table__.c
 _E = FolderEntry.__table__.c
 _P = PrivateFlags.__table__.c
-_UPDATE_ENTRY_FLAGS = (
-    update(FolderEntry.__table__).where(_E.id == bindparam("b_entry"))
-    .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
-)
-_UPDATE_PRIVATE_FLAGS = (
-    update(PrivateFlags.__table__)
-    .where(_P.entry_id == bindparam("b_entry"), _P.reader == bindparam("b_reader"))
-    .values(flags=bindparam("flags"), modseq=bindparam("modseq"))
-)
 _INSERT_MESSAGE = insert(StoredMessage.__table__).returning(StoredMessage.__table__.c.id)
-# Flags and expunge as plans (mss.store.thread_reads): one hop to the writing thread
-_ENTRY_FLAG_ROWS = PreparedStatement(
-    select(_E.id, _E.uid, _E.modseq, _E.flags)
-    .where(_E.folder_id == bindparam("b_folder"),
-           _E.uid.between(bindparam("b_low"), bindparam("b_high")))
-    .order_by(_E.uid))
-_PRIVATE_ROW = PreparedStatement(
-    select(_P.flags, _P.modseq).where(_P.reader == bindparam("b_reader"),
-                                      _P.entry_id == bindparam("b_entry")))
-_SET_ENTRY_FLAGS = PreparedStatement(_UPDATE_ENTRY_FLAGS)
-_SET_PRIVATE_FLAGS = PreparedStatement(_UPDATE_PRIVATE_FLAGS)
-_ADD_PRIVATE_FLAGS = PreparedStatement(insert(PrivateFlags.__table__).values(
-    entry_id=bindparam("b_entry"), reader=bindparam("b_reader"), flags=bindparam("flags"),
-    modseq=bindparam("modseq")))
-_listed_keywords = func.coalesce(_F.keywords, "")
-_ADD_KEYWORD = PreparedStatement(
-    update(Folder.__table__).where(
-        _F.id == bindparam("b_folder"),
-        ~(literal(" ") + _listed_keywords + literal(" ")).like(bindparam("b_like"), escape="/"),
-    ).values(keywords=func.trim(_listed_keywords + literal(" ") + bindparam("b_keyword"))))
 _DELETED_ROWS = PreparedStatement(
     select(_E.id, _E.uid, _E.flags)
     .where(_E.folder_id == bindparam("b_folder"),
@@ -164,79 +123,6 @@ _CLAIM_RECENT = PreparedStatement(
                                    _F.recent_uid < bindparam("b_upto"))
     .values(recent_claimed=_F.recent_uid, recent_uid=bindparam("b_upto"))
     .returning(_F.recent_claimed, _F.recent_uid))
-def _like_word(word: str) -> str:
-    """A LIKE pattern (escape ``/``) for `word` between spaces."""
-    escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"% {escaped} %"
-
-
-def _add_keywords_plan(db: Reads, folder_id: int, keywords: list[str]) -> None:
-    for keyword in keywords:
-        db.rows(_ADD_KEYWORD, b_folder=folder_id, b_like=_like_word(keyword),
-                b_keyword=keyword)
-
-
-@dataclass(frozen=True, slots=True)
-class _FlagsRequest:
-    folder_id: int
-    uids: Sequence[int]
-    wanted: frozenset[str]
-    mode: FlagMode
-    reader: str | None
-    unchanged_since: int | None
-
-
-def _store_flags_plan(db: Reads, request: _FlagsRequest) -> tuple[FlagChange, int]:
-    """STORE in the writing transaction: (the change, the mailbox id)."""
-    reader, wanted, mode = request.reader, request.wanted, request.mode
-    change = FlagChange()
-    rows = rows_of_uids(db, _ENTRY_FLAG_ROWS, request.folder_id, request.uids)
-    modseq: int | None = None
-    mailbox_id = 0
-    shared_updates: list[dict[str, Any]] = []
-    private_updates: list[dict[str, Any]] = []
-    private_inserts: list[dict[str, Any]] = []
-    for entry_id, uid, entry_modseq, entry_flags in rows:
-        shared = flags_set(entry_flags)
-        mine = (db.first(_PRIVATE_ROW, b_reader=reader, b_entry=entry_id)
-                if reader is not None else None)
-        current_modseq = max(entry_modseq, mine[1] if mine else 0)
-        current = shared
-        if reader is not None:
-            current = (shared - PRIVATE) | flags_set(mine[0] if mine else "")
-        if request.unchanged_since is not None and current_modseq > request.unchanged_since:
-            change.conflicts.append(uid)
-            continue
-        if mode is FlagMode.REPLACE:
-            new = wanted
-        elif mode is FlagMode.ADD:
-            new = current | wanted
-        else:
-            new = current - wanted
-        if new == current:
-            continue
-        if modseq is None:
-            modseq, mailbox_id = db.first(BUMP_FOLDER_MODSEQ, b_folder=request.folder_id
-                                          ) or (0, 0)
-        if reader is not None:
-            new_private, new_shared = new & PRIVATE, (new - PRIVATE) | (shared & PRIVATE)
-            values = {"b_entry": entry_id, "b_reader": reader,
-                      "flags": flags_text(new_private), "modseq": modseq}
-            (private_updates if mine else private_inserts).append(values)
-            if new_shared != shared:
-                shared_updates.append({"b_entry": entry_id, "flags": flags_text(new_shared),
-                                       "modseq": modseq})
-        else:
-            shared_updates.append({"b_entry": entry_id, "flags": flags_text(new),
-                                   "modseq": modseq})
-        change.changed.append((uid, modseq, new))
-    db.execute_many(_SET_ENTRY_FLAGS, shared_updates)
-    db.execute_many(_SET_PRIVATE_FLAGS, private_updates)
-    db.execute_many(_ADD_PRIVATE_FLAGS, private_inserts)
-    if change.changed and mode is not FlagMode.REMOVE:
-        _add_keywords_plan(db, request.folder_id,
-                           sorted({f for f in wanted if not f.startswith("\\")}))
-    return change, mailbox_id
 
 
 def _remove_plan(db: Reads, folder_id: int, rows: list[tuple[Any, ...]]
@@ -517,6 +403,7 @@ class MailStore:
         self.contents = MessageContents(blobs, keyring, read_sessions, thread_reads)
         self.mailboxes = MailboxLookup(read_sessions)
         self.reads = EntryReads()
+        self.flags = FlagChanges()
         self._read_sessions = read_sessions
 
     # -- folders ----------------------------------------------------------------------
@@ -635,16 +522,6 @@ class MailStore:
         uow.session.expire_all()
         return (int(row[0]), int(row[1])) if row is not None else None
 
-    async def add_keywords(self, uow: UnitOfWork, folder_id: int, flags: Iterable[str]) -> None:
-        """Remember keywords stored in the folder, for SELECT's FLAGS (RFC 3501 §7.2.6);
-        one atomic UPDATE per keyword the folder does not list yet."""
-        keywords = sorted({f for f in flags if not f.startswith("\\")})
-        if not keywords:
-            return
-        connection = await uow.core()
-        await run_in_transaction(connection,
-                                 lambda db: _add_keywords_plan(db, folder_id, keywords))
-
     # -- delivery ---------------------------------------------------------------------
 
     async def deliver(
@@ -684,7 +561,7 @@ class MailStore:
         saved_at = uow.now() if internal_date is not None else None
         delivered = await _insert_delivery(uow, uow.connection, allocated, blob, message,
                                            flags_text(flags), saved_at)
-        await self.add_keywords(uow, delivered.folder_id, flags)
+        await add_keywords(uow, delivered.folder_id, flags)
         return delivered
 
     def deliver_to_folder_later(
@@ -702,29 +579,6 @@ class MailStore:
                                   author)
         uow.defer(_run_late_deliveries,
                   _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))
-
-    # -- flags ------------------------------------------------------------------------
-
-    async def store_flags(
-        self, uow: UnitOfWork, folder_id: int, uids: Sequence[int], flags: Iterable[str],
-        mode: FlagMode, *, reader: str | None = None, unchanged_since: int | None = None,
-    ) -> FlagChange:
-        """STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
-
-        One plan on the transaction's connection (a client marking messages read is the
-        commonest write after delivery: on SQLite one hop to the writing thread); the
-        session is flushed before and its loaded rows expired after, so ORM work in the
-        same transaction stays right."""
-        connection = await uow.core()
-        request = _FlagsRequest(folder_id, uids, frozenset(flags), mode, reader,
-                                unchanged_since)
-        change, mailbox_id = await run_in_transaction(
-            connection, lambda db: _store_flags_plan(db, request))
-        for uid, modseq, new in change.changed:
-            uow.publish(ChangeEvent("flags", mailbox_id, folder_id, uid, modseq,
-                                    tuple(sorted(new)), reader))
-        uow.session.expire_all()
-        return change
 
     # -- expunge, copy, move ----------------------------------------------------------
 
@@ -775,7 +629,7 @@ class MailStore:
             pairs.append((entry.uid, new_uid))
             uow.publish(ChangeEvent("exists", target.mailbox_id, target_id, new_uid, modseq))
         await session.flush()
-        await self.add_keywords(uow, target_id, {f for e in entries for f in e.flags})
+        await add_keywords(uow, target_id, {f for e in entries for f in e.flags})
         return pairs
 
     async def _copy_message_to(self, uow: UnitOfWork, entry: EntryInfo, mailbox_id: int) -> int:

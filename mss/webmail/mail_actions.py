@@ -24,10 +24,10 @@ from mss.policy.addresses import is_patient_address
 from mss.read_models.mailbox_views import MessageSummary
 from mss.store.audit_actions import AuditAction
 from mss.store.entry_reads import EntryInfo
+from mss.store.flag_changes import FlagMode
 from mss.store.flags import SEEN
 from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode
 from mss.store.unit_of_work import UnitOfWork
 from mss.webmail.web_context import WebContext
 
@@ -91,7 +91,7 @@ async def open_message(web: WebContext, principal: Principal, folder_key: str, u
 
     async def job(uow: UnitOfWork) -> None:
         if SEEN not in entry.flags:
-            await web.store.mail.store_flags(uow, folder_id, [uid], {SEEN}, FlagMode.ADD,
+            await web.store.mail.flags.store_flags(uow, folder_id, [uid], {SEEN}, FlagMode.ADD,
                                              reader=reader)
         uow.audit(AuditAction.MESSAGE_READ, principal, target=principal.mailbox or "",
                   subject=subject,
@@ -168,7 +168,7 @@ async def mark_conversation_read(web: WebContext, principal: Principal,
 
     async def job(uow: UnitOfWork) -> None:
         if unread:
-            await web.store.mail.store_flags(uow, inbox.id, unread, {SEEN}, FlagMode.ADD,
+            await web.store.mail.flags.store_flags(uow, inbox.id, unread, {SEEN}, FlagMode.ADD,
                                              reader=reader_of(principal))
         uow.audit(AuditAction.MESSAGE_READ, principal, target=principal.mailbox or "",
                   subject=principal.ident if principal.kind is PrincipalKind.PATIENT else "",
@@ -186,7 +186,7 @@ async def mark_unread(web: WebContext, principal: Principal, folder_key: str, ui
     folder_id, entry = found
 
     async def job(uow: UnitOfWork) -> None:
-        await web.store.mail.store_flags(uow, folder_id, [uid], {SEEN}, FlagMode.REMOVE,
+        await web.store.mail.flags.store_flags(uow, folder_id, [uid], {SEEN}, FlagMode.REMOVE,
                                          reader=reader_of(principal))
         uow.audit(AuditAction.MESSAGE_FLAGS_CHANGED, principal,
                   target=principal.mailbox or "",

@@ -28,10 +28,10 @@ from mss.imap.search_match import MessageView, SearchScope, search_matches
 from mss.imap.search_pushdown import store_filter
 from mss.imap.selected import SelectedMailbox
 from mss.imap.sequence_set import SequenceSet
+from mss.store.flag_changes import FlagMode
 from mss.store.folder_reads import folder_flags, folder_index
 from mss.store.folder_search import folder_search
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode
 from tests.store.conftest import deliver, make_mailbox, sample_message
 
 FLAGS = ["\\Seen", "\\Flagged", "\\Deleted", "\\Answered", "$Label1", "$label2"]
@@ -68,9 +68,10 @@ async def test_store_answers_like_the_matcher(store) -> None:
         folder = await store.mail.folder(session, mailbox, INBOX)
 
     async def change(uow) -> None:
-        await store.mail.store_flags(uow, folder.id, [3, 9, 10, 11], ["\\Deleted"], FlagMode.ADD)
+        await store.mail.flags.store_flags(uow, folder.id, [3, 9, 10, 11], ["\\Deleted"],
+                                           FlagMode.ADD)
         await store.mail.expunge(uow, folder.id, [3, 9, 10, 11])
-        await store.mail.store_flags(uow, folder.id, list(range(1, 41, 3)), ["\\Seen"],
+        await store.mail.flags.store_flags(uow, folder.id, list(range(1, 41, 3)), ["\\Seen"],
                                      FlagMode.ADD, reader="reader-1")
 
     await store.write(change)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mss.identity import MailboxKind
+from mss.store.flag_changes import FlagMode
 from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode
 from tests.store.conftest import deliver, make_mailbox, sample_message
 
 
@@ -27,7 +27,7 @@ async def test_store_flags_add_remove_replace_bump_modseq(store, mailbox) -> Non
     before = (await _entries(store, inbox.id))[0].modseq
 
     async def add(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Seen", "$label1"],
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Seen", "$label1"],
                                             FlagMode.ADD)
     change = await store.write(add)
     assert change.changed[0][2] == {"\\Seen", "$label1"}
@@ -35,12 +35,12 @@ async def test_store_flags_add_remove_replace_bump_modseq(store, mailbox) -> Non
     assert entry.flags == {"\\Seen", "$label1"} and entry.modseq > before
 
     async def remove(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Seen"], FlagMode.REMOVE)
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Seen"], FlagMode.REMOVE)
     await store.write(remove)
     assert (await _entries(store, inbox.id))[0].flags == {"$label1"}
 
     async def replace(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Flagged"],
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Flagged"],
                                             FlagMode.REPLACE)
     await store.write(replace)
     assert (await _entries(store, inbox.id))[0].flags == {"\\Flagged"}
@@ -52,11 +52,11 @@ async def test_unchangedsince_refuses_a_stale_store(store, mailbox) -> None:
     old = (await _entries(store, inbox.id))[0].modseq
 
     async def bump(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Answered"], FlagMode.ADD)
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Answered"], FlagMode.ADD)
     await store.write(bump)
 
     async def stale(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Deleted"], FlagMode.ADD,
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Deleted"], FlagMode.ADD,
                                             unchanged_since=old)
     change = await store.write(stale)
     assert change.conflicts == [1] and change.changed == []
@@ -69,7 +69,7 @@ async def test_seen_is_private_per_member_of_a_shared_mailbox(store) -> None:
     inbox = await _inbox(store, org)
 
     async def read_by_anne(uow):
-        return await store.mail.store_flags(uow, inbox.id, [1], ["\\Seen", "\\Flagged"],
+        return await store.mail.flags.store_flags(uow, inbox.id, [1], ["\\Seen", "\\Flagged"],
                                             FlagMode.ADD, reader="anne")
     await store.write(read_by_anne)
     anne = (await _entries(store, inbox.id, reader="anne"))[0]

@@ -8,11 +8,11 @@ from sqlalchemy import literal, select
 
 from mss.identity import MailboxKind
 from mss.read_models.mailbox_views import SUMMARY_COLUMNS, message_summaries
+from mss.store.flag_changes import FlagMode
 from mss.store.flags import flag_held
 from mss.store.folder_reads import folder_counts, folder_entries, folder_index
 from mss.store.folder_search import FlagIs, Negation, folder_search
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode
 from mss.store.store import Store
 from mss.store.tables import FolderEntry, StoredMessage
 from tests.store.conftest import deliver, make_mailbox, sample_message
@@ -31,11 +31,11 @@ async def _org_folder(store: Store) -> int:
         folder = (await store.mail.folder(session, org, INBOX)).id
 
     async def mark(uow):
-        await store.mail.store_flags(uow, folder, [2, 3], {"\\Seen"}, FlagMode.ADD,
+        await store.mail.flags.store_flags(uow, folder, [2, 3], {"\\Seen"}, FlagMode.ADD,
                                      reader="anne")
-        await store.mail.store_flags(uow, folder, [4], {"\\Seen"}, FlagMode.ADD,
+        await store.mail.flags.store_flags(uow, folder, [4], {"\\Seen"}, FlagMode.ADD,
                                      reader="paul")
-        await store.mail.store_flags(uow, folder, [4], {"\\Seen"}, FlagMode.REMOVE,
+        await store.mail.flags.store_flags(uow, folder, [4], {"\\Seen"}, FlagMode.REMOVE,
                                      reader="paul")
     await store.write(mark)
     return folder

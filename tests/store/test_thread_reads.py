@@ -7,9 +7,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from mss.store.flag_changes import FlagMode
 from mss.store.folder_reads import folder_counts, folder_entries, folder_index
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FlagMode
 from mss.store.store import Store
 from mss.store.tables import FolderEntry
 from mss.store.thread_reads import PreparedRead, run_read
@@ -27,7 +27,7 @@ async def test_reading_and_writing_sessions_read_alike(store: Store, mailbox: in
         every = await folder_entries(db, inbox.id, None)
 
     async def job(uow):  # inside a writing transaction: its own connection
-        await store.mail.store_flags(uow, inbox.id, [2], {"\\Deleted"}, FlagMode.ADD)
+        await store.mail.flags.store_flags(uow, inbox.id, [2], {"\\Deleted"}, FlagMode.ADD)
         return (await folder_counts(uow.session, inbox.id, None),
                 await folder_entries(uow.session, inbox.id, None, uids=[2]),
                 await store.mail.folder(uow.session, mailbox, INBOX))
