@@ -459,7 +459,7 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
     async def job(uow: UnitOfWork) -> list[int]:
         uids = []
         for item, flags, blob in prepared:
-            delivered = await store.mail.deliver(
+            delivered = await store.mail.delivery.deliver(
                 uow, folder_id, blob, header_block(item.message), flags=flags,
                 internal_date=item.internal_date,
             )

@@ -57,8 +57,8 @@ from mss.policy.codes import Cause
 from mss.policy.refusals import accepted_at_mail, refusal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.flags import SEEN
+from mss.store.mail_delivery import MessageAuthor
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
-from mss.store.mailstore import MessageAuthor
 from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
@@ -538,7 +538,7 @@ class Pipeline:
                  flags: tuple[str, ...] = ()) -> None:
         """With the batch's other deliveries (the UID is not needed here): one database
         round trip for all of them, before the commit that makes them visible."""
-        self.store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=flags,
+        self.store.mail.delivery.deliver_to_folder_later(uow, folder, blob, raw, flags=flags,
                                                 queue_id=queue_id, author=author)
 
     async def _all_refused(self, submission: Submission, verdict: Verdict,

@@ -45,7 +45,7 @@ async def keep_refused(store: Store, mailbox: str, raw: bytes, *, recipient: str
         uid = None
         if blob is not None:
             try:  # the allocating UPDATE found no row: nothing was written, go on
-                delivered = await store.mail.deliver_to_folder(uow, DRAFTS, blob, raw,
+                delivered = await store.mail.delivery.deliver_to_folder(uow, DRAFTS, blob, raw,
                                                                flags=(DRAFT, "\\Seen"))
                 uid = delivered.uid
             except MailStoreError:

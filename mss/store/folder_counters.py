@@ -5,7 +5,7 @@ That update holds the folder row until commit on PostgreSQL, so UIDs are strictl
 increasing in commit order across nodes (RFC 3501 §2.3.1.1) and every change of the
 folder has a MODSEQ of its own (RFC 7162 §3.1). The pipeline's deliveries take the
 counters last, folders in id order, just before COMMIT
-(`mss.store.mail_delivery.deliver_then_allocate`).
+(`mss.store.mail_delivery._deliver_then_allocate`).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ async def test_a_delivery_to_a_missing_folder_fails_alone_in_its_batch(make_sett
 
         def job_for(i: int):  # type: ignore[no-untyped-def]
             async def job(uow: UnitOfWork) -> None:
-                store.mail.deliver_to_folder_later(uow, "Nowhere" if i == 3 else INBOX,
+                store.mail.delivery.deliver_to_folder_later(uow, "Nowhere" if i == 3 else INBOX,
                                                    blobs[i], raws[i])
             return job
 

@@ -268,8 +268,8 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
         blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
         async def job(uow: Any, blob: Any = blob, raw: bytes = raw) -> int:
-            delivered = await store.mail.deliver(uow, target.id, blob, raw.split(b"\r\n\r\n")[0],
-                                                 flags=flags)
+            delivered = await store.mail.delivery.deliver(
+                uow, target.id, blob, raw.split(b"\r\n\r\n")[0], flags=flags)
             return delivered.uid
 
         uids.append(await store.write(job))

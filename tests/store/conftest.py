@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mss.identity import MailboxKind
+from mss.store.mail_delivery import Delivered
 from mss.store.mailboxes import INBOX, create_mailbox
-from mss.store.mailstore import Delivered
 from mss.store.store import Store
 
 
@@ -36,7 +36,7 @@ async def deliver(store: Store, mailbox_id: int, raw: bytes, folder: str = INBOX
     blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
     async def job(uow):
-        return await store.mail.deliver(uow, target.id, blob, raw, flags=flags)
+        return await store.mail.delivery.deliver(uow, target.id, blob, raw, flags=flags)
 
     return await store.write(job)
 

@@ -47,7 +47,7 @@ async def main() -> None:
             blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
             async def job(uow, blob=blob, raw=raw):
-                return await store.mail.deliver(uow, inbox.id, blob, raw)
+                return await store.mail.delivery.deliver(uow, inbox.id, blob, raw)
 
             done = await store.write(job)
             sys.stdout.write(f"committed {done.uid} {hashlib.sha256(raw).hexdigest()}\n")

@@ -47,14 +47,14 @@ async def _fill(store: Store, mailbox: int) -> None:
     earlier = await store.mail.contents.prepare_blob(mailbox, MESSAGES[1])
 
     async def append_dated(uow):  # APPEND with an internal date before the first's
-        await store.mail.deliver(uow, inbox.id, earlier, MESSAGES[1],
+        await store.mail.delivery.deliver(uow, inbox.id, earlier, MESSAGES[1],
                                  internal_date=datetime(2025, 12, 1, tzinfo=UTC))
 
     await store.write(append_dated)
     blob = await store.mail.contents.prepare_blob(mailbox, MESSAGES[2])
 
     async def late(uow):  # the pipeline's path: deferred to the end of the batch
-        store.mail.deliver_to_folder_later(uow, INBOX, blob, MESSAGES[2])
+        store.mail.delivery.deliver_to_folder_later(uow, INBOX, blob, MESSAGES[2])
 
     await store.write(late)
 

@@ -87,7 +87,8 @@ async def test_an_unreadable_date_stores_the_arrival_time_as_sent_date(store: St
         blob = await store.mail.contents.prepare_blob(mailbox.id, raw)
 
         async def job(uow: UnitOfWork, blob: PreparedBlob = blob, raw: bytes = raw) -> None:
-            await store.mail.deliver_to_folder(uow, "INBOX", blob, raw.split(b"\r\n\r\n")[0])
+            await store.mail.delivery.deliver_to_folder(uow, "INBOX", blob,
+                                                        raw.split(b"\r\n\r\n")[0])
 
         await store.write(job)
     async with store.reading() as session:

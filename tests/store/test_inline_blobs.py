@@ -23,7 +23,7 @@ async def deliver_inline(store, mailbox: int, raw: bytes) -> int:  # type: ignor
     blob = await store.mail.contents.prepare_blob(mailbox, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> int:
-        return (await store.mail.deliver_to_folder(uow, INBOX, blob, raw)).uid
+        return (await store.mail.delivery.deliver_to_folder(uow, INBOX, blob, raw)).uid
 
     return await store.write(job)
 
@@ -80,7 +80,7 @@ async def test_nothing_is_kept_when_the_transaction_fails(store, mailbox) -> Non
     blob = await store.mail.contents.prepare_blob(mailbox, raw, inline=True)
 
     async def job(uow: UnitOfWork) -> None:
-        await store.mail.deliver_to_folder(uow, INBOX, blob, raw)
+        await store.mail.delivery.deliver_to_folder(uow, INBOX, blob, raw)
         raise RuntimeError("the job fails after its delivery")
 
     with pytest.raises(RuntimeError):

@@ -28,7 +28,7 @@ async def _late(store, mailbox: int, n: int, folder: str = INBOX) -> int:
     blob = await store.mail.contents.prepare_blob(mailbox, raw)
 
     async def job(uow: UnitOfWork) -> int:
-        store.mail.deliver_to_folder_later(uow, folder, blob, raw, flags=("\\Seen",))
+        store.mail.delivery.deliver_to_folder_later(uow, folder, blob, raw, flags=("\\Seen",))
         uow.audit(AuditAction.MESSAGE_DELIVERED, SYSTEM, target=f"m{n}")
         return n
 
@@ -92,7 +92,7 @@ async def test_late_and_immediate_deliveries_share_one_folder(store, mailbox, co
 
     async def immediate(uow: UnitOfWork) -> int:
         async with asyncio.timeout(10):
-            done = await store.mail.deliver_to_folder(uow, INBOX, blob, raw)
+            done = await store.mail.delivery.deliver_to_folder(uow, INBOX, blob, raw)
         return done.uid
 
     results = await asyncio.gather(

@@ -1,0 +1,331 @@
+"""Delivery into folders: a new message and its entry (the pipeline, IMAP APPEND).
+
+Each delivery allocates the entry's UID and MODSEQ (mss.store.folder_counters), writes
+the `messages` row with the header summary and the sort keys it is read and sorted by,
+and the folder entry; the blob was prepared before the job
+(mss.store.message_contents), an inline one is written here, in the same transaction.
+Every delivery publishes an `exists` change event, delivered after commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mss.store.events import ChangeEvent
+from mss.store.flag_changes import add_keywords
+from mss.store.flags import flags_text
+from mss.store.folder_counters import ALLOCATE_BY_ID, ALLOCATE_BY_NAME
+from mss.store.header_summary import summarise_headers
+from mss.store.mail_errors import MailStoreError
+from mss.store.message_contents import PreparedBlob, insert_inline, keep_inline
+from mss.store.sort_keys import sort_keys_of
+from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
+from mss.store.tables import Folder, FolderEntry, StoredMessage
+from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAuthor:
+    """Who the pipeline accepted a message from: the mailbox (its checked MAIL FROM) and
+    the authenticated principal's label (docs/sender-truth.md)."""
+
+    mailbox: str
+    principal: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    folder_id: int
+    uid: int
+    modseq: int
+    message_id: int
+
+
+_F = Folder.__table__.c
+_INSERT_MESSAGE = insert(StoredMessage.__table__).returning(StoredMessage.__table__.c.id)
+_INSERT_ENTRY = insert(FolderEntry.__table__)
+
+
+def _message_values(
+    blob: PreparedBlob, raw_headers: bytes, internal_date: datetime, queue_id: str | None = None,
+    author: MessageAuthor | None = None,
+) -> dict[str, Any]:
+    """The `messages` row of a delivery (one place for _deliver and late deliveries).
+
+    `sent_date` is the sent date of RFC 5256 §2.2: the Date field's instant, or the
+    arrival time when the field is missing or cannot be read (mss.store.header_dates)."""
+    summary = summarise_headers(raw_headers)
+    keys = sort_keys_of(summary.subject, raw_headers)
+    return {
+        "mailbox_id": blob.mailbox_id, "blob_key": blob.blob_key,
+        "sha256": blob.sha256, "size": blob.size, "internal_date": internal_date,
+        "message_id": summary.message_id, "subject": summary.subject,
+        "from_addr": summary.from_addr, "to_addrs": summary.to_addrs,
+        "sent_date": summary.date or internal_date, "sealed_header": blob.sealed_header,
+        "queue_id": queue_id or None,
+        "author": author.mailbox if author else None,
+        "author_principal": author.principal if author else None,
+        "sort_subject": keys.subject, "sort_from": keys.from_mailbox,
+        "sort_to": keys.to_mailbox, "sort_cc": keys.cc_mailbox,
+    }
+
+
+ENTRY_SORT_KEYS = ("sort_date", "sort_arrival", "sort_size", "sort_from", "sort_to",
+                   "sort_cc", "sort_subject")
+
+
+def _entry_sort_values(message: dict[str, Any]) -> dict[str, Any]:
+    """The sort keys an entry keeps beside it, from its `messages` row (`_message_values`):
+    DATE is the sent date, which is the internal date when the Date field is unusable."""
+    return {
+        "sort_date": message["sent_date"], "sort_arrival": message["internal_date"],
+        "sort_size": message["size"], "sort_from": message["sort_from"],
+        "sort_to": message["sort_to"], "sort_cc": message["sort_cc"],
+        "sort_subject": message["sort_subject"],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _LateDelivery:
+    uow: UnitOfWork
+    folder_name: str
+    blob: PreparedBlob
+    message: dict[str, Any]
+    flags: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ThreadDelivery:
+    """The three delivery statements compiled for SQLite's connection thread."""
+
+    allocate: ThreadStatement
+    message: ThreadStatement
+    entry: ThreadStatement
+    inline: ThreadStatement
+
+
+_THREAD_DELIVERY: dict[str, _ThreadDelivery] = {}
+
+
+def _thread_delivery(dialect: Dialect, message_keys: Sequence[str]) -> _ThreadDelivery:
+    compiled = _THREAD_DELIVERY.get(dialect.name)
+    if compiled is None:
+        compiled = _THREAD_DELIVERY[dialect.name] = _ThreadDelivery(
+            ThreadStatement.compile(ALLOCATE_BY_NAME, dialect),
+            ThreadStatement.compile(_INSERT_MESSAGE, dialect, message_keys),
+            ThreadStatement.compile(
+                _INSERT_ENTRY, dialect,
+                ["folder_id", "message_id", "uid", "modseq", "flags", *ENTRY_SORT_KEYS]
+            ),
+            ThreadStatement.compile(insert_inline(dialect), dialect,
+                                    ["mailbox_id", "blob_key", "sealed"]),
+        )
+    return compiled
+
+
+def _deliver_in_thread(
+    statements: _ThreadDelivery, items: list[_LateDelivery], conn: sqlite3.Connection
+) -> list[tuple[int, int, int]]:
+    """Each delivery's statements (as _deliver runs them), all in one hop."""
+    done = []
+    for position, item in enumerate(items):
+        try:
+            if item.blob.inline is not None:
+                statements.inline.execute(conn, {
+                    "mailbox_id": item.blob.mailbox_id, "blob_key": item.blob.blob_key,
+                    "sealed": item.blob.inline})
+            allocated = statements.allocate.execute(
+                conn, {"b_mailbox": item.blob.mailbox_id, "b_name": item.folder_name})
+            if not allocated:
+                raise MailStoreError("NONEXISTENT", "no such folder")
+            folder_id, uidnext, modseq, _ = allocated[0]
+            (message_id,), = statements.message.execute(conn, item.message)
+            statements.entry.execute(conn, {
+                "folder_id": folder_id, "message_id": message_id, "uid": uidnext - 1,
+                "modseq": modseq, "flags": item.flags, **_entry_sort_values(item.message),
+            })
+        except Exception as error:
+            raise DeferredWriteFailed(position, error) from error
+        done.append((folder_id, uidnext - 1, modseq))
+    return done
+
+
+async def _run_late_deliveries(connection: AsyncConnection, items: list[_LateDelivery]) -> None:
+    """The batch's late deliveries: on SQLite in one hop to the connection's thread
+    (the transaction holds the database's one write lock anyway); on PostgreSQL with
+    the folder counters taken last (`_deliver_then_allocate`)."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    if isinstance(driver, SqliteConnection):
+        statements = _thread_delivery(connection.dialect, list(items[0].message))
+        done = await driver.run(partial(_deliver_in_thread, statements, items))
+        for item, (folder_id, uid, modseq) in zip(items, done, strict=True):
+            item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
+        return
+    await _deliver_then_allocate(connection, items)
+
+
+_FOLDERS_NAMED = select(_F.id, _F.mailbox_id, _F.name).where(
+    _F.mailbox_id.in_(bindparam("b_mailboxes", expanding=True)),
+    _F.name.in_(bindparam("b_names", expanding=True)))
+# ORDER BY before FOR UPDATE: the rows are locked in id order, by every transaction
+# (PostgreSQL SELECT, "The Locking Clause"), so two batches never wait on each other
+# in a cycle
+_LOCK_FOLDERS = (select(_F.id).where(_F.id.in_(bindparam("b_ids", expanding=True)))
+                 .order_by(_F.id).with_for_update())
+# the rows are locked already (above): one statement for every folder of the batch
+_ALLOCATE_COUNTS = text(
+    "UPDATE folders AS f SET uidnext = f.uidnext + w.n, highestmodseq = f.highestmodseq + w.n"
+    " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_counts AS bigint[])) AS w(id, n)"
+    " WHERE f.id = w.id RETURNING f.id, f.uidnext, f.highestmodseq")
+_INSERT_MESSAGES = insert(StoredMessage.__table__).returning(
+    StoredMessage.__table__.c.id, sort_by_parameter_order=True)
+
+
+async def _deliver_then_allocate(connection: AsyncConnection,
+                                 items: list[_LateDelivery]) -> None:
+    """Deliveries whose folder rows are locked only at the end of the batch, just before
+    its audit rows and COMMIT (issue 24: a hot INBOX or Sent row locked at the first
+    delivery was held while the node ran the rest of the batch, and the other nodes
+    waited on it): the folders are found without a lock, the messages written, then
+    every folder's counters taken at once, rows locked in id order, one UPDATE per
+    folder for all its messages; each message still gets its own UID and MODSEQ, in
+    the order of the batch (RFC 3501 §2.3.1.1, RFC 7162 §3.1). The lock is held until
+    COMMIT, so UIDs stay increasing in commit order across nodes."""
+    found = (await connection.execute(_FOLDERS_NAMED, {
+        "b_mailboxes": sorted({i.blob.mailbox_id for i in items}),
+        "b_names": sorted({i.folder_name for i in items})})).all()
+    folder_ids = {(mailbox_id, name): folder_id for folder_id, mailbox_id, name in found}
+    targets: list[int] = []
+    for position, item in enumerate(items):
+        folder_id = folder_ids.get((item.blob.mailbox_id, item.folder_name))
+        if folder_id is None:
+            error = MailStoreError("NONEXISTENT", "no such folder")
+            raise DeferredWriteFailed(position, error) from error
+        targets.append(folder_id)
+    inline = {(i.blob.mailbox_id, i.blob.blob_key): i.blob.inline for i in items
+              if i.blob.inline is not None}
+    try:  # one statement for all; on a failure, again one by one to name the item
+        async with connection.begin_nested():
+            if inline:
+                await connection.execute(insert_inline(connection.dialect), [
+                    {"mailbox_id": m, "blob_key": k, "sealed": v}
+                    for (m, k), v in inline.items()])
+            message_ids = list((await connection.execute(
+                _INSERT_MESSAGES, [i.message for i in items])).scalars().all())
+    except Exception:
+        message_ids = []
+        for position, item in enumerate(items):
+            try:
+                await keep_inline(connection, item.blob)
+                message_ids.append(
+                    (await connection.execute(_INSERT_MESSAGE, item.message)).scalar_one())
+            except Exception as error:
+                raise DeferredWriteFailed(position, error) from error
+    counts: dict[int, int] = {}
+    for folder_id in targets:
+        counts[folder_id] = counts.get(folder_id, 0) + 1
+    order = sorted(counts)
+    await connection.execute(_LOCK_FOLDERS, {"b_ids": order})
+    after = {row[0]: (row[1], row[2]) for row in (await connection.execute(
+        _ALLOCATE_COUNTS, {"b_ids": order, "b_counts": [counts[f] for f in order]})).all()}
+    next_of = {f: (uidnext - counts[f], modseq - counts[f] + 1)
+               for f, (uidnext, modseq) in after.items()}
+    entries = []
+    for item, folder_id, message_id in zip(items, targets, message_ids, strict=True):
+        uid, modseq = next_of[folder_id]
+        next_of[folder_id] = (uid + 1, modseq + 1)
+        entries.append({"folder_id": folder_id, "message_id": message_id, "uid": uid,
+                        "modseq": modseq, "flags": item.flags,
+                        **_entry_sort_values(item.message)})
+        item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
+    await connection.execute(_INSERT_ENTRY, entries)
+
+
+async def _insert_delivery(
+    uow: UnitOfWork, connection: AsyncConnection, allocated: Row[*tuple[Any, ...]] | None,
+    blob: PreparedBlob, message: dict[str, Any], flags: str, saved_at: datetime | None = None,
+) -> Delivered:
+    if allocated is None:
+        raise MailStoreError("NONEXISTENT", "no such folder")
+    folder_id, uid, modseq, mailbox_id = (
+        allocated[0], allocated[1] - 1, allocated[2], allocated[3]
+    )
+    if mailbox_id != blob.mailbox_id:
+        raise MailStoreError("CANNOT", "blob prepared for another mailbox")
+    await keep_inline(connection, blob)
+    message_id = (await connection.execute(_INSERT_MESSAGE, message)).scalar_one()
+    await connection.execute(_INSERT_ENTRY, {
+        "folder_id": folder_id, "message_id": message_id, "uid": uid, "modseq": modseq,
+        "flags": flags, "saved_at": saved_at, **_entry_sort_values(message),
+    })
+    uow.publish(ChangeEvent("exists", blob.mailbox_id, folder_id, uid, modseq))
+    return Delivered(folder_id, uid, modseq, message_id)
+
+
+class MailDelivery:
+    """Adds messages to folders, in the job's transaction."""
+
+    async def deliver(
+        self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
+        *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+    ) -> Delivered:
+        """Add a message to a folder named by id (APPEND)."""
+        connection = await uow.core()
+        allocated = (await connection.execute(ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
+        return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
+
+    async def deliver_to_folder(
+        self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
+        *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+    ) -> Delivered:
+        """Add a message to a folder of the blob's mailbox named by name (delivery, Sent)."""
+        connection = await uow.core()
+        allocated = (
+            await connection.execute(
+                ALLOCATE_BY_NAME, {"b_mailbox": blob.mailbox_id, "b_name": folder_name}
+            )
+        ).first()
+        return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
+
+    async def _deliver(
+        self, uow: UnitOfWork, allocated: Row[Any] | None, blob: PreparedBlob,
+        raw_headers: bytes, flags: Iterable[str], internal_date: datetime | None,
+    ) -> Delivered:
+        """Three statements in all: allocate UID/MODSEQ (which also finds the folder),
+        insert the message, insert the entry; prebuilt Core statements, since building
+        and caching statements costs more than the SQL on this path, run on the
+        transaction's connection (no ORM session work per statement; the callers
+        flushed the session, see `UnitOfWork.core`)."""
+        message = _message_values(blob, raw_headers, internal_date or uow.now())
+        flags = list(flags)
+        # RFC 8514: saved now; kept apart only when the internal date is another time
+        saved_at = uow.now() if internal_date is not None else None
+        delivered = await _insert_delivery(uow, uow.connection, allocated, blob, message,
+                                           flags_text(flags), saved_at)
+        await add_keywords(uow, delivered.folder_id, flags)
+        return delivered
+
+    def deliver_to_folder_later(
+        self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
+        *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+        queue_id: str | None = None, author: MessageAuthor | None = None,
+    ) -> None:
+        """`deliver_to_folder` for a job that needs no UID back (the pipeline): the
+        delivery runs with the batch's others after every job of the batch, in the same
+        transaction, and on SQLite all of them in one hop to the database thread
+        (docs/design-notes.md, Performance: a delivery's three awaited statements each waited a turn
+        of a busy
+        event loop). A failure is the job's, as if raised by deliver_to_folder."""
+        message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id,
+                                  author)
+        uow.defer(_run_late_deliveries,
+                  _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))
