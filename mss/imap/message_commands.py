@@ -485,7 +485,7 @@ async def cmd_copy(session: ImapSession, command: CopyCommand) -> Reply:
     assert principal is not None
 
     async def job(uow: UnitOfWork) -> list[tuple[int, int]]:
-        operation = store.mail.move if moving else store.mail.copy
+        operation = store.mail.moves.move if moving else store.mail.moves.copy
         try:
             pairs = await operation(uow, selected.folder_id, uids, target_id,
                                     reader=selected.access.reader)
@@ -527,7 +527,7 @@ async def _expunge(session: ImapSession, uids: list[int] | None) -> list[int]:
     assert principal is not None
 
     async def job(uow: UnitOfWork) -> list[int]:
-        removed = await store.mail.expunge(uow, selected.folder_id, uids)
+        removed = await store.mail.moves.expunge(uow, selected.folder_id, uids)
         if removed:
             uow.audit(AuditAction.MESSAGE_EXPUNGED, principal,
                       target=f"{selected.access.address}/{selected.folder}",

@@ -67,7 +67,7 @@ async def move_to_trash(store: Store, principal: Principal, mailbox_id: int, ori
         return None
 
     async def job(uow: UnitOfWork) -> int | None:
-        pairs = await store.mail.move(uow, source, [uid], trash)
+        pairs = await store.mail.moves.move(uow, source, [uid], trash)
         if not pairs:
             return None
         new_uid = pairs[0][1]
@@ -99,7 +99,7 @@ async def restore(store: Store, principal: Principal, mailbox_id: int, uid: int
             Folder.mailbox_id == mailbox_id, Folder.name == origin))).scalar_one_or_none()
         if target is None:
             return None
-        pairs = await store.mail.move(uow, trash, [uid], target)
+        pairs = await store.mail.moves.move(uow, trash, [uid], target)
         await uow.session.delete(row)
         await uow.session.flush()
         if not pairs:
@@ -155,7 +155,7 @@ async def purge_expired(store: Store, *, batch: int = 200) -> int:
         for folder_id, items in by_folder.items():
             uids = [uid for uid, _ in items]
             await store.mail.flags.store_flags(uow, folder_id, uids, {DELETED}, FlagMode.ADD)
-            removed = await store.mail.expunge(uow, folder_id, uids)
+            removed = await store.mail.moves.expunge(uow, folder_id, uids)
             await uow.session.execute(delete(TrashedEntry).where(
                 TrashedEntry.folder_id == folder_id, TrashedEntry.uid.in_(uids)))
             for uid, address in items:

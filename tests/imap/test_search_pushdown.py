@@ -70,7 +70,7 @@ async def test_store_answers_like_the_matcher(store) -> None:
     async def change(uow) -> None:
         await store.mail.flags.store_flags(uow, folder.id, [3, 9, 10, 11], ["\\Deleted"],
                                            FlagMode.ADD)
-        await store.mail.expunge(uow, folder.id, [3, 9, 10, 11])
+        await store.mail.moves.expunge(uow, folder.id, [3, 9, 10, 11])
         await store.mail.flags.store_flags(uow, folder.id, list(range(1, 41, 3)), ["\\Seen"],
                                      FlagMode.ADD, reader="reader-1")
 

@@ -61,8 +61,8 @@ async def _fill(store: Store, mailbox: int) -> None:
     async def copy_and_move(uow):
         copies = await store.mail.create_folder(uow, mailbox, "Copies")
         moved = await store.mail.create_folder(uow, mailbox, "Moved")
-        await store.mail.copy(uow, inbox.id, [1, 2, 3], copies.id)
-        await store.mail.move(uow, copies.id, [2], moved.id)
+        await store.mail.moves.copy(uow, inbox.id, [1, 2, 3], copies.id)
+        await store.mail.moves.move(uow, copies.id, [2], moved.id)
 
     await store.write(copy_and_move)
 

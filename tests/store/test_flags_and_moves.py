@@ -87,7 +87,7 @@ async def test_expunge_removes_only_deleted(store, mailbox) -> None:
     inbox = await _inbox(store, mailbox)
 
     async def expunge(uow):
-        return await store.mail.expunge(uow, inbox.id)
+        return await store.mail.moves.expunge(uow, inbox.id)
     assert await store.write(expunge) == [1, 3]
     assert [e.uid for e in await _entries(store, inbox.id)] == [2]
 
@@ -103,12 +103,12 @@ async def test_expunge_and_move_remember_the_removed_uids(store, mailbox) -> Non
         archive = await store.mail.folder(session, mailbox, "Archive")
 
     async def expunge(uow):
-        return await store.mail.expunge(uow, inbox.id)
+        return await store.mail.moves.expunge(uow, inbox.id)
     await store.write(expunge)
     after_expunge = (await _inbox(store, mailbox)).highestmodseq
 
     async def move(uow):
-        return await store.mail.move(uow, inbox.id, [4], archive.id)
+        return await store.mail.moves.move(uow, inbox.id, [4], archive.id)
     await store.write(move)
     async with store.reading() as session:
         assert await expunged_since(session, inbox.id, 0) == [1, 2, 4]
@@ -125,11 +125,11 @@ async def test_copy_and_move_keep_flags_and_assign_new_uids(store, mailbox) -> N
         archive = await store.mail.folder(session, mailbox, "Archive")
 
     async def copy(uow):
-        return await store.mail.copy(uow, inbox.id, [1], archive.id)
+        return await store.mail.moves.copy(uow, inbox.id, [1], archive.id)
     assert await store.write(copy) == [(1, 1)]
 
     async def move(uow):
-        return await store.mail.move(uow, inbox.id, [1, 2], archive.id)
+        return await store.mail.moves.move(uow, inbox.id, [1, 2], archive.id)
     assert await store.write(move) == [(1, 2), (2, 3)]
     assert await _entries(store, inbox.id) == []
     moved = await _entries(store, archive.id)
@@ -144,7 +144,7 @@ async def test_copy_to_another_mailbox_reencrypts(store, mailbox) -> None:
     source, target = await _inbox(store, mailbox), await _inbox(store, org)
 
     async def copy(uow):
-        return await store.mail.copy(uow, source.id, [1], target.id)
+        return await store.mail.moves.copy(uow, source.id, [1], target.id)
     await store.write(copy)
     copied = (await _entries(store, target.id))[0]
     assert await store.mail.contents.read_raw(org, copied.blob_key) == raw
