@@ -70,7 +70,7 @@ async def _url_content(session: ImapSession, part: CatenatePart) -> bytes:
         folder_id = await folder_id_of(db, access.mailbox_id, resolved.folder)
         if folder_id is None:
             raise _bad_url(url)
-        folder = await store.mail.folder(db, access.mailbox_id, resolved.folder)
+        folder = await store.mail.folders.named(db, access.mailbox_id, resolved.folder)
         entries = await folder_entries(db, folder_id, access.reader, uids=[parsed.uid])
     if not entries or (parsed.uidvalidity is not None
                        and parsed.uidvalidity != folder.uidvalidity):

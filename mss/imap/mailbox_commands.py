@@ -66,8 +66,8 @@ from mss.store.folder_reads import (
     folder_index,
 )
 from mss.store.mail_errors import MailStoreError
+from mss.store.mail_folders import FolderInfo
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FolderInfo
 from mss.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def store_error(error: MailStoreError) -> ImapNo:
 async def _existing(session: ImapSession, resolved: ResolvedName) -> FolderInfo:
     async with session.store.reading() as db:
         try:
-            return await session.store.mail.folder(db, resolved.access.mailbox_id,
+            return await session.store.mail.folders.named(db, resolved.access.mailbox_id,
                                                    resolved.folder)
         except MailStoreError:
             raise ImapNo(ResponseCode.NONEXISTENT, "No such mailbox") from None
@@ -228,7 +228,7 @@ async def cmd_create(session: ImapSession, command: MailboxCommand) -> Reply:
         for depth in range(1, len(pieces) + 1):
             partial = SEPARATOR.join(pieces[:depth])
             try:
-                created = (await store.mail.create_folder(uow, owner_id, partial,
+                created = (await store.mail.folders.create(uow, owner_id, partial,
                                                           subscribed=False)).id
             except MailStoreError as error:
                 if depth == len(pieces) or error.code != "ALREADYEXISTS":
@@ -249,7 +249,7 @@ async def cmd_delete(session: ImapSession, command: MailboxCommand) -> Reply:
         raise ImapNo(ResponseCode.NOPERM, "No right to delete folders here")
     folder = await _existing(session, resolved)
     async with session.store.reading() as db:
-        folders = await session.store.mail.folders(db, resolved.access.mailbox_id)
+        folders = await session.store.mail.folders.of_mailbox(db, resolved.access.mailbox_id)
     if any(f.name.startswith(folder.name + SEPARATOR) for f in folders):
         raise ImapNo(ResponseCode.HASCHILDREN, "Delete the folders inside it first")
     if session.selected is not None and session.selected.folder_id == folder.id:
@@ -260,7 +260,7 @@ async def cmd_delete(session: ImapSession, command: MailboxCommand) -> Reply:
 
     async def job(uow: UnitOfWork) -> None:
         try:
-            await store.mail.delete_folder(uow, resolved.access.mailbox_id, folder.name)
+            await store.mail.folders.delete(uow, resolved.access.mailbox_id, folder.name)
         except MailStoreError as error:
             raise store_error(error) from None
         uow.audit(AuditAction.FOLDER_DELETED, principal,
@@ -288,7 +288,7 @@ async def cmd_rename(session: ImapSession, command: RenameCommand) -> Reply:
 
     async def job(uow: UnitOfWork) -> None:
         try:
-            await store.mail.rename_folder(uow, source.access.mailbox_id, source.folder,
+            await store.mail.folders.rename(uow, source.access.mailbox_id, source.folder,
                                            new_name, SEPARATOR)
         except MailStoreError as error:
             raise store_error(error) from None
@@ -312,7 +312,7 @@ async def cmd_subscribe(session: ImapSession, command: MailboxCommand) -> Reply:
         wanted = command.name == "SUBSCRIBE"
 
         async def job(uow: UnitOfWork) -> None:
-            await store.mail.set_subscribed(uow, resolved.access.mailbox_id,
+            await store.mail.folders.set_subscribed(uow, resolved.access.mailbox_id,
                                             resolved.folder, wanted)
 
         await store.write(job)
@@ -328,7 +328,7 @@ async def _all_names(session: ImapSession) -> list[tuple[str, FolderInfo | None]
     found: list[tuple[str, FolderInfo | None]] = []
     async with session.store.reading() as db:
         for access in names.accesses:
-            folders = await session.store.mail.folders(db, access.mailbox_id)
+            folders = await session.store.mail.folders.of_mailbox(db, access.mailbox_id)
             if access.shared:
                 found.append((f"{SHARED_PREFIX}{access.address}", None))
             found.extend((names.client_name(access, f.name), f) for f in folders)
@@ -441,7 +441,7 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
         folder_id = await folder_id_of(db, access.mailbox_id, resolved.folder)
         if folder_id is None:
             raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
-        folder = await store.mail.folder(db, access.mailbox_id, resolved.folder)
+        folder = await store.mail.folders.named(db, access.mailbox_id, resolved.folder)
         if access.quota_bytes:
             used = await store.mail.mailboxes.usage(db, access.mailbox_id)
             if used + sum(len(item.message) for item in messages) > access.quota_bytes:

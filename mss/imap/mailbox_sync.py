@@ -68,7 +68,7 @@ async def claim_recent(session: ImapSession, selected: SelectedMailbox, upto: in
     store = session.store
 
     async def job(uow: UnitOfWork) -> tuple[int, int] | None:
-        return await store.mail.claim_recent(uow, selected.folder_id, upto)
+        return await store.mail.folders.claim_recent(uow, selected.folder_id, upto)
 
     claimed = await store.write(job)
     if claimed is not None and claimed[0] < claimed[1]:

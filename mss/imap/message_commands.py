@@ -480,7 +480,7 @@ async def cmd_copy(session: ImapSession, command: CopyCommand) -> Reply:
         target_id = await folder_id_of(db, target.access.mailbox_id, target.folder)
         if target_id is None:
             raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
-        target_folder = await store.mail.folder(db, target.access.mailbox_id, target.folder)
+        target_folder = await store.mail.folders.named(db, target.access.mailbox_id, target.folder)
     principal = session.principal
     assert principal is not None
 

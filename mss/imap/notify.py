@@ -41,8 +41,8 @@ from mss.imap.namespaces import SEPARATOR, SHARED_PREFIX, ResolvedName
 from mss.imap.responses import ImapBad, ImapNo, render_flags, render_mailbox, render_string
 from mss.imap.sequence_set import SequenceSet
 from mss.store.events import ChangeEvent
+from mss.store.mail_folders import FolderInfo
 from mss.store.mailboxes import INBOX
-from mss.store.mailstore import FolderInfo
 
 if TYPE_CHECKING:
     from mss.imap.session import ImapSession, Reply
@@ -103,7 +103,7 @@ async def cmd_notify(session: ImapSession, command: NotifyCommand) -> Reply:
         async with session.store.reading() as db:
             for mailbox_id in accesses:
                 state.folders[mailbox_id] = {
-                    f.id: f for f in await session.store.mail.folders(db, mailbox_id)}
+                    f.id: f for f in await session.store.mail.folders.of_mailbox(db, mailbox_id)}
     except BaseException:
         await stack.aclose()
         raise
@@ -263,7 +263,7 @@ async def _folder_changes(session: ImapSession, state: NotifyState,
     assert names is not None
     access = state.accesses[mailbox_id]
     async with session.store.reading() as db:
-        fresh = {f.id: f for f in await session.store.mail.folders(db, mailbox_id)}
+        fresh = {f.id: f for f in await session.store.mail.folders.of_mailbox(db, mailbox_id)}
     old = state.folders.get(mailbox_id, {})
     state.folders[mailbox_id] = fresh
     utf8 = session.imap4rev2

@@ -51,7 +51,7 @@ def _subject(principal: Principal) -> str:
 async def _folder(store: Store, mailbox_id: int, name: str) -> int | None:
     async with store.reading() as session:
         try:
-            return (await store.mail.folder(session, mailbox_id, name)).id
+            return (await store.mail.folders.named(session, mailbox_id, name)).id
         except MailStoreError:
             return None
 

@@ -1,228 +1,47 @@
-"""The mail store API: the only way other packages read or change mail.
+"""The mail store: the only way other packages read or change mail, in pieces that each
+do one thing; `store.mail` holds them, built once by `mss.store.store.Store`.
 
-Invariants:
-- blobs are written (and fsynced) by `prepare_blob` before the job that references them
-  runs, so a committed row never points at a missing file;
-- UIDs and MODSEQs come from one atomic `UPDATE folders ... RETURNING`, which holds the
-  folder row until commit on PostgreSQL: UIDs are strictly increasing in commit order
-  across nodes (RFC 3501 §2.3.1.1, RFC 7162 §3.1); the pipeline's deliveries take it
-  last, folders in id order, just before COMMIT (`_deliver_then_allocate`);
+Invariants, each kept where its module says:
+- blobs are written (and fsynced) before the job that references them runs, so a
+  committed row never points at a missing file (mss.store.message_contents);
+- UIDs and MODSEQs come from one atomic `UPDATE folders ... RETURNING`: UIDs are strictly
+  increasing in commit order across nodes (RFC 3501 §2.3.1.1, RFC 7162 §3.1;
+  mss.store.folder_counters);
 - every change publishes a change event, delivered after commit.
 
 Shared (ORG) mailboxes keep `\\Seen` per reader (RFC 4314 §5.3-style private flags):
-pass `reader=` and that flag is read and written in `private_flags` for that reader.
+pass `reader=` to the reads, STORE, COPY and MOVE, and that flag is read and written in
+`private_flags` for that reader (mss.store.flags).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from mss.store.blobs import BlobBackend
 from mss.store.entry_moves import EntryMoves
 from mss.store.entry_reads import EntryReads
-from mss.store.events import ChangeEvent
 from mss.store.flag_changes import FlagChanges
-from mss.store.keys import Keyring
 from mss.store.mail_delivery import MailDelivery
-from mss.store.mail_errors import MailStoreError
-from mss.store.mailboxes import INBOX, MailboxLookup, new_uidvalidity
-from mss.store.message_contents import (
-    MessageContents,
-)
-from mss.store.tables import (
-    Folder,
-    FolderEntry,
-    PrivateFlags,
-)
-from mss.store.thread_reads import (
-    PreparedRead,
-    PreparedStatement,
-    ThreadReads,
-    run_in_transaction,
-    run_read,
-)
-from mss.store.unit_of_work import UnitOfWork
+from mss.store.mail_folders import MailFolders
+from mss.store.mailboxes import MailboxLookup
+from mss.store.message_contents import MessageContents
 
 
 @dataclass(frozen=True, slots=True)
-class FolderInfo:
-    id: int
-    mailbox_id: int
-    name: str
-    special_use: str | None
-    uidvalidity: int
-    uidnext: int
-    highestmodseq: int
-    subscribed: bool
-    recent_uid: int = 1
-    keywords: tuple[str, ...] = ()
-
-
-_F = Folder.__table__.c
-_E = FolderEntry.__table__.c
-_P = PrivateFlags.__table__.c
-_CLAIM_RECENT = PreparedStatement(
-    update(Folder.__table__).where(_F.id == bindparam("b_folder"),
-                                   _F.recent_uid < bindparam("b_upto"))
-    .values(recent_claimed=_F.recent_uid, recent_uid=bindparam("b_upto"))
-    .returning(_F.recent_claimed, _F.recent_uid))
-
-
-_FOLDER_COLUMNS = (_F.id, _F.mailbox_id, _F.name, _F.special_use, _F.uidvalidity, _F.uidnext,
-                   _F.highestmodseq, _F.subscribed, _F.recent_uid, _F.keywords)
-_FOLDERS_OF = PreparedRead(
-    select(*_FOLDER_COLUMNS).where(_F.mailbox_id == bindparam("b_mailbox")).order_by(_F.name))
-_FOLDER_NAMED = PreparedRead(select(*_FOLDER_COLUMNS).where(
-    _F.mailbox_id == bindparam("b_mailbox"), _F.name == bindparam("b_name")))
-
-
-def _folder_info_of(row: tuple[Any, ...]) -> FolderInfo:
-    """A FolderInfo from a row of _FOLDER_COLUMNS."""
-    return FolderInfo(
-        id=row[0], mailbox_id=row[1], name=row[2], special_use=row[3], uidvalidity=row[4],
-        uidnext=row[5], highestmodseq=row[6], subscribed=bool(row[7]), recent_uid=row[8],
-        keywords=tuple((row[9] or "").split()),
-    )
-
-
 class MailStore:
-    def __init__(
-        self, blobs: BlobBackend, keyring: Keyring,
-        read_sessions: async_sessionmaker[AsyncSession],
-        thread_reads: ThreadReads | None = None,
-    ) -> None:
-        self.contents = MessageContents(blobs, keyring, read_sessions, thread_reads)
-        self.mailboxes = MailboxLookup(read_sessions)
-        self.reads = EntryReads()
-        self.flags = FlagChanges()
-        self.delivery = MailDelivery()
-        self.moves = EntryMoves(self.contents, self.reads)
-        self._read_sessions = read_sessions
+    """The pieces of the mail store, each reached by what it does."""
 
-    # -- folders ----------------------------------------------------------------------
-
-    async def folders(self, session: AsyncSession, mailbox_id: int) -> list[FolderInfo]:
-        rows = await run_read(session, lambda reads: reads.rows(_FOLDERS_OF,
-                                                                 b_mailbox=mailbox_id))
-        return [_folder_info_of(row) for row in rows]
-
-    async def folder(self, session: AsyncSession, mailbox_id: int, name: str) -> FolderInfo:
-        if name.upper() == INBOX:
-            name = INBOX  # RFC 3501 §5.1: INBOX is case-insensitive
-        row = await run_read(session, lambda reads: reads.first(
-            _FOLDER_NAMED, b_mailbox=mailbox_id, b_name=name))
-        if row is None:
-            raise MailStoreError("NONEXISTENT", f"no folder named {name!r}")
-        return _folder_info_of(row)
-
-    async def _folder_row(self, session: AsyncSession, mailbox_id: int, name: str) -> Folder:
-        if name.upper() == INBOX:
-            name = INBOX  # RFC 3501 §5.1: INBOX is case-insensitive
-        row = (
-            await session.execute(
-                select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            raise MailStoreError("NONEXISTENT", f"no folder named {name!r}")
-        return row
-
-    async def create_folder(
-        self, uow: UnitOfWork, mailbox_id: int, name: str, special_use: str | None = None,
-        *, subscribed: bool = True,
-    ) -> FolderInfo:
-        """A new folder; IMAP CREATE passes `subscribed=False` (RFC 3501 §6.3.3 does not
-        subscribe, LSUB lists only what the client subscribed to)."""
-        if name.upper() == INBOX:
-            raise MailStoreError("ALREADYEXISTS", "INBOX always exists")
-        exists = (
-            await uow.session.execute(
-                select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
-            )
-        ).scalar_one_or_none()
-        if exists is not None:
-            raise MailStoreError("ALREADYEXISTS", f"folder {name!r} already exists")
-        row = Folder(
-            mailbox_id=mailbox_id, name=name, special_use=special_use,
-            uidvalidity=new_uidvalidity(), uidnext=1, highestmodseq=1, subscribed=subscribed,
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        uow.publish(ChangeEvent("folder", mailbox_id, row.id))
-        return _folder_info(row)
-
-    async def rename_folder(
-        self, uow: UnitOfWork, mailbox_id: int, old: str, new: str, separator: str = "/"
-    ) -> None:
-        """RFC 3501 §6.3.5: children move with their parent; INBOX renames move its mail."""
-        if new.upper() == INBOX:
-            raise MailStoreError("ALREADYEXISTS", "cannot rename to INBOX")
-        session = uow.session
-        source = await self._folder_row(session, mailbox_id, old)
-        taken = (
-            await session.execute(
-                select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == new)
-            )
-        ).scalar_one_or_none()
-        if taken is not None:
-            raise MailStoreError("ALREADYEXISTS", f"folder {new!r} already exists")
-        if source.name == INBOX:
-            target = await self.create_folder(uow, mailbox_id, new)
-            uids = [e.uid for e in await self.reads.entries(session, source.id)]
-            await self.moves.move(uow, source.id, uids, target.id)
-            return
-        children = (
-            await session.execute(
-                select(Folder).where(
-                    Folder.mailbox_id == mailbox_id, Folder.name.startswith(old + separator)
-                )
-            )
-        ).scalars().all()
-        source.name = new
-        source.uidvalidity = new_uidvalidity()
-        for child in children:
-            child.name = new + child.name[len(old):]
-        await session.flush()
-        uow.publish(ChangeEvent("folder", mailbox_id, source.id))
-
-    async def delete_folder(self, uow: UnitOfWork, mailbox_id: int, name: str) -> None:
-        row = await self._folder_row(uow.session, mailbox_id, name)
-        if row.name == INBOX:
-            raise MailStoreError("CANNOT", "INBOX cannot be deleted")
-        await uow.session.execute(delete(FolderEntry).where(FolderEntry.folder_id == row.id))
-        await uow.session.delete(row)
-        await uow.session.flush()
-        uow.publish(ChangeEvent("folder", mailbox_id, row.id))
-
-    async def set_subscribed(
-        self, uow: UnitOfWork, mailbox_id: int, name: str, subscribed: bool
-    ) -> None:
-        row = await self._folder_row(uow.session, mailbox_id, name)
-        row.subscribed = subscribed
-        uow.publish(ChangeEvent("folder", mailbox_id, row.id))  # RFC 5465 SubscriptionChange
-
-    async def claim_recent(
-        self, uow: UnitOfWork, folder_id: int, upto: int
-    ) -> tuple[int, int] | None:
-        """Claim the \\Recent messages below UID `upto` for one session (RFC 3501
-        §2.3.2: only one session sees a message as recent). One UPDATE, atomic across
-        sessions, processes and nodes: the SET expressions read the row before the
-        change, so RETURNING gives the claimed UIDs ``[first, end)``; None when another
-        session claimed them first."""
-        connection = await uow.core()
-        row = await run_in_transaction(connection, lambda db: db.first(
-            _CLAIM_RECENT, b_folder=folder_id, b_upto=upto))
-        uow.session.expire_all()
-        return (int(row[0]), int(row[1])) if row is not None else None
-
-def _folder_info(row: Folder) -> FolderInfo:
-    return FolderInfo(
-        id=row.id, mailbox_id=row.mailbox_id, name=row.name, special_use=row.special_use,
-        uidvalidity=row.uidvalidity, uidnext=row.uidnext, highestmodseq=row.highestmodseq,
-        subscribed=row.subscribed, recent_uid=row.recent_uid,
-        keywords=tuple((row.keywords or "").split()),
-    )
+    contents: MessageContents
+    """Messages' contents: prepare (seal and write) a blob, read it, open a header."""
+    mailboxes: MailboxLookup
+    """A mailbox's id by address, its stored bytes."""
+    folders: MailFolders
+    """Folders by name; CREATE, RENAME, DELETE, SUBSCRIBE; claiming \\Recent."""
+    reads: EntryReads
+    """A folder's entries, save dates and STATUS counts as one reader sees them."""
+    flags: FlagChanges
+    """STORE, with UNCHANGEDSINCE and per-reader \\Seen."""
+    delivery: MailDelivery
+    """New messages into folders: the pipeline's deliveries, APPEND."""
+    moves: EntryMoves
+    """COPY, MOVE, EXPUNGE."""

@@ -23,9 +23,16 @@ from mss.store.blobs import BlobBackend, BlobStore
 from mss.store.cluster import PgEventRelay, default_node_id, notify_events
 from mss.store.db import create_engine, is_sqlite, session_factory
 from mss.store.db_blobs import DatabaseBlobStore
+from mss.store.entry_moves import EntryMoves
+from mss.store.entry_reads import EntryReads
 from mss.store.events import ChangeEvent, EventBus
+from mss.store.flag_changes import FlagChanges
 from mss.store.keys import Keyring, create_master_key, load_master_key
+from mss.store.mail_delivery import MailDelivery
+from mss.store.mail_folders import MailFolders
+from mss.store.mailboxes import MailboxLookup
 from mss.store.mailstore import MailStore
+from mss.store.message_contents import MessageContents
 from mss.store.node_files import NodeFiles
 from mss.store.thread_reads import THREAD_READS_KEY, ThreadReads
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
@@ -57,7 +64,14 @@ class Store:
                         synchronous=settings.database.sqlite_synchronous)
             if path and path != ":memory:" else None
         )
-        self.mail = MailStore(self.blobs, keyring, self._read_sessions, self.thread_reads)
+        contents = MessageContents(self.blobs, keyring, self._read_sessions, self.thread_reads)
+        reads = EntryReads()
+        moves = EntryMoves(contents, reads)
+        self.mail = MailStore(
+            contents=contents, mailboxes=MailboxLookup(self._read_sessions),
+            folders=MailFolders(reads, moves), reads=reads, flags=FlagChanges(),
+            delivery=MailDelivery(), moves=moves,
+        )
         self.node_id = default_node_id(settings.server.node_id)
         self.clustered = not is_sqlite(settings.database_url)
         self._relay: PgEventRelay | None = None

@@ -62,7 +62,7 @@ async def find_entry(web: WebContext, principal: Principal, folder_key: str, uid
         return None
     async with web.store.reading() as session:
         try:
-            folder = await web.store.mail.folder(session, mailbox_id, folder_name)
+            folder = await web.store.mail.folders.named(session, mailbox_id, folder_name)
         except MailStoreError:
             return None
         entries = await web.store.mail.reads.entries(session, folder.id, uids=[uid],
@@ -163,7 +163,7 @@ async def mark_conversation_read(web: WebContext, principal: Principal,
         return
     unread = [m.uid for m in messages if not m.outgoing and not m.seen]
     async with web.store.reading() as session:
-        inbox = await web.store.mail.folder(session, mailbox_id, INBOX)
+        inbox = await web.store.mail.folders.named(session, mailbox_id, INBOX)
     shown = " ".join(f"{FOLDER_KEYS[m.folder]}:{m.uid}" for m in messages)
 
     async def job(uow: UnitOfWork) -> None:

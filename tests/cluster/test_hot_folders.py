@@ -55,7 +55,7 @@ async def test_crossing_traffic_on_two_nodes_gives_increasing_uids_in_four_hot_f
                 mailbox = await find_mailbox(session, address)
                 assert mailbox is not None
                 for name in (INBOX, SENT):
-                    folder = await node_b.mail.folder(session, mailbox.id, name)
+                    folder = await node_b.mail.folders.named(session, mailbox.id, name)
                     entries = await node_b.mail.reads.entries(session, folder.id)
                     uids = [e.uid for e in entries]
                     modseqs = [e.modseq for e in entries]
@@ -94,7 +94,7 @@ async def test_a_delivery_to_a_missing_folder_fails_alone_in_its_batch(make_sett
         assert [type(o) for o in outcomes] == [type(None)] * 3 + [MailStoreError] + \
             [type(None)] * 4
         async with store.reading() as session:
-            inbox = await store.mail.folder(session, mailbox_id, INBOX)
+            inbox = await store.mail.folders.named(session, mailbox_id, INBOX)
             entries = await store.mail.reads.entries(session, inbox.id)
         assert [e.uid for e in entries] == list(range(1, 8))
         assert sorted(e.subject for e in entries) == sorted(f"m{i}" for i in range(8) if i != 3)

@@ -117,7 +117,7 @@ async def inbox_subjects(settings, address: str) -> list[str]:
         async with store.reading() as session:
             mailbox = await find_mailbox(session, address)
             assert mailbox is not None
-            folder = await store.mail.folder(session, mailbox.id, INBOX)
+            folder = await store.mail.folders.named(session, mailbox.id, INBOX)
             entries = await store.mail.reads.entries(session, folder.id)
             assert await verify_chain(session, store.audit_seal) == []
         return [e.subject for e in entries]

@@ -45,7 +45,7 @@ async def test_thousand_messages_through_two_nodes_get_distinct_increasing_uids(
         async with node_b.reading() as session:
             mailbox = await find_mailbox(session, world.bruno)
             assert mailbox is not None
-            inbox = await node_b.mail.folder(session, mailbox.id, INBOX)
+            inbox = await node_b.mail.folders.named(session, mailbox.id, INBOX)
             entries = await node_b.mail.reads.entries(session, inbox.id)
             assert await verify_chain(session, node_b.audit_seal) == []
         uids = [e.uid for e in entries]

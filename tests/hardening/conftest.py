@@ -101,7 +101,7 @@ class Node:
         async with self.store.reading() as session:
             mailbox = await find_mailbox(session, address)
             assert mailbox is not None
-            folder = await self.store.mail.folder(session, mailbox.id, "INBOX")
+            folder = await self.store.mail.folders.named(session, mailbox.id, "INBOX")
             entries = await self.store.mail.reads.entries(session, folder.id)
         return [await self.store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 

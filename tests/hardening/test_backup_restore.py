@@ -33,7 +33,7 @@ async def _inbox(store, address: str) -> tuple[int, dict[str, int]]:
     """UIDVALIDITY of the INBOX and subject -> UID."""
     async with store.reading() as session:
         mailbox = await find_mailbox(session, address)
-        folder = await store.mail.folder(session, mailbox.id, "INBOX")
+        folder = await store.mail.folders.named(session, mailbox.id, "INBOX")
         entries = await store.mail.reads.entries(session, folder.id)
     return folder.uidvalidity, {e.subject: e.uid for e in entries}
 

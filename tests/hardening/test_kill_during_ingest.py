@@ -130,7 +130,7 @@ async def test_sigkill_during_ingest_loses_no_acknowledged_message(make_settings
         async with store.reading() as session:
             mailbox = await find_mailbox(session, BRUNO)
             assert mailbox is not None
-            inbox = await store.mail.folder(session, mailbox.id, "INBOX")
+            inbox = await store.mail.folders.named(session, mailbox.id, "INBOX")
             entries = await store.mail.reads.entries(session, inbox.id)
         stored: dict[str, bytes] = {}
         for entry in entries:

@@ -258,11 +258,11 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
 
     async def create(uow: Any) -> None:
         with contextlib.suppress(MailStoreError):
-            await store.mail.create_folder(uow, mailbox_id, folder)
+            await store.mail.folders.create(uow, mailbox_id, folder)
 
     await store.write(create)
     async with store.reading() as session:
-        target = await store.mail.folder(session, mailbox_id, folder)
+        target = await store.mail.folders.named(session, mailbox_id, folder)
     uids = []
     for raw in messages:
         blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
@@ -275,7 +275,7 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
         uids.append(await store.write(job))
     if not recent and uids:
         async def claim(uow: Any) -> None:
-            await store.mail.claim_recent(uow, target.id, uids[-1] + 1)
+            await store.mail.folders.claim_recent(uow, target.id, uids[-1] + 1)
 
         await store.write(claim)
     return uids

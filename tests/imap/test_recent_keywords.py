@@ -80,10 +80,10 @@ async def test_claim_is_atomic_between_concurrent_sessions(imap: ImapWorld) -> N
     async with store.reading() as session:
         mailbox = await find_mailbox(session, imap.world.alice)
         assert mailbox is not None
-        info = await store.mail.folder(session, mailbox.id, folder)
+        info = await store.mail.folders.named(session, mailbox.id, folder)
 
     async def claim(uow: Any) -> tuple[int, int] | None:
-        return await store.mail.claim_recent(uow, info.id, info.uidnext)
+        return await store.mail.folders.claim_recent(uow, info.id, info.uidnext)
 
     results = await asyncio.gather(*(store.write(claim) for _ in range(10)))
     assert sorted(results, key=lambda r: r is None) == [(1, 4)] + [None] * 9

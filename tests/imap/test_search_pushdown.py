@@ -65,7 +65,7 @@ async def test_store_answers_like_the_matcher(store) -> None:
         await deliver(store, mailbox, sample_message(i),
                       flags=tuple(f for f in FLAGS if rng.random() < 0.3))
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
 
     async def change(uow) -> None:
         await store.mail.flags.store_flags(uow, folder.id, [3, 9, 10, 11], ["\\Deleted"],

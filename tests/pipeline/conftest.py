@@ -40,7 +40,7 @@ class Harness:
         async with self.store.reading() as session:
             mailbox = await find_mailbox(session, address)
             assert mailbox is not None
-            target = await self.store.mail.folder(session, mailbox.id, folder)
+            target = await self.store.mail.folders.named(session, mailbox.id, folder)
             return [e.subject for e in await self.store.mail.reads.entries(session, target.id)]
 
 

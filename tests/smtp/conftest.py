@@ -246,7 +246,7 @@ async def stored_messages(operator: Operator, address: str, folder: str = "INBOX
     async with store.reading() as session:
         mailbox = await find_mailbox(session, address)
         assert mailbox is not None, address
-        target = await store.mail.folder(session, mailbox.id, folder)
+        target = await store.mail.folders.named(session, mailbox.id, folder)
         entries = await store.mail.reads.entries(session, target.id)
     return [await store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 

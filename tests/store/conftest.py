@@ -32,7 +32,7 @@ async def make_mailbox(store: Store, address: str, kind: MailboxKind = MailboxKi
 async def deliver(store: Store, mailbox_id: int, raw: bytes, folder: str = INBOX,
                   flags: tuple[str, ...] = ()) -> Delivered:
     async with store.reading() as session:
-        target = await store.mail.folder(session, mailbox_id, folder)
+        target = await store.mail.folders.named(session, mailbox_id, folder)
     blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
     async def job(uow):

@@ -34,7 +34,7 @@ async def main() -> None:
     else:
         mailbox_id = existing.id
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox_id, INBOX)
+        inbox = await store.mail.folders.named(session, mailbox_id, INBOX)
     rng = random.Random(int(sys.argv[1]))
 
     async def writer(worker: int) -> None:

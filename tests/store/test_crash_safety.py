@@ -64,7 +64,7 @@ async def test_killed_writer_loses_no_committed_delivery(make_settings) -> None:
             async with store.reading() as session:
                 mailbox = await find_mailbox(session, "crash@mss.localhost")
                 assert mailbox is not None
-                inbox = await store.mail.folder(session, mailbox.id, INBOX)
+                inbox = await store.mail.folders.named(session, mailbox.id, INBOX)
                 entries = {e.uid: e for e in await store.mail.reads.entries(session, inbox.id)}
                 for uid, digest in all_reported.items():
                     assert uid in entries, f"round {round_no}: committed UID {uid} lost"

@@ -42,7 +42,7 @@ async def test_a_large_message_comes_back_whole_from_its_chunks(db_store: Store)
     assert not db_store.settings.blob_dir.exists() or not any(
         p.is_file() for p in db_store.settings.blob_dir.rglob("*"))
     async with db_store.reading() as session:
-        folder = await db_store.mail.folder(session, mailbox, INBOX)
+        folder = await db_store.mail.folders.named(session, mailbox, INBOX)
         [entry] = await db_store.mail.reads.entries(session, folder.id)
     assert await db_store.mail.contents.read_raw(mailbox, entry.blob_key) == raw
     report = await verify_store(db_store)
@@ -59,7 +59,7 @@ async def test_a_damaged_or_missing_chunk_is_refused_and_a_deleted_blob_is_gone(
     raw = sample_message(2, size=2 * CHUNK)
     await deliver(db_store, mailbox, raw)
     async with db_store.reading() as session:
-        folder = await db_store.mail.folder(session, mailbox, INBOX)
+        folder = await db_store.mail.folders.named(session, mailbox, INBOX)
         [entry] = await db_store.mail.reads.entries(session, folder.id)
     key = entry.blob_key
     async with db_store.write_engine.begin() as connection:

@@ -15,7 +15,7 @@ async def test_delivered_message_reads_back_identical(store, mailbox) -> None:
     done = await deliver(store, mailbox, raw)
     assert done.uid == 1
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
         entries = await store.mail.reads.entries(session, folder.id)
         back = await store.mail.contents.read_raw(mailbox, entries[0].blob_key)
     assert back == raw
@@ -45,7 +45,7 @@ async def test_the_header_section_is_kept_sealed_beside_the_row(store, mailbox) 
     raw = sample_message(8, size=3000, subject="Resultats biologie Dupont")
     await deliver(store, mailbox, raw)
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
         entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
     assert entry.sealed_header is not None and b"Dupont" not in entry.sealed_header
     assert await store.mail.contents.open_header(entry) == raw[: raw.index(b"\r\n\r\n") + 4]
@@ -63,7 +63,7 @@ async def test_a_huge_header_section_is_left_in_the_blob(store, mailbox) -> None
     no_separator = b"Subject: x\r\n" + b"X-Filler: " + b"a" * MAX_SEALED_HEADER + b"\r\n"
     await deliver(store, mailbox, no_separator)
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
         entry = (await folder_entries(session, folder.id, None, with_header=True))[0]
     assert entry.sealed_header is None and await store.mail.contents.open_header(entry) is None
 

@@ -42,7 +42,7 @@ MESSAGES = [
 
 async def _fill(store: Store, mailbox: int) -> None:
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox, INBOX)
+        inbox = await store.mail.folders.named(session, mailbox, INBOX)
     await deliver(store, mailbox, MESSAGES[0])  # arrives at the clock's 2026-01-01
     earlier = await store.mail.contents.prepare_blob(mailbox, MESSAGES[1])
 
@@ -59,8 +59,8 @@ async def _fill(store: Store, mailbox: int) -> None:
     await store.write(late)
 
     async def copy_and_move(uow):
-        copies = await store.mail.create_folder(uow, mailbox, "Copies")
-        moved = await store.mail.create_folder(uow, mailbox, "Moved")
+        copies = await store.mail.folders.create(uow, mailbox, "Copies")
+        moved = await store.mail.folders.create(uow, mailbox, "Moved")
         await store.mail.moves.copy(uow, inbox.id, [1, 2, 3], copies.id)
         await store.mail.moves.move(uow, copies.id, [2], moved.id)
 
@@ -80,7 +80,7 @@ async def test_every_new_entry_keeps_its_message_keys_and_sort_reads_them(
     assert len(rows) == 6  # three delivered, three copied, one of those moved
     assert all(all(bool(v) for v in row[1:]) for row in rows), rows
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox, INBOX)
+        inbox = await store.mail.folders.named(session, mailbox, INBOX)
         order = {key: await folder_sort(session, inbox.id, ((key, False),))
                  for key in ("DATE", "ARRIVAL", "FROM", "SUBJECT", "SIZE", "TO", "CC")}
         reverse = await folder_sort(session, inbox.id, (("SIZE", True),))
@@ -115,7 +115,7 @@ async def test_the_upgrade_gives_existing_entries_their_keys(make_settings, cloc
         rows = await _all_keys_equal(store, mailbox)
         assert len(rows) == 6 and all(all(bool(v) for v in row[1:]) for row in rows), rows
         async with store.reading() as session:
-            inbox = await store.mail.folder(session, mailbox, INBOX)
+            inbox = await store.mail.folders.named(session, mailbox, INBOX)
             assert await folder_sort(session, inbox.id, (("DATE", False),)) == [3, 2, 1]
     finally:
         await store.close()
@@ -152,7 +152,7 @@ async def test_text_keys_sort_in_byte_order_whatever_the_database_locale(
     for subject in ("AC", "A-B", "ab", "A B"):
         await deliver(store, mailbox, _message("dan", subject, "Mon, 6 Apr 2026 10:00:00 +0200"))
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox, INBOX)
+        inbox = await store.mail.folders.named(session, mailbox, INBOX)
         assert await folder_sort(session, inbox.id, (("SUBJECT", False),)) == [4, 2, 3, 1]
     if store.write_engine.dialect.name == "postgresql":
         async with store.write_engine.connect() as conn:

@@ -21,7 +21,7 @@ async def _store_with_one_message(store) -> tuple[int, str]:
     mailbox = await make_mailbox(store, "bob@mss.localhost")
     await deliver(store, mailbox, sample_message(1))
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox, INBOX)
+        inbox = await store.mail.folders.named(session, mailbox, INBOX)
         entry = (await store.mail.reads.entries(session, inbox.id))[0]
     return mailbox, entry.blob_key
 

@@ -13,7 +13,7 @@ from tests.store.conftest import deliver, make_mailbox, sample_message
 
 async def _inbox(store, mailbox):
     async with store.reading() as session:
-        return await store.mail.folder(session, mailbox, INBOX)
+        return await store.mail.folders.named(session, mailbox, INBOX)
 
 
 async def _entries(store, folder_id, **kw):
@@ -100,7 +100,7 @@ async def test_expunge_and_move_remember_the_removed_uids(store, mailbox) -> Non
         await deliver(store, mailbox, sample_message(i), flags=("\\Deleted",) if i < 2 else ())
     inbox = await _inbox(store, mailbox)
     async with store.reading() as session:
-        archive = await store.mail.folder(session, mailbox, "Archive")
+        archive = await store.mail.folders.named(session, mailbox, "Archive")
 
     async def expunge(uow):
         return await store.mail.moves.expunge(uow, inbox.id)
@@ -121,8 +121,8 @@ async def test_copy_and_move_keep_flags_and_assign_new_uids(store, mailbox) -> N
     for i in range(2):
         await deliver(store, mailbox, sample_message(i), flags=("\\Flagged",))
     async with store.reading() as session:
-        inbox = await store.mail.folder(session, mailbox, INBOX)
-        archive = await store.mail.folder(session, mailbox, "Archive")
+        inbox = await store.mail.folders.named(session, mailbox, INBOX)
+        archive = await store.mail.folders.named(session, mailbox, "Archive")
 
     async def copy(uow):
         return await store.mail.moves.copy(uow, inbox.id, [1], archive.id)
@@ -152,25 +152,25 @@ async def test_copy_to_another_mailbox_reencrypts(store, mailbox) -> None:
 
 async def test_folder_create_rename_delete(store, mailbox) -> None:
     async def create(uow):
-        await store.mail.create_folder(uow, mailbox, "Patients")
-        await store.mail.create_folder(uow, mailbox, "Patients/Dupont")
+        await store.mail.folders.create(uow, mailbox, "Patients")
+        await store.mail.folders.create(uow, mailbox, "Patients/Dupont")
     await store.write(create)
 
     async def rename(uow):
-        await store.mail.rename_folder(uow, mailbox, "Patients", "Suivi")
+        await store.mail.folders.rename(uow, mailbox, "Patients", "Suivi")
     await store.write(rename)
     async with store.reading() as session:
-        names = {f.name for f in await store.mail.folders(session, mailbox)}
+        names = {f.name for f in await store.mail.folders.of_mailbox(session, mailbox)}
     assert {"Suivi", "Suivi/Dupont"} <= names and "Patients" not in names
 
     async def duplicate(uow):
-        await store.mail.create_folder(uow, mailbox, "Suivi")
+        await store.mail.folders.create(uow, mailbox, "Suivi")
     with pytest.raises(MailStoreError) as err:
         await store.write(duplicate)
     assert err.value.code == "ALREADYEXISTS"
 
     async def delete_inbox(uow):
-        await store.mail.delete_folder(uow, mailbox, "inbox")
+        await store.mail.folders.delete(uow, mailbox, "inbox")
     with pytest.raises(MailStoreError) as err:
         await store.write(delete_inbox)
     assert err.value.code == "CANNOT"

@@ -37,7 +37,7 @@ async def test_a_small_message_is_kept_in_the_database_and_read_back(store, mail
     raw = sample_message(1, size=4000)
     await deliver_inline(store, mailbox, raw)
     async with store.reading() as session:
-        [entry] = await store.mail.reads.entries(session, (await store.mail.folder(
+        [entry] = await store.mail.reads.entries(session, (await store.mail.folders.named(
             session, mailbox, INBOX)).id)
     assert not store.blobs.path_for(mailbox, entry.blob_key).exists()
     assert store.blobs.iter_keys() == []
@@ -63,7 +63,7 @@ async def test_reads_mix_inline_and_file_blobs_in_order(store, mailbox) -> None:
     await deliver_inline(store, mailbox, raws[1])
     await deliver_inline(store, mailbox, raws[2])
     async with store.reading() as session:
-        entries = await store.mail.reads.entries(session, (await store.mail.folder(
+        entries = await store.mail.reads.entries(session, (await store.mail.folders.named(
             session, mailbox, INBOX)).id)
     wanted = [(e.mailbox_id, e.blob_key) for e in reversed(entries)]
     assert await store.mail.contents.read_many(wanted + wanted[:1]) == [*reversed(raws), raws[2]]

@@ -28,7 +28,7 @@ async def _org_folder(store: Store) -> int:
     for n, flags in enumerate(shared, 1):
         await deliver(store, org, sample_message(n), flags=flags)
     async with store.reading() as session:
-        folder = (await store.mail.folder(session, org, INBOX)).id
+        folder = (await store.mail.folders.named(session, org, INBOX)).id
 
     async def mark(uow):
         await store.mail.flags.store_flags(uow, folder, [2, 3], {"\\Seen"}, FlagMode.ADD,

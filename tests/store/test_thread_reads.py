@@ -20,7 +20,7 @@ async def test_reading_and_writing_sessions_read_alike(store: Store, mailbox: in
     for n in range(1, 6):
         await deliver(store, mailbox, sample_message(n), flags=("\\Seen",) if n % 2 else ())
     async with store.reading() as db:
-        inbox = await store.mail.folder(db, mailbox, "inbox")
+        inbox = await store.mail.folders.named(db, mailbox, "inbox")
         index = await folder_index(db, inbox.id, None)
         counts = await folder_counts(db, inbox.id, None)
         entries = await folder_entries(db, inbox.id, None, uids=[1, 3, 4, 5])
@@ -30,7 +30,7 @@ async def test_reading_and_writing_sessions_read_alike(store: Store, mailbox: in
         await store.mail.flags.store_flags(uow, inbox.id, [2], {"\\Deleted"}, FlagMode.ADD)
         return (await folder_counts(uow.session, inbox.id, None),
                 await folder_entries(uow.session, inbox.id, None, uids=[2]),
-                await store.mail.folder(uow.session, mailbox, INBOX))
+                await store.mail.folders.named(uow.session, mailbox, INBOX))
 
     in_write, changed, folder_in_write = await store.write(job)
     assert list(index.uids) == [1, 2, 3, 4, 5] and index.first_unseen_uid == 2
@@ -46,7 +46,7 @@ async def test_scattered_uids_read_by_runs_or_span(store: Store, mailbox: int) -
     for n in range(1, 201):
         await deliver(store, mailbox, sample_message(n))
     async with store.reading() as db:
-        inbox = await store.mail.folder(db, mailbox, INBOX)
+        inbox = await store.mail.folders.named(db, mailbox, INBOX)
         few = await folder_entries(db, inbox.id, None, uids=[3, 4, 5, 90, 150])
         many = await folder_entries(db, inbox.id, None, uids=list(range(1, 201, 2)))
         after = await folder_entries(db, inbox.id, None, uid_min=190)

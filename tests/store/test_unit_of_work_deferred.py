@@ -43,7 +43,7 @@ async def test_late_deliveries_of_a_batch_get_increasing_uids_rows_and_events(
         assert done == list(range(40))
         seen = [events.get_nowait() for _ in range(40)]
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
         entries = await store.mail.reads.entries(session, folder.id)
     assert [e.uid for e in entries] == list(range(1, 41))
     assert sorted(e.uid for e in seen) == list(range(1, 41))
@@ -69,9 +69,9 @@ async def test_a_failing_late_delivery_fails_its_job_alone(store, mailbox) -> No
     assert len(failures) == 1
     assert isinstance(failures[0], MailStoreError) and failures[0].code == "NONEXISTENT"
     async with store.reading() as session:
-        ours = await store.mail.reads.entries(session, (await store.mail.folder(
+        ours = await store.mail.reads.entries(session, (await store.mail.folders.named(
             session, mailbox, INBOX)).id)
-        theirs = await store.mail.reads.entries(session, (await store.mail.folder(
+        theirs = await store.mail.reads.entries(session, (await store.mail.folders.named(
             session, other, INBOX)).id)
     assert [e.uid for e in ours] == list(range(1, 11))
     assert [e.uid for e in theirs] == list(range(1, 11))
@@ -101,7 +101,7 @@ async def test_late_and_immediate_deliveries_share_one_folder(store, mailbox, co
         *(_late(store, mailbox, n) for n in range(count, 2 * count)),
     )
     async with store.reading() as session:
-        folder = await store.mail.folder(session, mailbox, INBOX)
+        folder = await store.mail.folders.named(session, mailbox, INBOX)
         entries = await store.mail.reads.entries(session, folder.id)
     assert sorted(e.uid for e in entries) == list(range(1, 2 * count + 2))
     assert results[count] in {e.uid for e in entries}

@@ -111,7 +111,7 @@ async def test_crlf_in_subject_and_file_name_is_no_header_injection(
 
         mailbox = await find_mailbox(session, web.world.jeanne)
         assert mailbox is not None
-        inbox = await web.store.mail.folder(session, mailbox.id, "INBOX")
+        inbox = await web.store.mail.folders.named(session, mailbox.id, "INBOX")
         entries = await web.store.mail.reads.entries(session, inbox.id)
     raws = [await web.store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
     assert raws, "the message was not delivered"

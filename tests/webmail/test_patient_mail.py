@@ -57,7 +57,7 @@ async def inbox_of(web: Web, address: str) -> list[bytes]:
     mailbox_id = await web.store.mail.mailboxes.id_of(address)
     assert mailbox_id is not None
     async with web.store.reading() as session:
-        folder = await web.store.mail.folder(session, mailbox_id, "INBOX")
+        folder = await web.store.mail.folders.named(session, mailbox_id, "INBOX")
         entries = await web.store.mail.reads.entries(session, folder.id)
     return [await web.store.mail.contents.read_raw(e.mailbox_id, e.blob_key) for e in entries]
 

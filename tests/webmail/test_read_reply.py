@@ -93,7 +93,7 @@ async def test_reply_goes_through_the_pipeline(web: Web, jeanne) -> None:
     async with web.store.reading() as session:
         from mss.store.mailboxes import find_mailbox
         mailbox = await find_mailbox(session, web.world.alice)
-        folder = await web.store.mail.folder(session, mailbox.id, "INBOX")
+        folder = await web.store.mail.folders.named(session, mailbox.id, "INBOX")
         subjects = [e.subject for e in await web.store.mail.reads.entries(session, folder.id)]
     assert subjects == ["Re: Question"]
     again = await jeanne.get(conversation_link((await jeanne.get("/inbox")).text))
