@@ -43,8 +43,6 @@ _CLAIM_RECENT = PreparedStatement(
                                    _F.recent_uid < bindparam("b_upto"))
     .values(recent_claimed=_F.recent_uid, recent_uid=bindparam("b_upto"))
     .returning(_F.recent_claimed, _F.recent_uid))
-
-
 _FOLDER_COLUMNS = (_F.id, _F.mailbox_id, _F.name, _F.special_use, _F.uidvalidity, _F.uidnext,
                    _F.highestmodseq, _F.subscribed, _F.recent_uid, _F.keywords)
 _FOLDERS_OF = PreparedRead(
@@ -71,7 +69,7 @@ class MailFolders:
         self.moves = moves
 
     async def of_mailbox(self, session: AsyncSession, mailbox_id: int) -> list[FolderInfo]:
-        """The mailbox's folders, by name."""
+        """The mailbox's folders, in name order."""
         rows = await run_read(session, lambda reads: reads.rows(_FOLDERS_OF,
                                                                  b_mailbox=mailbox_id))
         return [_folder_info_of(row) for row in rows]
