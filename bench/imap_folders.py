@@ -45,13 +45,13 @@ async def fill_first(store: Store, folder_id: int, mailbox_id: int, count: int) 
     blobs = []
     for n in range(VARIANTS):
         raw = message(n)
-        blobs.append((await store.mail.prepare_blob(mailbox_id, raw, inline=True),
+        blobs.append((await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True),
                       raw.split(b"\r\n\r\n")[0]))
     for start in range(0, count, 2000):
         async def job(uow: Any, start: int = start) -> None:
             for n in range(start, min(count, start + 2000)):
                 blob, header = blobs[n % VARIANTS]
-                await store.mail.deliver(uow, folder_id, blob, header,
+                await store.mail.delivery.deliver(uow, folder_id, blob, header,
                                          flags=("\\Seen",) if n % 3 else ())
 
         await store.write(job)
@@ -86,7 +86,7 @@ async def populate(store: Store, mailbox_id: int, args: argparse.Namespace) -> l
     names = [f"Big{n:02d}" for n in range(1, args.folders + 1)] + ["Huge"]
 
     async def create(uow: Any) -> list[int]:
-        return [(await store.mail.create_folder(uow, mailbox_id, name)).id for name in names]
+        return [(await store.mail.folders.create(uow, mailbox_id, name)).id for name in names]
 
     ids = await store.write(create)
     await fill_first(store, ids[0], mailbox_id, args.per_folder)

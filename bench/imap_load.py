@@ -57,22 +57,23 @@ async def populate(store: Store, mailbox_id: int, folder: str, count: int) -> fl
     started = time.perf_counter()
 
     async def create(uow: Any) -> None:
-        await store.mail.create_folder(uow, mailbox_id, folder)
+        await store.mail.folders.create(uow, mailbox_id, folder)
 
     await store.write(create)
     async with store.reading() as session:
-        target = await store.mail.folder(session, mailbox_id, folder)
+        target = await store.mail.folders.named(session, mailbox_id, folder)
     blobs = []
     for n in range(VARIANTS):
         raw = message(n)
-        blobs.append((await store.mail.prepare_blob(mailbox_id, raw), raw.split(b"\r\n\r\n")[0]))
+        blobs.append((await store.mail.contents.prepare_blob(mailbox_id, raw),
+                      raw.split(b"\r\n\r\n")[0]))
     batch = 2000
     for start in range(0, count, batch):
         async def job(uow: Any, start: int = start) -> None:
             for n in range(start, min(count, start + batch)):
                 blob, header = blobs[n % VARIANTS]
                 flags = ("\\Seen",) if n % 3 else ()
-                await store.mail.deliver(uow, target.id, blob, header, flags=flags)
+                await store.mail.delivery.deliver(uow, target.id, blob, header, flags=flags)
 
         await store.write(job)
     return time.perf_counter() - started

@@ -60,22 +60,22 @@ async def populate(store: Store, mailbox_id: int, count: int, variants: int) -> 
     started = time.perf_counter()
 
     async def create(uow: Any) -> None:
-        await store.mail.create_folder(uow, mailbox_id, FOLDER)
+        await store.mail.folders.create(uow, mailbox_id, FOLDER)
 
     await store.write(create)
     async with store.reading() as session:
-        target = await store.mail.folder(session, mailbox_id, FOLDER)
+        target = await store.mail.folders.named(session, mailbox_id, FOLDER)
     blobs = []
     for n in range(variants):
         raw = message(n)
-        blobs.append((await store.mail.prepare_blob(mailbox_id, raw, inline=True),
+        blobs.append((await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True),
                       raw.split(b"\r\n\r\n")[0]))
     batch = 2000
     for start in range(0, count, batch):
         async def job(uow: Any, start: int = start) -> None:
             for n in range(start, min(count, start + batch)):
                 blob, header = blobs[n % variants]
-                await store.mail.deliver(uow, target.id, blob, header,
+                await store.mail.delivery.deliver(uow, target.id, blob, header,
                                          flags=("\\Seen",) if n % 3 else ())
 
         await store.write(job)

@@ -49,13 +49,13 @@ async def deliver_round(store: Store, mailbox_id: int, count: int, batch: int,
     prepared = []
     for n in range(count):
         raw = message(offset + n)
-        prepared.append((await store.mail.prepare_blob(mailbox_id, raw, inline=True),
+        prepared.append((await store.mail.contents.prepare_blob(mailbox_id, raw, inline=True),
                          raw.split(b"\r\n\r\n")[0]))
     cpu, wall = time.process_time(), time.perf_counter()
     for start in range(0, count, batch):
         async def job(uow: Any, start: int = start) -> None:
             for blob, header in prepared[start : start + batch]:
-                store.mail.deliver_to_folder_later(uow, FOLDER, blob, header)
+                store.mail.delivery.deliver_to_folder_later(uow, FOLDER, blob, header)
 
         await store.write(job)
     return (time.process_time() - cpu) / count, (time.perf_counter() - wall) / count

@@ -40,7 +40,7 @@ async def run_case(
                                          kind=MailboxKind.PER)).id
         mailbox = await store.write(make)
         async with store.reading() as session:
-            inbox = await store.mail.folder(session, mailbox, INBOX)
+            inbox = await store.mail.folders.named(session, mailbox, INBOX)
         latencies: list[float] = []
         per_writer = count // writers
 
@@ -48,10 +48,10 @@ async def run_case(
             for i in range(per_writer):
                 raw = message(size, w * per_writer + i)
                 start = time.perf_counter()
-                blob = await store.mail.prepare_blob(mailbox, raw)
+                blob = await store.mail.contents.prepare_blob(mailbox, raw)
 
                 async def job(uow, blob=blob, raw=raw):
-                    return await store.mail.deliver(uow, inbox.id, blob, raw)
+                    return await store.mail.delivery.deliver(uow, inbox.id, blob, raw)
 
                 await store.write(job)
                 latencies.append(time.perf_counter() - start)

@@ -84,7 +84,7 @@ async def run(url: str | None, messages: int, requests: int) -> None:
             await asyncio.gather(*(deliver(i) for i in
                                    range(start, min(messages, start + 200))))
         print(f"  delivered {messages} messages in {time.perf_counter() - began:.1f} s")
-        mailbox_id = await store.mail.mailbox_id(world.jeanne)
+        mailbox_id = await store.mail.mailboxes.id_of(world.jeanne)
         assert mailbox_id is not None
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
