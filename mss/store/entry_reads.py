@@ -50,7 +50,6 @@ class FolderStatus:
     size: int
 
 
-
 class EntryReads:
     """Entries, save dates and counts of one folder, in the caller's session."""
 

@@ -1,7 +1,7 @@
 """What a message holds, sealed: the blob of its content and its header section.
 
-Every message is sealed with its mailbox's data key (mss.store.keys) under a key named
-by an HMAC of its content. Invariant: a blob is written (and fsynced) by
+Every message is sealed with its mailbox's data key (mss.store.keys) and named by an
+HMAC of its plaintext hash (`blob_key_for`). Invariant: a blob is written (and fsynced) by
 `MessageContents.prepare_blob` before the job that references it runs, so a committed
 row never points at a missing file; a small one prepared `inline` is written by the
 rows that reference it, in their transaction (`keep_inline`).
@@ -37,7 +37,6 @@ message). Vault documents stay files: their rows name blobs directly."""
 MAX_SEALED_HEADER = 64 * 1024
 """A larger header section (or a message without a body separator) is not copied into
 its row; header fetches read the blob for it."""
-
 
 
 @dataclass(frozen=True, slots=True)
