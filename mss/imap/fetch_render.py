@@ -198,6 +198,9 @@ def _content_item(attribute: FetchAttribute, parsed: _Parsed) -> bytes:
         return _text_literal(parsed.tree.body)
     section = attribute.section or Section()
     if name == "BODY":
+        if not section.parts and section.text is None:
+            # RFC 3501 §6.4.5: BODY[] is the whole message, as stored: no MIME parse
+            return _text_literal(_cut(parsed.raw, attribute.partial))
         if _top_header(section):
             data = section_of(parsed.header, section)
         else:
