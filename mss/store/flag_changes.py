@@ -77,7 +77,7 @@ def _like_word(word: str) -> str:
     return f"% {escaped} %"
 
 
-def _add_keywords_plan(db: Reads, folder_id: int, keywords: list[str]) -> None:
+def add_keywords_plan(db: Reads, folder_id: int, keywords: list[str]) -> None:
     for keyword in keywords:
         db.rows(_ADD_KEYWORD, b_folder=folder_id, b_like=_like_word(keyword),
                 b_keyword=keyword)
@@ -141,7 +141,7 @@ def _store_flags_plan(db: Reads, request: _FlagsRequest) -> tuple[FlagChange, in
     db.execute_many(_SET_PRIVATE_FLAGS, private_updates)
     db.execute_many(_ADD_PRIVATE_FLAGS, private_inserts)
     if change.changed and mode is not FlagMode.REMOVE:
-        _add_keywords_plan(db, request.folder_id,
+        add_keywords_plan(db, request.folder_id,
                            sorted({f for f in wanted if not f.startswith("\\")}))
     return change, mailbox_id
 
@@ -154,7 +154,7 @@ async def add_keywords(uow: UnitOfWork, folder_id: int, flags: Iterable[str]) ->
         return
     connection = await uow.core()
     await run_in_transaction(connection,
-                             lambda db: _add_keywords_plan(db, folder_id, keywords))
+                             lambda db: add_keywords_plan(db, folder_id, keywords))
 
 
 class FlagChanges:

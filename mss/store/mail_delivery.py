@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.store.events import ChangeEvent
-from mss.store.flag_changes import add_keywords
+from mss.store.flag_changes import add_keywords, add_keywords_plan
 from mss.store.flags import flags_text
 from mss.store.folder_counters import ALLOCATE_BY_ID, ALLOCATE_BY_NAME
 from mss.store.header_summary import summarise_headers
@@ -30,6 +30,7 @@ from mss.store.message_contents import PreparedBlob, insert_inline, keep_inline
 from mss.store.sort_keys import sort_keys_of
 from mss.store.sqlite_driver import SqliteConnection, ThreadStatement
 from mss.store.tables import Folder, FolderEntry, StoredMessage
+from mss.store.thread_reads import SqliteReads
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 
@@ -105,12 +106,14 @@ class _LateDelivery:
 
 @dataclass(frozen=True, slots=True)
 class _ThreadDelivery:
-    """The three delivery statements compiled for SQLite's connection thread."""
+    """The delivery statements compiled for SQLite's connection thread."""
 
     allocate: ThreadStatement
     message: ThreadStatement
     entry: ThreadStatement
     inline: ThreadStatement
+    allocate_by_id: ThreadStatement  # APPEND's (`_append_in_thread`)
+    entry_saved: ThreadStatement  # with the RFC 8514 save date
 
 
 _THREAD_DELIVERY: dict[str, _ThreadDelivery] = {}
@@ -128,8 +131,38 @@ def _thread_delivery(dialect: Dialect, message_keys: Sequence[str]) -> _ThreadDe
             ),
             ThreadStatement.compile(insert_inline(dialect), dialect,
                                     ["mailbox_id", "blob_key", "sealed"]),
+            ThreadStatement.compile(ALLOCATE_BY_ID, dialect),
+            ThreadStatement.compile(
+                _INSERT_ENTRY, dialect,
+                ["folder_id", "message_id", "uid", "modseq", "flags", "saved_at",
+                 *ENTRY_SORT_KEYS]),
         )
     return compiled
+
+
+def _append_in_thread(
+    statements: _ThreadDelivery, dialect: Dialect, folder_id: int, blob: PreparedBlob,
+    message: dict[str, Any], flags: str, keywords: list[str], saved_at: datetime | None,
+    conn: sqlite3.Connection,
+) -> Delivered:
+    """`_insert_delivery` and `add_keywords` for a folder named by id, in one hop to
+    SQLite's writing thread: the same statements in the same order and transaction."""
+    allocated = statements.allocate_by_id.execute(conn, {"b_folder": folder_id})
+    if not allocated:
+        raise MailStoreError("NONEXISTENT", "no such folder")
+    folder_id, uidnext, modseq, mailbox_id = allocated[0]
+    if mailbox_id != blob.mailbox_id:
+        raise MailStoreError("CANNOT", "blob prepared for another mailbox")
+    if blob.inline is not None:
+        statements.inline.execute(conn, {"mailbox_id": blob.mailbox_id,
+                                         "blob_key": blob.blob_key, "sealed": blob.inline})
+    (message_id,), = statements.message.execute(conn, message)
+    statements.entry_saved.execute(conn, {
+        "folder_id": folder_id, "message_id": message_id, "uid": uidnext - 1,
+        "modseq": modseq, "flags": flags, "saved_at": saved_at,
+        **_entry_sort_values(message)})
+    add_keywords_plan(SqliteReads(conn, dialect), folder_id, keywords)
+    return Delivered(folder_id, uidnext - 1, modseq, message_id)
 
 
 def _deliver_in_thread(
@@ -278,8 +311,21 @@ class MailDelivery:
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
     ) -> Delivered:
-        """Add a message to a folder named by id (APPEND)."""
+        """Add a message to a folder named by id (APPEND); on SQLite in one hop to the
+        writing thread (docs/design-notes.md, Performance)."""
         connection = await uow.core()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if isinstance(driver, SqliteConnection):
+            message = _message_values(blob, raw_headers, internal_date or uow.now())
+            flags = list(flags)
+            statements = _thread_delivery(connection.dialect, list(message))
+            delivered = await driver.run(partial(
+                _append_in_thread, statements, connection.dialect, folder_id, blob, message,
+                flags_text(flags), sorted({f for f in flags if not f.startswith("\\")}),
+                uow.now() if internal_date is not None else None))
+            uow.publish(ChangeEvent("exists", blob.mailbox_id, delivered.folder_id,
+                                    delivered.uid, delivered.modseq))
+            return delivered
         allocated = (await connection.execute(ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
         return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
 

@@ -103,7 +103,7 @@ class _ReadsBase:
         return None if row is None else row[0]
 
 
-class _SqliteReads(_ReadsBase):
+class SqliteReads(_ReadsBase):
     """In a connection's thread: compiled SQL on the sqlite3 connection itself."""
 
     def __init__(self, conn: sqlite3.Connection, dialect: Dialect) -> None:
@@ -152,7 +152,7 @@ def _in_snapshot(conn: sqlite3.Connection, dialect: Dialect,
     """In the thread: the plan between BEGIN and COMMIT (one WAL snapshot)."""
     conn.execute("BEGIN")
     try:
-        return plan(_SqliteReads(conn, dialect))
+        return plan(SqliteReads(conn, dialect))
     finally:
         conn.execute("COMMIT")  # a read-only transaction: nothing to make durable
 
@@ -240,5 +240,5 @@ async def run_in_transaction(connection: AsyncConnection, plan: Callable[[Reads]
     driver = (await connection.get_raw_connection()).driver_connection
     if isinstance(driver, SqliteConnection):
         dialect = connection.dialect
-        return await driver.run(lambda conn: plan(_SqliteReads(conn, dialect)))
+        return await driver.run(lambda conn: plan(SqliteReads(conn, dialect)))
     return await connection.run_sync(lambda sync: plan(_CoreReads(sync)))
