@@ -30,6 +30,7 @@ from mss.store.entry_reads import EntryInfo
 METADATA_ATTRIBUTES = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ",
                                  "EMAILID", "THREADID", "SAVEDATE"})
 HEADER_ONLY_ATTRIBUTES = frozenset({"ENVELOPE", "RFC822.HEADER"})
+STRUCTURE_ATTRIBUTES = frozenset({"BODY", "BODYSTRUCTURE"})  # without a section
 
 
 def needs_content(attributes: Sequence[FetchAttribute]) -> bool:
@@ -48,6 +49,22 @@ def needs_only_header(attributes: Sequence[FetchAttribute]) -> bool:
             continue
         return False
     return True
+
+
+def needs_only_structure(attributes: Sequence[FetchAttribute]) -> bool:
+    """Whether the content asked for is ENVELOPE, BODY or BODYSTRUCTURE (what clients
+    list folders with): kept rendered by blob key (`RenderedCache`), so a message whose
+    structures are cached needs no more than its header (ENVELOPE, the read's audit)."""
+    return any(a.name in STRUCTURE_ATTRIBUTES for a in attributes) and all(
+        a.name in METADATA_ATTRIBUTES or a.name == "ENVELOPE"
+        or (a.name in STRUCTURE_ATTRIBUTES and a.section is None) for a in attributes)
+
+
+def structures_cached(attributes: Sequence[FetchAttribute], entry: EntryInfo) -> bool:
+    """Whether every BODY / BODYSTRUCTURE asked for is rendered in STRUCTURES: then
+    `fetch_items` renders the entry from its header alone."""
+    return all(f"{entry.blob_key} {a.name}" in STRUCTURES for a in attributes
+               if a.name in STRUCTURE_ATTRIBUTES and a.section is None)
 
 
 def _top_header(section: Section) -> bool:
@@ -108,6 +125,16 @@ class RenderedCache:
         self.budget = budget_bytes
         self.used = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.used = 0
 
     def get(self, key: str, render: Callable[[], bytes]) -> bytes:
         found = self._items.get(key)

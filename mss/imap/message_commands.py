@@ -28,7 +28,9 @@ from mss.imap.fetch_render import (
     fetch_items,
     needs_content,
     needs_only_header,
+    needs_only_structure,
     reads_message,
+    structures_cached,
 )
 from mss.imap.mailbox_sync import expunge_responses, keyword_announcement
 from mss.imap.mime_tree import parse_header_only
@@ -96,17 +98,20 @@ def target_uids(selected: SelectedMailbox, sequence_set: SequenceSet, by_uid: bo
 
 
 async def read_contents(
-    session: ImapSession, entries: Sequence[EntryInfo], *, header_only: bool = False
+    session: ImapSession, entries: Sequence[EntryInfo], *, header_only: bool = False,
+    header_for: Sequence[bool] | None = None,
 ) -> list[bytes]:
     """Several messages' contents: inline ones in one query, files in one thread hop.
 
-    With `header_only`, the header sections kept beside the rows are opened instead
-    (no file read); rows written before they were kept fall back to the blob."""
+    With `header_only` (or for the entries marked in `header_for`), the header sections
+    kept beside the rows are opened instead (no file read); rows written before they
+    were kept fall back to the blob."""
     store = session.store
     found: list[bytes | None] = [None] * len(entries)
-    if header_only:
+    if header_only or header_for is not None:
         for position, entry in enumerate(entries):
-            found[position] = await store.mail.contents.open_header(entry)
+            if header_only or (header_for is not None and header_for[position]):
+                found[position] = await store.mail.contents.open_header(entry)
     missing = [(p, e) for p, e in enumerate(entries) if found[p] is None]
     if missing:
         contents = await store.mail.contents.read_many(
@@ -191,11 +196,14 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
     with_modseq = session.condstore and command.changed_since is not None
     content = needs_content(attributes)
     header_only = content and needs_only_header(attributes)
+    # ENVELOPE / BODYSTRUCTURE: a message whose structures are cached is read no further
+    # than its header (the cache is checked again just before rendering, below)
+    structure_only = content and not header_only and needs_only_structure(attributes)
     save_dates: dict[int, datetime] = {}
     async with session.store.reading() as db:
         entries = await folder_entries(db, selected.folder_id, selected.access.reader,
                                        uids=uids, changed_since=command.changed_since,
-                                       with_header=header_only)
+                                       with_header=header_only or structure_only)
         if any(a.name == "SAVEDATE" for a in attributes):
             save_dates = await session.store.mail.reads.save_dates(
                 db, selected.folder_id, [e.uid for e in entries])
@@ -207,14 +215,21 @@ async def cmd_fetch(session: ImapSession, command: FetchCommand) -> Reply:
     seen_uids: list[int] = []
     reads: list[tuple[int, str, str]] = []  # uid, INS, address
     for batch in _batches(entries, session.limits.content_batch if content else 10_000):
+        as_header = [structure_only and entry.sealed_header is not None
+                     and structures_cached(attributes, entry) for entry in batch]
         raws: list[bytes | None] = (
-            list(await read_contents(session, batch, header_only=header_only)) if content
+            list(await read_contents(session, batch, header_only=header_only,
+                                     header_for=as_header)) if content
             else [None] * len(batch)
         )
-        for entry, raw in zip(batch, raws, strict=True):
+        for entry, raw, header in zip(batch, raws, as_header, strict=True):
             sequence = selected.sequence_of(entry.uid)
             if sequence is None:
                 continue
+            if header and not structures_cached(attributes, entry):
+                # read as a header, its structures left the cache meanwhile: the whole
+                # message (nothing awaits between this test and the rendering)
+                raw = (await read_contents(session, [entry]))[0]
             flags = entry.flags
             if sets_seen and SEEN not in flags:
                 seen_uids.append(entry.uid)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import imaplib
+from typing import Any
 
 import pytest
 
@@ -205,4 +206,61 @@ async def test_reading_a_patient_message_is_audited_once_per_command(imap: ImapW
     reads = [e for e in events[: len(events) - before] if e.action == "message.read"]
     assert len(reads) == 1
     assert reads[0].principal == f"professional:{world.alice_rpps}"
+    await run(client.logout)
+
+
+async def test_envelope_and_bodystructure_same_from_the_cache_and_after_eviction(
+        imap: ImapWorld, folder: str) -> None:
+    """A message whose BODYSTRUCTURE is cached is read only as its header (no blob
+    read); the response is the same bytes as the first (cold) one, and again once the
+    cache forgot it."""
+    from mss.imap.fetch_render import STRUCTURES
+
+    client, _ = await corpus_client(imap, folder)
+    await run(client.logout)
+    raw = await raw_login(imap, imap.world.alice)
+    await raw.command("s", f"SELECT {folder}")
+    items = "(UID ENVELOPE BODY BODYSTRUCTURE)"
+    mail = imap.store.mail
+    blobs_read: list[int] = []
+    read_many = mail.read_many
+
+    async def counted(blobs: Any) -> list[bytes]:
+        blobs_read.append(len(blobs))
+        return await read_many(blobs)
+
+    mail.read_many = counted  # type: ignore[method-assign]
+    try:
+        STRUCTURES.clear()
+        cold = await raw.command("f1", f"FETCH 1:* {items}")
+        assert sum(blobs_read) == len(ORDER) and len(STRUCTURES) == 2 * len(ORDER)
+        warm = await raw.command("f2", f"FETCH 1:* {items}")
+        assert sum(blobs_read) == len(ORDER)  # the header kept beside each row sufficed
+        STRUCTURES.clear()
+        evicted = await raw.command("f3", f"FETCH 1:* {items}")
+        assert sum(blobs_read) == 2 * len(ORDER)
+    finally:
+        del mail.read_many
+    assert cold[-1].startswith(b"f1 OK") and len(cold) - 1 == len(ORDER)
+    assert cold[:-1] == warm[:-1] == evicted[:-1]
+    await raw.close()
+
+
+async def test_cached_structures_still_audit_a_patient_read(imap: ImapWorld) -> None:
+    """ENVELOPE and BODYSTRUCTURE served from the cache (header read only) still find the
+    patient named in the header: one message.read per command (docs/architecture.md §5)."""
+    world = imap.world
+    subject = unique("patient-cached")
+    await imap.deliver([world.jeanne, world.alice], subject=subject)
+    client = await run(imapclient_for, imap, world.alice)
+    await run(client.select_folder, "INBOX")
+    uids = await run(client.search, ["SUBJECT", subject])
+    await run(client.fetch, uids, ["ENVELOPE", "BODYSTRUCTURE"])  # now cached
+    async with imap.store.reading() as session:
+        before = len(await events_for_subject(session, world.jeanne_ins, limit=1000))
+    await run(client.fetch, uids, ["ENVELOPE", "BODYSTRUCTURE"])
+    async with imap.store.reading() as session:
+        events = await events_for_subject(session, world.jeanne_ins, limit=1000)
+    reads = [e for e in events[: len(events) - before] if e.action == "message.read"]
+    assert len(reads) == 1
     await run(client.logout)
