@@ -98,17 +98,19 @@ def render_flags(flags: Iterable[str]) -> bytes:
     return render_list(flag.encode("ascii") for flag in flags)
 
 
+_MONTH_BYTES = tuple(month.encode("ascii") for month in MONTHS)
+
+
 def render_internal_date(moment: datetime) -> bytes:
     """RFC 3501 §9 ``date-time``: ``"17-Jul-1996 02:44:25 -0700"``."""
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
-    text = (
-        f'"{moment.day:2d}-{MONTHS[moment.month - 1]}-{moment.year:04d} '
-        f'{moment:%H:%M:%S} {sign}{hours:02d}{rest:02d}"'
-    )
-    return text.encode("ascii")
+    # %-formatting of the fields: datetime's own strftime costs ten times as much, and
+    # FETCH renders one date per message
+    return b'"%2d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
+        moment.day, _MONTH_BYTES[moment.month - 1], moment.year, moment.hour,
+        moment.minute, moment.second, b"-" if minutes < 0 else b"+", hours, rest)
 
 
 # -- response codes ----------------------------------------------------------------
