@@ -123,9 +123,17 @@ class Store:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session, session.begin():
-            if self.thread_reads is not None:
+        """A session to read with. On SQLite its plans go to the read connections'
+        threads (`mss.store.thread_reads`) and an ORM read begins the session's
+        transaction itself: no BEGIN ... COMMIT of the session around it (the read
+        engine's connections are query_only, nothing of theirs is committed; closing
+        the session ends its read transaction). Elsewhere the session commits at the end."""
+        if self.thread_reads is not None:
+            async with self._read_sessions() as session:
                 session.info[THREAD_READS_KEY] = self.thread_reads
+                yield session
+            return
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def restore_node_files(self) -> list[str]:
