@@ -438,10 +438,11 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
     if any(len(item.message) > store.settings.limits.max_message_bytes for item in messages):
         raise ImapNo(ResponseCode.TOOBIG, "Message too large")
     async with store.reading() as db:
-        folder_id = await folder_id_of(db, access.mailbox_id, resolved.folder)
-        if folder_id is None:
-            raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox")
-        folder = await store.mail.folders.named(db, access.mailbox_id, resolved.folder)
+        try:  # one read: the folder's id and its UIDVALIDITY (APPENDUID)
+            folder = await store.mail.folders.named(db, access.mailbox_id, resolved.folder)
+        except MailStoreError:
+            raise ImapNo(ResponseCode.TRYCREATE, "No such mailbox") from None
+        folder_id = folder.id
         if access.quota_bytes:
             used = await store.mail.mailboxes.usage(db, access.mailbox_id)
             if used + sum(len(item.message) for item in messages) > access.quota_bytes:
