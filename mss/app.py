@@ -21,6 +21,8 @@ from typing import Any
 from mss.admin_listener import AdminService
 from mss.background import stop_task
 from mss.certs import DevPki, ensure_server_pki
+from mss.certs.dev_pki import LOCK_FILE as PKI_LOCK_FILE
+from mss.certs.folder_lock import FolderLock
 from mss.certs.live_trust import LiveTrust
 from mss.certs.revocation import StaleCrlPolicy
 from mss.clock import Clock, SystemClock
@@ -53,6 +55,7 @@ from mss.store.audit_checkpoints import (
 from mss.store.cluster import default_node_id, heartbeat, leave, run_heartbeats
 from mss.store.db import is_sqlite
 from mss.store.events import CRL_CHANGED, ChangeEvent, EventBus
+from mss.store.node_file_sync import NodeFileSync
 from mss.store.process_link import ProcessLink
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
@@ -93,6 +96,7 @@ class App:
         self.pipeline: Pipeline | None = None
         self.pki: DevPki | None = None
         self.live_trust: LiveTrust | None = None  # revocations in force (every listener)
+        self.node_files: NodeFileSync | None = None  # several nodes: PKI/DKIM files in step
         self.parts: ProcessServices | None = None
         self.services: list[Service] = []  # started, in start order
         self.started_at = self.clock.now()
@@ -155,10 +159,12 @@ class App:
                 await self.beat()
                 self._heartbeat = asyncio.create_task(run_heartbeats(self.beat))
             if main and self.store.clustered:
-                # several nodes: the PKI and DKIM keys come from the database (issue 24)
-                restored = await self.store.restore_node_files()
-                if restored:
-                    lines.append(f"{len(restored)} PKI/DKIM file(s) from the database")
+                # several nodes: the PKI and DKIM files travel through the database
+                # (issue 24 §3); brought in step before the PKI is loaded or re-signed
+                self.node_files = self._node_file_sync(self.store)
+                written = (await self.node_files.sync_now()).rewritten
+                if written:
+                    lines.append(f"{len(written)} PKI/DKIM file(s) from the database")
             self.pki = await asyncio.to_thread(ensure_server_pki, self.settings)
             await self._start_live_trust(self.pki)
             base = Foundation(self.settings, self.store, self.pki, self.metrics, self.node_id,
@@ -176,9 +182,8 @@ class App:
             for service in self.parts.services:
                 lines.extend(await service.start())
                 self.services.append(service)
-            if main and self.store.clustered:
-                await self.store.publish_node_files(
-                    [self.settings.pki_dir, dkim_folder(self.settings)])
+            if self.node_files is not None:
+                await self._start_node_file_sync(self.node_files, self.store)
         except BaseException:
             await self.stop()
             raise
@@ -186,6 +191,27 @@ class App:
             await self.store.write(_audit_start(self.node_id))
             self._start_checkpoints(self.store)
         return lines
+
+    def _node_file_sync(self, store: Store) -> NodeFileSync:
+        """The PKI folder (under its writer lock, as `mss certs` takes it) and the DKIM
+        keys, kept in step with the database while the node runs."""
+        pki_lock = FolderLock(self.settings.pki_dir / PKI_LOCK_FILE)
+        return NodeFileSync(store, [self.settings.pki_dir, dkim_folder(self.settings)],
+                            pass_seconds=self.settings.trust.node_files_seconds,
+                            lock=lambda: pki_lock)
+
+    async def _start_node_file_sync(self, sync: NodeFileSync, store: Store) -> None:
+        """Seal what this start made (the first node's PKI and DKIM keys) before the node
+        says it is ready, then pass periodically; files written from the database reach
+        the live trust at once (the listeners' CRL, anchors and server certificate; the
+        DKIM signer reads its key files again itself); another node's change event
+        starts a pass."""
+        await sync.sync_now()
+        live = self.live_trust
+        if live is not None:
+            sync.on_rewritten.append(live.changed)
+        store.bus.add_listener(sync.on_event)
+        await sync.start()
 
     def _start_checkpoints(self, store: Store) -> None:
         """Signed checkpoints of the audit chain head, outside the database."""
@@ -201,7 +227,8 @@ class App:
         trust = self.settings.trust
         live = LiveTrust(pki.paths.crl, pki.paths.ca_bundle, self.clock,
                          stale_policy=StaleCrlPolicy(trust.stale_crl),
-                         check_every=trust.crl_check_seconds)
+                         check_every=trust.crl_check_seconds,
+                         server_identity=(pki.paths.server_chain, pki.paths.server_key))
         live.on_refused.append(
             lambda listener, reason: self.metrics.tls_peer_refusals.labels(
                 listener, reason).inc())
@@ -246,6 +273,8 @@ class App:
         self._unobserve()
         await stop_task(self._heartbeat)
         self._heartbeat = None
+        if self.node_files is not None:
+            await self.node_files.stop()
         for service in reversed(self.services):
             try:
                 await service.stop()

@@ -5,7 +5,8 @@ No service finds another by a name or in a shared dictionary: each is given, her
 objects it uses. There is one function per kind of process:
 - `compose_main`: a node's main process (every listener, the outbound queue worker, the
   patient notice worker, the extra MX processes). A node of a cluster is one such main
-  process; nodes share the database (PostgreSQL) and the data folder, nothing else;
+  process; nodes share the database (PostgreSQL), nothing else (the PKI and DKIM
+  files travel through it: mss.store.node_file_sync, run by mss.app);
 - `compose_mx_process`: one of the extra processes of a node (`smtp.mx_processes`,
   `imap.processes`): the MX listener and/or the IMAP listeners on the main process's
   ports; what it accepts wakes the main process's workers through the process link.

@@ -276,7 +276,8 @@ STALE_CRL_POLICIES = ("refuse", "accept")
 class TrustSettings:
     """How revocations reach the listeners while they run (docs/design-notes.md, live
     trust): a "crl" event makes every process reload at once; the CRL file is also
-    checked for changes every `crl_check_seconds`."""
+    checked for changes every `crl_check_seconds`. With several nodes the PKI files
+    travel through the database (mss.store.node_file_sync) every `node_files_seconds`."""
 
     crl_check_seconds: int = _doc(
         "Seconds between two checks of the CRL file for changes (the bound when no "
@@ -285,6 +286,11 @@ class TrustSettings:
         "A client certificate whose issuer's CRL has expired or is missing: refuse "
         "(default) or accept (counted in mss_crl_stale_accepted_total, logged).",
         default="refuse")
+    node_files_seconds: int = _doc(
+        "Several nodes (PostgreSQL): seconds between two passes that bring this node's "
+        "PKI and DKIM files and the database in step, the newest winning (a revocation "
+        "or a renewed certificate on another node; a \"crl\" event starts one at once).",
+        default=10)
 
 
 @dataclass
@@ -516,6 +522,8 @@ def _validate(settings: Settings, problems: list[str]) -> None:
         problems.append("trust.stale_crl: one of refuse, accept")
     if not 1 <= settings.trust.crl_check_seconds <= 3600:
         problems.append("trust.crl_check_seconds: from 1 to 3600")
+    if not 1 <= settings.trust.node_files_seconds <= 3600:
+        problems.append("trust.node_files_seconds: from 1 to 3600")
     if not 1 <= settings.store.audit_checkpoint_seconds <= 86400:
         problems.append("store.audit_checkpoint_seconds: from 1 to 86400")
 

@@ -109,10 +109,7 @@ def _announce_revocation(settings: Settings, serial: int) -> str:
     a database the running processes see the new file within trust.crl_check_seconds."""
     import asyncio
 
-    from mss.store.audit_actions import AuditAction
-    from mss.store.events import CRL_CHANGED
     from mss.store.store import Store
-    from mss.store.unit_of_work import UnitOfWork
 
     later = f"running servers apply it within {settings.trust.crl_check_seconds} s"
     sqlite_file = settings.data_dir / "mss.db"
@@ -120,15 +117,10 @@ def _announce_revocation(settings: Settings, serial: int) -> str:
             not settings.database.url and not sqlite_file.exists()):
         return later
 
-    async def job(uow: UnitOfWork) -> None:
-        uow.audit(AuditAction.CERT_REVOKED, "system:mss-cli", target=serial_to_hex(serial),
-                  detail="mss certs revoke")
-        uow.publish(CRL_CHANGED)
-
     async def announce() -> None:
         store = await Store.open(settings)
         try:
-            await store.write(job)
+            await store.write(_revocation_job(serial))
         finally:
             await store.close()
 
@@ -139,6 +131,64 @@ def _announce_revocation(settings: Settings, serial: int) -> str:
     return "running servers told"
 
 
+def _clustered(settings: Settings) -> bool:
+    from mss.store.db import is_sqlite
+
+    return settings.master_key_path.exists() and not is_sqlite(settings.database_url)
+
+
+def _revoke_in_cluster(settings: Settings, pki: DevPki, serial: int) -> tuple[bool, str]:
+    """Several nodes (PostgreSQL; mss.store.node_files): this node's PKI files are
+    brought in step with the database first (the revocation is made over the cluster's
+    index and CRL, not over a copy another node has changed since), the new CRL and
+    index are sealed into the database at once, then audited and announced: each node's
+    node-file pass fetches them on the "crl" event (else within
+    trust.node_files_seconds) and its live trust refuses the certificate at the next
+    handshake or command. A database out of reach does not stop the revocation: it is
+    made here, and this node's own pass seals it once the database answers."""
+    import asyncio
+
+    from mss.store.node_files import NodeFiles
+    from mss.store.store import Store
+
+    folders = [settings.pki_dir]
+
+    async def run() -> tuple[bool, str]:
+        try:
+            store = await Store.open(settings)
+        except Exception as exc:
+            changed = await asyncio.to_thread(pki.revoke, serial)
+            return changed, (f"database out of reach ({type(exc).__name__}): this node's "
+                             "pass seals the CRL once it answers")
+        try:
+            files = NodeFiles(store.keyring)
+            await store.sync_node_files(files, folders, lock=pki.locked)
+            changed = await asyncio.to_thread(pki.revoke, serial)
+            sealed = await store.sync_node_files(files, folders, lock=pki.locked)
+            await store.write(_revocation_job(serial))
+        finally:
+            await store.close()
+        crl_name = pki.paths.crl.relative_to(settings.data_dir).as_posix()
+        where = "sealed in the database" if crl_name in sealed.published else \
+            "already in the database"
+        return changed, f"{where}; every node told"
+
+    return asyncio.run(run())
+
+
+def _revocation_job(serial: int) -> Any:
+    from mss.store.audit_actions import AuditAction
+    from mss.store.events import CRL_CHANGED
+    from mss.store.unit_of_work import UnitOfWork
+
+    async def job(uow: UnitOfWork) -> None:
+        uow.audit(AuditAction.CERT_REVOKED, "system:mss-cli", target=serial_to_hex(serial),
+                  detail="mss certs revoke")
+        uow.publish(CRL_CHANGED)
+
+    return job
+
+
 def run_revoke(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     pki = _load(args)
@@ -147,11 +197,14 @@ def run_revoke(args: argparse.Namespace) -> int:
     except ValueError:
         raise UserError(f"not a hexadecimal serial: {args.serial!r}") from None
     try:
-        changed = pki.revoke(serial)
+        if _clustered(settings):
+            changed, told = _revoke_in_cluster(settings, pki, serial)
+        else:
+            changed = pki.revoke(serial)
+            told = _announce_revocation(settings, serial)
     except UnknownSerialError:
         raise UserError(f"no certificate with serial {serial_to_hex(serial)}") from None
     state = "revoked" if changed else "was already revoked"
-    told = _announce_revocation(settings, serial)
     print(f"{serial_to_hex(serial)} {state}; CRL written to {pki.paths.crl}; {told}")
     return 0
 

@@ -13,6 +13,14 @@ So a revocation or a trust-anchor change applies everywhere within `check_every`
 seconds (one second by default) at worst; the listeners ask `check` after each
 handshake and before each command of an open session.
 
+Server identity: given the server chain and key, the files are watched too (a
+renewed certificate, written here by `mss certs` or brought from the database by the
+node-file pass, mss.store.node_file_sync): a new pair that loads (chain and key match)
+is loaded into every tracked listener context, so the next handshake presents it (the
+sessions open keep theirs), and bumps `generation` (the outbound relay makes its client
+context again); a pair that does not load yet (the chain written, not the key) leaves
+the previous one in force and is tried again at the next look.
+
 Anchors: a CA added to the bundle is loaded into every listener context registered with
 `track` (OpenSSL can add to a context's store, not remove from it), so the next
 handshake accepts its certificates; a CA removed from the bundle may still pass a
@@ -94,9 +102,13 @@ class LiveTrust:
 
     def __init__(self, crl_path: Path, ca_bundle: Path, clock: Clock, *,
                  stale_policy: StaleCrlPolicy = StaleCrlPolicy.REFUSE,
-                 check_every: float = DEFAULT_CHECK_EVERY) -> None:
+                 check_every: float = DEFAULT_CHECK_EVERY,
+                 server_identity: tuple[Path, Path] | None = None) -> None:
         self.crl_path = crl_path
         self.ca_bundle = ca_bundle
+        self.server_identity = server_identity  # server chain, key: reloaded when changed
+        self._identity_stamp: tuple[_FileStamp, _FileStamp] = (None, None)
+        self._identity_loaded = True  # the tracked contexts hold the pair in force
         self.clock = clock
         self.stale_policy = stale_policy
         self.check_every = check_every
@@ -127,7 +139,7 @@ class LiveTrust:
 
     def track(self, context: ssl.SSLContext) -> ssl.SSLContext:
         """Give `context` (a listener's) every anchor in force now and each one added
-        later; returns it."""
+        later, and each new server certificate; returns it."""
         self._contexts.append(context)
         for anchor in self._state.anchors:
             context.load_verify_locations(cadata=anchor.public_bytes(Encoding.DER))
@@ -180,6 +192,23 @@ class LiveTrust:
                 context.load_verify_locations(cadata=der)
         self._loaded.update(fresh)
 
+    def _load_server_identity(self) -> None:
+        """Load a new server chain and key into the tracked contexts (on the loop's
+        thread); the next handshake of each listener presents it."""
+        if self._identity_loaded or self.server_identity is None:
+            return
+        chain, key = self.server_identity
+        try:
+            for context in self._contexts:
+                context.load_cert_chain(certfile=str(chain), keyfile=str(key))
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            log.error("server_certificate_reload_failed chain=%s error=%r", chain, exc)
+            self._identity_stamp = (None, None)  # tried again at the next look
+            return
+        self._identity_loaded = True
+        log.info("server_certificate_reloaded chain=%s contexts=%d", chain,
+                 len(self._contexts))
+
     def refused(self, listener: str, reason: str) -> None:
         """Count a refused client certificate (here or in a failed handshake)."""
         for callback in self.on_refused:
@@ -188,6 +217,9 @@ class LiveTrust:
     # -- keeping it current ------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.server_identity is not None:  # the listeners' contexts load these files
+            chain, key = self.server_identity
+            self._identity_stamp = (_stamp(chain), _stamp(key))
         await asyncio.to_thread(self.reload)
         self._load_new_anchors()
         self._task = asyncio.create_task(self._watch(), name="mss-live-trust")
@@ -201,8 +233,31 @@ class LiveTrust:
         self._wake.set()
 
     def reload(self, *, force: bool = False) -> bool:
-        """Read the CRL file and the CA bundle again if either changed; True when what
-        is in force changed."""
+        """Read the CRL file and the CA bundle again if either changed, and the server
+        chain and key; True when what is in force changed."""
+        identity = self._check_server_identity()
+        return self._reload_trust(force) or identity
+
+    def _check_server_identity(self) -> bool:
+        """True when the server chain or key changed and the new pair loads."""
+        if self.server_identity is None:
+            return False
+        chain, key = self.server_identity
+        stamp = (_stamp(chain), _stamp(key))
+        if stamp == self._identity_stamp or None in stamp:
+            return False
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(chain), str(key))
+        except (OSError, ValueError) as exc:
+            log.warning("server_certificate_not_loaded chain=%s error=%r (previous kept, "
+                        "tried again)", chain, exc)
+            return False
+        self._identity_stamp = stamp
+        self._identity_loaded = False
+        self.generation += 1
+        return True
+
+    def _reload_trust(self, force: bool) -> bool:
         stamp = (_stamp(self.crl_path), _stamp(self.ca_bundle))
         if stamp == self._stamp and not force:
             return False
@@ -247,5 +302,6 @@ class LiveTrust:
                 continue
             if changed:
                 self._load_new_anchors()
+                self._load_server_identity()
                 async with self._reloaded:
                     self._reloaded.notify_all()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mss.certs import (
     PkiPaths,
     client_context,
     ensure_dkim_key,
+    load_dkim_key,
     signing_key_for_dkimpy,
 )
 from mss.certs.live_trust import LiveTrust
@@ -97,21 +99,56 @@ def operator_dkim_keys_on_disk(settings: Settings, options: SmtpOptions) -> list
 
 
 class DkimSigner:
-    """Signs with every key (Ed25519 first): a verifier without Ed25519 still has RSA."""
+    """Signs with every key (Ed25519 first): a verifier without Ed25519 still has RSA.
+
+    A key file replaced while the node runs (another key brought from the database by
+    the node-file pass, mss.store.node_file_sync) is read again before the next
+    message; one that does not load keeps the previous key (logged)."""
 
     def __init__(self, domain: str, keys: list[DkimKey]) -> None:
         self.domain = domain
-        self._keys = [(key.selector, signing_key_for_dkimpy(key),
-                       key.algorithm.signature_algorithm.decode("ascii")) for key in keys]
+        self._files = [(key.selector, key.private_key_path) for key in keys]
+        self._stamps = self._key_stamps()
+        self._keys = [_signing_entry(key) for key in keys]
+
+    def _key_stamps(self) -> list[tuple[int, int, int] | None]:
+        stamps: list[tuple[int, int, int] | None] = []
+        for _, path in self._files:
+            try:
+                status = os.stat(path)
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((status.st_ino, status.st_size, status.st_mtime_ns))
+        return stamps
+
+    def _current_keys(self) -> list[tuple[str, bytes, str]]:
+        stamps = self._key_stamps()
+        if stamps == self._stamps:
+            return self._keys
+        try:
+            keys = [_signing_entry(load_dkim_key(path.parent, selector))
+                    for selector, path in self._files]
+        except (OSError, ValueError) as exc:
+            log.error("dkim_key_reload_failed error=%r (previous keys kept)", exc)
+            return self._keys
+        self._keys, self._stamps = keys, stamps
+        log.info("dkim_keys_reloaded selectors=%s", ",".join(s for s, _ in self._files))
+        return keys
 
     def sign(self, raw: bytes) -> bytes:
         """Each signature covers the message as it is, not the other one (RFC 6376 §5.4)."""
         fields = []
-        for selector, private, algorithm in self._keys:
+        for selector, private, algorithm in self._current_keys():
             signed = sign_message(raw, domain=self.domain, selector=selector,
                                   private_key=private, algorithm=algorithm)  # type: ignore[arg-type]
             fields.append(signed[: len(signed) - len(raw)])
         return b"".join(fields) + raw
+
+
+def _signing_entry(key: DkimKey) -> tuple[str, bytes, str]:
+    return (key.selector, signing_key_for_dkimpy(key),
+            key.algorithm.signature_algorithm.decode("ascii"))
 
 
 def relay_tls_context(paths: PkiPaths) -> ssl.SSLContext:

@@ -45,6 +45,8 @@ class ChangeEvent:
 OVERFLOW = ChangeEvent("overflow", 0, 0)
 TRUST_LIST_CHANGED = ChangeEvent("trust", 0, 0)  # mailbox 0: the operator as a whole
 CRL_CHANGED = ChangeEvent("crl", 0, 0)  # a revocation: every process reloads the CRL
+# a PKI or DKIM file sealed anew (mss.store.node_file_sync): every node syncs its files now
+NODE_FILES_CHANGED = ChangeEvent("node-files", 0, 0)
 
 
 class EventBus:

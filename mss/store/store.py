@@ -7,6 +7,7 @@ after commit), `async with store.reading() as session` for reads.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,7 +34,7 @@ from mss.store.mail_folders import MailFolders
 from mss.store.mailboxes import MailboxLookup
 from mss.store.mailstore import MailStore
 from mss.store.message_contents import MessageContents
-from mss.store.node_files import NodeFiles
+from mss.store.node_files import FileLock, NodeFiles, SyncOutcome
 from mss.store.thread_reads import THREAD_READS_KEY, ThreadReads
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
 
@@ -144,12 +145,14 @@ class Store:
             await files.check_master_key(connection, self.clock.now())
             return await files.restore(connection, self.settings.data_dir)
 
-    async def publish_node_files(self, folders: list[Path]) -> list[str]:
-        """Seal into the database the files of `folders` it does not hold yet."""
-        files = NodeFiles(self.keyring)
+    async def sync_node_files(self, files: NodeFiles, folders: list[Path], *,
+                              lock: FileLock = contextlib.nullcontext) -> SyncOutcome:
+        """Check the master key, then bring the files of `folders` and their sealed rows
+        in step, the newest winning (mss.store.node_files); `files` remembers the state
+        between passes."""
         async with self.write_engine.begin() as connection:
-            return await files.publish(connection, self.settings.data_dir, folders,
-                                       self.clock.now())
+            await files.check_master_key(connection, self.clock.now())
+            return await files.sync(connection, self.settings.data_dir, folders, lock=lock)
 
     async def close(self) -> None:
         if self._relay is not None:

@@ -125,13 +125,17 @@ class BlobChunk(Base):
 class SealedFile(Base):
     """A file of a node's data folder every node needs (PKI, DKIM keys), sealed under a
     key derived from the master key (mss.store.node_files): a new node brings it from
-    the database and needs nothing but the database URL and the master key."""
+    the database and needs nothing but the database URL and the master key; running
+    nodes keep their files and these rows in step (`NodeFiles.sync`)."""
 
     __tablename__ = "sealed_files"
 
     name: Mapped[str] = mapped_column(String(500), primary_key=True)  # data-folder relative
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # when the content last changed (the changed file's mtime): the newest wins a conflict
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # bumped by each change; a republish is made over the version read (schema 0022)
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 class InlineBlob(Base):
