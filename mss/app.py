@@ -202,14 +202,14 @@ class App:
 
     async def _start_node_file_sync(self, sync: NodeFileSync, store: Store) -> None:
         """Seal what this start made (the first node's PKI and DKIM keys) before the node
-        says it is ready, then pass periodically; files written from the database reach
-        the live trust at once (the listeners' CRL, anchors and server certificate; the
+        says it is ready, then pass periodically; files sealed or written reach the live
+        trust at once (the listeners' CRL, anchors and server certificate; the
         DKIM signer reads its key files again itself); another node's change event
         starts a pass."""
         await sync.sync_now()
         live = self.live_trust
         if live is not None:
-            sync.on_rewritten.append(live.changed)
+            sync.on_changed.append(live.changed)
         store.bus.add_listener(sync.on_event)
         await sync.start()
 

@@ -6,9 +6,9 @@ then every `trust.node_files_seconds`, and at once on a "crl" or "node-files" ch
 event (PostgreSQL NOTIFY from another node). The rules (the newest of file and row
 wins, a tie is the database's, an older file never reaches the database) are
 `NodeFiles.sync`'s. A pass that sealed a changed file publishes a "node-files" event,
-so the other nodes fetch it within a NOTIFY rather than a pass interval; one that wrote
-files here tells `on_rewritten` (the live trust reloads the CRL, the CA bundle and the
-server certificate from them).
+so the other nodes fetch it within a NOTIFY rather than a pass interval. A pass that
+sealed or wrote files tells `on_changed` (the live trust reloads the CRL, the CA bundle
+and the server certificate from them at once, not at its next look).
 
 Invariant: one pass at a time in a process (`sync_now` from a test or a command waits
 for the running one).
@@ -45,7 +45,7 @@ class NodeFileSync(PeriodicPass):
         self.folders = folders
         self.lock = lock
         self.files = NodeFiles(store.keyring)
-        self.on_rewritten: list[Callable[[list[str]], None]] = []
+        self.on_changed: list[Callable[[list[str]], None]] = []  # names sealed or written
         self._one_at_a_time = asyncio.Lock()
 
     async def one_pass(self) -> None:
@@ -58,12 +58,12 @@ class NodeFileSync(PeriodicPass):
                                                        lock=self.lock)
         if outcome.published:
             await self.store.write(_announce)
-        if outcome.published or outcome.rewritten:
+        changed = outcome.published + outcome.rewritten
+        if changed:
             log.info("node_files_synced published=%s rewritten=%s",
                      ",".join(outcome.published) or "-", ",".join(outcome.rewritten) or "-")
-        if outcome.rewritten:
-            for callback in self.on_rewritten:
-                callback(outcome.rewritten)
+            for callback in self.on_changed:
+                callback(changed)
         return outcome
 
     def on_event(self, event: ChangeEvent) -> None:
