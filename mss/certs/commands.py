@@ -171,7 +171,7 @@ def _revoke_in_cluster(settings: Settings, pki: DevPki, serial: int) -> tuple[bo
         crl_name = pki.paths.crl.relative_to(settings.data_dir).as_posix()
         where = "sealed in the database" if crl_name in sealed.published else \
             "already in the database"
-        return changed, f"{where}; every node told"
+        return changed, f"{where}; running servers told"
 
     return asyncio.run(run())
 
