@@ -6,7 +6,8 @@ Serials are shown and typed in upper-case hexadecimal (as `openssl x509 -serial`
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mss.certs.dev_pki import (
     DevPki,
@@ -25,6 +26,8 @@ from mss.certs.server_pki import (
 )
 from mss.cli import UserError, settings_from_args
 from mss.config import Settings
+
+T = TypeVar("T")
 
 
 def _load(args: argparse.Namespace) -> DevPki:
@@ -75,28 +78,27 @@ def _days(args: argparse.Namespace) -> int:
 
 
 def run_issue_operator(args: argparse.Namespace) -> int:
-    issued = _load(args).issue_operator(
-        args.host, args.structure_id, args.org, args.dept, days=_days(args)
-    )
+    days = _days(args)
+    issued = _issue(args, lambda pki: pki.issue_operator(
+        args.host, args.structure_id, args.org, args.dept, days=days))
     _print_issued(issued)
     return 0
 
 
 def run_issue_application(args: argparse.Namespace) -> int:
-    issued = _load(args).issue_application(args.name, args.structure_id, args.org, days=_days(args))
+    days = _days(args)
+    issued = _issue(args, lambda pki: pki.issue_application(
+        args.name, args.structure_id, args.org, days=days))
     _print_issued(issued)
     return 0
 
 
 def run_issue_professional(args: argparse.Namespace) -> int:
     try:
-        issued = _load(args).issue_professional(
-            args.rpps,
-            args.name,
-            organisation=args.org,
-            structure_id=args.structure_id,
-            days=_days(args),
-        )
+        days = _days(args)
+        issued = _issue(args, lambda pki: pki.issue_professional(
+            args.rpps, args.name, organisation=args.org, structure_id=args.structure_id,
+            days=days))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     _print_issued(issued)
@@ -104,9 +106,10 @@ def run_issue_professional(args: argparse.Namespace) -> int:
 
 
 def _announce_revocation(settings: Settings, serial: int) -> str:
-    """Audit the revocation and publish a "crl" change event, so that every process of
-    every node reloads the CRL now (PostgreSQL NOTIFY, the MX processes' hub); without
-    a database the running processes see the new file within trust.crl_check_seconds."""
+    """One node (SQLite, or no master key yet): audit the revocation and publish a "crl"
+    change event, so that every process of the node reloads the CRL now (the MX
+    processes' hub); without a database the running processes see the new file within
+    trust.crl_check_seconds."""
     import asyncio
 
     from mss.store.store import Store
@@ -137,15 +140,16 @@ def _clustered(settings: Settings) -> bool:
     return settings.master_key_path.exists() and not is_sqlite(settings.database_url)
 
 
-def _revoke_in_cluster(settings: Settings, pki: DevPki, serial: int) -> tuple[bool, str]:
+def _change_in_cluster(settings: Settings, pki: DevPki, change: Callable[[], T],
+                       job: Any = None) -> tuple[T, list[str] | None]:
     """Several nodes (PostgreSQL; mss.store.node_files): this node's PKI files are
-    brought in step with the database first (the revocation is made over the cluster's
-    index and CRL, not over a copy another node has changed since), the new CRL and
-    index are sealed into the database at once, then audited and announced: each node's
-    node-file pass fetches them on the "crl" event (else within
-    trust.node_files_seconds) and its live trust refuses the certificate at the next
-    handshake or command. A database out of reach does not stop the revocation: it is
-    made here, and this node's own pass seals it once the database answers."""
+    brought in step with the database first (the change is made over the cluster's
+    index and CRL, not over a copy another node has changed since), the files it
+    changed are sealed into the database at once, then `job` (audit, change event) is
+    written: every node's node-file pass fetches them on the event (else within
+    trust.node_files_seconds). The change's result and the names sealed; None when the
+    database is out of reach: the change is made here all the same (a revocation must
+    not wait), and this node's own pass seals it once the database answers."""
     import asyncio
 
     from mss.store.node_files import NodeFiles
@@ -153,27 +157,47 @@ def _revoke_in_cluster(settings: Settings, pki: DevPki, serial: int) -> tuple[bo
 
     folders = [settings.pki_dir]
 
-    async def run() -> tuple[bool, str]:
+    async def run() -> tuple[T, list[str] | None]:
         try:
             store = await Store.open(settings)
-        except Exception as exc:
-            changed = await asyncio.to_thread(pki.revoke, serial)
-            return changed, (f"database out of reach ({type(exc).__name__}): this node's "
-                             "pass seals the CRL once it answers")
+        except Exception:
+            return await asyncio.to_thread(change), None
         try:
             files = NodeFiles(store.keyring)
             await store.sync_node_files(files, folders, lock=pki.locked)
-            changed = await asyncio.to_thread(pki.revoke, serial)
+            result = await asyncio.to_thread(change)
             sealed = await store.sync_node_files(files, folders, lock=pki.locked)
-            await store.write(_revocation_job(serial))
+            if job is not None:
+                await store.write(job)
         finally:
             await store.close()
-        crl_name = pki.paths.crl.relative_to(settings.data_dir).as_posix()
-        where = "sealed in the database" if crl_name in sealed.published else \
-            "already in the database"
-        return changed, f"{where}; running servers told"
+        return result, sealed.published
 
     return asyncio.run(run())
+
+
+def _revoke_in_cluster(settings: Settings, pki: DevPki, serial: int) -> tuple[bool, str]:
+    """The revocation sealed at once and announced ("crl"): each node's live trust
+    refuses the certificate at the next handshake or command once its pass ran."""
+    changed, sealed = _change_in_cluster(settings, pki, lambda: pki.revoke(serial),
+                                         _revocation_job(serial))
+    if sealed is None:
+        return changed, "database out of reach: this node's pass seals the CRL once it answers"
+    crl_name = pki.paths.crl.relative_to(settings.data_dir).as_posix()
+    where = "sealed in the database" if crl_name in sealed else "already in the database"
+    return changed, f"{where}; running servers told"
+
+
+def _issue(args: argparse.Namespace,
+           make: Callable[[DevPki], IssuedCertificate]) -> IssuedCertificate:
+    """Issue on this node's PKI; with several nodes, in step with the database before
+    and after (another node's revocation is never lost under a newer index)."""
+    settings = settings_from_args(args)
+    pki = _load(args)
+    if not _clustered(settings):
+        return make(pki)
+    issued, _ = _change_in_cluster(settings, pki, lambda: make(pki))
+    return issued
 
 
 def _revocation_job(serial: int) -> Any:

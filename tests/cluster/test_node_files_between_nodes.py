@@ -112,17 +112,17 @@ async def refusal_of(command: Callable[[], object]) -> str:
     return f"{refused.value.code} {refused.value.message}"
 
 
-async def revoke_with_the_cli(node: App, serial: str) -> str:
-    """`mss --data <A> certs revoke SERIAL` beside the running node A."""
+async def mss_cli(node: App, *args: str) -> str:
+    """`mss --data <node> ARGS` beside the running node."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSS_")}
     env.update({"PYTHONPATH": str(ROOT), "MSS_DATABASE__URL": node.settings.database_url})
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mss", "--data", str(node.settings.data_dir), "certs",
-        "revoke", serial, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "mss", "--data", str(node.settings.data_dir), *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out.decode()
+
 
 
 async def pass_on_b_then_reload(b: App, generation: int) -> None:
@@ -145,7 +145,7 @@ async def test_a_certificate_revoked_on_node_a_is_refused_by_node_b_after_its_pa
     assert (await open_session.mail(f"dr.b@{PEER}")).code == 250
     generation = live_trust(b).generation
 
-    told = await revoke_with_the_cli(a, peer.serial_hex)
+    told = await mss_cli(a, "certs", "revoke", peer.serial_hex)
     assert "sealed in the database" in told, told
     await pass_on_b_then_reload(b, generation)
 
@@ -210,3 +210,26 @@ async def test_a_server_certificate_and_dkim_key_renewed_on_node_a_are_used_by_n
     new_record = f"v=DKIM1; k=ed25519; p={public_value(new_key)}"
     assert dkim_verifies(signed, new_record)
     assert not dkim_verifies(signed, old_record)
+
+
+async def test_a_certificate_issued_on_a_node_keeps_a_revocation_made_on_another(
+    nodes,
+) -> None:
+    """`mss certs issue` on A after a certificate issued and revoked on B that A's
+    folder never saw: the issue is made over the cluster's index (brought first), so
+    the revocation stays in the index every later CRL is signed from."""
+    a: App = await nodes("node-a")
+    b: App = await nodes("node-b", a)
+    await a.stop()  # no pass of A's between: only the CLI can bring B's change to A
+    issued = DevPki.load(b.settings.pki_dir).issue_application("Labo B", "1000000009", "LABO")
+    await mss_cli(b, "certs", "revoke", issued.serial_hex)
+
+    out = await mss_cli(a, "certs", "issue", "application", "--name", "Labo A",
+                        "--structure-id", "1000000010", "--org", "LABO")
+    assert "serial:" in out
+    on_a = {i.subject_dn: i.revoked_at for i in DevPki.load(a.settings.pki_dir).issued()}
+    assert on_a[issued.subject_dn] is not None
+    assert any("Labo A" in dn for dn in on_a)
+    await node_files(b).sync_now()
+    on_b = {i.subject_dn: i.revoked_at for i in DevPki.load(b.settings.pki_dir).issued()}
+    assert on_b == on_a
