@@ -1,6 +1,7 @@
 """Trust changes apply while `mss serve` runs. A revocation: to the next session and to
 the next command of the open ones, on the MX, on submission (AUTH EXTERNAL) and on
-IMAP. A trust-list import made by another process: to the next MX session.
+IMAP. A trust-list import made by another process: to the next MX session. A new
+server certificate and key: to the next handshake.
 
 Each test revokes in the operator's own copy of the dev PKI, as `mss certs revoke`
 does, and waits for the process to load the new CRL (its generation), never a delay.
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
+import socket
 import ssl
 from collections.abc import Callable
 
 import aiosmtplib
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from mss.certs import DevPki, IssuedCertificate
+from mss.certs.key_files import replace_private_file, write_public_file
 from mss.config import Settings
 from mss.directory.certificate_bindings import bind_certificate
 from mss.smtp.replies import CERTIFICATE_REVOKED, CERTIFICATE_UNKNOWN_CA
@@ -259,3 +263,51 @@ async def test_a_ca_added_to_then_removed_from_the_bundle_applies_without_a_rest
     await other.quit()
     details = await refused_certificates(b)
     assert len(details) == 2 and all("reason=unknown_ca" in d for d in details)
+
+
+def presented_certificate(operator: Operator) -> bytes:
+    """The certificate (DER) the operator's IMAPS listener presents in a new handshake."""
+    context = ssl.create_default_context(cafile=str(operator.settings.pki_dir /
+                                                    "ca-bundle.pem"))
+    context.check_hostname = False
+    port = operator.app.imap.addresses["imaps"][1]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw, \
+            context.wrap_socket(raw) as tls:
+        certificate = tls.getpeercert(binary_form=True)
+    assert certificate is not None
+    return certificate
+
+
+async def test_a_new_server_certificate_is_presented_at_the_next_handshake(
+    operators, session_pki
+) -> None:
+    """Written beside the running process (as `mss certs` or the node-file pass does): a
+    chain without its key yet keeps the pair in force; once both are there, the next
+    handshake presents the new certificate, and the relay makes its client context
+    again."""
+    def configure(settings: Settings) -> None:
+        events_only(settings)
+        with_imaps(settings)
+
+    a = await operators("a", DOMAIN_A, session_pki.operator_a, configure=configure)
+    live = a.app.live_trust
+    assert live is not None
+    der = Encoding.DER
+    installed = session_pki.operator_a.load_certificate().public_bytes(der)
+    assert await asyncio.to_thread(presented_certificate, a) == installed
+    relay_context = a.worker.tls_context
+    generation = live.generation
+    renewed = own_pki(a).issue_operator(f"mx.{DOMAIN_A}", "1000000001", ORGANISATION,
+                                        "Paris (75)")
+    paths = own_pki(a).paths
+
+    write_public_file(paths.server_chain, renewed.chain_path.read_bytes())
+    assert not await asyncio.to_thread(live.reload)  # the key does not match the chain
+    assert await asyncio.to_thread(presented_certificate, a) == installed
+
+    replace_private_file(paths.server_key, renewed.key_path.read_bytes())
+    live.changed()
+    await asyncio.wait_for(live.wait_for_generation(generation + 1), RELOAD_BOUND)
+    assert await asyncio.to_thread(presented_certificate, a) == \
+        renewed.load_certificate().public_bytes(der)
+    assert a.worker.tls_context is not relay_context
