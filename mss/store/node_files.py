@@ -146,10 +146,13 @@ class NodeFiles:
         the module docstring. The files are read and written under `lock` (the PKI's
         writer lock: a `mss certs` beside this node waits, and is not overwritten
         halfway), in a thread."""
+        folders = list(folders)
+        under = tuple(f"{folder.relative_to(data_dir).as_posix()}/" for folder in folders)
         rows = {name: _Row(version, updated_at) for name, version, updated_at in (
             await connection.execute(select(_T.c.name, _T.c.version, _T.c.updated_at)
-                                     .where(_T.c.name != CHECK_NAME))).all()}
-        local = await asyncio.to_thread(_scan, data_dir, list(folders))
+                                     .where(_T.c.name != CHECK_NAME))).all()
+                if name.startswith(under)}
+        local = await asyncio.to_thread(_scan, data_dir, folders)
         names = sorted(rows.keys() | local.keys())
         to_check = [name for name in names if name not in rows or name not in local
                     or self._in_step.get(name) != (rows[name].version, local[name])]

@@ -160,3 +160,17 @@ async def test_a_removed_file_comes_back_and_hidden_files_are_never_sealed(
     async with store.write_engine.begin() as connection:
         names = set((await connection.execute(select(T.c.name))).scalars())
     assert names - {CHECK_NAME} == {CRL, "pki/private/server.key"}
+
+
+async def test_rows_outside_the_folders_synced_are_left_alone(
+    store: Store, tmp_path: Path,
+) -> None:
+    """`mss certs` syncs the PKI folder only: the DKIM rows wait for the node's pass."""
+    a, b = Node(store, tmp_path / "a"), Node(store, tmp_path / "b")
+    a.write("dkim/mss.dkim.key", b"dkim key", T1)
+    async with store.write_engine.begin() as connection:
+        outcome = await a.files.sync(connection, a.folder, [a.folder / "dkim"])
+    assert outcome.published == ["dkim/mss.dkim.key"]
+
+    assert await b.sync() == SyncOutcome()  # its PKI folder only
+    assert not (b.folder / "dkim").exists()
