@@ -134,7 +134,7 @@ class SealedFile(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     # when the content last changed (the changed file's mtime): the newest wins a conflict
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # bumped by each change; a republish is made over the version read (schema 0022)
+    # bumped by each change; a republish is made over the version read (schema 0024)
     version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 

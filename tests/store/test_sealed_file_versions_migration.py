@@ -1,4 +1,4 @@
-"""Migration 0022 (a version on each sealed node file): the rows sealed before it are
+"""Migration 0024 (a version on each sealed node file): the rows sealed before it are
 version 1, their sealed bytes untouched; the downgrade drops the column and keeps them."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ def _migrate(sync_conn, target: str, down: bool) -> None:
     (command.downgrade if down else command.upgrade)(cfg, target)
 
 
-async def test_rows_sealed_before_0022_become_version_1_and_survive_the_downgrade(
+async def test_rows_sealed_before_0024_become_version_1_and_survive_the_downgrade(
     make_settings,
 ) -> None:
     settings = make_settings()
     engine = create_engine(settings.database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_migrate, "0021", True)
+            await conn.run_sync(_migrate, "0023", True)
             await conn.execute(sa.text(
                 "INSERT INTO sealed_files (name, sealed, updated_at) "
                 "VALUES ('pki/crl.pem', :sealed, :at)"),
@@ -36,7 +36,7 @@ async def test_rows_sealed_before_0022_become_version_1_and_survive_the_downgrad
                 "SELECT name, sealed, version FROM sealed_files"))).all()
         assert [tuple(r) for r in rows] == [("pki/crl.pem", b"sealed bytes", 1)]
         async with engine.begin() as conn:
-            await conn.run_sync(_migrate, "0021", True)
+            await conn.run_sync(_migrate, "0023", True)
             columns = await conn.run_sync(lambda sync: {
                 c["name"] for c in sa.inspect(sync).get_columns("sealed_files")})
             kept = (await conn.execute(sa.text("SELECT sealed FROM sealed_files"))).scalar()
