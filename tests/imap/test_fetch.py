@@ -221,7 +221,7 @@ async def test_envelope_and_bodystructure_same_from_the_cache_and_after_eviction
     raw = await raw_login(imap, imap.world.alice)
     await raw.command("s", f"SELECT {folder}")
     items = "(UID ENVELOPE BODY BODYSTRUCTURE)"
-    mail = imap.store.mail
+    mail = imap.store.mail.contents
     blobs_read: list[int] = []
     read_many = mail.read_many
 
