@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import os
+import re
 import smtplib
 import ssl
 
 import aiosmtplib
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from imapclient import IMAPClient
 from imapclient.response_types import Envelope
@@ -112,6 +113,25 @@ def _check(fetched: dict[bytes, object], raw: bytes, exact: bool) -> None:
     assert isinstance(fetched[b"BODYSTRUCTURE"], tuple)
 
 
+# Bodies already sent with a Message-ID in this test's run, per server and channel: the
+# same Message-ID and body from the same sender is a retry (mss.pipeline.delivery_keys),
+# answered 250 from its delivery key and not delivered again, so it would not be the
+# INBOX's last message. Hypothesis draws the same small message more than once.
+_SENT: dict[tuple[int, str], set[bytes]] = {}
+_MESSAGE_ID = re.compile(rb"(?im)^message-id\s*:")
+
+
+def _first_time(live, channel: str, raw: bytes) -> bool:  # type: ignore[no-untyped-def]
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if not _MESSAGE_ID.search(head):
+        return True  # no delivery key: delivered every time
+    seen = _SENT.setdefault((id(live.app), channel), set())
+    if body in seen:
+        return False
+    seen.add(body)
+    return True
+
+
 @EXAMPLES
 @given(data=st.data())
 async def test_generated_messages_are_accepted_and_come_back_unchanged(
@@ -120,12 +140,14 @@ async def test_generated_messages_are_accepted_and_come_back_unchanged(
     world = live.world
     submitted = data.draw(from_fields(world.alice).flatmap(
         lambda line: messages(line, CHANNEL_FIELDS)), label="submitted")
+    assume(_first_time(live, "submission", submitted))
     await asyncio.to_thread(_submit, live, submitted)
     _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), submitted,
            exact=False)
 
     relayed = data.draw(from_fields(f"secretariat@{DOMAIN_A}").flatmap(
         lambda line: messages(line, CHANNEL_FIELDS)), label="relayed")
+    assume(_first_time(live, "mx", relayed))
     await _relay(live, session_pki, relayed)
     _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), relayed,
            exact=False)
