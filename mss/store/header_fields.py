@@ -8,6 +8,7 @@ here as its raw text, never as an error (docs/rfc-index.md, RFC 5322).
 
 from __future__ import annotations
 
+from email.headerregistry import Address
 from email.message import Message
 from email.utils import getaddresses
 
@@ -38,3 +39,25 @@ def address_pairs(values: list[str]) -> list[tuple[str, str]]:
         return getaddresses(values)
     except Exception:  # getaddresses has raised on crafted input in some Python versions
         return []
+
+
+def plain_addresses(values: list[str]) -> list[str]:
+    """The addresses of `values` that are whole addr-specs (RFC 5322 §3.4.1), the only
+    ones MSS writes back into a header it builds (an MDN's To): `getaddresses` also
+    returns leftovers of hostile fields (`"unterminated, a@b`, a group's name), which
+    the header parser would refuse when the field is set."""
+    plain = []
+    for _, address in address_pairs(values):
+        local, at, domain = address.rpartition("@")
+        if not (at and local and domain) or not address.isprintable():
+            continue
+        if len(local) > 1 and local[0] == local[-1] == '"':
+            local = local[1:-1]
+        try:  # quoted again where it must be ("a b"@x), then read back as one addr-spec
+            spec = Address(username=local, domain=domain).addr_spec
+            if Address(addr_spec=spec).addr_spec != spec:
+                continue
+        except Exception:  # the parser's refusal of what is not one addr-spec
+            continue
+        plain.append(spec)
+    return plain

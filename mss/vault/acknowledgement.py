@@ -22,7 +22,7 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
-from mss.store.header_fields import address_pairs, field_values
+from mss.store.header_fields import field_text, field_values, plain_addresses
 from mss.vault.documents import DocumentProblem
 from mss.vault.errors import ProcessingErrorCode
 from mss.vault.problem_text import problem_text
@@ -51,7 +51,7 @@ def error_text(error: ProcessingErrorCode, label: str | None = None) -> str:
 def notification_addresses(original: Message) -> list[str]:
     """Addresses of `Disposition-Notification-To` (RFC 8098 §2.1); empty when not asked."""
     values = field_values(original, "Disposition-Notification-To")
-    return [address for _, address in address_pairs(values[:1]) if "@" in address]
+    return plain_addresses(values[:1])
 
 
 def ascii_text(text: str) -> str:
@@ -124,14 +124,13 @@ def _notification_fields(
 ) -> Message:
     fields = Message(policy=_REPORT_POLICY)
     fields["Reporting-UA"] = f"{reporting_host}; {REPORTING_UA_PRODUCT}"
-    original_recipient = original.get("Original-Recipient")
-    if original_recipient is not None:
-        value = " ".join(str(original_recipient).split())
+    value = field_text(original, "Original-Recipient")  # read without raising
+    if value:
         fields["Original-Recipient"] = value if ";" in value else f"rfc822;{value}"
     fields["Final-Recipient"] = f"rfc822;{final_recipient}"
-    original_id = original.get("Message-ID")
-    if original_id is not None:
-        fields["Original-Message-ID"] = " ".join(str(original_id).split())
+    original_id = field_text(original, "Message-ID")
+    if original_id:
+        fields["Original-Message-ID"] = original_id
     fields["Disposition"] = disposition_value(error, label)
     if error is not None:
         fields["Error"] = error_text(error, label)
@@ -171,10 +170,10 @@ def build_processing_acknowledgement(
     report["Subject"] = "Accusé de traitement / Processing acknowledgement"
     report["Date"] = format_datetime(now)
     report["Message-ID"] = message_id
-    original_id = original.get("Message-ID")
-    if original_id is not None:
-        report["In-Reply-To"] = " ".join(str(original_id).split())
-        report["References"] = " ".join(str(original_id).split())
+    original_id = field_text(original, "Message-ID")
+    if original_id:
+        report["In-Reply-To"] = original_id
+        report["References"] = original_id
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     report["MIME-Version"] = "1.0"
     human = EmailMessage(policy=policy.default.clone(max_line_length=76))  # RFC 2045 §6.7
