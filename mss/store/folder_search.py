@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     false,
@@ -27,6 +29,8 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import array_agg as pg_array_agg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.store.db import UtcDateTime
@@ -138,10 +142,30 @@ async def folder_sort(
 ) -> list[int]:
     """Every UID of the folder in the order of `criteria` ((key, reverse) pairs), ties
     in UID order (RFC 5256 §3: the sequence number breaks ties), in one query (one
-    prebuilt statement per list of criteria, run in a read connection's thread)."""
+    prebuilt statement per list of criteria, run in a read connection's thread). On
+    PostgreSQL the UIDs come back as one array (`array_agg ... ORDER BY`), which the
+    driver decodes in C: 100,000 rows one by one cost more in Python than the sort."""
+    if session.get_bind().dialect.name == "postgresql":
+        ordered = (await session.execute(_sort_array(tuple(criteria)),
+                                         {"b_folder": folder_id})).scalar()
+        return list(ordered or ())
     query = _sort_read(tuple(criteria))
     rows = await run_read(session, lambda reads: reads.rows(query, b_folder=folder_id))
     return [row[0] for row in rows]
+
+
+_SORT_ARRAYS: dict[tuple[tuple[str, bool], ...], Select[Any]] = {}
+
+
+def _sort_array(criteria: tuple[tuple[str, bool], ...]) -> Select[Any]:
+    found = _SORT_ARRAYS.get(criteria)
+    if found is None:
+        order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
+                 for key, reverse in criteria]
+        found = _SORT_ARRAYS[criteria] = select(
+            pg_array_agg(aggregate_order_by(FolderEntry.uid, *order, FolderEntry.uid))
+        ).where(FolderEntry.folder_id == bindparam("b_folder"))
+    return found
 
 
 async def folder_thread_keys(
