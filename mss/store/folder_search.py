@@ -125,11 +125,16 @@ it has none (RFC 5256 §2.2). DATE, ARRIVAL, FROM, SUBJECT and SIZE have an inde
 _SORTS: dict[tuple[tuple[str, bool], ...], PreparedRead] = {}
 
 
+def _order_of(criteria: tuple[tuple[str, bool], ...]) -> list[ColumnElement[Any]]:
+    """The ORDER BY of SORT criteria ((key, reverse) pairs), UID ties added by callers."""
+    return [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
+            for key, reverse in criteria]
+
+
 def _sort_read(criteria: tuple[tuple[str, bool], ...]) -> PreparedRead:
     found = _SORTS.get(criteria)
     if found is None:
-        order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
-                 for key, reverse in criteria]
+        order = _order_of(criteria)
         found = _SORTS[criteria] = PreparedRead(
             select(FolderEntry.uid)
             .where(FolderEntry.folder_id == bindparam("b_folder"))
@@ -160,8 +165,7 @@ _SORT_ARRAYS: dict[tuple[tuple[str, bool], ...], Select[Any]] = {}
 def _sort_array(criteria: tuple[tuple[str, bool], ...]) -> Select[Any]:
     found = _SORT_ARRAYS.get(criteria)
     if found is None:
-        order = [SORT_COLUMNS[key].desc() if reverse else SORT_COLUMNS[key].asc()
-                 for key, reverse in criteria]
+        order = _order_of(criteria)
         found = _SORT_ARRAYS[criteria] = select(
             pg_array_agg(aggregate_order_by(FolderEntry.uid, *order, FolderEntry.uid))
         ).where(FolderEntry.folder_id == bindparam("b_folder"))
