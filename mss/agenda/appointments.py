@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from mss.agenda.invitations import Appointment, CalendarChange, Method
 from mss.agenda.tables import AppointmentRow
+from mss.directory.tables import Patient
 from mss.identity import Principal
 from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.store import Store
@@ -66,6 +67,10 @@ async def apply_change(
     for appointment in change.appointments:
         by_uid[appointment.uid].append(appointment)
     now = uow.now()
+    # one patient's agenda changes one after the other across processes and nodes: two
+    # deliveries of one invitation must not both find it missing and both insert it
+    await uow.session.execute(
+        select(Patient.id).where(Patient.ins == patient_ins).with_for_update())
     for uid, occurrences in by_uid.items():
         stored = list((await uow.session.execute(select(AppointmentRow).where(
             AppointmentRow.patient_ins == patient_ins, AppointmentRow.organizer == organizer,

@@ -24,6 +24,7 @@ from mss.directory.tables import Dispensation, OrgMember, Professional
 from mss.identity import SYSTEM, MailboxKind, Principal
 from mss.policy.reply_rights import DISPENSATION_WINDOW
 from mss.store.audit_actions import AuditAction
+from mss.store.insert_once import insert_once
 from mss.store.store import Store
 from mss.store.tables import Mailbox
 from mss.store.unit_of_work import UnitOfWork
@@ -70,15 +71,14 @@ async def record_dispensation(
 
     async def job(uow: UnitOfWork) -> bool:
         pharmacy = await _pharmacy(uow.session, pharmacy_address)
-        query = select(Dispensation.id).where(
-            Dispensation.pharmacy_mailbox_id == pharmacy.id,
-            Dispensation.patient_ins == ins, Dispensation.dispensed_on == dispensed_on,
-        )
-        if (await uow.session.execute(query)).first() is not None:
+        connection = await uow.core()
+        recorded = (await connection.execute(
+            insert_once(connection.dialect, Dispensation,
+                        ["pharmacy_mailbox_id", "patient_ins", "dispensed_on"])
+            .values(pharmacy_mailbox_id=pharmacy.id, patient_ins=ins, dispensed_on=dispensed_on)
+            .returning(Dispensation.id))).first()
+        if recorded is None:
             return False
-        uow.session.add(Dispensation(pharmacy_mailbox_id=pharmacy.id, patient_ins=ins,
-                                     dispensed_on=dispensed_on))
-        await uow.session.flush()
         # closest event of the vocabulary: a fact imported from reimbursement data
         uow.audit(AuditAction.DIRECTORY_IMPORTED, principal, target=pharmacy.address,
                   subject=ins, detail=f"dispensation {dispensed_on.isoformat()}")

@@ -4,13 +4,18 @@ and audit kept, and the professional's own "end" / "reopen" actions (docs/archit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.conversation_tables import ConversationEventRow, ConversationRow
 from mss.identity import Principal
-from mss.pipeline.directory_facts import DirectoryFacts, conversation_of, conversation_row
+from mss.pipeline.directory_facts import DirectoryFacts, conversation_of
 from mss.policy import (
     ActingRights,
     Conversation,
+    ConversationStatus,
     Decision,
     Transition,
     TransitionKind,
@@ -20,6 +25,7 @@ from mss.policy import (
 )
 from mss.policy.addresses import canonical_address
 from mss.store.audit_actions import AuditAction
+from mss.store.insert_once import insert_once
 from mss.store.store import Store
 from mss.store.unit_of_work import UnitOfWork
 
@@ -41,19 +47,13 @@ async def apply_conversation_transitions(
 ) -> None:
     for transition in transitions:
         session = uow.session
-        row = await conversation_row(session, transition.professional, transition.patient)
-        current = conversation_of(row) if row is not None else None
-        after = apply_transition(current, transition)
         now = uow.now()
-        if row is None:
-            row = ConversationRow(
-                professional=after.professional, patient=after.patient, status=after.status,
-                contact=after.contact, opened_at=now, updated_at=now,
-            )
-            session.add(row)
-            await session.flush()
-        else:
-            row.status, row.contact, row.updated_at = after.status.value, after.contact, now
+        row, created = await _held_conversation(session, transition, now)
+        before = conversation_of(row)
+        after = apply_transition(before, transition)
+        if after == before and not created:
+            continue  # another process made the same change first: nothing happens twice
+        row.status, row.contact, row.updated_at = after.status.value, after.contact, now
         if transition.kind is TransitionKind.END:
             row.ended_at, row.ended_by = now, actor.label()
         elif transition.kind is TransitionKind.OPEN:
@@ -68,6 +68,31 @@ async def apply_conversation_transitions(
             subject=patient_subject(after.patient),
             detail=f"via={via}" + (f" message={message_ref}" if message_ref else ""),
         )
+
+
+async def _held_conversation(
+    session: AsyncSession, transition: Transition, now: datetime
+) -> tuple[ConversationRow, bool]:
+    """The conversation's row, created if missing (then True) and held (FOR UPDATE) until
+    the commit.
+
+    Two processes (or nodes) may take a first message between the same two people at
+    once: the INSERT leaves the other's row alone (PostgreSQL waits for its commit), and
+    the transition applies to the state read after it, never to a guess made before."""
+    professional = canonical_address(transition.professional)
+    patient = canonical_address(transition.patient)
+    insert = insert_once(session.get_bind().dialect, ConversationRow,
+                         ["professional", "patient"])
+    created = (await session.execute(insert.values(
+        professional=professional, patient=patient, status=ConversationStatus.ENDED.value,
+        contact=None, opened_at=now, updated_at=now,
+    ).returning(ConversationRow.id))).first() is not None
+    query = (select(ConversationRow)
+             .where(ConversationRow.professional == professional,
+                    ConversationRow.patient == patient)
+             .with_for_update()
+             .execution_options(populate_existing=True))
+    return (await session.execute(query)).scalar_one(), created
 
 
 class ConversationService:

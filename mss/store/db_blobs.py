@@ -17,11 +17,10 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mss.store.blobs import BlobError, open_blob, seal_blob
+from mss.store.insert_once import insert_once
 from mss.store.tables import BlobChunk
 
 log = logging.getLogger(__name__)
@@ -39,10 +38,8 @@ class DatabaseBlobStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        table = BlobChunk.__table__
-        insert = sqlite_insert if engine.dialect.name == "sqlite" else pg_insert
-        self._insert = insert(table).on_conflict_do_nothing(
-            index_elements=["mailbox_id", "blob_key", "seq"])
+        self._insert = insert_once(engine.dialect, BlobChunk.__table__,
+                                   ["mailbox_id", "blob_key", "seq"])
         self._deleting: set[asyncio.Task[None]] = set()
 
     async def put(self, mailbox_id: int, blob_key: str, data_key: bytes,

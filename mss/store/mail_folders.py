@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mss.store.entry_moves import EntryMoves
 from mss.store.entry_reads import EntryReads
 from mss.store.events import ChangeEvent
+from mss.store.insert_once import insert_once
 from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX, new_uidvalidity
-from mss.store.tables import Folder, FolderEntry
+from mss.store.tables import Folder, FolderEntry, Mailbox
 from mss.store.thread_reads import PreparedRead, PreparedStatement, run_in_transaction, run_read
 from mss.store.unit_of_work import UnitOfWork
 
@@ -58,6 +59,18 @@ def _folder_info_of(row: tuple[Any, ...]) -> FolderInfo:
         uidnext=row[5], highestmodseq=row[6], subscribed=bool(row[7]), recent_uid=row[8],
         keywords=tuple((row[9] or "").split()),
     )
+
+
+_HOLD_MAILBOX = select(Mailbox.__table__.c.id).where(
+    Mailbox.__table__.c.id == bindparam("b_mailbox")).with_for_update()
+
+
+async def _hold_hierarchy(uow: UnitOfWork, mailbox_id: int) -> None:
+    """Hold the mailbox row until the commit: CREATE, RENAME and DELETE of one mailbox's
+    folders from two processes or nodes run one after the other (RFC 3501 §6.3.5: a
+    RENAME sees the names as they are), never both on the same read."""
+    connection = await uow.core()
+    await connection.execute(_HOLD_MAILBOX, {"b_mailbox": mailbox_id})
 
 
 class MailFolders:
@@ -104,21 +117,21 @@ class MailFolders:
         subscribe, LSUB lists only what the client subscribed to)."""
         if name.upper() == INBOX:
             raise MailStoreError("ALREADYEXISTS", "INBOX always exists")
-        exists = (
-            await uow.session.execute(
-                select(Folder.id).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
-            )
-        ).scalar_one_or_none()
-        if exists is not None:
+        await _hold_hierarchy(uow, mailbox_id)
+        # one statement, so that two sessions creating the same name at once (two IMAP
+        # processes, two nodes) give the later one ALREADYEXISTS, not a constraint error
+        values = {"mailbox_id": mailbox_id, "name": name, "special_use": special_use,
+                  "uidvalidity": new_uidvalidity(), "uidnext": 1, "highestmodseq": 1,
+                  "subscribed": subscribed}
+        connection = await uow.core()
+        made = (await connection.execute(
+            insert_once(connection.dialect, Folder.__table__, ["mailbox_id", "name"])
+            .values(values).returning(*_FOLDER_COLUMNS))).first()
+        if made is None:
             raise MailStoreError("ALREADYEXISTS", f"folder {name!r} already exists")
-        row = Folder(
-            mailbox_id=mailbox_id, name=name, special_use=special_use,
-            uidvalidity=new_uidvalidity(), uidnext=1, highestmodseq=1, subscribed=subscribed,
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        uow.publish(ChangeEvent("folder", mailbox_id, row.id))
-        return _folder_info(row)
+        info = _folder_info_of(tuple(made))
+        uow.publish(ChangeEvent("folder", mailbox_id, info.id))
+        return info
 
     async def rename(
         self, uow: UnitOfWork, mailbox_id: int, old: str, new: str, separator: str = "/"
@@ -127,6 +140,7 @@ class MailFolders:
         if new.upper() == INBOX:
             raise MailStoreError("ALREADYEXISTS", "cannot rename to INBOX")
         session = uow.session
+        await _hold_hierarchy(uow, mailbox_id)
         source = await self._folder_row(session, mailbox_id, old)
         taken = (
             await session.execute(
@@ -155,6 +169,7 @@ class MailFolders:
         uow.publish(ChangeEvent("folder", mailbox_id, source.id))
 
     async def delete(self, uow: UnitOfWork, mailbox_id: int, name: str) -> None:
+        await _hold_hierarchy(uow, mailbox_id)
         row = await self._folder_row(uow.session, mailbox_id, name)
         if row.name == INBOX:
             raise MailStoreError("CANNOT", "INBOX cannot be deleted")
@@ -183,12 +198,3 @@ class MailFolders:
             _CLAIM_RECENT, b_folder=folder_id, b_upto=upto))
         uow.session.expire_all()
         return (int(row[0]), int(row[1])) if row is not None else None
-
-
-def _folder_info(row: Folder) -> FolderInfo:
-    return FolderInfo(
-        id=row.id, mailbox_id=row.mailbox_id, name=row.name, special_use=row.special_use,
-        uidvalidity=row.uidvalidity, uidnext=row.uidnext, highestmodseq=row.highestmodseq,
-        subscribed=row.subscribed, recent_uid=row.recent_uid,
-        keywords=tuple((row.keywords or "").split()),
-    )

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from mss.store.blobs import HEADER_AAD, BlobBackend, open_small, seal_small
 from mss.store.entry_reads import EntryInfo
 from mss.store.header_summary import header_block
+from mss.store.insert_once import insert_once
 from mss.store.keys import Keyring, blob_key_for
 from mss.store.mail_errors import MailStoreError
 from mss.store.tables import InlineBlob, Mailbox
@@ -70,9 +69,7 @@ def _inline_contents(reads: Reads, wanted: dict[int, set[str]]) -> dict[tuple[in
 def insert_inline(dialect: Dialect) -> Any:
     """INSERT of an inline blob that leaves an existing one alone (same key, same
     content: blob keys are content addresses)."""
-    table = InlineBlob.__table__
-    statement = (sqlite_insert(table) if dialect.name == "sqlite" else pg_insert(table))
-    return statement.on_conflict_do_nothing(index_elements=["mailbox_id", "blob_key"])
+    return insert_once(dialect, InlineBlob.__table__, ["mailbox_id", "blob_key"])
 
 
 async def keep_inline(connection: AsyncConnection, blob: PreparedBlob) -> None:

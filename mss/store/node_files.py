@@ -46,10 +46,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mss.store.insert_once import insert_once
 from mss.store.keys import Keyring, MasterKeyError
 from mss.store.tables import Mailbox, SealedFile
 
@@ -233,8 +232,7 @@ class NodeFiles:
 def _insert(connection: AsyncConnection) -> Any:
     """INSERT that leaves a row another node wrote first alone (the next pass compares
     it with the file, by time)."""
-    insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
-    return insert(_T).on_conflict_do_nothing(index_elements=["name"])
+    return insert_once(connection.dialect, _T, ["name"])
 
 
 def _inside(data_dir: Path, name: str) -> Path:

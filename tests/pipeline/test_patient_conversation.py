@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import select
+
+from mss.directory.conversation_tables import ConversationEventRow, ConversationRow
 from mss.identity import Principal, PrincipalKind
-from mss.pipeline.conversations import ConversationService
-from mss.policy import Cause, Rule
+from mss.pipeline.accept import Pipeline
+from mss.pipeline.conversations import ConversationService, apply_conversation_transitions
+from mss.policy import Cause, Rule, Transition, TransitionKind
 from mss.store.audit import events_for_subject
+from mss.store.store import Store
+from mss.store.unit_of_work import UnitOfWork
+from tests.pipeline.conftest import Harness
 
 
 async def test_full_conversation_cycle(harness) -> None:
@@ -110,3 +119,45 @@ async def test_professional_ends_from_the_service_and_reopens(harness) -> None:
     bruno = harness.professional(w.bruno_rpps, w.bruno)
     refused = await service.end(bruno, w.alice, w.jeanne)
     assert refused.verdict.cause is Cause.ACTION_NOT_ALLOWED
+
+
+
+async def test_two_processes_opening_the_same_conversation_make_one(harness) -> None:
+    """Two processes (or nodes) accept the first message from a professional to a patient
+    at the same moment, each having decided "open" before the other committed: both
+    messages are stored, there is one conversation, opened once (one event, one trace)."""
+    w = harness.world
+    alice = harness.professional(w.alice_rpps, w.alice)
+    bruno = harness.professional(w.bruno_rpps, w.bruno)
+    other_store = await Store.open(harness.store.settings)
+    try:
+        other = Harness(other_store, Pipeline(other_store, other_store.settings), w)
+        opening = Transition(TransitionKind.OPEN, w.alice, w.jeanne)
+
+        async def open_from(store: Store) -> None:
+            async def job(uow: UnitOfWork) -> None:
+                await apply_conversation_transitions(uow, [opening], alice, via="smtp")
+            await store.write(job)
+
+        await open_from(other_store)  # the other process's decision, committed first
+        await open_from(harness.store)  # this one decided before it could see it
+        sent = await asyncio.gather(
+            harness.send(bruno, w.bruno, [w.paul], subject="Un"),
+            other.send(bruno, w.bruno, [w.paul], subject="Deux"),
+        )
+    finally:
+        await other_store.close()
+    assert all(r.results[0].accepted for r in sent)
+    assert sorted(await harness.inbox_subjects(w.paul)) == ["Deux", "Un"]
+    async with harness.store.reading() as session:
+        rows = (await session.execute(select(ConversationRow))).scalars().all()
+        kinds = (await session.execute(
+            select(ConversationRow.patient, ConversationEventRow.kind)
+            .join(ConversationEventRow, ConversationEventRow.conversation_id == ConversationRow.id)
+        )).all()
+        traces = {ins: [e.action for e in await events_for_subject(session, ins)]
+                  for ins in (w.jeanne_ins, w.paul_ins)}
+    assert sorted((r.professional, r.patient, r.status) for r in rows) == sorted(
+        [(w.alice, w.jeanne, "open"), (w.bruno, w.paul, "open")])
+    assert sorted(kinds) == sorted([(w.jeanne, "open"), (w.paul, "open")])
+    assert [t.count("conversation.opened") for t in traces.values()] == [1, 1]
