@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mss.identity import MailboxKind
 from mss.store.flag_changes import FlagMode
 from mss.store.mail_errors import MailStoreError
 from mss.store.mailboxes import INBOX
+from mss.store.store import Store
 from tests.store.conftest import deliver, make_mailbox, sample_message
 
 
@@ -148,6 +151,25 @@ async def test_copy_to_another_mailbox_reencrypts(store, mailbox) -> None:
     await store.write(copy)
     copied = (await _entries(store, target.id))[0]
     assert await store.mail.contents.read_raw(org, copied.blob_key) == raw
+
+
+async def test_two_processes_creating_one_folder_make_it_once(store, mailbox) -> None:
+    """Two processes (two stores on one database) CREATE the same name at once: one
+    folder, and the other hears ALREADYEXISTS (RFC 5530), never a constraint error."""
+    other = await Store.open(store.settings)
+    try:
+        def create(uow):
+            return store.mail.folders.create(uow, mailbox, "Patients")
+        outcomes = await asyncio.gather(store.write(create), other.write(create),
+                                        return_exceptions=True)
+    finally:
+        await other.close()
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], MailStoreError)
+    assert refused[0].code == "ALREADYEXISTS"
+    async with store.reading() as session:
+        names = [f.name for f in await store.mail.folders.of_mailbox(session, mailbox)]
+    assert names.count("Patients") == 1
 
 
 async def test_folder_create_rename_delete(store, mailbox) -> None:
