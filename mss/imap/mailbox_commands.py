@@ -65,6 +65,7 @@ from mss.store.folder_reads import (
     folder_id_of,
     folder_index,
 )
+from mss.store.mail_delivery import Delivered
 from mss.store.mail_errors import MailStoreError
 from mss.store.mail_folders import FolderInfo
 from mss.store.mailboxes import INBOX
@@ -457,19 +458,19 @@ async def cmd_append(session: ImapSession, command: AppendCommand) -> Reply:
     principal = session.principal
     assert principal is not None
 
-    async def job(uow: UnitOfWork) -> list[int]:
-        uids = []
-        for item, flags, blob in prepared:
-            delivered = await store.mail.delivery.deliver(
-                uow, folder_id, blob, header_block(item.message), flags=flags,
-                internal_date=item.internal_date,
-            )
+    async def job(uow: UnitOfWork) -> list[Delivered]:
+        def audited(delivered: Delivered) -> None:
             uow.audit(AuditAction.MESSAGE_APPENDED, principal,
                       target=f"{access.address}/{resolved.folder};uid={delivered.uid}")
-            uids.append(delivered.uid)
-        return uids
 
-    uids = await store.write(job)
+        # the UIDs may be known only at the end of the batch, when the folder row is
+        # locked (docs/architecture.md §5): audited then, read after the commit
+        return [await store.mail.delivery.deliver(
+            uow, folder_id, blob, header_block(item.message), flags=flags,
+            internal_date=item.internal_date, then=audited,
+        ) for item, flags, blob in prepared]
+
+    uids = [delivered.uid for delivered in await store.write(job)]
     yield Done("APPEND completed", code_appenduid(folder.uidvalidity, uids))
 
 

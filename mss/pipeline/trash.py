@@ -67,7 +67,7 @@ async def move_to_trash(store: Store, principal: Principal, mailbox_id: int, ori
         return None
 
     async def job(uow: UnitOfWork) -> int | None:
-        pairs = await store.mail.moves.move(uow, source, [uid], trash)
+        pairs = await store.mail.moves.move(uow, source, [uid], trash, uids_now=True)
         if not pairs:
             return None
         new_uid = pairs[0][1]
@@ -99,7 +99,7 @@ async def restore(store: Store, principal: Principal, mailbox_id: int, uid: int
             Folder.mailbox_id == mailbox_id, Folder.name == origin))).scalar_one_or_none()
         if target is None:
             return None
-        pairs = await store.mail.moves.move(uow, trash, [uid], target)
+        pairs = await store.mail.moves.move(uow, trash, [uid], target, uids_now=True)
         await uow.session.delete(row)
         await uow.session.flush()
         if not pairs:

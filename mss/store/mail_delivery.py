@@ -10,21 +10,22 @@ Every delivery publishes an `exists` change event, delivered after commit.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Row, bindparam, insert, select, text
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.store.events import ChangeEvent
-from mss.store.flag_changes import add_keywords, add_keywords_plan
+from mss.store.flag_changes import add_folder_keywords, add_keywords, add_keywords_plan
 from mss.store.flags import flags_text
 from mss.store.folder_counters import ALLOCATE_BY_ID, ALLOCATE_BY_NAME
 from mss.store.header_summary import summarise_headers
+from mss.store.late_counters import LateKind, LateWork, Taken, late_counters, run_late_counters
 from mss.store.mail_errors import MailStoreError
 from mss.store.message_contents import PreparedBlob, insert_inline, keep_inline
 from mss.store.sort_keys import sort_keys_of
@@ -43,8 +44,12 @@ class MessageAuthor:
     principal: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivered:
+    """Where a message went. From `MailDelivery.deliver` on PostgreSQL, `uid` and
+    `modseq` are known only at the end of the batch (mss.store.late_counters): read
+    them after the job, or in its `then`."""
+
     folder_id: int
     uid: int
     modseq: int
@@ -95,13 +100,16 @@ def _entry_sort_values(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _LateDelivery:
+@dataclass(slots=True)
+class _LateDelivery(LateWork):
+    kind: ClassVar[LateKind]
     uow: UnitOfWork
     folder_name: str
     blob: PreparedBlob
     message: dict[str, Any]
     flags: str
+    message_id: int = 0  # written before the folder rows are locked
+    uids: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,95 +200,122 @@ def _deliver_in_thread(
     return done
 
 
-async def _run_late_deliveries(connection: AsyncConnection, items: list[_LateDelivery]) -> None:
-    """The batch's late deliveries: on SQLite in one hop to the connection's thread
-    (the transaction holds the database's one write lock anyway); on PostgreSQL with
-    the folder counters taken last (`_deliver_then_allocate`)."""
-    driver = (await connection.get_raw_connection()).driver_connection
-    if isinstance(driver, SqliteConnection):
+class _Deliveries(LateKind):
+    """The pipeline's late deliveries (`deliver_to_folder_later`)."""
+
+    async def on_sqlite(self, connection: AsyncConnection, items: Sequence[Any]) -> None:
+        """In one hop to the connection's thread (the transaction holds the database's
+        one write lock anyway), each delivery taking its counters as `_deliver` does."""
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, SqliteConnection)
         statements = _thread_delivery(connection.dialect, list(items[0].message))
-        done = await driver.run(partial(_deliver_in_thread, statements, items))
+        done = await driver.run(partial(_deliver_in_thread, statements, list(items)))
         for item, (folder_id, uid, modseq) in zip(items, done, strict=True):
             item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
-        return
-    await _deliver_then_allocate(connection, items)
+
+    async def prepare(self, connection: AsyncConnection, items: Sequence[Any]) -> list[int]:
+        """Deliveries whose folder rows are locked only at the end of the batch, just
+        before its audit rows and COMMIT (issue 24: a hot INBOX or Sent row locked at the
+        first delivery was held while the node ran the rest of the batch, and the other
+        nodes waited on it): the folders are found without a lock and the messages
+        written here; `write` then gives each its own UID and MODSEQ, in the order of the
+        batch (RFC 3501 §2.3.1.1, RFC 7162 §3.1)."""
+        found = (await connection.execute(_FOLDERS_NAMED, {
+            "b_mailboxes": sorted({i.blob.mailbox_id for i in items}),
+            "b_names": sorted({i.folder_name for i in items})})).all()
+        folder_ids = {(mailbox_id, name): folder_id for folder_id, mailbox_id, name in found}
+        targets: list[int] = []
+        for position, item in enumerate(items):
+            folder_id = folder_ids.get((item.blob.mailbox_id, item.folder_name))
+            if folder_id is None:
+                error = MailStoreError("NONEXISTENT", "no such folder")
+                raise DeferredWriteFailed(position, error) from error
+            targets.append(folder_id)
+        inline = {(i.blob.mailbox_id, i.blob.blob_key): i.blob.inline for i in items
+                  if i.blob.inline is not None}
+        try:  # one statement for all; on a failure, again one by one to name the item
+            async with connection.begin_nested():
+                if inline:
+                    await connection.execute(insert_inline(connection.dialect), [
+                        {"mailbox_id": m, "blob_key": k, "sealed": v}
+                        for (m, k), v in inline.items()])
+                message_ids = list((await connection.execute(
+                    _INSERT_MESSAGES, [i.message for i in items])).scalars().all())
+        except Exception:
+            message_ids = []
+            for position, item in enumerate(items):
+                try:
+                    await keep_inline(connection, item.blob)
+                    message_ids.append(
+                        (await connection.execute(_INSERT_MESSAGE, item.message)).scalar_one())
+                except Exception as error:
+                    raise DeferredWriteFailed(position, error) from error
+        for item, message_id in zip(items, message_ids, strict=True):
+            item.message_id = message_id
+        return targets
+
+    async def write(self, connection: AsyncConnection, items: Sequence[Any],
+                    taken: Sequence[Taken]) -> None:
+        entries = []
+        for item, given in zip(items, taken, strict=True):
+            entries.append({"folder_id": given.folder_id, "message_id": item.message_id,
+                            "uid": given.first_uid, "modseq": given.first_modseq,
+                            "flags": item.flags, **_entry_sort_values(item.message)})
+            item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, given.folder_id,
+                                         given.first_uid, given.first_modseq))
+        await connection.execute(_INSERT_ENTRY, entries)
 
 
 _FOLDERS_NAMED = select(_F.id, _F.mailbox_id, _F.name).where(
     _F.mailbox_id.in_(bindparam("b_mailboxes", expanding=True)),
     _F.name.in_(bindparam("b_names", expanding=True)))
-# ORDER BY before FOR UPDATE: the rows are locked in id order, by every transaction
-# (PostgreSQL SELECT, "The Locking Clause"), so two batches never wait on each other
-# in a cycle
-_LOCK_FOLDERS = (select(_F.id).where(_F.id.in_(bindparam("b_ids", expanding=True)))
-                 .order_by(_F.id).with_for_update())
-# the rows are locked already (above): one statement for every folder of the batch
-_ALLOCATE_COUNTS = text(
-    "UPDATE folders AS f SET uidnext = f.uidnext + w.n, highestmodseq = f.highestmodseq + w.n"
-    " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_counts AS bigint[])) AS w(id, n)"
-    " WHERE f.id = w.id RETURNING f.id, f.uidnext, f.highestmodseq")
 _INSERT_MESSAGES = insert(StoredMessage.__table__).returning(
     StoredMessage.__table__.c.id, sort_by_parameter_order=True)
+_FOLDER_MAILBOX = select(_F.mailbox_id).where(_F.id == bindparam("b_folder"))
 
 
-async def _deliver_then_allocate(connection: AsyncConnection,
-                                 items: list[_LateDelivery]) -> None:
-    """Deliveries whose folder rows are locked only at the end of the batch, just before
-    its audit rows and COMMIT (issue 24: a hot INBOX or Sent row locked at the first
-    delivery was held while the node ran the rest of the batch, and the other nodes
-    waited on it): the folders are found without a lock, the messages written, then
-    every folder's counters taken at once, rows locked in id order, one UPDATE per
-    folder for all its messages; each message still gets its own UID and MODSEQ, in
-    the order of the batch (RFC 3501 §2.3.1.1, RFC 7162 §3.1). The lock is held until
-    COMMIT, so UIDs stay increasing in commit order across nodes."""
-    found = (await connection.execute(_FOLDERS_NAMED, {
-        "b_mailboxes": sorted({i.blob.mailbox_id for i in items}),
-        "b_names": sorted({i.folder_name for i in items})})).all()
-    folder_ids = {(mailbox_id, name): folder_id for folder_id, mailbox_id, name in found}
-    targets: list[int] = []
-    for position, item in enumerate(items):
-        folder_id = folder_ids.get((item.blob.mailbox_id, item.folder_name))
-        if folder_id is None:
-            error = MailStoreError("NONEXISTENT", "no such folder")
-            raise DeferredWriteFailed(position, error) from error
-        targets.append(folder_id)
-    inline = {(i.blob.mailbox_id, i.blob.blob_key): i.blob.inline for i in items
-              if i.blob.inline is not None}
-    try:  # one statement for all; on a failure, again one by one to name the item
-        async with connection.begin_nested():
-            if inline:
-                await connection.execute(insert_inline(connection.dialect), [
-                    {"mailbox_id": m, "blob_key": k, "sealed": v}
-                    for (m, k), v in inline.items()])
-            message_ids = list((await connection.execute(
-                _INSERT_MESSAGES, [i.message for i in items])).scalars().all())
-    except Exception:
-        message_ids = []
-        for position, item in enumerate(items):
-            try:
-                await keep_inline(connection, item.blob)
-                message_ids.append(
-                    (await connection.execute(_INSERT_MESSAGE, item.message)).scalar_one())
-            except Exception as error:
-                raise DeferredWriteFailed(position, error) from error
-    counts: dict[int, int] = {}
-    for folder_id in targets:
-        counts[folder_id] = counts.get(folder_id, 0) + 1
-    order = sorted(counts)
-    await connection.execute(_LOCK_FOLDERS, {"b_ids": order})
-    after = {row[0]: (row[1], row[2]) for row in (await connection.execute(
-        _ALLOCATE_COUNTS, {"b_ids": order, "b_counts": [counts[f] for f in order]})).all()}
-    next_of = {f: (uidnext - counts[f], modseq - counts[f] + 1)
-               for f, (uidnext, modseq) in after.items()}
-    entries = []
-    for item, folder_id, message_id in zip(items, targets, message_ids, strict=True):
-        uid, modseq = next_of[folder_id]
-        next_of[folder_id] = (uid + 1, modseq + 1)
-        entries.append({"folder_id": folder_id, "message_id": message_id, "uid": uid,
-                        "modseq": modseq, "flags": item.flags,
-                        **_entry_sort_values(item.message)})
-        item.uow.publish(ChangeEvent("exists", item.blob.mailbox_id, folder_id, uid, modseq))
-    await connection.execute(_INSERT_ENTRY, entries)
+@dataclass(slots=True)
+class _LateAppend(LateWork):
+    """An APPEND on PostgreSQL: its message is written in the job, its entry at the end
+    of the batch (`_Appends`)."""
+
+    kind: ClassVar[LateKind]
+    uow: UnitOfWork
+    folder_id: int
+    message: dict[str, Any]
+    flags: str
+    keywords: list[str]
+    saved_at: datetime | None
+    delivered: Delivered
+    then: Callable[[Delivered], None] | None
+    uids: int = 1
+
+
+class _Appends(LateKind):
+    async def write(self, connection: AsyncConnection, items: Sequence[Any],
+                    taken: Sequence[Taken]) -> None:
+        entries = []
+        keywords: dict[int, set[str]] = {}
+        for item, given in zip(items, taken, strict=True):
+            delivered: Delivered = item.delivered
+            delivered.uid, delivered.modseq = given.first_uid, given.first_modseq
+            entries.append({"folder_id": given.folder_id, "message_id": delivered.message_id,
+                            "uid": given.first_uid, "modseq": given.first_modseq,
+                            "flags": item.flags, "saved_at": item.saved_at,
+                            **_entry_sort_values(item.message)})
+            keywords.setdefault(given.folder_id, set()).update(item.keywords)
+            item.uow.publish(ChangeEvent("exists", given.mailbox_id, given.folder_id,
+                                         given.first_uid, given.first_modseq))
+        await connection.execute(_INSERT_ENTRY, entries)
+        await add_folder_keywords(connection, keywords)
+        for item in items:
+            if item.then is not None:
+                item.then(item.delivered)
+
+
+_DELIVERIES = _Deliveries()
+_LateDelivery.kind = _DELIVERIES
+_LateAppend.kind = _Appends()
 
 
 async def _insert_delivery(
@@ -310,24 +345,45 @@ class MailDelivery:
     async def deliver(
         self, uow: UnitOfWork, folder_id: int, blob: PreparedBlob, raw_headers: bytes,
         *, flags: Iterable[str] = (), internal_date: datetime | None = None,
+        then: Callable[[Delivered], None] | None = None,
     ) -> Delivered:
-        """Add a message to a folder named by id (APPEND); on SQLite in one hop to the
-        writing thread (docs/design-notes.md, Performance)."""
+        """Add a message to a folder named by id (APPEND, RFC 3501 §6.3.11).
+
+        On SQLite in one hop to the writing thread (docs/design-notes.md, Performance).
+        On PostgreSQL the message is written now and its entry at the end of the batch,
+        when the folder row is locked (mss.store.late_counters): the returned `Delivered`
+        gets its UID and MODSEQ then, and `then` is called with it (at once on SQLite),
+        still inside the transaction, before the audit rows are saved."""
         connection = await uow.core()
-        driver = (await connection.get_raw_connection()).driver_connection
-        if isinstance(driver, SqliteConnection):
-            message = _message_values(blob, raw_headers, internal_date or uow.now())
-            flags = list(flags)
+        message = _message_values(blob, raw_headers, internal_date or uow.now())
+        flags = list(flags)
+        keywords = sorted({f for f in flags if not f.startswith("\\")})
+        # RFC 8514: saved now; kept apart only when the internal date is another time
+        saved_at = uow.now() if internal_date is not None else None
+        if not late_counters(uow):
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert isinstance(driver, SqliteConnection)  # the one other engine
             statements = _thread_delivery(connection.dialect, list(message))
             delivered = await driver.run(partial(
                 _append_in_thread, statements, connection.dialect, folder_id, blob, message,
-                flags_text(flags), sorted({f for f in flags if not f.startswith("\\")}),
-                uow.now() if internal_date is not None else None))
+                flags_text(flags), keywords, saved_at))
             uow.publish(ChangeEvent("exists", blob.mailbox_id, delivered.folder_id,
                                     delivered.uid, delivered.modseq))
+            if then is not None:
+                then(delivered)
             return delivered
-        allocated = (await connection.execute(ALLOCATE_BY_ID, {"b_folder": folder_id})).first()
-        return await self._deliver(uow, allocated, blob, raw_headers, flags, internal_date)
+        mailbox_id = (await connection.execute(_FOLDER_MAILBOX, {"b_folder": folder_id})
+                      ).scalar_one_or_none()
+        if mailbox_id is None:
+            raise MailStoreError("NONEXISTENT", "no such folder")
+        if mailbox_id != blob.mailbox_id:
+            raise MailStoreError("CANNOT", "blob prepared for another mailbox")
+        await keep_inline(connection, blob)
+        message_id = (await connection.execute(_INSERT_MESSAGE, message)).scalar_one()
+        delivered = Delivered(folder_id, 0, 0, message_id)
+        uow.defer(run_late_counters, _LateAppend(
+            uow, folder_id, message, flags_text(flags), keywords, saved_at, delivered, then))
+        return delivered
 
     async def deliver_to_folder(
         self, uow: UnitOfWork, folder_name: str, blob: PreparedBlob, raw_headers: bytes,
@@ -373,5 +429,5 @@ class MailDelivery:
         event loop). A failure is the job's, as if raised by deliver_to_folder."""
         message = _message_values(blob, raw_headers, internal_date or uow.now(), queue_id,
                                   author)
-        uow.defer(_run_late_deliveries,
+        uow.defer(run_late_counters,
                   _LateDelivery(uow, folder_name, blob, message, flags_text(flags)))

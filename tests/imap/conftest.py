@@ -34,6 +34,7 @@ from mss.imap.limits import ImapLimits
 from mss.imap.server import ImapServer
 from mss.pipeline.accept import AcceptResult, Pipeline, Submission
 from mss.policy import Channel
+from mss.store.mail_delivery import Delivered
 from mss.store.store import Store, prepare_data_dir
 
 T = TypeVar("T")
@@ -267,12 +268,11 @@ async def put_messages(imap: ImapWorld, address: str, folder: str,
     for raw in messages:
         blob = await store.mail.contents.prepare_blob(mailbox_id, raw)
 
-        async def job(uow: Any, blob: Any = blob, raw: bytes = raw) -> int:
-            delivered = await store.mail.delivery.deliver(
+        async def job(uow: Any, blob: Any = blob, raw: bytes = raw) -> Delivered:
+            return await store.mail.delivery.deliver(
                 uow, target.id, blob, raw.split(b"\r\n\r\n")[0], flags=flags)
-            return delivered.uid
 
-        uids.append(await store.write(job))
+        uids.append((await store.write(job)).uid)  # known after the commit
     if not recent and uids:
         async def claim(uow: Any) -> None:
             await store.mail.folders.claim_recent(uow, target.id, uids[-1] + 1)

@@ -13,6 +13,7 @@ from mss.store.mailboxes import INBOX
 from mss.store.store import Store
 from mss.store.tables import FolderEntry
 from mss.store.thread_reads import PreparedRead, run_read
+from tests.conftest import engine_name
 from tests.store.conftest import deliver, sample_message
 
 
@@ -39,7 +40,13 @@ async def test_reading_and_writing_sessions_read_alike(store: Store, mailbox: in
     assert [e.uid for e in entries] == [1, 3, 4, 5]
     assert entries[0].internal_date.tzinfo is not None  # the engine's own result processing
     assert (in_write.deleted, changed[0].flags) == (1, frozenset({"\\Deleted"}))
-    assert folder_in_write.highestmodseq == inbox.highestmodseq + 1
+    # on PostgreSQL the folder row moves at the end of the batch (mss.store.late_counters)
+    moved = 0 if engine_name() == "postgresql" else 1
+    assert folder_in_write.highestmodseq == inbox.highestmodseq + moved
+    async with store.reading() as db:
+        after = await store.mail.folders.named(db, mailbox, INBOX)
+        stored = await folder_entries(db, inbox.id, None, uids=[2])
+    assert after.highestmodseq == inbox.highestmodseq + 1 == stored[0].modseq
 
 
 async def test_scattered_uids_read_by_runs_or_span(store: Store, mailbox: int) -> None:
