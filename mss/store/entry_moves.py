@@ -23,7 +23,17 @@ from mss.store.events import ChangeEvent
 from mss.store.flag_changes import add_folder_keywords, add_keywords
 from mss.store.flags import DELETED, flags_set, flags_text
 from mss.store.folder_counters import BUMP_FOLDER_MODSEQ, allocate
-from mss.store.late_counters import LateKind, LateWork, Taken, late_counters, run_late_counters
+from mss.store.late_counters import (
+    COUNT_LATE,
+    COUNT_NOW,
+    LateKind,
+    LateWork,
+    Taken,
+    add_counts,
+    counts_of,
+    late_counters,
+    run_late_counters,
+)
 from mss.store.mail_delivery import ENTRY_SORT_KEYS
 from mss.store.mail_errors import MailStoreError
 from mss.store.message_contents import MessageContents
@@ -49,42 +59,66 @@ _MOVED_ROWS = PreparedStatement(
     .where(_E.folder_id == bindparam("b_folder"),
            _E.uid.between(bindparam("b_low"), bindparam("b_high")))
     .order_by(_E.uid))
+# with the message's size, for the folder's counts when they are moved late
+_M = StoredMessage.__table__.c
+_SIZED = FolderEntry.__table__.join(StoredMessage.__table__, _M.id == _E.message_id)
+_DELETED_ROWS_SIZED = PreparedStatement(
+    select(_E.id, _E.uid, _E.flags, _M.size).select_from(_SIZED)
+    .where(_E.folder_id == bindparam("b_folder"),
+           _E.uid.between(bindparam("b_low"), bindparam("b_high")),
+           _E.flags.contains(DELETED, autoescape=True))
+    .order_by(_E.uid))
+_MOVED_ROWS_SIZED = PreparedStatement(
+    select(_E.id, _E.uid, _E.flags, _M.size).select_from(_SIZED)
+    .where(_E.folder_id == bindparam("b_folder"),
+           _E.uid.between(bindparam("b_low"), bindparam("b_high")))
+    .order_by(_E.uid))
+
+
+Counts = tuple[int, int, int, int]
+_Removed = tuple[list[int], int, int, Counts]
 
 
 def _remove_plan(db: Reads, folder_id: int, rows: list[tuple[Any, ...]], late: bool
-                 ) -> tuple[list[int], int, int]:
-    """Remove entries ((id, uid, ...) rows) and remember their UIDs (RFC 7162 §3.2.5):
-    (removed UIDs, MODSEQ of the removal, mailbox id). With `late` (PostgreSQL) the
-    folder row is not touched: the caller defers the rest (`_Removals`), and the MODSEQ
-    and mailbox id are 0."""
+                 ) -> _Removed:
+    """Remove entries ((id, uid, flags[, size]) rows) and remember their UIDs (RFC 7162
+    §3.2.5): (removed UIDs, MODSEQ of the removal, mailbox id, counts moved). With
+    `late` (PostgreSQL; the rows then carry their size) the folder row is not touched:
+    the caller defers the rest with the counts (`_Removals`), MODSEQ and mailbox id 0."""
     if not rows:
-        return [], 0, 0
-    if late:
+        return [], 0, 0, (0, 0, 0, 0)
+    if late:  # counted at the end of the batch, with the MODSEQ
+        counts: Counts = (0, 0, 0, 0)
+        for row in rows:
+            counts = add_counts(counts, counts_of(flags_set(row[2]), None, row[3] or 0))
+        db.first(COUNT_LATE)
         db.execute_many(_DELETE_ENTRY, [{"b_entry": row[0]} for row in rows])
-        return [row[1] for row in rows], 0, 0
+        db.first(COUNT_NOW)
+        return [row[1] for row in rows], 0, 0, counts
     modseq, mailbox_id = db.first(BUMP_FOLDER_MODSEQ, b_folder=folder_id) or (0, 0)
     db.execute_many(_DELETE_ENTRY, [{"b_entry": row[0]} for row in rows])
     db.execute_many(_ADD_EXPUNGED, [{"b_folder": folder_id, "b_uid": row[1], "b_modseq": modseq}
                                     for row in rows])
-    return [row[1] for row in rows], modseq, mailbox_id
+    return [row[1] for row in rows], modseq, mailbox_id, (0, 0, 0, 0)
 
 
 def _expunge_plan(db: Reads, folder_id: int, uids: Sequence[int] | None, late: bool
-                  ) -> tuple[list[int], int, int]:
-    rows = [row for row in rows_of_uids(db, _DELETED_ROWS, folder_id, uids)
+                  ) -> _Removed:
+    query = _DELETED_ROWS_SIZED if late else _DELETED_ROWS
+    rows = [row for row in rows_of_uids(db, query, folder_id, uids)
             if DELETED in flags_set(row[2])]
     return _remove_plan(db, folder_id, rows, late)
 
 
-def _published_removal(uow: UnitOfWork, folder_id: int,
-                       removed: tuple[list[int], int, int], late: bool) -> list[int]:
+def _published_removal(uow: UnitOfWork, folder_id: int, removed: _Removed, late: bool
+                       ) -> list[int]:
     """Publish a removal (`_remove_plan`'s result), or defer it with its MODSEQ when
     `late`, and expire the session's loaded rows, which the plan changed past the ORM;
     the removed UIDs."""
-    uids, modseq, mailbox_id = removed
+    uids, modseq, mailbox_id, counts = removed
     if late:
         if uids:
-            uow.defer(run_late_counters, _LateRemoval(uow, folder_id, uids))
+            uow.defer(run_late_counters, _LateRemoval(uow, folder_id, uids, counts))
     else:
         for uid in uids:
             uow.publish(ChangeEvent("expunge", mailbox_id, folder_id, uid, modseq))
@@ -100,6 +134,7 @@ class _LateRemoval(LateWork):
     uow: UnitOfWork
     folder_id: int
     removed: list[int]
+    counts: Counts
 
 
 class _Removals(LateKind):
@@ -278,7 +313,8 @@ class EntryMoves:
         moved = [src for src, _ in pairs]
         connection = await uow.core()
         late = late_counters(uow)
+        query = _MOVED_ROWS_SIZED if late else _MOVED_ROWS
         removed = await run_in_transaction(connection, lambda db: _remove_plan(
-            db, source_id, rows_of_uids(db, _MOVED_ROWS, source_id, moved), late))
+            db, source_id, rows_of_uids(db, query, source_id, moved), late))
         _published_removal(uow, source_id, removed, late)
         return pairs

@@ -22,10 +22,14 @@ from mss.store.events import ChangeEvent
 from mss.store.flags import PRIVATE, flags_set, flags_text
 from mss.store.folder_counters import BUMP_FOLDER_MODSEQ
 from mss.store.late_counters import (
+    COUNT_LATE,
+    COUNT_NOW,
     PENDING_MODSEQ,
     LateKind,
     LateWork,
     Taken,
+    add_counts,
+    counts_of,
     late_counters,
     run_late_counters,
 )
@@ -162,12 +166,18 @@ def _store_flags_plan(db: Reads, request: _FlagsRequest, late: bool) -> _Stored:
                 shared_updates.append({"b_entry": entry_id, "flags": flags_text(new_shared),
                                        "modseq": modseq})
                 stored.shared.append(entry_id)
+                stored.counts = add_counts(stored.counts, counts_of(shared, new_shared))
         else:
             shared_updates.append({"b_entry": entry_id, "flags": flags_text(new),
                                    "modseq": modseq})
             stored.shared.append(entry_id)
+            stored.counts = add_counts(stored.counts, counts_of(shared, new))
         change.changed.append((uid, modseq, new))
+    if late and shared_updates:  # counted at the end of the batch, with the MODSEQ
+        db.first(COUNT_LATE)
     db.execute_many(_SET_ENTRY_FLAGS, shared_updates)
+    if late and shared_updates:
+        db.first(COUNT_NOW)
     db.execute_many(_SET_PRIVATE_FLAGS, private_updates)
     db.execute_many(_ADD_PRIVATE_FLAGS, private_inserts)
     if change.changed and mode is not FlagMode.REMOVE:
@@ -187,6 +197,7 @@ class _Stored:
     shared: list[int] = field(default_factory=list)
     private: list[int] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)  # (mss.store.late_counters)
 
 
 @dataclass(slots=True)
@@ -198,6 +209,7 @@ class _LateStamp(LateWork):
     folder_id: int
     reader: str | None
     stored: _Stored
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 _STAMP_ENTRIES = text(
@@ -291,7 +303,8 @@ class FlagChanges:
         uow.session.expire_all()
         if late:
             if change.changed:  # its MODSEQs, events and keywords at the end of the batch
-                uow.defer(run_late_counters, _LateStamp(uow, folder_id, reader, stored))
+                uow.defer(run_late_counters, _LateStamp(uow, folder_id, reader, stored,
+                                                        stored.counts))
             return change
         for uid, modseq, new in change.changed:
             uow.publish(ChangeEvent("flags", stored.mailbox_id, folder_id, uid, modseq,

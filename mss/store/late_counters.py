@@ -25,12 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mss.store.flags import DELETED, SEEN
 from mss.store.mail_errors import MailStoreError
 from mss.store.sqlite_driver import SqliteConnection
 from mss.store.tables import Folder
+from mss.store.thread_reads import PreparedStatement
 from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 PENDING_MODSEQ = 2**62
@@ -76,42 +78,84 @@ class LateKind:
 
 
 class LateWork:
-    """A job's work needing `uids` UIDs and `modseqs` MODSEQs of one folder."""
+    """A job's work needing `uids` UIDs and `modseqs` MODSEQs of one folder, and moving
+    its counts (`counts`: entries, unseen, deleted, bytes) for the rows it wrote under
+    `COUNT_LATE`."""
 
     kind: ClassVar[LateKind]
     uids: int = 0
     modseqs: int = 1
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+COUNT_LATE = PreparedStatement(select(func.set_config("mss.folder_counts", "late", True)))
+"""Said before a job's own writes of entries on PostgreSQL: the folder-counts trigger
+(migration 0025) leaves their counts to the end of the batch (`LateWork.counts`), so
+that it does not lock the folder's row in the job."""
+COUNT_NOW = PreparedStatement(select(func.set_config("mss.folder_counts", "", True)))
+"""Said after them: the trigger counts the next writes again (the batch's other jobs,
+and the writes at its end)."""
+
+
+def counts_of(before: frozenset[str] | None, after: frozenset[str] | None, size: int = 0
+              ) -> tuple[int, int, int, int]:
+    """How an entry's change moves its folder's counts, as the trigger would: flags
+    `before` (None: new entry) to `after` (None: removed)."""
+    def each(flags: frozenset[str] | None) -> tuple[int, int, int, int]:
+        if flags is None:
+            return (0, 0, 0, 0)
+        return (1, int(SEEN not in flags), int(DELETED in flags), size)
+
+    old, new = each(before), each(after)
+    return (new[0] - old[0], new[1] - old[1], new[2] - old[2], new[3] - old[3])
+
+
+def add_counts(a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+               ) -> tuple[int, int, int, int]:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
 _F = Folder.__table__.c
-# ORDER BY before FOR UPDATE: the rows are locked in id order, by every transaction
+# ORDER BY before the lock: the rows are locked in id order, by every transaction
 # (PostgreSQL SELECT, "The Locking Clause"), so two batches never wait on each other
-# in a cycle
+# in a cycle. FOR NO KEY UPDATE, the lock the UPDATE below takes anyway (it changes no
+# key): FOR UPDATE would also wait for every transaction holding FOR KEY SHARE on the
+# row, which PostgreSQL takes for the foreign key of each entry a job writes into the
+# folder, so a job of another node still running would hold this batch up again.
 _LOCK_FOLDERS = (select(_F.id).where(_F.id.in_(bindparam("b_ids", expanding=True)))
-                 .order_by(_F.id).with_for_update())
+                 .order_by(_F.id).with_for_update(key_share=True))
 # the rows are locked already (above): one statement for every folder of the batch
 _TAKE_COUNTS = text(
     "UPDATE folders AS f SET uidnext = f.uidnext + w.u,"
-    " highestmodseq = f.highestmodseq + w.m"
+    " highestmodseq = f.highestmodseq + w.m, message_count = f.message_count + w.n,"
+    " unseen_count = f.unseen_count + w.unseen, deleted_count = f.deleted_count + w.del,"
+    " total_size = f.total_size + w.size"
     " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_uids AS bigint[]),"
-    " CAST(:b_modseqs AS bigint[])) AS w(id, u, m)"
+    " CAST(:b_modseqs AS bigint[]), CAST(:b_n AS bigint[]), CAST(:b_unseen AS bigint[]),"
+    " CAST(:b_del AS bigint[]), CAST(:b_size AS bigint[]))"
+    " AS w(id, u, m, n, unseen, del, size)"
     " WHERE f.id = w.id RETURNING f.id, f.uidnext, f.highestmodseq, f.mailbox_id")
 
 
 async def take_counters(connection: AsyncConnection, folders: Sequence[int],
                         items: Sequence[LateWork]) -> list[Taken]:
     """Lock the folders of `items` (item i in folder `folders[i]`) in id order and take
-    their counters in one UPDATE; each item gets its own, in the order of `items`."""
+    their counters in one UPDATE (moving their counts too); each item gets its own, in
+    the order of `items`."""
     uids: dict[int, int] = {}
     modseqs: dict[int, int] = {}
+    counts: dict[int, tuple[int, int, int, int]] = {}
     for folder_id, item in zip(folders, items, strict=True):
         uids[folder_id] = uids.get(folder_id, 0) + item.uids
         modseqs[folder_id] = modseqs.get(folder_id, 0) + item.modseqs
+        counts[folder_id] = add_counts(counts.get(folder_id, (0, 0, 0, 0)), item.counts)
     order = sorted(uids)
     await connection.execute(_LOCK_FOLDERS, {"b_ids": order})
     rows = (await connection.execute(_TAKE_COUNTS, {
         "b_ids": order, "b_uids": [uids[f] for f in order],
-        "b_modseqs": [modseqs[f] for f in order]})).all()
+        "b_modseqs": [modseqs[f] for f in order],
+        **{name: [counts[f][i] for f in order]
+           for i, name in enumerate(("b_n", "b_unseen", "b_del", "b_size"))}})).all()
     cursor = {f: (uidnext - uids[f], modseq - modseqs[f] + 1, mailbox_id)
               for f, uidnext, modseq, mailbox_id in rows}
     taken = []
