@@ -3,9 +3,10 @@ RETURNING`` each.
 
 That update holds the folder row until commit on PostgreSQL, so UIDs are strictly
 increasing in commit order across nodes (RFC 3501 §2.3.1.1) and every change of the
-folder has a MODSEQ of its own (RFC 7162 §3.1). The pipeline's deliveries take the
-counters last, folders in id order, just before COMMIT
-(`mss.store.mail_delivery._deliver_then_allocate`).
+folder has a MODSEQ of its own (RFC 7162 §3.1). On PostgreSQL the pipeline's
+deliveries and IMAP's writes take the counters last, folders in id order, just before
+COMMIT (`mss.store.late_counters`); these statements serve SQLite and the few writes
+that need a UID inside their job.
 """
 
 from __future__ import annotations

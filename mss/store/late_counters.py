@@ -14,6 +14,13 @@ STORE (`mss.store.flag_changes`), EXPUNGE, COPY and MOVE (`mss.store.entry_moves
 Values the caller needs (a UID for APPENDUID, a MODSEQ for STORE's reply) are written
 into a holder the job returns, which its caller reads after the commit.
 
+The folder row also keeps the folder's counts (entries, unseen, deleted, bytes), moved
+by a trigger on every write of an entry (migration 0013), which would lock the row in
+the job: a job's own flag UPDATEs and DELETEs are made between `COUNT_LATE` and
+`COUNT_NOW`, the trigger skips them (migration 0025), and their counts travel in the
+work (`LateWork.counts`) to the same UPDATE. A write of a STORE carries PENDING_MODSEQ
+until the end of the batch stamps the real one.
+
 On SQLite the one writer holds the whole database anyway: only the pipeline's
 deliveries are deferred there (one hop to the database thread), the IMAP writes take
 their counters in the job as they always did.
