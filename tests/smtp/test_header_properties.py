@@ -16,7 +16,7 @@ import ssl
 
 import aiosmtplib
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imapclient import IMAPClient
 from imapclient.response_types import Envelope
@@ -140,17 +140,20 @@ async def test_generated_messages_are_accepted_and_come_back_unchanged(
     world = live.world
     submitted = data.draw(from_fields(world.alice).flatmap(
         lambda line: messages(line, CHANNEL_FIELDS)), label="submitted")
-    assume(_first_time(live, "submission", submitted))
-    await asyncio.to_thread(_submit, live, submitted)
-    _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), submitted,
-           exact=False)
+    # a repeated (Message-ID, body) is a retry, answered from its delivery key and not
+    # delivered again: not sent twice. No assume() on this state: Hypothesis may draw one
+    # example twice, and the draws must not depend on what an earlier one did.
+    if _first_time(live, "submission", submitted):
+        await asyncio.to_thread(_submit, live, submitted)
+        _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), submitted,
+               exact=False)
 
     relayed = data.draw(from_fields(f"secretariat@{DOMAIN_A}").flatmap(
         lambda line: messages(line, CHANNEL_FIELDS)), label="relayed")
-    assume(_first_time(live, "mx", relayed))
-    await _relay(live, session_pki, relayed)
-    _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), relayed,
-           exact=False)
+    if _first_time(live, "mx", relayed):
+        await _relay(live, session_pki, relayed)
+        _check(await asyncio.to_thread(_last_message, live, world.bruno, "INBOX"), relayed,
+               exact=False)
 
     appended = data.draw(messages(b"From: " + world.bruno.encode() + b"\r\n"),
                          label="appended")
