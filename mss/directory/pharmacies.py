@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mss.directory.errors import DirectoryError
@@ -27,6 +27,7 @@ from mss.store.audit_actions import AuditAction
 from mss.store.insert_once import insert_once
 from mss.store.store import Store
 from mss.store.tables import Mailbox
+from mss.store.thread_reads import PreparedRead, Reads, run_read
 from mss.store.unit_of_work import UnitOfWork
 
 PHARMACIST_PROFESSION = "21"  # RPPS profession code: pharmacien
@@ -39,18 +40,27 @@ class NotAPharmacy(DirectoryError):
     """A dispensation was recorded for a mailbox the directory does not know as a pharmacy."""
 
 
-async def is_pharmacy_mailbox(session: AsyncSession, mailbox_id: int) -> bool:
+# Asked for every ORG correspondent of every message: built and compiled once.
+_PHARMACIST_MEMBER = PreparedRead(
+    select(OrgMember.professional_id)
+    .join(Professional, Professional.id == OrgMember.professional_id)
+    .where(OrgMember.org_mailbox_id == bindparam("b_mailbox"),
+           Professional.profession_code == PHARMACIST_PROFESSION)
+    .limit(1))
+_RECENT_DISPENSATIONS = PreparedRead(
+    select(Mailbox.address, Dispensation.dispensed_on)
+    .join(Mailbox, Mailbox.id == Dispensation.pharmacy_mailbox_id)
+    .where(Dispensation.patient_ins == bindparam("b_ins"),
+           Dispensation.dispensed_on >= bindparam("b_since")))
+
+
+def is_pharmacy_in(reads: Reads, mailbox_id: int) -> bool:
     """True when the ORG mailbox has a pharmacist (profession 21) among its members."""
-    found = (
-        await session.execute(
-            select(OrgMember.professional_id)
-            .join(Professional, Professional.id == OrgMember.professional_id)
-            .where(OrgMember.org_mailbox_id == mailbox_id,
-                   Professional.profession_code == PHARMACIST_PROFESSION)
-            .limit(1)
-        )
-    ).first()
-    return found is not None
+    return reads.first(_PHARMACIST_MEMBER, b_mailbox=mailbox_id) is not None
+
+
+async def is_pharmacy_mailbox(session: AsyncSession, mailbox_id: int) -> bool:
+    return await run_read(session, lambda reads: is_pharmacy_in(reads, mailbox_id))
 
 
 async def _pharmacy(session: AsyncSession, address: str) -> Mailbox:
@@ -108,14 +118,7 @@ async def has_recent_dispensation(
         return (await session.execute(query)).first() is not None
 
 
-async def recent_dispensations(
-    session: AsyncSession, ins: str, *, today: date,
-) -> list[tuple[str, date]]:
+def recent_dispensations_in(reads: Reads, ins: str, *, today: date) -> list[tuple[str, date]]:
     """(pharmacy address, date) of the patient's dispensations the policy may count."""
-    rows = await session.execute(
-        select(Mailbox.address, Dispensation.dispensed_on)
-        .join(Mailbox, Mailbox.id == Dispensation.pharmacy_mailbox_id)
-        .where(Dispensation.patient_ins == ins, Dispensation.dispensed_on >= today
-               - DISPENSATION_LOOKBACK)
-    )
-    return [(address, day) for address, day in rows.all()]
+    rows = reads.rows(_RECENT_DISPENSATIONS, b_ins=ins, b_since=today - DISPENSATION_LOOKBACK)
+    return [(address, day) for address, day in rows]

@@ -16,14 +16,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime, formataddr, make_msgid
-from functools import lru_cache
-from typing import Any, Protocol, cast
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from typing import Any, Protocol, TypeVar
 
 from mss.config import Settings
 from mss.identity import SYSTEM, MailboxKind, Principal, PrincipalKind
@@ -39,6 +35,7 @@ from mss.policy import (
     AuthorCompletion,
     Channel,
     Content,
+    Conversation,
     Correspondent,
     Decision,
     Envelope,
@@ -61,9 +58,11 @@ from mss.store.mail_delivery import MessageAuthor
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
 from mss.store.message_contents import PreparedBlob
 from mss.store.store import Store
+from mss.store.thread_reads import PreparedStatement, Reads
 from mss.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SENT = "Sent"
 PARSE_INLINE_BYTES = 64 * 1024
 
@@ -183,9 +182,8 @@ class Pipeline:
 
     async def check_peer(self, peer: PeerCertificate, mail_from: str) -> Verdict:
         """MSS policy T1, at MAIL FROM on the inbound MX."""
-        async with self.store.reading() as session:
-            operator = await self.facts.operator(session)
-        return decide_peer(peer, mail_from, operator.trust_list)
+        return await self._read_facts(lambda reads: decide_peer(
+            peer, mail_from, self.facts.operator_in(reads).trust_list))
 
     async def check_sender(
         self, principal: Principal, mail_from: str,
@@ -193,8 +191,7 @@ class Pipeline:
     ) -> Verdict:
         """MSS policy T2, at MAIL FROM on submission (and for webmail/API sends); the
         rights read are kept in `known_rights` (one SMTP transaction's) for its DATA."""
-        async with self.store.reading() as session:
-            rights = await self.facts.acting_rights(session, principal)
+        rights = await self.acting_rights(principal)
         if known_rights is not None:
             known_rights[principal.label()] = rights
         return decide_sender(rights, mail_from)
@@ -210,34 +207,45 @@ class Pipeline:
         instead of reading the directory again milliseconds later (docs/design-notes.md,
         Performance)."""
         known = {} if known is None else known
-        async with _ReadOnDemand(self.store) as session:
-            operator = await self.facts.operator(session)
-            envelope = await self._envelope(session, channel, mail_from, known)
-            recipient = await self._correspondent(session, rcpt, known)
-        return decide_recipient(operator, envelope, recipient)
+        now = self.store.clock.now()
+
+        def plan(reads: Reads) -> Verdict:
+            operator = self.facts.operator_in(reads)
+            envelope = self._envelope_in(reads, channel, mail_from, known, now)
+            recipient = self._correspondent_in(reads, rcpt, known)
+            return decide_recipient(operator, envelope, recipient)
+
+        return await self._read_facts(plan)
 
     async def acting_rights(self, principal: Principal) -> ActingRights:
-        async with self.store.reading() as session:
-            return await self.facts.acting_rights(session, principal)
+        return await self.store.read(lambda reads: self.facts.acting_rights_in(reads, principal))
 
-    async def _correspondent(
-        self, session: AsyncSession, address: str, known: MutableMapping[str, Correspondent]
+    async def _read_facts(self, plan: Callable[[Reads], T]) -> T:
+        """`plan` decided on what is known already (the cached operator facts, the SMTP
+        transaction's correspondents) when it needs no statement; else run in one hop
+        to the database (`Store.read`): one snapshot for all the facts of a command."""
+        try:
+            return plan(_KNOWN_ONLY)
+        except _MustRead:
+            return await self.store.read(plan)
+
+    def _correspondent_in(
+        self, reads: Reads, address: str, known: MutableMapping[str, Correspondent]
     ) -> Correspondent:
         canonical = canonical_address(address)
         found = known.get(canonical)
         if found is None:
-            found = known[canonical] = await self.facts.correspondent(session, canonical)
+            found = known[canonical] = self.facts.correspondent_in(reads, canonical)
         return found
 
-    async def _envelope(
-        self, session: AsyncSession, channel: Channel, mail_from: str,
-        known: MutableMapping[str, Correspondent],
+    def _envelope_in(
+        self, reads: Reads, channel: Channel, mail_from: str,
+        known: MutableMapping[str, Correspondent], now: datetime,
     ) -> Envelope:
-        sender = await self._correspondent(session, mail_from, known)
-        now = self.store.clock.now()
+        sender = self._correspondent_in(reads, mail_from, known)
         relations = None
         if sender.is_patient:
-            relations = await self.facts.patient_relations(session, sender.address, now)
+            relations = self.facts.patient_relations_in(reads, sender.address, now)
         return Envelope(channel, sender, now, relations)
 
     # -- the whole message ------------------------------------------------------------
@@ -298,8 +306,11 @@ class Pipeline:
         """`_commit` for the recipients not yet accepted under `key`; the others are
         answered as accepted again (audited `message.retried`), not delivered again."""
         window = timedelta(hours=self.settings.limits.retry_window_hours)
-        earlier = await accepted_before(uow, key, window)
-        done = earlier.recipients if earlier is not None else frozenset()
+        accepting = frozenset(r for r, d in plan.decisions.items() if d.verdict.accepted)
+        earlier = await accepted_before(uow, key, window, claim=(queue_id[0], accepting))
+        if earlier is None:  # the key's row is written for `accepting`: `_commit` accepts them
+            return await self._commit(uow, submission, plan, blobs, deposits, raw)
+        done = earlier.recipients
         if not done:
             results = await self._commit(uow, submission, plan, blobs, deposits, raw)
         else:
@@ -340,68 +351,75 @@ class Pipeline:
         # a large or many-part message takes long to parse: off the event loop then
         parsed = (parse_message(raw) if len(raw) < PARSE_INLINE_BYTES
                   else await asyncio.to_thread(parse_message, raw))
+        operator, at_mail = await self._read_facts(
+            lambda reads: self._mail_from_verdict_in(reads, submission))
+        author = await self._author(submission, operator, raw, at_mail)
+        if author.verdict.refused:  # T1 / T2 / T4: every recipient, for one reason
+            refused = {canonical_address(r): Decision(author.verdict)
+                       for r in submission.recipients}
+            sender = Correspondent(canonical_address(submission.mail_from))
+            return _Plan({}, [], refused, frozenset(), sender, parsed, raw)
+        if author.add_from or author.add_sender:
+            raw = self._author_lines(submission, author) + raw
+            parsed = parse_message(raw)
+        known = dict(submission.known_correspondents)
+        now = self.store.clock.now()
+        reply_to_addresses = parsed.reply_to
+
+        def facts(reads: Reads) -> tuple[Envelope, tuple[Correspondent, ...], list[
+                tuple[str, Correspondent, Conversation | None]]]:
+            envelope = self._envelope_in(reads, submission.channel, submission.mail_from,
+                                         known, now)
+            reply_to = tuple(self._correspondent_in(reads, a, known) for a in reply_to_addresses)
+            recipients = []
+            for rcpt in dict.fromkeys(canonical_address(r) for r in submission.recipients):
+                recipient = self._correspondent_in(reads, rcpt, known)
+                conversation = None
+                if recipient.is_patient and not envelope.sender.is_patient:
+                    conversation = self.facts.conversation_in(
+                        reads, envelope.sender.address, recipient.address)
+                recipients.append((rcpt, recipient, conversation))
+            return envelope, reply_to, recipients
+
+        envelope, reply_to, recipients = await self._read_facts(facts)
+        content = Content(
+            size=len(raw), subject=parsed.subject, x_mss_mes=parsed.x_mss_mes,
+            reply_to=reply_to, attachments=parsed.attachments,
+        )
         local: dict[str, str] = {}
         remote: list[str] = []
         decisions: dict[str, Decision] = {}
         patients: set[str] = set()
-        async with _ReadOnDemand(self.store) as session:
-            operator = await self.facts.operator(session)
-            at_mail = await self._mail_from_verdict(session, submission, operator)
-            author = await self._author(session, submission, operator, raw, at_mail)
-            if author.verdict.refused:  # T1 / T2 / T4: every recipient, for one reason
-                decisions = {canonical_address(r): Decision(author.verdict)
-                             for r in submission.recipients}
-                sender = Correspondent(canonical_address(submission.mail_from))
-                return _Plan({}, [], decisions, frozenset(), sender, parsed, raw)
-            if author.add_from or author.add_sender:
-                raw = self._author_lines(submission, author) + raw
-                parsed = parse_message(raw)
-            known = dict(submission.known_correspondents)
-            envelope = await self._envelope(session, submission.channel,
-                                            submission.mail_from, known)
-            reply_to = tuple([
-                await self._correspondent(session, a, known) for a in parsed.reply_to
-            ])
-            content = Content(
-                size=len(raw), subject=parsed.subject, x_mss_mes=parsed.x_mss_mes,
-                reply_to=reply_to, attachments=parsed.attachments,
-            )
-            for rcpt in dict.fromkeys(canonical_address(r) for r in submission.recipients):
-                recipient = await self._correspondent(session, rcpt, known)
-                conversation = None
-                if recipient.is_patient and not envelope.sender.is_patient:
-                    conversation = await self.facts.conversation(
-                        session, envelope.sender.address, recipient.address
-                    )
-                decision = decide(operator, envelope, content, recipient, conversation)
-                decisions[rcpt] = decision
-                if decision.verdict.refused:
-                    continue
-                if self.facts.is_local(rcpt):
-                    local[rcpt] = decision.verdict.redirect_to or rcpt
-                    if recipient.is_patient and decision.verdict.redirect_to is None:
-                        patients.add(rcpt)
-                else:
-                    remote.append(rcpt)
+        for rcpt, recipient, conversation in recipients:
+            decision = decide(operator, envelope, content, recipient, conversation)
+            decisions[rcpt] = decision
+            if decision.verdict.refused:
+                continue
+            if self.facts.is_local(rcpt):
+                local[rcpt] = decision.verdict.redirect_to or rcpt
+                if recipient.is_patient and decision.verdict.redirect_to is None:
+                    patients.add(rcpt)
+            else:
+                remote.append(rcpt)
         return _Plan(local, remote, decisions, frozenset(patients), envelope.sender, parsed,
                      raw)
 
-    async def _mail_from_verdict(
-        self, session: AsyncSession, submission: Submission, operator: OperatorFacts
-    ) -> Verdict:
+    def _mail_from_verdict_in(
+        self, reads: Reads, submission: Submission
+    ) -> tuple[OperatorFacts, Verdict]:
         """T1 for mail from a peer operator, T2 for a submission: decided here too, so
         that no adapter can forget them (docs/architecture.md §1: adapters never decide policy)."""
+        operator = self.facts.operator_in(reads)
         if submission.channel is Channel.INBOUND:
             peer = submission.peer or PeerCertificate(None, False)
-            return decide_peer(peer, submission.mail_from, operator.trust_list)
+            return operator, decide_peer(peer, submission.mail_from, operator.trust_list)
         if submission.sender_checked:
-            return accepted_at_mail()
-        rights = await self.facts.acting_rights(session, submission.principal)
-        return decide_sender(rights, submission.mail_from)
+            return operator, accepted_at_mail()
+        rights = self.facts.acting_rights_in(reads, submission.principal)
+        return operator, decide_sender(rights, submission.mail_from)
 
     async def _author(
-        self, session: AsyncSession, submission: Submission, operator: OperatorFacts,
-        raw: bytes, at_mail: Verdict,
+        self, submission: Submission, operator: OperatorFacts, raw: bytes, at_mail: Verdict,
     ) -> AuthorCompletion:
         """MSS policy T4 once T1/T2 passed: the From and Sender fields name the one who
         sent the message (docs/sender-truth.md)."""
@@ -416,7 +434,7 @@ class Pipeline:
             return AuthorCompletion(at_mail)
         rights = submission.known_rights.get(submission.principal.label())
         if rights is None:
-            rights = await self.facts.acting_rights(session, submission.principal)
+            rights = await self.acting_rights(submission.principal)
         return decide_author(rights, fields, submission.mail_from)
 
     @staticmethod
@@ -570,49 +588,27 @@ class Pipeline:
         await self.store.write(job)
 
 
-class _ReadOnDemand:
-    """A read transaction begun at its first statement, if any: a message whose facts
-    are all known (read at RCPT, operator facts cached) opens none (docs/design-notes.md,
-    Performance).
-
-    Statements that select columns run on the connection itself; an ORM session (on
-    the same connection, so in the same snapshot) is made only for one that selects
-    mapped objects: the session's work per statement cost more than the lookup."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._stack = AsyncExitStack()
-        self._connection: AsyncConnection | None = None
-        self._session: AsyncSession | None = None
-
-    async def execute(self, statement: Any, params: Any = None) -> Any:
-        if self._connection is None:
-            self._connection = await self._stack.enter_async_context(
-                self._store.read_engine.connect())
-        if _selects_columns(statement):
-            return await self._connection.execute(statement, params)
-        if self._session is None:
-            self._session = await self._stack.enter_async_context(
-                AsyncSession(bind=self._connection))
-        return await self._session.execute(statement, params)
-
-    async def __aenter__(self) -> AsyncSession:
-        return cast(AsyncSession, self)
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        return await self._stack.__aexit__(*exc)
+class _MustRead(Exception):
+    """Raised by `_KNOWN_ONLY`: the plan needs a fact that is not known yet."""
 
 
-@lru_cache(maxsize=256)
-def _selects_columns(statement: Any) -> bool:
-    """A SELECT of columns only (no mapped entity): the same rows from a connection.
+class _KnownOnly:
+    """The `Reads` of a plan tried on known facts only (`Pipeline._read_facts`)."""
 
-    Kept per statement (statements hash by identity; the hot ones are built once):
-    `column_descriptions` builds the ORM compile state each time it is asked."""
-    descriptions = getattr(statement, "column_descriptions", None)
-    if not descriptions:
-        return False
-    return not any(isinstance(d.get("type"), type) for d in descriptions)
+    def rows(self, query: PreparedStatement, **values: Any) -> list[tuple[Any, ...]]:
+        raise _MustRead
+
+    def first(self, query: PreparedStatement, **values: Any) -> tuple[Any, ...] | None:
+        raise _MustRead
+
+    def scalar(self, query: PreparedStatement, **values: Any) -> Any:
+        raise _MustRead
+
+    def execute_many(self, query: PreparedStatement, rows: list[dict[str, Any]]) -> None:
+        raise _MustRead
+
+
+_KNOWN_ONLY = _KnownOnly()
 
 
 def _answered_message(submission: Submission, parsed: ParsedMessage) -> str:

@@ -28,7 +28,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from mss.pipeline.tables import DeliveryKey
-from mss.store.thread_reads import PreparedStatement, run_in_transaction
+from mss.store.thread_reads import PreparedStatement, Reads, run_in_transaction
 from mss.store.unit_of_work import UnitOfWork
 
 _TABLE = DeliveryKey.__table__
@@ -57,17 +57,31 @@ def delivery_key(*, sender: str, mail_from: str, message_id: str, body: bytes) -
     return digest.hexdigest()
 
 
-async def accepted_before(uow: UnitOfWork, key: str, window: timedelta
+async def accepted_before(uow: UnitOfWork, key: str, window: timedelta, *,
+                          claim: tuple[str, frozenset[str]] | None = None,
                           ) -> EarlierAcceptance | None:
-    """The recipients accepted under `key` within the window, in this transaction."""
+    """The recipients accepted under `key` within the window, in this transaction.
+
+    With `claim` (queue id, recipients about to be accepted): when no row has the key,
+    one is written for them in the same hop (the usual case, a message seen for the first
+    time: one round trip instead of a read and then a write)."""
     connection = await uow.core()
-    row = await run_in_transaction(connection, lambda db: db.first(_READ_KEY, b_key=key))
+    now = uow.now()
+
+    def read(db: Reads) -> tuple[object, ...] | None:
+        found = db.first(_READ_KEY, b_key=key)
+        if found is None and claim is not None and claim[1]:
+            db.rows(_ADD_KEY, b_key=key, b_queue_id=claim[0],
+                    b_recipients="\n".join(sorted(claim[1])), b_accepted_at=now)
+        return found
+
+    row = await run_in_transaction(connection, read)
     if row is None:
         return None
     queue_id, recipients, accepted_at = row
-    if accepted_at < uow.now() - window:
+    if accepted_at < now - window:  # type: ignore[operator]
         return EarlierAcceptance("", frozenset())
-    return EarlierAcceptance(queue_id, frozenset(filter(None, recipients.split("\n"))))
+    return EarlierAcceptance(str(queue_id), frozenset(filter(None, str(recipients).split("\n"))))
 
 
 async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,

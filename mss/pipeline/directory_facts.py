@@ -2,6 +2,11 @@
 
 One place turns addresses and principals into the plain values `mss.policy` decides on,
 so that SMTP, IMAP, the webmail and the API all ask the same questions the same way.
+
+Each fact is read by a plan (`mss.store.thread_reads`: prebuilt statements, no await),
+`*_in(reads, ...)`, so that the pipeline gathers all the facts of an SMTP command in one
+hop to the database (docs/design-notes.md, Performance); the `async` methods run one
+plan for callers holding a session.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from mss.config import Settings
 from mss.directory.conversation_tables import ConversationRow
-from mss.directory.pharmacies import is_pharmacy_mailbox, recent_dispensations
+from mss.directory.pharmacies import is_pharmacy_in, recent_dispensations_in
 from mss.directory.tables import (
     Application,
     MailboxOwner,
@@ -42,13 +47,14 @@ from mss.policy import (
 from mss.policy.addresses import canonical_address
 from mss.store.events import TRUST_LIST_CHANGED, ChangeEvent
 from mss.store.tables import Mailbox
+from mss.store.thread_reads import PreparedRead, Reads, run_read
 
 RECHECK_SECONDS = 1.0  # the policy applies the exact year
 
 
 _RESPONSIBLE = aliased(Mailbox)
 # Built once: statement construction costs more than the query on the hot path.
-_CORRESPONDENT = (
+_CORRESPONDENT = PreparedRead(
     select(
         Mailbox.id, Mailbox.kind, Mailbox.disabled, Patient.state,
         _RESPONSIBLE.address.label("responsible"),
@@ -57,29 +63,60 @@ _CORRESPONDENT = (
     .outerjoin(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
     .outerjoin(Patient, Patient.id == MailboxOwner.patient_id)
     .outerjoin(_RESPONSIBLE, _RESPONSIBLE.id == MailboxOwner.responsible_mailbox_id)
-    .where(Mailbox.address == bindparam("address"))
+    .where(Mailbox.address == bindparam("b_address"))
 )
 
 
 # A professional's own PER mailboxes and the ORG mailboxes they are a member of, with
 # their rights there, in one statement (asked for each submission, MSS policy T2).
-_PROFESSIONAL_MAILBOXES = union_all(
+_PROFESSIONAL_MAILBOXES = PreparedRead(union_all(
     select(Mailbox.address, literal(True).label("owner"), literal(False).label("can_read"),
            literal(False).label("can_send_as"), literal(False).label("can_manage"))
     .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
     .join(Professional, Professional.id == MailboxOwner.professional_id)
-    .where(Professional.ident == bindparam("ident"), Mailbox.disabled.is_(False),
+    .where(Professional.ident == bindparam("b_ident"), Mailbox.disabled.is_(False),
            Mailbox.kind == MailboxKind.PER.value),
     select(Mailbox.address, literal(False), OrgMember.can_read, OrgMember.can_send_as,
            OrgMember.can_manage)
     .join(OrgMember, OrgMember.org_mailbox_id == Mailbox.id)
     .join(Professional, Professional.id == OrgMember.professional_id)
-    .where(Professional.ident == bindparam("ident"), Mailbox.disabled.is_(False)),
+    .where(Professional.ident == bindparam("b_ident"), Mailbox.disabled.is_(False)),
+))
+_APPLICATION_MAILBOXES = PreparedRead(
+    select(Mailbox.address)
+    .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+    .join(Application, Application.id == MailboxOwner.application_id)
+    .where(Mailbox.disabled.is_(False),
+           or_(Application.certificate_dn == bindparam("b_dn"),
+               Application.name == bindparam("b_name")))
 )
+_PATIENT_MAILBOXES = PreparedRead(
+    select(Mailbox.address)
+    .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
+    .join(Patient, Patient.id == MailboxOwner.patient_id)
+    .where(Patient.ins == bindparam("b_ins"), Mailbox.disabled.is_(False),
+           Patient.state == PatientSpaceState.ACTIVE.value)
+)
+_LATEST_TRUST_IMPORT = PreparedRead(
+    select(TrustListImport.id).order_by(TrustListImport.id.desc()).limit(1))
+_TRUSTED_OPERATORS = PreparedRead(select(TrustedOperator.domain, TrustedOperator.subject_dn))
+_CONVERSATION_COLUMNS = (ConversationRow.professional, ConversationRow.patient,
+                         ConversationRow.status, ConversationRow.contact)
+_CONVERSATION = PreparedRead(
+    select(*_CONVERSATION_COLUMNS)
+    .where(ConversationRow.professional == bindparam("b_professional"),
+           ConversationRow.patient == bindparam("b_patient")))
+_PATIENT_CONVERSATIONS = PreparedRead(
+    select(*_CONVERSATION_COLUMNS).where(ConversationRow.patient == bindparam("b_patient")))
 
 
 def conversation_of(row: ConversationRow) -> Conversation:
     return Conversation(row.professional, row.patient, ConversationStatus(row.status), row.contact)
+
+
+def _conversation(row: tuple[str, str, str, str | None]) -> Conversation:
+    professional, patient, status, contact = row
+    return Conversation(professional, patient, ConversationStatus(status), contact)
 
 
 class DirectoryFacts:
@@ -106,21 +143,16 @@ class DirectoryFacts:
     def is_local(self, address: str) -> bool:
         return canonical_address(address).rpartition("@")[2] in self.local_domains
 
-    async def operator(self, session: AsyncSession) -> OperatorFacts:
+    def operator_in(self, reads: Reads) -> OperatorFacts:
         """Operator facts, cached: dropped on a trust-list event, and the latest import
         checked at most once a second for imports made by another process on SQLite."""
         if self._operator is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
             return self._operator
-        latest = (
-            await session.execute(select(TrustListImport.id).order_by(TrustListImport.id.desc())
-                                  .limit(1))
-        ).scalar_one_or_none()
+        latest = reads.scalar(_LATEST_TRUST_IMPORT)
         self._checked_at = time.monotonic()
         if self._operator is None or latest != self._trust_import_id:
             domains: dict[str, set[str]] = {}
-            for domain, dn in (
-                await session.execute(select(TrustedOperator.domain, TrustedOperator.subject_dn))
-            ).all():
+            for domain, dn in reads.rows(_TRUSTED_OPERATORS):
                 domains.setdefault(domain, set()).add(dn)
             self._operator = OperatorFacts(
                 local_domains=self.local_domains,
@@ -130,7 +162,17 @@ class DirectoryFacts:
             self._trust_import_id = latest
         return self._operator
 
-    async def correspondent(self, session: AsyncSession, address: str) -> Correspondent:
+    def cached_operator(self) -> OperatorFacts | None:
+        """The operator facts when they need no read now (see `operator_in`)."""
+        if self._operator is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
+            return self._operator
+        return None
+
+    async def operator(self, session: AsyncSession) -> OperatorFacts:
+        cached = self.cached_operator()
+        return cached if cached is not None else await run_read(session, self.operator_in)
+
+    def correspondent_in(self, reads: Reads, address: str) -> Correspondent:
         """The address with its directory entry when the mailbox is local and enabled.
 
         One statement (asked for every sender, recipient and Reply-To of every message).
@@ -138,26 +180,32 @@ class DirectoryFacts:
         canonical = canonical_address(address)
         if not self.is_local(canonical):
             return Correspondent(canonical)
-        row = (await session.execute(_CORRESPONDENT, {"address": canonical})).one_or_none()
-        if row is None or row.disabled:
+        row = reads.first(_CORRESPONDENT, b_address=canonical)
+        if row is None:
             return Correspondent(canonical)
-        kind = MailboxKind(row.kind)
+        mailbox_id, kind_value, disabled, state_value, responsible_address, responsible_off = row
+        if disabled:
+            return Correspondent(canonical)
+        kind = MailboxKind(kind_value)
         state = None
         responsible = None
         if kind is MailboxKind.PAT:
-            state = PatientSpaceState(row.state) if row.state else PatientSpaceState.CLOSED
-        if kind is MailboxKind.APP and row.responsible and not row.responsible_disabled:
-            responsible = row.responsible
-        is_pharmacy = kind is MailboxKind.ORG and await is_pharmacy_mailbox(session, row.id)
+            state = PatientSpaceState(state_value) if state_value else PatientSpaceState.CLOSED
+        if kind is MailboxKind.APP and responsible_address and not responsible_off:
+            responsible = responsible_address
+        is_pharmacy = kind is MailboxKind.ORG and is_pharmacy_in(reads, mailbox_id)
         return Correspondent(canonical, DirectoryEntry(kind, state, responsible, is_pharmacy))
 
-    async def acting_rights(self, session: AsyncSession, principal: Principal) -> ActingRights:
+    async def correspondent(self, session: AsyncSession, address: str) -> Correspondent:
+        return await run_read(session, lambda reads: self.correspondent_in(reads, address))
+
+    def acting_rights_in(self, reads: Reads, principal: Principal) -> ActingRights:
         """What the principal may send as (MSS policy T2)."""
         own: set[str] = set()
         orgs: dict[str, frozenset[OrgRight]] = {}
         if principal.kind is PrincipalKind.PROFESSIONAL:
-            rows = await session.execute(_PROFESSIONAL_MAILBOXES, {"ident": principal.ident})
-            for address, owner, can_read, can_send_as, can_manage in rows.all():
+            rows = reads.rows(_PROFESSIONAL_MAILBOXES, b_ident=principal.ident)
+            for address, owner, can_read, can_send_as, can_manage in rows:
                 if owner:
                     own.add(address)
                     continue
@@ -166,56 +214,45 @@ class DirectoryFacts:
                                                             (OrgRight.MANAGE, can_manage))
                                           if held)
         elif principal.kind is PrincipalKind.APPLICATION:
-            rows = await session.execute(
-                select(Mailbox.address)
-                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
-                .join(Application, Application.id == MailboxOwner.application_id)
-                .where(Mailbox.disabled.is_(False),
-                       or_(Application.certificate_dn == dn_lookup_key(principal.ident),
-                           Application.name == principal.ident))
-            )
-            own.update(row[0] for row in rows.all())
+            rows = reads.rows(_APPLICATION_MAILBOXES, b_dn=dn_lookup_key(principal.ident),
+                              b_name=principal.ident)
+            own.update(row[0] for row in rows)
         elif principal.kind is PrincipalKind.PATIENT:
-            rows = await session.execute(
-                select(Mailbox.address)
-                .join(MailboxOwner, MailboxOwner.mailbox_id == Mailbox.id)
-                .join(Patient, Patient.id == MailboxOwner.patient_id)
-                .where(Patient.ins == principal.ident, Mailbox.disabled.is_(False),
-                       Patient.state == PatientSpaceState.ACTIVE.value)
-            )
-            own.update(row[0] for row in rows.all())
+            own.update(row[0] for row in reads.rows(_PATIENT_MAILBOXES, b_ins=principal.ident))
         return ActingRights(principal, frozenset(own), orgs)
+
+    async def acting_rights(self, session: AsyncSession, principal: Principal) -> ActingRights:
+        return await run_read(session, lambda reads: self.acting_rights_in(reads, principal))
+
+    def conversation_in(self, reads: Reads, professional: str,
+                        patient: str) -> Conversation | None:
+        row = reads.first(_CONVERSATION, b_professional=canonical_address(professional),
+                          b_patient=canonical_address(patient))
+        return _conversation(row) if row is not None else None  # type: ignore[arg-type]
 
     async def conversation(
         self, session: AsyncSession, professional: str, patient: str
     ) -> Conversation | None:
-        row = await conversation_row(session, professional, patient)
-        return conversation_of(row) if row is not None else None
+        return await run_read(
+            session, lambda reads: self.conversation_in(reads, professional, patient))
 
-    async def patient_relations(
-        self, session: AsyncSession, patient_address: str, at: datetime
-    ) -> PatientRelations:
+    def patient_relations_in(self, reads: Reads, patient_address: str,
+                             at: datetime) -> PatientRelations:
         patient = canonical_address(patient_address)
-        rows = (
-            await session.execute(select(ConversationRow).where(ConversationRow.patient == patient))
-        ).scalars().all()
+        rows = reads.rows(_PATIENT_CONVERSATIONS, b_patient=patient)
         ins = patient.partition("@")[0].upper()
-        dispensations = await recent_dispensations(session, ins, today=at.date())
+        dispensations = recent_dispensations_in(reads, ins, today=at.date())
         return PatientRelations(
             patient,
-            tuple(conversation_of(r) for r in rows),
+            tuple(_conversation(r) for r in rows),  # type: ignore[arg-type]
             tuple(
                 Dispensation(address, datetime(d.year, d.month, d.day, tzinfo=at.tzinfo))
                 for address, d in dispensations
             ),
         )
 
-
-async def conversation_row(
-    session: AsyncSession, professional: str, patient: str
-) -> ConversationRow | None:
-    query = select(ConversationRow).where(
-        ConversationRow.professional == canonical_address(professional),
-        ConversationRow.patient == canonical_address(patient),
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+    async def patient_relations(
+        self, session: AsyncSession, patient_address: str, at: datetime
+    ) -> PatientRelations:
+        return await run_read(
+            session, lambda reads: self.patient_relations_in(reads, patient_address, at))

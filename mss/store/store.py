@@ -35,7 +35,7 @@ from mss.store.mailboxes import MailboxLookup
 from mss.store.mailstore import MailStore
 from mss.store.message_contents import MessageContents
 from mss.store.node_files import FileLock, NodeFiles, SyncOutcome
-from mss.store.thread_reads import THREAD_READS_KEY, ThreadReads
+from mss.store.thread_reads import THREAD_READS_KEY, Reads, ThreadReads, run_in_transaction
 from mss.store.unit_of_work import UnitOfWork, WriteBatcher
 
 T = TypeVar("T")
@@ -136,6 +136,15 @@ class Store:
             return
         async with self._read_sessions() as session, session.begin():
             yield session
+
+    async def read(self, plan: Callable[[Reads], T]) -> T:
+        """A read plan (`mss.store.thread_reads`) in one snapshot, for callers holding no
+        session: on SQLite one hop to a read connection's thread; elsewhere on a pooled
+        connection through Core."""
+        if self.thread_reads is not None:
+            return await self.thread_reads.run(plan)
+        async with self.read_engine.connect() as connection:
+            return await run_in_transaction(connection, plan)
 
     async def restore_node_files(self) -> list[str]:
         """Check the master key against the database, then bring the PKI and DKIM files
