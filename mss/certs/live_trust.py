@@ -45,6 +45,7 @@ import os
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -52,7 +53,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mss.background import stop_task
-from mss.certs.chain_check import CertificateCheck, ChainProblem, load_ca_bundle
+from mss.certs.chain_check import ACCEPTED, CertificateCheck, ChainProblem, load_ca_bundle
 from mss.certs.revocation import RevocationCheck, RevocationList, StaleCrlPolicy, read_crls
 from mss.clock import Clock
 
@@ -121,6 +122,9 @@ class LiveTrust:
         self._stale_warned = -1  # generation of the last warning about a stale CRL
         self._stamp: tuple[_FileStamp, _FileStamp] = (None, None)  # CRL, bundle
         self._issuer_ok: dict[bytes, bool] = {}  # leaf digest → issued by an anchor
+        # leaf DER → (the state it passed in, until when): `check` runs before every
+        # SMTP command; the trust state and the clock alone can change its answer
+        self._passed: dict[bytes, tuple[_TrustState, datetime | None]] = {}
         self._contexts: list[ssl.SSLContext] = []  # listener contexts given new anchors
         self._loaded: set[bytes] = set()  # anchors (DER) already in those contexts
         self._wake = asyncio.Event()
@@ -149,6 +153,10 @@ class LiveTrust:
         """The trust and revocation status of a client certificate (DER) that passed
         the handshake; a refusal is counted under `listener`."""
         state = self._state
+        passed = self._passed.get(certificate)
+        if passed is not None and passed[0] is state and (
+                passed[1] is None or self.clock.now() <= passed[1]):
+            return ACCEPTED  # the same answer as below, until a reload or the CRL's end
         if not self._issued_by_an_anchor(state, certificate):
             self.refused(listener, ChainProblem.UNKNOWN_CA)
             return CertificateCheck(False, ChainProblem.UNKNOWN_CA,
@@ -158,6 +166,10 @@ class LiveTrust:
             certificate, self.clock.now(), self.stale_policy)
         if not outcome.check.ok:
             self.refused(listener, outcome.check.reason)
+        elif not outcome.stale:
+            if len(self._passed) >= _ISSUER_CACHE:
+                self._passed.clear()
+            self._passed[certificate] = (state, outcome.until)
         if outcome.stale:
             self.stale_accepted += 1
             for callback in self.on_stale_accepted:
@@ -277,6 +289,7 @@ class LiveTrust:
             return False
         self._state = _TrustState(anchors, revocations)  # one swap
         self._issuer_ok = {}
+        self._passed = {}
         self.generation += 1
         revoked = sum(len(entry.serials) for entry in revocations.by_issuer.values())
         log.info("trust_reloaded crl=%s ca_bundle=%s anchors=%d issuers=%d revoked=%d "

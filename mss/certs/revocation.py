@@ -55,6 +55,8 @@ class RevocationCheck:
 
     check: CertificateCheck
     stale: bool = False
+    # an accepted, current check holds until the issuer's CRL's nextUpdate (None: no end)
+    until: dt.datetime | None = None
 
 
 class RevocationList:
@@ -105,7 +107,7 @@ class RevocationList:
         elif entry.next_update is not None and now > entry.next_update:
             detail = f"the issuer's CRL expired on {entry.next_update.isoformat()}"
         else:
-            return RevocationCheck(ACCEPTED)
+            return RevocationCheck(ACCEPTED, until=entry.next_update)
         if policy is StaleCrlPolicy.ACCEPT:
             return RevocationCheck(ACCEPTED, stale=True)
         return RevocationCheck(CertificateCheck(False, ChainProblem.CRL_UNAVAILABLE, detail))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -58,9 +59,20 @@ def tls_details(transport: Any) -> TlsDetails | None:
     ssl_object = transport.get_extra_info("ssl_object")
     if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
         return None
-    cipher = ssl_object.cipher()
-    return TlsDetails(
-        version=ssl_object.version() or "TLS",
-        cipher=cipher[0] if cipher else "unknown",
-        peer_der=ssl_object.getpeercert(binary_form=True),
-    )
+    found = _DETAILS.get(ssl_object)
+    if found is None:
+        cipher = ssl_object.cipher()
+        found = TlsDetails(
+            version=ssl_object.version() or "TLS",
+            cipher=cipher[0] if cipher else "unknown",
+            peer_der=ssl_object.getpeercert(binary_form=True),
+        )
+        if ssl_object.version() is not None:  # handshake done: the facts are final
+            _DETAILS[ssl_object] = found
+    return found
+
+
+# Asked before every SMTP command (the live trust check) and for each trace field: the
+# facts of a TLS connection are fixed once its handshake is done, since the TLS
+# contexts MSS builds refuse renegotiation (mss.certs.tls, OP_NO_RENEGOTIATION).
+_DETAILS: weakref.WeakKeyDictionary[Any, TlsDetails] = weakref.WeakKeyDictionary()

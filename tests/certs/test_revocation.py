@@ -98,3 +98,28 @@ async def test_stale_acceptances_are_counted(session_pki: SessionPki) -> None:
     live.reload()
     assert live.check(der(session_pki.operator_b)).ok
     assert live.stale_accepted == 1 and seen == [1]
+
+
+async def test_an_accepted_certificate_is_checked_again_once_its_crl_expires(
+    session_pki: SessionPki,
+) -> None:
+    """`check` keeps a passed certificate's answer (it runs before every SMTP command),
+    but only while the CRL it passed under is current: past its nextUpdate the same
+    certificate is refused under `stale_crl = refuse`, and counted under `accept`."""
+    pki = session_pki.pki
+    clock = ManualClock(now())
+    live = LiveTrust(pki.paths.crl, pki.paths.ca_bundle, clock,
+                     stale_policy=StaleCrlPolicy.REFUSE)
+    live.reload()
+    certificate = der(session_pki.operator_b)
+    assert live.check(certificate).ok
+    assert live.check(certificate).ok  # the kept answer
+    clock.advance(dt.timedelta(days=365))
+    assert live.check(certificate).reason == ChainProblem.CRL_UNAVAILABLE
+    accepting = LiveTrust(pki.paths.crl, pki.paths.ca_bundle, ManualClock(now()),
+                          stale_policy=StaleCrlPolicy.ACCEPT)
+    accepting.reload()
+    assert accepting.check(certificate).ok and accepting.stale_accepted == 0
+    accepting.clock.advance(dt.timedelta(days=365))  # type: ignore[attr-defined]
+    assert accepting.check(certificate).ok and accepting.check(certificate).ok
+    assert accepting.stale_accepted == 2  # each check past the CRL's end is a stale one
