@@ -25,7 +25,13 @@ from mss.config import Settings
 from mss.identity import SYSTEM, MailboxKind, Principal, PrincipalKind
 from mss.pipeline.author_fields import author_fields
 from mss.pipeline.conversations import apply_conversation_transitions, patient_subject
-from mss.pipeline.delivery_keys import accepted_before, delivery_key, record_acceptance
+from mss.pipeline.delivery_keys import (
+    DeliveryKeyTaken,
+    accepted_before,
+    claim_delivery_key,
+    delivery_key,
+    record_acceptance,
+)
 from mss.pipeline.directory_facts import DirectoryFacts
 from mss.pipeline.message_facts import ParsedMessage, parse_message
 from mss.pipeline.message_log import log_accepted, new_queue_id
@@ -56,7 +62,7 @@ from mss.store.audit_actions import AuditAction, AuditOutcome
 from mss.store.flags import SEEN
 from mss.store.mail_delivery import MessageAuthor
 from mss.store.mailboxes import INBOX, create_mailbox, find_mailbox
-from mss.store.message_contents import PreparedBlob
+from mss.store.message_contents import MAX_INLINE_BLOB, PreparedBlob
 from mss.store.store import Store
 from mss.store.thread_reads import PreparedStatement, Reads
 from mss.store.unit_of_work import UnitOfWork
@@ -273,16 +279,27 @@ class Pipeline:
 
         key = self._delivery_key(submission, plan)
         queue_id = [submission.queue_id]
+        seen_before = [False]  # the key was taken: an earlier attempt may have been accepted
 
         async def job(uow: UnitOfWork) -> list[RecipientResult]:
             audited[:] = []  # a rerun of the batch starts this job's rows afresh
             uow.audited = audited
             if key is None:
                 return await self._commit(uow, submission, plan, blobs, deposits, raw)
-            return await self._commit_once(uow, key, submission, plan, blobs, deposits, raw,
-                                           queue_id)
+            if seen_before[0]:
+                return await self._commit_once(uow, key, submission, plan, blobs, deposits,
+                                               raw, queue_id)
+            results = await self._commit(uow, submission, plan, blobs, deposits, raw)
+            accepted = {r.address for r in results if r.accepted}
+            if accepted:
+                claim_delivery_key(uow, key, queue_id[0], accepted)
+            return results
 
-        results = await self.store.write(job)
+        try:
+            results = await self.store.write(job)
+        except DeliveryKeyTaken:  # a retry, or the same message again: look at the key
+            seen_before[0] = True
+            results = await self.store.write(job)
         return AcceptResult(tuple(results), plan.parsed.message_id, queue_id[0],
                             len(raw), plan.sender.address in blobs and submission.save_to_sent)
 
@@ -306,11 +323,8 @@ class Pipeline:
         """`_commit` for the recipients not yet accepted under `key`; the others are
         answered as accepted again (audited `message.retried`), not delivered again."""
         window = timedelta(hours=self.settings.limits.retry_window_hours)
-        accepting = frozenset(r for r, d in plan.decisions.items() if d.verdict.accepted)
-        earlier = await accepted_before(uow, key, window, claim=(queue_id[0], accepting))
-        if earlier is None:  # the key's row is written for `accepting`: `_commit` accepts them
-            return await self._commit(uow, submission, plan, blobs, deposits, raw)
-        done = earlier.recipients
+        earlier = await accepted_before(uow, key, window)
+        done = earlier.recipients if earlier is not None else frozenset()
         if not done:
             results = await self._commit(uow, submission, plan, blobs, deposits, raw)
         else:
@@ -465,10 +479,12 @@ class Pipeline:
             owners.add(self.spool_address)
         ids = {address: await self.store.mail.mailboxes.id_of(address) for address in owners}
         known = [(address, mailbox_id) for address, mailbox_id in ids.items() if mailbox_id]
-        sealed = await asyncio.gather(  # large ones written and fsynced side by side
-            *(self.store.mail.contents.prepare_blob(mailbox_id, raw, inline=True)
-              for _, mailbox_id in known)
-        )
+        prepare = self.store.mail.contents.prepare_blob
+        if len(raw) <= MAX_INLINE_BLOB or len(known) == 1:  # only sealed: no task each
+            sealed = [await prepare(mailbox_id, raw, inline=True) for _, mailbox_id in known]
+        else:  # large ones written and fsynced side by side
+            sealed = list(await asyncio.gather(
+                *(prepare(mailbox_id, raw, inline=True) for _, mailbox_id in known)))
         return {address: blob for (address, _), blob in zip(known, sealed, strict=True)}
 
     async def _prepare_deposits(self, plan: _Plan) -> dict[str, list[tuple[VaultStep, object]]]:

@@ -7,29 +7,38 @@ at-least-once delivery; MSS, whose messages land in patients' records, recognise
 retry instead (issue 17 §7): the key is a SHA-256 of who sent it (principal, and the
 peer certificate's subject on the MX), the envelope sender, the Message-ID the sender
 wrote and the body (the header section is not the same twice: each attempt gets its
-own `Received:` field). The key is read and written inside the transaction
+own `Received:` field). The key is written inside the transaction
 that accepts the message; recipients accepted under it within `limits.retry_window_hours`
 are answered as accepted again and not delivered again.
+
+A message is first accepted as if seen for the first time: its key row is claimed with
+the batch's other writes, in the transaction's last hop (`claim_delivery_key`), so that
+the shared write transaction (and, on SQLite, the cross-process write lock) is not held
+across a read per message (issue 19: that hold was what capped the MX). A key already
+there fails that one job with `DeliveryKeyTaken`, nothing of it written; the pipeline
+then runs the message again through `accepted_before`, inside the transaction.
 
 Invariants:
 - a message without a Message-ID of its sender's has no key (two such messages cannot
   be told from a retry): it is delivered every time, as before;
 - a key row commits with the deliveries it records, or not at all;
-- two nodes accepting the same retry at once: the key's primary key refuses the second
-  transaction (a temporary failure), whose client retries and is answered from the key.
+- two nodes accepting the same retry at once: the second's claim finds the first's row
+  (on PostgreSQL after waiting for the first's commit) and it is answered from the key.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.pipeline.tables import DeliveryKey
+from mss.store.insert_once import insert_once
 from mss.store.thread_reads import PreparedStatement, Reads, run_in_transaction
-from mss.store.unit_of_work import UnitOfWork
+from mss.store.unit_of_work import DeferredWriteFailed, UnitOfWork
 
 _TABLE = DeliveryKey.__table__
 # Read and written with every accepted message: built and compiled once, run in the
@@ -40,6 +49,52 @@ _READ_KEY = PreparedStatement(
 _ADD_KEY = PreparedStatement(insert(_TABLE).values(
     key=bindparam("b_key"), queue_id=bindparam("b_queue_id"),
     recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at")))
+
+
+_CLAIMS: dict[str, PreparedStatement] = {}
+
+
+def _claim_statement(dialect_name: str, connection: AsyncConnection) -> PreparedStatement:
+    found = _CLAIMS.get(dialect_name)
+    if found is None:
+        found = _CLAIMS[dialect_name] = PreparedStatement(
+            insert_once(connection.dialect, _TABLE, ["key"]).values(
+                key=bindparam("b_key"), queue_id=bindparam("b_queue_id"),
+                recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at"))
+            .returning(_TABLE.c.key))
+    return found
+
+
+class DeliveryKeyTaken(Exception):
+    """The message's key is already recorded: it may be a retry (module docstring)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    key: str
+    queue_id: str
+    recipients: str
+    accepted_at: datetime
+
+
+def claim_delivery_key(uow: UnitOfWork, key: str, queue_id: str, accepted: set[str]) -> None:
+    """Record `key` for the recipients this job accepts, with the batch's other claims at
+    its end; the job fails with `DeliveryKeyTaken` when a row has the key already."""
+    uow.defer(_write_claims, _Claim(key, queue_id, "\n".join(sorted(accepted)), uow.now()))
+
+
+async def _write_claims(connection: AsyncConnection, claims: list[_Claim]) -> None:
+    """One hop for the batch's claims; raised in it (so that SQLite's early COMMIT is not
+    made, mss.store.sqlite_driver), a taken key fails its job alone."""
+    statement = _claim_statement(connection.dialect.name, connection)
+
+    def write(db: Reads) -> None:
+        for position, claim in enumerate(claims):
+            if not db.rows(statement, b_key=claim.key, b_queue_id=claim.queue_id,
+                           b_recipients=claim.recipients, b_accepted_at=claim.accepted_at):
+                raise DeferredWriteFailed(position, DeliveryKeyTaken(claim.key))
+
+    await run_in_transaction(connection, write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +112,17 @@ def delivery_key(*, sender: str, mail_from: str, message_id: str, body: bytes) -
     return digest.hexdigest()
 
 
-async def accepted_before(uow: UnitOfWork, key: str, window: timedelta, *,
-                          claim: tuple[str, frozenset[str]] | None = None,
+async def accepted_before(uow: UnitOfWork, key: str, window: timedelta
                           ) -> EarlierAcceptance | None:
-    """The recipients accepted under `key` within the window, in this transaction.
-
-    With `claim` (queue id, recipients about to be accepted): when no row has the key,
-    one is written for them in the same hop (the usual case, a message seen for the first
-    time: one round trip instead of a read and then a write)."""
+    """The recipients accepted under `key` within the window, in this transaction."""
     connection = await uow.core()
-    now = uow.now()
-
-    def read(db: Reads) -> tuple[object, ...] | None:
-        found = db.first(_READ_KEY, b_key=key)
-        if found is None and claim is not None and claim[1]:
-            db.rows(_ADD_KEY, b_key=key, b_queue_id=claim[0],
-                    b_recipients="\n".join(sorted(claim[1])), b_accepted_at=now)
-        return found
-
-    row = await run_in_transaction(connection, read)
+    row = await run_in_transaction(connection, lambda db: db.first(_READ_KEY, b_key=key))
     if row is None:
         return None
     queue_id, recipients, accepted_at = row
-    if accepted_at < now - window:  # type: ignore[operator]
+    if accepted_at < uow.now() - window:
         return EarlierAcceptance("", frozenset())
-    return EarlierAcceptance(str(queue_id), frozenset(filter(None, str(recipients).split("\n"))))
+    return EarlierAcceptance(queue_id, frozenset(filter(None, recipients.split("\n"))))
 
 
 async def record_acceptance(uow: UnitOfWork, key: str, queue_id: str,

@@ -143,3 +143,43 @@ async def test_a_retry_past_the_window_is_a_new_delivery(node) -> None:
                                     raw))[0] == 250
     assert len(await stored_messages(node, world.bruno)) == 2
     assert await retried_rows(node) == []
+
+
+async def test_the_same_message_from_two_sessions_at_once_is_delivered_once(node) -> None:
+    """Both attempts are accepted as new ones and claim the key with their batch; the
+    later claim finds the key taken, its job alone is undone, and it is answered from the
+    key (issue 19: the key is no longer read inside the transaction of each message)."""
+    world = node.world
+    sender = f"dr.someone@{DOMAIN_B}"
+    raw = message(sender, world.bruno, subject="Double envoi", body="Deux sessions.")
+    context = node.client_context(certificate=node.pki.operator_b)
+    replies = await asyncio.gather(*(
+        asyncio.to_thread(send, node.port("mx"), context, None, sender, world.bruno, raw)
+        for _ in range(2)))
+    assert [code for code, _ in replies] == [250, 250]
+    queue_ids = {reply.decode().rsplit(" ", 1)[-1] for _, reply in replies}
+    assert len(queue_ids) == 1  # the retry is answered with the first one's id
+    assert len(await stored_messages(node, world.bruno)) == 1
+    assert len(await retried_rows(node)) == 1
+
+
+async def test_a_key_past_the_window_not_yet_forgotten_is_a_new_delivery(node) -> None:
+    """The heartbeat has not deleted the old key yet: the claim finds it, and the message
+    is delivered as new all the same, the key row now saying this acceptance."""
+    from datetime import timedelta
+
+    world = node.world
+    login = (world.alice, world.password)
+    raw = message(world.alice, world.bruno, subject="Rappel tardif", body="Encore.")
+    port, context = node.port("submission"), node.client_context()
+    assert (await asyncio.to_thread(send, port, context, login, world.alice, world.bruno,
+                                    raw))[0] == 250
+    node.clock.advance(timedelta(hours=node.settings.limits.retry_window_hours + 1))
+    code, reply = await asyncio.to_thread(send, port, context, login, world.alice,
+                                          world.bruno, raw)
+    assert code == 250
+    assert len(await stored_messages(node, world.bruno)) == 2
+    assert await retried_rows(node) == []
+    async with node.store.reading() as session:
+        [queue_id] = (await session.execute(select(DeliveryKey.queue_id))).scalars().all()
+    assert reply.decode().endswith(f"queued as {queue_id}")
