@@ -35,6 +35,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
@@ -55,6 +56,26 @@ def _set_result(future: asyncio.Future[Any], value: Any) -> None:
 def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+
+
+def _run_group(group: list[_Call]) -> None:
+    """In the thread: the calls of one group (`SqliteConnection.cork`) in order, their
+    outcomes handed to the event loop in one wake-up."""
+    outcomes: list[tuple[asyncio.Future[Any] | None, bool, Any]] = []
+    for future, function in group:
+        try:
+            outcomes.append((future, True, function()))
+        except BaseException as error:  # handed to the awaiting caller
+            outcomes.append((future, False, error))
+    loop = next((f.get_loop() for f, _, _ in outcomes if f is not None), None)
+    if loop is not None:
+        loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any] | None, bool, Any]]) -> None:
+    for future, ok, value in outcomes:
+        if future is not None:
+            (_set_result if ok else _set_exception)(future, value)
 
 
 def _worker(calls: SimpleQueue[_Call]) -> None:
@@ -203,6 +224,7 @@ class SqliteConnection:
         self._in_transaction = False
         self._failed_in_transaction = False  # read and written in the thread only
         self._committed_early = False  # likewise: commit_unless_failed committed
+        self._corked: list[_Call] | None = None  # calls held for one hop (`cork`)
 
     @classmethod
     async def open(cls, path: str, *, synchronous: str = "FULL", timeout: float = 30.0,
@@ -237,8 +259,27 @@ class SqliteConnection:
         if self._connection is None:
             raise ValueError("Connection closed")
         future = asyncio.get_running_loop().create_future()
-        self._calls.put((future, function))
+        self._put((future, function))
         return await future
+
+    def _put(self, call: _Call) -> None:
+        if self._corked is not None:
+            self._corked.append(call)
+        else:
+            self._calls.put(call)
+
+    def cork(self) -> None:
+        """Hold the calls made from now on and send them as one when the transaction's
+        `commit_unless_failed` is queued: the thread runs them back to back, and waits
+        once (not once per call) for the interpreter lock the event loop holds; on a
+        busy loop each such wait lasted up to the switch interval, with the write
+        transaction, and the cross-process write lock, held all along (issue 19)."""
+        self._corked = []
+
+    def uncork(self) -> None:
+        corked, self._corked = self._corked, None
+        if corked:
+            self._calls.put((None, partial(_run_group, corked)))
 
     async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run `function(sqlite3 connection)` in the connection's thread, in order with
@@ -324,7 +365,7 @@ class SqliteConnection:
             # nothing was run since BEGIN, or SQLite (or commit_unless_failed) ended it:
             # the transaction is over for the caller too, so statements may follow
             if not self._read_only:
-                self._calls.put((None, self._transaction_over))
+                self._put((None, self._transaction_over))
             return
 
         def run() -> None:
@@ -338,7 +379,7 @@ class SqliteConnection:
             # a query_only connection's transaction holds nothing to make durable: its
             # end is queued, not awaited; the connection's next call comes after it
             self._in_transaction = False
-            self._calls.put((None, run))
+            self._put((None, run))
             return
         await self._run(run)
 
@@ -365,7 +406,12 @@ class SqliteConnection:
                 self._ended()
             return True
 
-        return await self._run(run)  # type: ignore[no-any-return]
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        committed = asyncio.get_running_loop().create_future()
+        self._put((committed, run))
+        self.uncork()  # queued last: the held calls and this COMMIT go as one hop
+        return await committed  # type: ignore[no-any-return]
 
     async def rollback(self) -> None:
         await self._finish(self._conn.rollback)

@@ -229,19 +229,25 @@ class WriteBatcher:
         """The deferred writes, then the audit rows; (job index, error) if one failed.
 
         On SQLite each of them is one call to the connection's thread, and so is the
-        COMMIT (made only if none of them failed): started together, they run back to
-        back there and the event loop is waited for once, not once each (the thread
-        keeps their order; a failure rolls everything back anyway)."""
+        COMMIT (made only if none of them failed): started together, held (`cork`) and
+        sent as one hop, they run back to back there and the event loop is waited for
+        once, not once each (the thread keeps their order; a failure rolls everything
+        back anyway). Each runner makes its one call before awaiting anything else: a
+        call arriving after the COMMIT is refused (mss.store.sqlite_driver)."""
         driver = (await connection.get_raw_connection()).driver_connection
         outcomes: list[Any] = []
         if isinstance(driver, SqliteConnection):
-            outcomes = await asyncio.gather(
-                *(runner(connection, [entry for _, entry in entries])
-                  for runner, entries in deferred.items()),
-                chain.save(connection),
-                # no announcer on SQLite: nothing else comes before the commit
-                driver.commit_unless_failed(), return_exceptions=True,
-            )
+            driver.cork()  # their calls and the COMMIT: one hop (SqliteConnection.cork)
+            try:
+                outcomes = await asyncio.gather(
+                    *(runner(connection, [entry for _, entry in entries])
+                      for runner, entries in deferred.items()),
+                    chain.save(connection),
+                    # no announcer on SQLite: nothing else comes before the commit
+                    driver.commit_unless_failed(), return_exceptions=True,
+                )
+            finally:
+                driver.uncork()  # already done by the COMMIT, unless it never came
             committed = outcomes.pop()  # False when a call before it failed: shown below
             if isinstance(committed, BaseException):
                 raise committed

@@ -104,3 +104,42 @@ async def test_commit_unless_failed_leaves_a_failed_transaction_to_roll_back(
         assert await conn.run(lambda c: c.execute("SELECT n FROM t").fetchall()) == []
     finally:
         await conn.close()
+
+
+async def test_corked_calls_take_the_write_lock_only_with_their_commit(tmp_path: Path) -> None:
+    """`cork` holds a transaction's calls until its `commit_unless_failed`, then sends them
+    as one hop: the write lock is not taken (another writer still commits) until then,
+    and the calls' results, a failing one's error included, reach their callers."""
+    path = tmp_path / "mss.db"
+    conn, other = await _writer(path), await _writer(path)
+    try:
+        await conn.run(lambda c: c.execute("CREATE TABLE t (n INTEGER NOT NULL)"))
+        conn.begin_deferred("BEGIN IMMEDIATE")
+        conn.cork()
+        first = asyncio.ensure_future(
+            conn.run(lambda c: c.execute("INSERT INTO t VALUES (1)").rowcount))
+        second = asyncio.ensure_future(
+            conn.run(lambda c: c.execute("INSERT INTO t VALUES (2)").rowcount))
+        other.begin_deferred("BEGIN IMMEDIATE")
+        await asyncio.wait_for(other.run(lambda c: c.execute("INSERT INTO t VALUES (3)")), 10)
+        await other.commit()  # not blocked: the held calls have not begun the transaction
+        assert not first.done() and not second.done()  # made (tasks ran), held
+        assert await conn.commit_unless_failed() is True
+        assert (await first, await second) == (1, 1)
+        await conn.commit()
+        rows = await conn.run(lambda c: c.execute("SELECT n FROM t ORDER BY n").fetchall())
+        assert rows == [(1,), (2,), (3,)]
+
+        conn.begin_deferred("BEGIN IMMEDIATE")
+        conn.cork()
+        results = await asyncio.gather(
+            conn.run(lambda c: c.execute("INSERT INTO t VALUES (4)")),
+            conn.run(lambda c: c.execute("INSERT INTO t VALUES (NULL)")),
+            conn.commit_unless_failed(), return_exceptions=True)
+        assert isinstance(results[1], sqlite3.IntegrityError) and results[2] is False
+        await conn.rollback()
+        rows = await conn.run(lambda c: c.execute("SELECT n FROM t ORDER BY n").fetchall())
+        assert rows == [(1,), (2,), (3,)]
+    finally:
+        await conn.close()
+        await other.close()
