@@ -66,7 +66,8 @@ def rich_message(index: int, rng: random.Random) -> bytes:
         f"Compte rendu {index}",
         f"=?utf-8?q?R=C3=A9sultats_d=27analyse_{index}?=",
         f"Re: [cardio] Suivi du patient n°{index}",
-        f"=?iso-8859-1?b?{base64.b64encode(f'Dossier {index} à compléter'.encode('latin-1')).decode()}?=",
+        "=?iso-8859-1?b?"
+        + base64.b64encode(f"Dossier {index} à compléter".encode("latin-1")).decode() + "?=",
     ])
     head = (
         f"Received: from client.{PEER_DOMAIN} ([192.0.2.{index % 250}])\r\n"
@@ -167,7 +168,7 @@ def one_round(batch: list[bytes], offset: int) -> dict[str, float]:
         sort_keys_of(summary.subject, raw)
         t5 = clock()
         assert parsed.message_id
-        for part, start, end in zip(PARTS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+        for part, start, end in zip(PARTS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5), strict=True):
             spent[part] += end - start
     return spent
 

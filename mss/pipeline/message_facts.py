@@ -114,25 +114,30 @@ def parse_modern(raw: bytes) -> Message:
     return BytesParser(policy=PARSING_POLICY).parsebytes(raw)
 
 
-# A field as the parser's header loop (feedparser) takes it in a section of CRLF lines:
-# a name of printable characters but the colon (its `headerRE`) and its continuation lines.
-_PLAIN_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*")
+# A line start (after LF) the parser's header loop (feedparser) does not take for a field's
+# first line (a name of printable characters but the colon, its `headerRE`) or for a
+# continuation line (SP, HT); and the CRLF that ends a field (no continuation follows).
+_NOT_FIELD_LINE = re.compile(r"\n(?![ \t]|[\x21-\x39\x3b-\x7e]+:)")
+_FIELD_END = re.compile(r"\r\n(?![ \t])")
 
 
 def plain_header_section(head: bytes) -> EmailMessage | None:
     """The message `BytesParser(policy=PARSING_POLICY).parsebytes(head + b"\r\n",
-    headersonly=True)` makes, when `head` is nothing but such fields, each line ending
+    headersonly=True)` makes, when `head` is nothing but header fields, each line ending
     with CRLF (no bare CR or LF, no line the parser would take for the body, an envelope
     `From ` line or a continuation with no field before it: the defects it notes), as
     a message's header section is; None otherwise (the parser is then used).
     Each field's value is the policy's reading of its source lines, as the parser's."""
-    fields = _PLAIN_FIELD.findall(head)
-    if sum(map(len, fields)) != len(head):  # the fields tile the section, or not plain
+    lines = head.count(b"\n")
+    if head.count(b"\r\n") != lines or head.count(b"\r") != lines or not head.endswith(b"\r\n"):
+        return None
+    text = head.decode("ascii", "surrogateescape")[:-2]
+    if _NOT_FIELD_LINE.search("\n" + text) or text[0] in " \t":
         return None
     message = EmailMessage(policy=PARSING_POLICY)
     source = PARSING_POLICY.header_source_parse
-    for field in fields:
-        message.set_raw(*source([field.decode("ascii", "surrogateescape")]))
+    for field in _FIELD_END.split(text):
+        message.set_raw(*source([field + "\r\n"]))
     message.set_payload("")
     return message
 
