@@ -216,7 +216,7 @@ def shape(message: Message) -> object:
 HOSTILE_LINES = [
     b"Subject: x", b"Subject:", b"Subject:   ", b"Subject: =?utf-8?q?=C3=A9t=C3=A9?=",
     b"Subject: caf\xc3\xa9", b"Subject: a\x00b", b"Subject: \x0bvt\x1c\x85",
-    b"SUBJECT: Re: [x] y (fwd)",
+    b"SUBJECT: Re: [x] y (fwd)", b"Subject: " + b"long " * 420,
     b"Subject: =?utf-8?q?unterminated", b"From: a@b.fr", b"from : <a@b.fr>", b"FROM:a@b",
     b"From: =?utf-8?q?Jos=C3=A9?= <j@x.fr>", b"From: \"Dr, A\" <a@x.fr>, b@y", b"From:",
     b"Sender: s@t.fr", b"Resent-From: r@s.fr", b"Resent-Sender: <q@r>", b"\xc2\xa0From: n@x",
@@ -304,6 +304,8 @@ def test_corpus_messages_read_as_before(raw: bytes) -> None:
 @example(b" lead\r\nSubject: y\r\n\r\n")
 @example(b"Subject: a\rb: c\r\n\r\n")
 @example(b"\r\n\r\nbody")
+@example(b"From: a@b.fr\r\nbogus line\r\n c@d.fr\r\nSender: <e@f>\r\n\tg@h\r\n\r\n")
+@example(b"Subject: " + b"x" * 2100 + b"\r\n\r\nbody")
 def test_generated_messages_read_as_before(raw: bytes) -> None:
     check_facts(raw)
 
