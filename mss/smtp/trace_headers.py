@@ -305,8 +305,11 @@ def _header_end(raw: bytes) -> int:
     (CRLF or LF alone), or the end."""
     if raw.startswith((b"\r\n", b"\n")):
         return 0
-    ends = [found + 1 for found in (raw.find(b"\n\r\n"), raw.find(b"\n\n")) if found >= 0]
-    return min(ends) if ends else len(raw)
+    crlf = raw.find(b"\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf < 0 else crlf + 1)  # only an earlier one
+    if lf >= 0:
+        return lf + 1
+    return len(raw) if crlf < 0 else crlf + 1
 
 
 def _field_end(raw: bytes, start: int, end: int) -> int:

@@ -61,6 +61,8 @@ ENDINGS = st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b""])
 @example([b"X: y\n", b"Authentication-Results: mx.mss.test; a\n", b" b"], b"", "mx.mss.test")
 @example([b"Subject: x\n", b"\n", b"Authentication-Results: mx.mss.test; a\n"], b"",
          "mx.mss.test")
+@example([b"Subject: x\n", b"\n", b"\r\n", b"Authentication-Results: mx.mss.test; a\r\n"],
+         b"", "mx.mss.test")
 def test_forged_results_are_removed_as_before(lines: list[bytes], rest: bytes,
                                               authserv_id: str) -> None:
     raw = b"".join(lines) + rest
