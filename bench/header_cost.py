@@ -1,38 +1,37 @@
 """CPU of the header work of one received message (issue 19), per part, in µs.
 
-    python bench/header_cost.py [--count 3000] [--rounds 3]
+    python bench/header_cost.py [--count 3000] [--rounds 3] [--against ../main]
 
 What the MX does with the header section of each 4 KB message, in its order: the trace
 fields (forged Authentication-Results removed, ours and Received prepended:
 `MxHandler._traced` without DKIM), the pipeline's facts (`parse_message`), T4's author
 fields (`author_fields`), and at delivery the store's header summary and sort keys
 (`summarise_headers`, `sort_keys_of`). Messages are varied: most like
-bench/smtp_ingest.py's `make_message`, others with Date, Cc, Reply-To, RFC 2047 and
-RFC 6532 text, DKIM-Signature and Received fields of the peer, a few multipart with an
-attachment. Each is unique (Message-ID, Subject, queue id), as on the wire.
-Prints a table (time.process_time per part, the median of the rounds); asserts nothing.
+bench/smtp_ingest.py's `make_message` ("plain"), others with Date, Cc, Reply-To, RFC
+2047 and RFC 6532 text, DKIM-Signature and Received fields of the peer ("rich"), one in
+twenty multipart with a PDF attached; each is unique (Message-ID, Subject, queue id), as
+on the wire. Prints a table (time.process_time per part and kind of message, the median
+of the rounds); asserts nothing.
+
+`--against DIR` measures the checkout in DIR too (e.g. main, for before/after), in
+processes alternated with this one's, and prints both tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import importlib
+import json
 import random
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mss.pipeline.author_fields import author_fields
-from mss.pipeline.message_facts import parse_message
-from mss.smtp import trace_headers
-from mss.smtp.dkim_signatures import DkimResult
-from mss.store.header_summary import summarise_headers
-from mss.store.sort_keys import sort_keys_of
+from types import SimpleNamespace
+from typing import Any
 
 HOSTNAME = "mx.mss.test"
 PEER_DOMAIN = "hopital-nord.test"
@@ -40,6 +39,7 @@ PEER_DN = "CN=mx.hopital-nord.test,O=Hopital Nord,C=FR"
 LINE = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n"
 SIZE = 4096
 PARTS = ("trace headers", "parse_message", "author_fields", "header summary", "sort keys")
+KINDS = ("plain", "rich", "multipart")
 
 
 def _body(head: str, size: int = SIZE) -> str:
@@ -115,79 +115,132 @@ def multipart_message(index: int, rng: random.Random) -> bytes:
     return (head + text + attached).encode()
 
 
-def messages(count: int, seed: int) -> list[bytes]:
+def messages(count: int, seed: int) -> list[tuple[str, bytes]]:
     rng = random.Random(seed)
     made = []
     for index in range(count):
         if index % 20 == 19:
-            made.append(multipart_message(index + seed, rng))
+            made.append(("multipart", multipart_message(index + seed, rng)))
         elif index % 5 in (1, 3):
-            made.append(rich_message(index + seed, rng))
+            made.append(("rich", rich_message(index + seed, rng)))
         else:
-            made.append(plain_message(index + seed))
+            made.append(("plain", plain_message(index + seed)))
     return made
 
 
-def traced(raw: bytes, index: int, now: datetime) -> bytes:
+def load(tree: Path) -> SimpleNamespace:
+    """The functions measured, from the checkout in `tree`."""
+    sys.path.insert(0, str(tree))
+    modules = {name: importlib.import_module(name) for name in (
+        "mss.pipeline.author_fields", "mss.pipeline.message_facts", "mss.smtp.trace_headers",
+        "mss.smtp.dkim_signatures", "mss.store.header_summary", "mss.store.sort_keys")}
+    return SimpleNamespace(
+        author_fields=modules["mss.pipeline.author_fields"].author_fields,
+        parse_message=modules["mss.pipeline.message_facts"].parse_message,
+        trace=modules["mss.smtp.trace_headers"],
+        dkim=modules["mss.smtp.dkim_signatures"].DkimResult("pass", domain=PEER_DOMAIN,
+                                                            selector="mx"),
+        summarise_headers=modules["mss.store.header_summary"].summarise_headers,
+        sort_keys_of=modules["mss.store.sort_keys"].sort_keys_of,
+    )
+
+
+def traced(mss: SimpleNamespace, raw: bytes, index: int, now: datetime) -> bytes:
     """`MxHandler._traced` after DKIM (a verified signature of the peer)."""
-    dkim = DkimResult("pass", domain=PEER_DOMAIN, selector="mx")
-    combined = getattr(trace_headers, "traced_message", None)
-    if combined is not None:
-        return combined(  # type: ignore[no-any-return]
-            raw, authserv_id=HOSTNAME, dkim=dkim, peer_dn=PEER_DN,
-            from_helo=f"mx.{PEER_DOMAIN}", from_ip="192.0.2.25", by_host=HOSTNAME,
-            protocol="ESMTPS", queue_id=f"Q{index:010X}", now=now,
-            tls_version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", for_rcpt="dest@mss.test",
-        )
-    raw = trace_headers.remove_forged_authentication_results(raw, HOSTNAME)
-    raw = trace_headers.prepend_header(raw, trace_headers.authentication_results(
-        HOSTNAME, dkim, [f"x-mss-peer=pass policy.dn={trace_headers.quoted_value(PEER_DN)}"]
+    trace = mss.trace
+    raw = trace.remove_forged_authentication_results(raw, HOSTNAME)
+    raw = trace.prepend_header(raw, trace.authentication_results(
+        HOSTNAME, mss.dkim, [f"x-mss-peer=pass policy.dn={trace.quoted_value(PEER_DN)}"]
     ))
-    return trace_headers.prepend_header(raw, trace_headers.received_header(
+    return trace.prepend_header(raw, trace.received_header(  # type: ignore[no-any-return]
         from_helo=f"mx.{PEER_DOMAIN}", from_ip="192.0.2.25", by_host=HOSTNAME,
         protocol="ESMTPS", queue_id=f"Q{index:010X}", now=now,
         tls_version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", for_rcpt="dest@mss.test",
     ))
 
 
-def one_round(batch: list[bytes], offset: int) -> dict[str, float]:
-    """CPU seconds per part over `batch`, each message through every part in turn."""
-    spent = dict.fromkeys(PARTS, 0.0)
-    clock: Callable[[], float] = time.process_time
+def one_round(mss: SimpleNamespace, batch: list[tuple[str, bytes]], offset: int
+              ) -> dict[str, dict[str, float]]:
+    """CPU seconds per kind and part over `batch`, each message through every part."""
+    spent = {kind: dict.fromkeys(PARTS, 0.0) for kind in KINDS}
+    clock = time.process_time
     now = datetime(2026, 12, 4, 9, tzinfo=UTC)
-    for index, original in enumerate(batch):
+    for index, (kind, original) in enumerate(batch):
         t0 = clock()
-        raw = traced(original, offset + index, now + timedelta(microseconds=index))
+        raw = traced(mss, original, offset + index, now + timedelta(microseconds=index))
         t1 = clock()
-        parsed = parse_message(raw)
+        parsed = mss.parse_message(raw)
         t2 = clock()
-        author_fields(raw)
+        mss.author_fields(raw)
         t3 = clock()
-        summary = summarise_headers(raw)  # mail_delivery._message_values
+        summary = mss.summarise_headers(raw)  # mail_delivery._message_values
         t4 = clock()
-        sort_keys_of(summary.subject, raw)
+        mss.sort_keys_of(summary.subject, raw)
         t5 = clock()
         assert parsed.message_id
-        for part, start, end in zip(PARTS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5), strict=True):
-            spent[part] += end - start
+        for part, start, end in zip(PARTS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5),
+                                    strict=True):
+            spent[kind][part] += end - start
     return spent
 
 
+def measure(tree: Path, count: int, rounds: int) -> dict[str, dict[str, float]]:
+    """µs per message by kind ("mix": all) and part, the median of `rounds`."""
+    mss = load(tree)
+    batches = [messages(count, seed=round_ * count) for round_ in range(rounds + 1)]
+    counts = {kind: sum(1 for k, _ in batches[0] if k == kind) for kind in KINDS}
+    results = [one_round(mss, batch, n * count) for n, batch in enumerate(batches)][1:]
+    table: dict[str, dict[str, float]] = {}
+    for kind in (*KINDS, "mix"):
+        kinds = KINDS if kind == "mix" else (kind,)
+        number = sum(counts[k] for k in kinds)
+        table[kind] = {part: statistics.median(
+            sum(r[k][part] for k in kinds) for r in results) / number * 1e6 for part in PARTS}
+    return table
+
+
+def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
+    print(title)
+    columns = (*KINDS, "mix")
+    print(f"{'part':<16}" + "".join(f"{column:>11}" for column in columns))
+    for part in PARTS:
+        print(f"{part:<16}" + "".join(f"{table[c][part]:11.1f}" for c in columns))
+    print(f"{'total':<16}" + "".join(f"{sum(table[c].values()):11.1f}" for c in columns))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another checkout, measured too")
+    parser.add_argument("--alternations", type=int, default=3)
+    parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rounds = [one_round(messages(args.count, seed=round_ * args.count), round_ * args.count)
-              for round_ in range(args.rounds + 1)][1:]  # the first warms up
-    print(f"{args.count} messages x {args.rounds} rounds (median), µs CPU per message")
-    print(f"{'part':<16} {'µs':>8}")
-    total = 0.0
-    for part in PARTS:
-        value = statistics.median(r[part] for r in rounds) / args.count * 1e6
-        total += value
-        print(f"{part:<16} {value:8.1f}")
-    print(f"{'total':<16} {total:8.1f}")
+    if args.against is None:
+        table = measure(args.tree, args.count, args.rounds)
+        if args.json:
+            print(json.dumps(table))
+            return
+        print_table(f"{args.tree}: {args.count} messages x {args.rounds} rounds (median), "
+                    "µs CPU per message", table)
+        return
+    trees = [args.against.resolve(), args.tree]
+    runs: dict[Path, list[dict[str, Any]]] = {tree: [] for tree in trees}
+    for _ in range(args.alternations):
+        for tree in trees:
+            out = subprocess.run(
+                [sys.executable, __file__, "--tree", str(tree), "--count", str(args.count),
+                 "--rounds", str(args.rounds), "--json"],
+                check=True, capture_output=True, text=True).stdout
+            runs[tree].append(json.loads(out))
+    for tree in trees:
+        table = {kind: {part: statistics.median(run[kind][part] for run in runs[tree])
+                        for part in PARTS} for kind in (*KINDS, "mix")}
+        print_table(f"{tree}: median of {args.alternations} alternated processes, "
+                    f"µs CPU per message", table)
+    load_average = Path("/proc/loadavg").read_text().split()[:3]
+    print("load average after:", " ".join(load_average))
 
 
 if __name__ == "__main__":
