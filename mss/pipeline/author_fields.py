@@ -103,12 +103,20 @@ _LEADING_EMPTY_LINE = re.compile(rb"\r*(?:\n|\Z)")
 
 
 def author_fields(raw: bytes) -> AuthorFields:
-    """The From/Sender addresses of `raw` as T4 reads them (see the module docstring)."""
+    """The From/Sender addresses of `raw` as T4 reads them (see the module docstring);
+    kept per originator fields when short (a sender writes the same From every time)."""
+    fields = tuple(originator_fields(raw))
+    if sum(len(value) for _, value in fields) <= MEMO_VALUE_CHARS:
+        return _author_of_memo(fields)
+    return _author_of(fields)
+
+
+def _author_of(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
     found: dict[str, list[str]] = {FROM: [], SENDER: []}
     counts = {FROM: 0, SENDER: 0}
     mentioned: list[str] = []
     unreadable = False
-    for name, value in originator_fields(raw):
+    for name, value in fields:
         if name in found:
             counts[name] += 1
             # a value the parsers cannot read (an unclosed comment, a broken encoded
@@ -129,6 +137,11 @@ def author_fields(raw: bytes) -> AuthorFields:
 
 MEMO_VALUE_CHARS = 1000  # shorter values: their readings are kept (pure functions of the text)
 MEMO_FIELDS = 1024
+
+
+@functools.lru_cache(MEMO_FIELDS)
+def _author_of_memo(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
+    return _author_of(fields)
 
 
 def _read_addresses(name: str, value: str) -> list[str]:
