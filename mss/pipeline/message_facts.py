@@ -152,15 +152,17 @@ _STRUCTURED = frozenset(
 
 
 # Values of these forms parse without error, so they need no trial parse: an RFC 5322
-# §3.6.4 msg-id of dot-atom-texts, and an RFC 5322 §3.3 date-time (any errors in its
-# numbers are ValueErrors, which the date header notes as a defect).
+# §3.6.4 msg-id of dot-atom-texts, and an RFC 5322 §3.3 date-time, with the zone as a
+# comment as many programs add it (an error in its numbers is a ValueError, which the
+# date header notes as a defect; the date parser reads five words, the comment is a sixth).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
 _SAFE_VALUES = {
     "message-id": re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>"),
     "date": re.compile(r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?[0-9]{1,2} "
                        r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
-                       r"[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"),
+                       r"[0-9]{2}:[0-9]{2}:[0-9]{2} (?:[+-][0-9]{4}|GMT|UT)"
+                       r"(?: \([A-Za-z]{1,5}\))?"),
 }
 
 
@@ -176,8 +178,7 @@ def needs_trial_parse(name: str, value: str) -> bool:
 
 def _facts(message: Message, raw: bytes) -> ParsedMessage:
     assert isinstance(message, EmailMessage)
-    items = message.raw_items()
-    for name, value in items:  # every header readable, or compat32 is used
+    for name, value in message.raw_items():  # every header readable, or compat32 is used
         if needs_trial_parse(name, value):
             str(message.policy.header_fetch_parse(name, value))
     return ParsedMessage(
@@ -210,8 +211,8 @@ _LINE_BREAKS = re.compile(r"\n|\r")  # what header_fetch_parse removes (linesep_
 
 def _unstructured_values(message: Message, name: str) -> list[str]:
     """`str()` of each value of an unstructured field, as `get_all` gives them: the
-    parser's reading of a value without encoded words (RFC 2047 `=?`) or 8-bit octets
-    is the value itself, line breaks removed (`get_unstructured` keeps every character
+    parser's reading of an ASCII value without encoded words (RFC 2047 `=?`) is the
+    value itself, line breaks removed (`get_unstructured` keeps every character
     of such text, and there is nothing to sanitise); other values are parsed."""
     wanted = name.lower()
     values: list[str] = []

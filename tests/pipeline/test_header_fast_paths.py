@@ -361,7 +361,8 @@ def test_structured_values_are_parsed_unless_safe() -> None:
     assert not needs_trial_parse("message-id", "<1.2@x.y>")
     assert needs_trial_parse("To", "a@b.fr")
     assert not needs_trial_parse("Date", "Fri, 04 Dec 2026 09:00:00 +0100")
-    assert needs_trial_parse("Date", "Fri, 04 Dec 2026 09:00:00 +0100 (CET)")
+    assert not needs_trial_parse("Date", "Fri, 04 Dec 2026 09:00:00 +0100 (CET)")
+    assert needs_trial_parse("Date", "Fri, 04 Dec 2026 09:00:00 +0100 (heure de Paris)")
 
 
 UNSTRUCTURED_TEXT = st.lists(st.sampled_from(
