@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,9 +90,9 @@ def summary_of_fields(block: bytes, items: Iterable[tuple[str, str]]) -> HeaderS
     with _KEEPING:
         _SUMMARIES[block] = summary
         while len(_SUMMARIES) > MEMO_BLOCKS:  # the oldest first
-            del _SUMMARIES[next(iter(_SUMMARIES))]
+            _SUMMARIES.popitem(last=False)
     return summary
 
 
-_SUMMARIES: dict[bytes, HeaderSummary] = {}
+_SUMMARIES: OrderedDict[bytes, HeaderSummary] = OrderedDict()
 _KEEPING = threading.Lock()  # the pipeline parses large messages in worker threads

@@ -203,8 +203,9 @@ def reference_sort_keys(subject: str, block: bytes) -> tuple[str, ...]:
 
 
 def shape(message: Message) -> object:
-    """What a message is, without parsing a header: fields as split, defects, parts."""
-    payload = message.get_payload()
+    """What a message is, without parsing a header or decoding a body: fields as split,
+    defects, parts (the payload as the parser left it: `get_payload` may decode it)."""
+    payload = message._payload  # type: ignore[attr-defined]
     inner = [shape(part) for part in payload] if isinstance(payload, list) else payload
     return (type(message.policy).__name__, list(message.raw_items()), message.get_unixfrom(),
             [type(defect).__name__ for defect in message.defects], message.preamble,
