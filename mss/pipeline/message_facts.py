@@ -245,8 +245,8 @@ def _attachments(message: Message) -> list[Attachment]:
         if part.is_multipart() or len(found) >= MAX_ATTACHMENTS:
             continue
         if part.policy is PARSING_POLICY:
-            filename, maintype, content_type = _leaf_kind(
-                *_content_fields(part), part.get_default_type())
+            filename, maintype, content_type = _leaf_kind(*_content_fields(part),
+                                                          part.get_default_type())
         else:
             filename = _filename(part)
             maintype = part.get_content_maintype()
@@ -279,18 +279,27 @@ def _content_fields(part: Message) -> tuple[Field | None, Field | None]:
     return content_type, disposition
 
 
-@lru_cache(MEMO_HEADERS)
 def _leaf_kind(content_type: Field | None, disposition: Field | None,
                default_type: str) -> tuple[str | None, str, str]:
     """(file name, main type, content type) of a leaf part with these fields: they are
     all `get_filename` and `get_content_type` read, and parts repeat them from message
-    to message (kept, as a pure function of the fields)."""
+    to message (kept for short values, as a pure function of the fields)."""
+    if sum(len(field[1]) for field in (content_type, disposition) if field) > MEMO_VALUE_CHARS:
+        return _leaf_kind_once(content_type, disposition, default_type)
+    return _leaf_kind_memo(content_type, disposition, default_type)
+
+
+def _leaf_kind_once(content_type: Field | None, disposition: Field | None,
+                    default_type: str) -> tuple[str | None, str, str]:
     part = EmailMessage(policy=PARSING_POLICY)
     part.set_default_type(default_type)
     for field in (content_type, disposition):
         if field is not None:
             part.set_raw(*field)
     return _filename(part), part.get_content_maintype(), part.get_content_type()
+
+
+_leaf_kind_memo = lru_cache(MEMO_HEADERS)(_leaf_kind_once)
 
 
 def _filename(part: Message) -> str | None:

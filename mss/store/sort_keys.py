@@ -94,14 +94,31 @@ def sort_keys_of(subject: str, header_block: bytes) -> SortKeys:
                     _mailbox_key(to_values), _mailbox_key(cc_values))
 
 
-@lru_cache(maxsize=256)
+MEMO_VALUE_CHARS = 1000  # longer subjects and fields are read each time, not kept
+
+
 def _subject_key(subject: str) -> str:
+    if len(subject) <= MEMO_VALUE_CHARS:
+        return _subject_key_memo(subject)
+    return _subject_key_once(subject)
+
+
+def _mailbox_key(values: tuple[str, ...]) -> str:
+    if sum(len(value) for value in values) <= MEMO_VALUE_CHARS:
+        return _mailbox_key_memo(values)
+    return _mailbox_key_once(values)
+
+
+def _subject_key_once(subject: str) -> str:
     return ascii_upper(base_subject(subject))[:MAX_KEY]
 
 
-@lru_cache(maxsize=1024)
-def _mailbox_key(values: tuple[str, ...]) -> str:
+def _mailbox_key_once(values: tuple[str, ...]) -> str:
     return ascii_upper(first_mailbox(list(values)))[:MAX_KEY]
+
+
+_subject_key_memo = lru_cache(maxsize=256)(_subject_key_once)
+_mailbox_key_memo = lru_cache(maxsize=1024)(_mailbox_key_once)
 
 
 _FIELD = re.compile(rb"^(from|to|cc)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
