@@ -97,7 +97,8 @@ def parse_modern(raw: bytes) -> Message:
     for a single-part one: the header section is parsed alone and the rest becomes the
     payload as the parser would make it (all the text after the headers), instead of
     the parser splitting a body it does not look into line by line (docs/design-notes.md,
-    Performance).
+    Performance); a header section of plain CRLF fields is split without the parser
+    (`plain_header_section`, issue 19).
     Multipart and message/* bodies, and header sections that end before the first
     CRLF CRLF (or lack one), take the parser's whole path."""
     end = raw.find(b"\r\n\r\n")
