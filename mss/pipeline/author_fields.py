@@ -47,13 +47,76 @@ def header_fields(raw: bytes) -> list[tuple[str, str]]:
     return fields
 
 
+READ = frozenset({FROM, SENDER, *MENTION_ONLY})
+# Every name in READ holds one of these (ASCII: no other character lower-cases to the ASCII
+# letters they are made of, but K, KELVIN SIGN, and İ, which gives i and a dot above).
+_NAME_WORDS = (b"from", b"sender")
+_CONTINUATION = (b" ", b"\t")
+_EMPTY_LINE = re.compile(rb"\n\r*(?:\n|\Z)")
+
+
+def originator_fields(raw: bytes) -> list[tuple[str, str]]:
+    """The fields of `header_fields(raw)` named in READ, the same (name, value), in
+    order, reading only those: a line is one only if its name (before its first colon)
+    holds a word of `_NAME_WORDS` in any case, and a field runs on over continuation
+    lines (SP, HT) and lines without a colon (skipped) to the next line with one."""
+    if _LEADING_EMPTY_LINE.match(raw):
+        return []
+    empty = _EMPTY_LINE.search(raw)
+    head = raw if empty is None else raw[: empty.start()]  # the lines before the empty one
+    lowered = head.lower()  # ASCII only
+    starts: set[int] = set()
+    for word in _NAME_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            start = lowered.rfind(b"\n", 0, at) + 1
+            colon = lowered.find(b":", start, _line_end(lowered, start))
+            if colon > at and lowered[start:start + 1] not in _CONTINUATION:
+                starts.add(start)
+            at = lowered.find(word, at + 1)
+    fields: list[tuple[str, str]] = []
+    for start in sorted(starts):
+        line_end = _line_end(head, start)
+        line = head[start:line_end].rstrip(b"\r")
+        raw_name, _, raw_value = line.partition(b":")
+        name = _text(raw_name).strip().lower()
+        if name not in READ:
+            continue
+        value = _text(raw_value).strip()
+        while line_end < len(head):  # the lines after it, to the next with a colon
+            start, line_end = line_end + 1, _line_end(head, line_end + 1)
+            line = head[start:line_end].rstrip(b"\r")
+            if line[:1] in _CONTINUATION:
+                value += " " + _text(line).strip()
+            elif b":" in line:
+                break
+        fields.append((name, value))
+    return fields
+
+
+def _line_end(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+_LEADING_EMPTY_LINE = re.compile(rb"\r*(?:\n|\Z)")
+
+
 def author_fields(raw: bytes) -> AuthorFields:
-    """The From/Sender addresses of `raw` as T4 reads them (see the module docstring)."""
+    """The From/Sender addresses of `raw` as T4 reads them (see the module docstring);
+    kept per originator fields when short (a sender writes the same From every time)."""
+    fields = tuple(originator_fields(raw))
+    if sum(len(value) for _, value in fields) <= MEMO_VALUE_CHARS:
+        return _author_of_memo(fields)
+    return _author_of(fields)
+
+
+def _author_of(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
     found: dict[str, list[str]] = {FROM: [], SENDER: []}
     counts = {FROM: 0, SENDER: 0}
     mentioned: list[str] = []
     unreadable = False
-    for name, value in header_fields(raw):
+    for name, value in fields:
         if name in found:
             counts[name] += 1
             # a value the parsers cannot read (an unclosed comment, a broken encoded
@@ -74,6 +137,11 @@ def author_fields(raw: bytes) -> AuthorFields:
 
 MEMO_VALUE_CHARS = 1000  # shorter values: their readings are kept (pure functions of the text)
 MEMO_FIELDS = 1024
+
+
+@functools.lru_cache(MEMO_FIELDS)
+def _author_of_memo(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
+    return _author_of(fields)
 
 
 def _read_addresses(name: str, value: str) -> list[str]:

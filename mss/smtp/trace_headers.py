@@ -15,8 +15,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from email.utils import format_datetime
+from functools import lru_cache
 
 from mss.smtp.dkim_signatures import DkimResult
 
@@ -34,6 +35,11 @@ _DOMAIN = re.compile(
 _ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # RFC 5322 §3.2.3 (dot-atom-text)
 _TOKEN = re.compile(r"^[A-Za-z0-9._+/=-]+$")  # TLS version and cipher names
 _AR_FIELD = re.compile(rb"^authentication-results[ \t]*:", re.IGNORECASE)
+_AR_NAME = b"authentication-results"
+_AR_FIELD_AT = re.compile(rb"authentication-results[ \t]*:", re.IGNORECASE)  # at a line start
+_VALUE_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`{|}~-]+$")  # RFC 8601 §2.2 (RFC 2045)
+_SPECIALS = re.compile(r"([()\\])")
+PEERS = 256  # values kept per peer (its address, HELO, DN): a peer sends many messages
 
 
 def transmission_type(*, esmtp: bool, tls: bool, authenticated: bool) -> str:
@@ -44,6 +50,7 @@ def transmission_type(*, esmtp: bool, tls: bool, authenticated: bool) -> str:
     return base + ("S" if tls else "") + ("A" if authenticated else "")
 
 
+@lru_cache(PEERS)
 def address_literal(ip: str) -> str:
     """RFC 5321 §4.1.3: `[192.0.2.1]` or `[IPv6:2001:db8::1]`."""
     parsed = ipaddress.ip_address(ip)
@@ -70,7 +77,7 @@ def _is_helo_literal(helo: str) -> bool:
 def _comment_text(text: str, limit: int = 255) -> str:
     """Printable ASCII for a comment, with `(`, `)` and `\\` quoted (RFC 5322 §3.2.2)."""
     printable = "".join(char if " " <= char <= "~" else "?" for char in text[:limit])
-    return re.sub(r"([()\\])", r"\\\1", printable)
+    return _SPECIALS.sub(r"\\\1", printable)
 
 
 def received_header(
@@ -102,6 +109,23 @@ def received_header(
         raise ValueError(f"queue id is not an atom: {queue_id!r}")
     if now.tzinfo is None:
         raise ValueError("the time stamp needs a time zone")
+    lines = list(_from_clauses(from_helo, from_ip, tls_version, cipher, authenticated_sender))
+    lines.append(f"by {by_host} ({SOFTWARE_NAME}) with {protocol} id {queue_id}")
+    stamp = _stamp(now)
+    if for_rcpt is not None:
+        if any(char in for_rcpt for char in "<>\r\n \t"):
+            raise ValueError(f"not a mailbox: {for_rcpt!r}")
+        lines.append(f"for <{for_rcpt}>; {stamp}")
+    else:
+        lines[-1] += f"; {stamp}"
+    return FOLD.join(lines) + "\r\n"
+
+
+@lru_cache(PEERS)
+def _from_clauses(from_helo: str, from_ip: str, tls_version: str | None, cipher: str | None,
+                  authenticated_sender: str | None) -> tuple[str, ...]:
+    """The lines of `received_header` before `by`, which depend on the session only
+    (kept per session's values; a refusal, ValueError, is raised again each time)."""
     literal = address_literal(from_ip)
     if _DOMAIN.match(from_helo) or _is_helo_literal(from_helo):
         lines = [f"Received: from {from_helo} ({literal})"]
@@ -114,20 +138,34 @@ def received_header(
         lines.append(f"(using {tls_version or 'TLS'} with cipher {cipher or 'unknown'})")
     if authenticated_sender:
         lines.append(f"(Authenticated sender: {_comment_text(authenticated_sender)})")
-    lines.append(f"by {by_host} ({SOFTWARE_NAME}) with {protocol} id {queue_id}")
+    return tuple(lines)
+
+
+_last_stamp: tuple[tuple[datetime, timezone], str] | None = None
+
+
+def _stamp(now: datetime) -> str:
+    """`format_datetime(now)`, kept for the last second stamped: it reads the wall time
+    to the second and the offset only, and many messages arrive in one second. Kept for
+    fixed offsets only (`timezone`: its offset is the same at any time)."""
+    global _last_stamp
+    zone = now.tzinfo
+    if type(zone) is not timezone:
+        return format_datetime(now)
+    key = (now.replace(microsecond=0, tzinfo=None), zone)
+    last = _last_stamp
+    if last is not None and last[0] == key:
+        return last[1]
     stamp = format_datetime(now)
-    if for_rcpt is not None:
-        if any(char in for_rcpt for char in "<>\r\n \t"):
-            raise ValueError(f"not a mailbox: {for_rcpt!r}")
-        lines.append(f"for <{for_rcpt}>; {stamp}")
-    else:
-        lines[-1] += f"; {stamp}"
-    return FOLD.join(lines) + "\r\n"
+    _last_stamp = (key, stamp)
+    return stamp
 
 
+@lru_cache(PEERS)
 def _quoted_value(text: str) -> str:
-    """An RFC 8601 §2.2 value: a token if it is one, else a quoted-string."""
-    if text and re.match(r"^[A-Za-z0-9!#$%&'*+.^_`{|}~-]+$", text):
+    """An RFC 8601 §2.2 value: a token if it is one, else a quoted-string (kept per text:
+    a peer's DN is quoted for each of its messages)."""
+    if text and _VALUE_TOKEN.match(text):
         return text
     printable = "".join(char if " " <= char <= "~" else "?" for char in text)
     return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -157,7 +195,13 @@ def authentication_results(
 
     `extra` holds further resinfo clauses already formatted, e.g. `x-mss-peer=pass
     header.dn="CN=..."` for the peer-certificate check (RFC 8601 §2.7.6: x- methods).
+    Kept per values: a peer's messages carry the same results.
     """
+    return _authentication_results(authserv_id, dkim, tuple(extra))
+
+
+@lru_cache(PEERS)
+def _authentication_results(authserv_id: str, dkim: DkimResult, extra: tuple[str, ...]) -> str:
     if not _DOMAIN.match(authserv_id):
         raise ValueError(f"authserv-id is not a domain: {authserv_id!r}")
     clauses = [dkim_resinfo(dkim), *extra]
@@ -193,10 +237,15 @@ def claimed_authserv_id(field_value: str) -> str:
     """The authserv-id an Authentication-Results value claims (token or quoted-string)."""
     value = _skip_comments(field_value)
     if value.startswith('"'):
-        match = re.match(r'^"((?:[^"\\]|\\.)*)"', value)
-        return re.sub(r"\\(.)", r"\1", match.group(1)) if match else ""
-    match = re.match(r"^[^\s;()]+", value)
+        match = _QUOTED_ID.match(value)
+        return _QUOTED_PAIR.sub(r"\1", match.group(1)) if match else ""
+    match = _TOKEN_ID.match(value)
     return match.group(0) if match else ""
+
+
+_QUOTED_ID = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+_QUOTED_PAIR = re.compile(r"\\(.)")
+_TOKEN_ID = re.compile(r"^[^\s;()]+")
 
 
 def split_header_fields(raw: bytes) -> tuple[list[bytes], bytes]:
@@ -223,17 +272,56 @@ def remove_forged_authentication_results(raw: bytes, authserv_id: str) -> bytes:
 
     Fields of other authserv-ids stay: they are the sender's own trace, for whoever
     trusts that sender.
+
+    The fields of `split_header_fields` without splitting them all: the header ends at
+    its first empty line, a field starts at a line start (after LF) that is no
+    continuation (SP, HT), so each field `_AR_FIELD` matches is found by its name at a
+    line start, and runs to the next line that starts with neither; a message without
+    one is `raw`.
     """
-    fields, rest = split_header_fields(raw)
+    end = _header_end(raw)
+    lowered = raw[:end].lower()  # ASCII only, as IGNORECASE for bytes
     ours = authserv_id.lower()
-    kept = []
-    for field in fields:
-        if _AR_FIELD.match(field):
-            value = field.split(b":", 1)[1].decode("ascii", "replace")
+    kept: list[bytes] = []
+    position = 0
+    start = lowered.find(_AR_NAME)
+    while start >= 0:
+        stop = start + len(_AR_NAME)
+        if (start == 0 or lowered[start - 1] == 0x0A) and _AR_FIELD_AT.match(raw, start, end):
+            stop = _field_end(raw, start, end)
+            value = raw[start:stop].split(b":", 1)[1].decode("ascii", "replace")
             if claimed_authserv_id(value).lower() == ours:
-                continue
-        kept.append(field)
-    return b"".join(kept) + rest
+                kept.append(raw[position:start])
+                position = stop
+        start = lowered.find(_AR_NAME, stop)
+    if not kept:
+        return raw
+    kept.append(raw[position:])
+    return b"".join(kept)
+
+
+def _header_end(raw: bytes) -> int:
+    """Where `split_header_fields` stops: the start of the first line that is empty
+    (CRLF or LF alone), or the end."""
+    if raw.startswith((b"\r\n", b"\n")):
+        return 0
+    crlf = raw.find(b"\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf < 0 else crlf + 1)  # only an earlier one
+    if lf >= 0:
+        return lf + 1
+    return len(raw) if crlf < 0 else crlf + 1
+
+
+def _field_end(raw: bytes, start: int, end: int) -> int:
+    """The end of the field starting at `start`: after its last continuation line."""
+    position = start
+    while True:
+        line_end = raw.find(b"\n", position, end)
+        if line_end < 0:
+            return end
+        position = line_end + 1
+        if position >= end or raw[position:position + 1] not in (b" ", b"\t"):
+            return position
 
 
 def prepend_header(raw: bytes, field: str) -> bytes:

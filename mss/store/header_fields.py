@@ -11,6 +11,10 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.message import Message
 from email.utils import getaddresses
+from functools import lru_cache
+
+MEMO_VALUE_CHARS = 1000  # longer field values are read each time, not kept
+MEMO_FIELDS = 1024
 
 
 def field_values(message: Message, name: str) -> list[str]:
@@ -34,11 +38,27 @@ def field_text(message: Message, name: str) -> str:
 
 
 def address_pairs(values: list[str]) -> list[tuple[str, str]]:
-    """(display name, address) of every mailbox in `values`; none when unreadable."""
+    """(display name, address) of every mailbox in `values`; none when unreadable.
+
+    Kept for short values (one reading per text, shared by the pipeline's facts, the
+    header summary and the sort keys: a correspondent's From and To repeat from message
+    to message, and `getaddresses` is a pure function of the text)."""
+    texts = tuple(str(value) for value in values)  # what getaddresses reads of each
+    if sum(len(text) for text in texts) <= MEMO_VALUE_CHARS:
+        return list(_pairs_memo(texts))
+    return _pairs(texts)
+
+
+def _pairs(texts: tuple[str, ...]) -> list[tuple[str, str]]:
     try:
-        return getaddresses(values)
+        return getaddresses(texts)
     except Exception:  # getaddresses has raised on crafted input in some Python versions
         return []
+
+
+@lru_cache(MEMO_FIELDS)
+def _pairs_memo(texts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(_pairs(texts))
 
 
 def plain_addresses(values: list[str]) -> list[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from email.utils import getaddresses
 from functools import lru_cache
+
+from mss.store.header_fields import address_pairs
 
 MAX_KEY = 500
 _WHITESPACE = re.compile(r"[ \t\r\n]+")
@@ -22,6 +23,7 @@ _LEADER = re.compile(r"^[ \t]*(?:" + _BLOB + r")*(?:re|fwd?)[ \t]*(?:" + _BLOB +
                      re.IGNORECASE)
 _LEADING_BLOB = re.compile(r"^[ \t]*" + _BLOB)
 _FWD_WRAPPER = re.compile(r"^\[fwd:(.*)\]$", re.IGNORECASE)
+_MARKS = re.compile(r"[:\[(]")  # every pattern above but the whitespace needs one
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class SortKeys:
 
 def ascii_upper(text: str) -> str:
     """i;ascii-casemap: only a-z are folded (RFC 4790 §9.2)."""
+    if text.isascii():  # str.upper folds only a-z in ASCII text
+        return text.upper()
     return text.translate(_ASCII_UPPER)
 
 
@@ -44,6 +48,8 @@ def base_subject(subject: str) -> str:
     """RFC 5256 §2.1: the subject without ``Re:``/``Fw:``/``Fwd:`` leaders, ``[blob]``
     prefixes, ``(fwd)`` trailers and ``[fwd: ...]`` wrappers, whitespace collapsed."""
     text = _WHITESPACE.sub(" ", subject).strip()
+    if not _MARKS.search(text):  # no leader, blob, trailer or wrapper can match
+        return text.strip()
     while True:
         while True:  # steps 2-4: trailers, then leaders and blobs, until none is left
             before = text
@@ -74,44 +80,75 @@ def decode_subject(value: str) -> str:
 
 def first_mailbox(values: list[str]) -> str:
     """The local part of the first address (RFC 5256 §3 ``addr-mailbox``), or ""."""
-    try:
-        pairs = getaddresses(values)
-    except Exception:
-        return ""
-    for _, address in pairs:
+    for _, address in address_pairs(values):
         if address:
             return address.rpartition("@")[0] or address
     return ""
 
 
 def sort_keys_of(subject: str, header_block: bytes) -> SortKeys:
-    """The keys of a message from its decoded subject and its header section."""
-    return _keys(subject, _address_fields(header_block))
+    """The keys of a message from its decoded subject and its header section (the
+    subject's kept by subject, each mailbox's by the field values it is read from)."""
+    from_values, to_values, cc_values = _address_fields(header_block)
+    return SortKeys(_subject_key(subject), _mailbox_key(from_values),
+                    _mailbox_key(to_values), _mailbox_key(cc_values))
 
 
-@lru_cache(maxsize=256)
-def _keys(subject: str, fields: tuple[tuple[str, ...], ...]) -> SortKeys:
-    from_values, to_values, cc_values = (list(values) for values in fields)
-    return SortKeys(
-        ascii_upper(base_subject(subject))[:MAX_KEY],
-        ascii_upper(first_mailbox(from_values))[:MAX_KEY],
-        ascii_upper(first_mailbox(to_values))[:MAX_KEY],
-        ascii_upper(first_mailbox(cc_values))[:MAX_KEY],
-    )
+MEMO_VALUE_CHARS = 1000  # longer subjects and fields are read each time, not kept
+
+
+def _subject_key(subject: str) -> str:
+    if len(subject) <= MEMO_VALUE_CHARS:
+        return _subject_key_memo(subject)
+    return _subject_key_once(subject)
+
+
+def _mailbox_key(values: tuple[str, ...]) -> str:
+    if sum(len(value) for value in values) <= MEMO_VALUE_CHARS:
+        return _mailbox_key_memo(values)
+    return _mailbox_key_once(values)
+
+
+def _subject_key_once(subject: str) -> str:
+    return ascii_upper(base_subject(subject))[:MAX_KEY]
+
+
+def _mailbox_key_once(values: tuple[str, ...]) -> str:
+    return ascii_upper(first_mailbox(list(values)))[:MAX_KEY]
+
+
+_subject_key_memo = lru_cache(maxsize=256)(_subject_key_once)
+_mailbox_key_memo = lru_cache(maxsize=1024)(_mailbox_key_once)
 
 
 _FIELD = re.compile(rb"^(from|to|cc)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_LINE_END = re.compile(rb"\r?\n")
+_FIELD_STARTS = frozenset(b"fFtTcC")
 
 
 def _address_fields(block: bytes) -> tuple[tuple[str, ...], ...]:
     """From, To and Cc values (unfolded) by a scan of the header section: cheaper than
-    a second parse on the delivery path; 8-bit bytes are read as UTF-8 (RFC 6532)."""
+    a second parse on the delivery path; 8-bit bytes are read as UTF-8 (RFC 6532).
+
+    The matches of `_FIELD` in the header, as `finditer` finds them: one can only start
+    a line (after LF, not a continuation line, which starts with SP or HT), and ends
+    before the LF of its last line, so each line start is tried in turn."""
     end = block.find(b"\r\n\r\n")
     if end < 0:
         end = block.find(b"\n\n")
     header = block if end < 0 else block[:end]
     found: dict[bytes, list[str]] = {b"from": [], b"to": [], b"cc": []}
-    for match in _FIELD.finditer(header):
-        value = re.sub(rb"\r?\n", b"", match.group(2)).decode("utf-8", "replace")
-        found[match.group(1).lower()].append(value)
+    start = 0
+    while True:
+        match = _FIELD.match(header, start) if (
+            start < len(header) and header[start] in _FIELD_STARTS) else None
+        if match is not None:
+            value = match.group(2)
+            if b"\n" in value:
+                value = _LINE_END.sub(b"", value)
+            found[match.group(1).lower()].append(value.decode("utf-8", "replace"))
+        line_end = header.find(b"\n", start if match is None else match.end())
+        if line_end < 0:
+            break
+        start = line_end + 1
     return tuple(tuple(found[name]) for name in (b"from", b"to", b"cc"))
