@@ -84,8 +84,21 @@ def claim_delivery_key(uow: UnitOfWork, key: str, queue_id: str, accepted: set[s
 
 
 async def _write_claims(connection: AsyncConnection, claims: list[_Claim]) -> None:
-    """One hop for the batch's claims; raised in it (so that SQLite's early COMMIT is not
-    made, mss.store.sqlite_driver), a taken key fails its job alone."""
+    """The batch's claims in one hop (SQLite: raised in it, so that the early COMMIT is not
+    made, mss.store.sqlite_driver) or one statement (PostgreSQL); a taken key fails its
+    job alone (a second claim of one key in the batch is the taken one)."""
+    if connection.dialect.name == "postgresql":
+        rows = [{"key": c.key, "queue_id": c.queue_id, "recipients": c.recipients,
+                 "accepted_at": c.accepted_at} for c in claims]
+        written = set((await connection.execute(
+            insert_once(connection.dialect, _TABLE, ["key"]).values(rows)
+            .returning(_TABLE.c.key))).scalars())
+        claimed: set[str] = set()
+        for position, claim in enumerate(claims):
+            if claim.key not in written or claim.key in claimed:
+                raise DeferredWriteFailed(position, DeliveryKeyTaken(claim.key))
+            claimed.add(claim.key)
+        return
     statement = _claim_statement(connection.dialect.name, connection)
 
     def write(db: Reads) -> None:
