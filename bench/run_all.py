@@ -38,8 +38,9 @@ class Bench:
     pg_flag: str = "--pg"
 
 
-def _table(text: str, header_start: str) -> Iterator[list[str]]:
-    """Rows of a whitespace table printed after a line starting with `header_start`."""
+def _table(text: str, header_start: str, last_cell: str = r"^[\d.]") -> Iterator[list[str]]:
+    """Rows of a whitespace table printed after a line starting with `header_start`, each
+    ending with a cell that matches `last_cell` (a figure, by default)."""
     inside = False
     for line in text.splitlines():
         if line.strip().startswith(header_start):
@@ -47,7 +48,7 @@ def _table(text: str, header_start: str) -> Iterator[list[str]]:
             continue
         if inside:
             cells = line.split()
-            if not cells or not re.match(r"^[\d.]", cells[-1]):
+            if not cells or not re.match(last_cell, cells[-1]):
                 inside = False
                 continue
             yield cells
@@ -73,7 +74,7 @@ def parse_smtp(text: str) -> Iterator[Row]:
     engine = "postgresql" if "PostgreSQL" in text.split("MX ingest", 1)[-1][:40] else "sqlite"
     found = re.search(r"(\d+) MX process", text)
     processes = f", {found[1]} MX processes" if found and found[1] != "1" else ""
-    for cells in _table(text, "size "):
+    for cells in _table(text, "size ", r"^(on|off)$"):  # the last column: event lines
         size, sessions, _count, rate, mbs, p50, p99, _cpu, cpu_msg, _client, rss = cells[:11]
         name = f"SMTP MX ingest {size}, {sessions} sessions ({engine}{processes})"
         yield name, float(rate), "msg/s"
