@@ -138,12 +138,16 @@ class Store:
             yield session
 
     async def read(self, plan: Callable[[Reads], T]) -> T:
-        """A read plan (`mss.store.thread_reads`) in one snapshot, for callers holding no
-        session: on SQLite one hop to a read connection's thread; elsewhere on a pooled
-        connection through Core."""
+        """A read plan (`mss.store.thread_reads`) for callers holding no session: on SQLite
+        one hop to a read connection's thread, in one snapshot; on PostgreSQL on a pooled
+        connection through Core, in autocommit: under READ COMMITTED each statement has
+        its own snapshot inside a transaction too, so BEGIN and ROLLBACK were two round
+        trips for nothing (the directory facts of every SMTP command, issue 19)."""
         if self.thread_reads is not None:
             return await self.thread_reads.run(plan)
         async with self.read_engine.connect() as connection:
+            if self.clustered:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
             return await run_in_transaction(connection, plan)
 
     async def restore_node_files(self) -> list[str]:
