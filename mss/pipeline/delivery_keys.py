@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mss.pipeline.tables import DeliveryKey
@@ -51,18 +52,12 @@ _ADD_KEY = PreparedStatement(insert(_TABLE).values(
     recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at")))
 
 
-_CLAIMS: dict[str, PreparedStatement] = {}
-
-
-def _claim_statement(dialect_name: str, connection: AsyncConnection) -> PreparedStatement:
-    found = _CLAIMS.get(dialect_name)
-    if found is None:
-        found = _CLAIMS[dialect_name] = PreparedStatement(
-            insert_once(connection.dialect, _TABLE, ["key"]).values(
-                key=bindparam("b_key"), queue_id=bindparam("b_queue_id"),
-                recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at"))
-            .returning(_TABLE.c.key))
-    return found
+# SQLite's claims, one row at a time in the thread (PostgreSQL's: one statement per batch).
+_CLAIM_ON_SQLITE = PreparedStatement(
+    insert_once(sqlite.dialect(), _TABLE, ["key"]).values(
+        key=bindparam("b_key"), queue_id=bindparam("b_queue_id"),
+        recipients=bindparam("b_recipients"), accepted_at=bindparam("b_accepted_at"))
+    .returning(_TABLE.c.key))
 
 
 class DeliveryKeyTaken(Exception):
@@ -99,11 +94,9 @@ async def _write_claims(connection: AsyncConnection, claims: list[_Claim]) -> No
                 raise DeferredWriteFailed(position, DeliveryKeyTaken(claim.key))
             claimed.add(claim.key)
         return
-    statement = _claim_statement(connection.dialect.name, connection)
-
     def write(db: Reads) -> None:
         for position, claim in enumerate(claims):
-            if not db.rows(statement, b_key=claim.key, b_queue_id=claim.queue_id,
+            if not db.rows(_CLAIM_ON_SQLITE, b_key=claim.key, b_queue_id=claim.queue_id,
                            b_recipients=claim.recipients, b_accepted_at=claim.accepted_at):
                 raise DeferredWriteFailed(position, DeliveryKeyTaken(claim.key))
 

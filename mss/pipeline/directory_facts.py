@@ -12,7 +12,9 @@ plan for callers holding a session.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,11 +113,12 @@ _PATIENT_CONVERSATIONS = PreparedRead(
 
 
 def conversation_of(row: ConversationRow) -> Conversation:
-    return Conversation(row.professional, row.patient, ConversationStatus(row.status), row.contact)
+    return _conversation((row.professional, row.patient, row.status, row.contact))
 
 
-def _conversation(row: tuple[str, str, str, str | None]) -> Conversation:
-    professional, patient, status, contact = row
+def _conversation(columns: Sequence[Any]) -> Conversation:
+    """From `_CONVERSATION_COLUMNS`' values: professional, patient, status, contact."""
+    professional, patient, status, contact = columns
     return Conversation(professional, patient, ConversationStatus(status), contact)
 
 
@@ -161,16 +164,6 @@ class DirectoryFacts:
             )
             self._trust_import_id = latest
         return self._operator
-
-    def cached_operator(self) -> OperatorFacts | None:
-        """The operator facts when they need no read now (see `operator_in`)."""
-        if self._operator is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
-            return self._operator
-        return None
-
-    async def operator(self, session: AsyncSession) -> OperatorFacts:
-        cached = self.cached_operator()
-        return cached if cached is not None else await run_read(session, self.operator_in)
 
     def correspondent_in(self, reads: Reads, address: str) -> Correspondent:
         """The address with its directory entry when the mailbox is local and enabled.
@@ -228,7 +221,7 @@ class DirectoryFacts:
                         patient: str) -> Conversation | None:
         row = reads.first(_CONVERSATION, b_professional=canonical_address(professional),
                           b_patient=canonical_address(patient))
-        return _conversation(row) if row is not None else None  # type: ignore[arg-type]
+        return _conversation(row) if row is not None else None
 
     async def conversation(
         self, session: AsyncSession, professional: str, patient: str
@@ -244,7 +237,7 @@ class DirectoryFacts:
         dispensations = recent_dispensations_in(reads, ins, today=at.date())
         return PatientRelations(
             patient,
-            tuple(_conversation(r) for r in rows),  # type: ignore[arg-type]
+            tuple(_conversation(r) for r in rows),
             tuple(
                 Dispensation(address, datetime(d.year, d.month, d.day, tzinfo=at.tzinfo))
                 for address, d in dispensations

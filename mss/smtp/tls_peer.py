@@ -61,13 +61,13 @@ def tls_details(transport: Any) -> TlsDetails | None:
         return None
     found = _DETAILS.get(ssl_object)
     if found is None:
-        cipher = ssl_object.cipher()
+        cipher, version = ssl_object.cipher(), ssl_object.version()
         found = TlsDetails(
-            version=ssl_object.version() or "TLS",
+            version=version or "TLS",
             cipher=cipher[0] if cipher else "unknown",
             peer_der=ssl_object.getpeercert(binary_form=True),
         )
-        if ssl_object.version() is not None:  # handshake done: the facts are final
+        if version is not None:  # handshake done: the facts are final
             _DETAILS[ssl_object] = found
     return found
 

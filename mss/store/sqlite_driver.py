@@ -256,11 +256,15 @@ class SqliteConnection:
         return cls(conn, calls, thread, read_only=read_only, write_lock=lock)
 
     async def _run(self, function: Callable[[], Any]) -> Any:
+        return await self._submit(function)
+
+    def _submit(self, function: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Queue `function` for the thread (or the cork) now; its outcome, later."""
         if self._connection is None:
             raise ValueError("Connection closed")
         future = asyncio.get_running_loop().create_future()
         self._put((future, function))
-        return await future
+        return future
 
     def _put(self, call: _Call) -> None:
         if self._corked is not None:
@@ -406,10 +410,7 @@ class SqliteConnection:
                 self._ended()
             return True
 
-        if self._connection is None:
-            raise ValueError("Connection closed")
-        committed = asyncio.get_running_loop().create_future()
-        self._put((committed, run))
+        committed = self._submit(run)
         self.uncork()  # queued last: the held calls and this COMMIT go as one hop
         return await committed  # type: ignore[no-any-return]
 
