@@ -13,13 +13,13 @@ Never raises: a value no reading can make sense of is `unreadable`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.utils import getaddresses
 
 from mss.policy import AuthorFields
+from mss.store.text_memo import kept_readings, total_length
 
 FROM, SENDER = "from", "sender"
 MENTION_ONLY = frozenset({"resent-from", "resent-sender"})
@@ -105,13 +105,10 @@ _LEADING_EMPTY_LINE = re.compile(rb"\r*(?:\n|\Z)")
 def author_fields(raw: bytes) -> AuthorFields:
     """The From/Sender addresses of `raw` as T4 reads them (see the module docstring);
     kept per originator fields when short (a sender writes the same From every time)."""
-    fields = tuple(originator_fields(raw))
-    if sum(len(value) for _, value in fields) <= MEMO_VALUE_CHARS:
-        return _author_of_memo(fields)
-    return _author_of(fields)
+    return _author_of(tuple(originator_fields(raw)))
 
 
-def _author_of(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
+def _author_of_fields(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
     found: dict[str, list[str]] = {FROM: [], SENDER: []}
     counts = {FROM: 0, SENDER: 0}
     mentioned: list[str] = []
@@ -135,31 +132,16 @@ def _author_of(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
     )
 
 
-MEMO_VALUE_CHARS = 1000  # shorter values: their readings are kept (pure functions of the text)
-MEMO_FIELDS = 1024
+def _fields_size(fields: tuple[tuple[str, str], ...]) -> int:
+    return total_length(value for _, value in fields)
 
 
-@functools.lru_cache(MEMO_FIELDS)
-def _author_of_memo(fields: tuple[tuple[str, str], ...]) -> AuthorFields:
-    return _author_of(fields)
+_author_of = kept_readings(_author_of_fields, size=_fields_size)
 
 
-def _read_addresses(name: str, value: str) -> list[str]:
+def _read_addresses_once(name: str, value: str) -> tuple[str, ...]:
     """The addresses the two parsers read in `value` (kept for short values: a sender's
     From repeats from message to message, and its readings never change)."""
-    if len(value) <= MEMO_VALUE_CHARS:
-        return list(_read_addresses_memo(name, value))
-    return _read_addresses_once(name, value)
-
-
-def _scanned(value: str) -> list[str]:
-    """Address-shaped text in the value and in its decoded encoded words."""
-    if len(value) <= MEMO_VALUE_CHARS:
-        return list(_scanned_memo(value))
-    return _scanned_once(value)
-
-
-def _read_addresses_once(name: str, value: str) -> list[str]:
     readings: list[str] = []
     if len(value) <= MAX_FIELD_CHARS:
         # hostile text the stdlib parsers trip on (a known weakness): the other readings
@@ -169,24 +151,19 @@ def _read_addresses_once(name: str, value: str) -> list[str]:
         with contextlib.suppress(Exception):
             readings += [address for _, address in getaddresses([value])]
     # a parser may leave display-name debris around the address: keep the address
-    return [_clean(m) for a in readings for m in _ADDRESS_SHAPE.findall(a) if _clean(m)]
+    return tuple(_clean(m) for a in readings for m in _ADDRESS_SHAPE.findall(a) if _clean(m))
 
 
-def _scanned_once(value: str) -> list[str]:
+def _scanned_once(value: str) -> tuple[str, ...]:
+    """Address-shaped text in the value and in its decoded encoded words."""
     texts = [value]
     with contextlib.suppress(Exception):  # a malformed encoded word: raw text scanned
         texts.append(str(make_header(decode_header(value))))
-    return [_clean(m) for text in texts for m in _ADDRESS_SHAPE.findall(text) if _clean(m)]
+    return tuple(_clean(m) for text in texts for m in _ADDRESS_SHAPE.findall(text) if _clean(m))
 
 
-@functools.lru_cache(MEMO_FIELDS)
-def _read_addresses_memo(name: str, value: str) -> tuple[str, ...]:
-    return tuple(_read_addresses_once(name, value))
-
-
-@functools.lru_cache(MEMO_FIELDS)
-def _scanned_memo(value: str) -> tuple[str, ...]:
-    return tuple(_scanned_once(value))
+_read_addresses = kept_readings(_read_addresses_once, size=lambda name, value: len(value))
+_scanned = kept_readings(_scanned_once, size=len)
 
 
 def _clean(address: str) -> str:

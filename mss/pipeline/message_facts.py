@@ -16,11 +16,11 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.policy import default as default_policy
-from functools import lru_cache
 
 from mss.policy import Attachment
 from mss.store.header_fields import address_pairs
 from mss.store.header_summary import header_block, summary_of_fields
+from mss.store.text_memo import kept_readings
 from mss.vault.cda import looks_like_xml, read_cda_header
 from mss.vault.errors import VaultExtractionError
 from mss.vault.limits import DEFAULT_LIMITS
@@ -32,7 +32,6 @@ MAX_ATTACHMENTS = 200
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-MEMO_VALUE_CHARS = 1000  # longer header values are parsed each time, not kept
 MEMO_HEADERS = 1024
 
 
@@ -50,7 +49,8 @@ class HeaderFactory(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[type, type] = {}
-        self._parsed: Callable[[str, str], BaseHeader] = lru_cache(MEMO_HEADERS)(self._parse)
+        self._parsed: Callable[[str, str], BaseHeader] = kept_readings(
+            self._parse, size=lambda name, value: len(value), entries=MEMO_HEADERS)
 
     def __getitem__(self, name: str) -> type:
         kind = self.registry.get(name.lower(), self.default_class)
@@ -63,8 +63,6 @@ class HeaderFactory(HeaderRegistry):
         return self[name](name, value)  # type: ignore[no-any-return]
 
     def __call__(self, name: str, value: str) -> BaseHeader:
-        if len(value) > MEMO_VALUE_CHARS:
-            return self._parse(name, value)
         return self._parsed(name, value)
 
 
@@ -280,18 +278,11 @@ def _content_fields(part: Message) -> tuple[Field | None, Field | None]:
     return content_type, disposition
 
 
-def _leaf_kind(content_type: Field | None, disposition: Field | None,
-               default_type: str) -> tuple[str | None, str, str]:
+def _leaf_kind_read(content_type: Field | None, disposition: Field | None,
+                    default_type: str) -> tuple[str | None, str, str]:
     """(file name, main type, content type) of a leaf part with these fields: they are
     all `get_filename` and `get_content_type` read, and parts repeat them from message
     to message (kept for short values, as a pure function of the fields)."""
-    if sum(len(field[1]) for field in (content_type, disposition) if field) > MEMO_VALUE_CHARS:
-        return _leaf_kind_once(content_type, disposition, default_type)
-    return _leaf_kind_memo(content_type, disposition, default_type)
-
-
-def _leaf_kind_once(content_type: Field | None, disposition: Field | None,
-                    default_type: str) -> tuple[str | None, str, str]:
     part = EmailMessage(policy=PARSING_POLICY)
     part.set_default_type(default_type)
     for field in (content_type, disposition):
@@ -300,7 +291,11 @@ def _leaf_kind_once(content_type: Field | None, disposition: Field | None,
     return _filename(part), part.get_content_maintype(), part.get_content_type()
 
 
-_leaf_kind_memo = lru_cache(MEMO_HEADERS)(_leaf_kind_once)
+def _content_size(content_type: Field | None, disposition: Field | None, _: str) -> int:
+    return sum(len(field[1]) for field in (content_type, disposition) if field)
+
+
+_leaf_kind = kept_readings(_leaf_kind_read, size=_content_size, entries=MEMO_HEADERS)
 
 
 def _filename(part: Message) -> str | None:

@@ -11,10 +11,8 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.message import Message
 from email.utils import getaddresses
-from functools import lru_cache
 
-MEMO_VALUE_CHARS = 1000  # longer field values are read each time, not kept
-MEMO_FIELDS = 1024
+from mss.store.text_memo import kept_readings, total_length
 
 
 def field_values(message: Message, name: str) -> list[str]:
@@ -43,22 +41,17 @@ def address_pairs(values: list[str]) -> list[tuple[str, str]]:
     Kept for short values (one reading per text, shared by the pipeline's facts, the
     header summary and the sort keys: a correspondent's From and To repeat from message
     to message, and `getaddresses` is a pure function of the text)."""
-    texts = tuple(str(value) for value in values)  # what getaddresses reads of each
-    if sum(len(text) for text in texts) <= MEMO_VALUE_CHARS:
-        return list(_pairs_memo(texts))
-    return _pairs(texts)
+    return list(_pairs(tuple(str(value) for value in values)))  # what getaddresses reads
 
 
-def _pairs(texts: tuple[str, ...]) -> list[tuple[str, str]]:
+def _pairs_read(texts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     try:
-        return getaddresses(texts)
+        return tuple(getaddresses(texts))
     except Exception:  # getaddresses has raised on crafted input in some Python versions
-        return []
+        return ()
 
 
-@lru_cache(MEMO_FIELDS)
-def _pairs_memo(texts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple(_pairs(texts))
+_pairs = kept_readings(_pairs_read, size=total_length)
 
 
 def plain_addresses(values: list[str]) -> list[str]:

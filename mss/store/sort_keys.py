@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from functools import lru_cache
 
 from mss.store.header_fields import address_pairs
+from mss.store.text_memo import kept_readings, total_length
 
 MAX_KEY = 500
 _WHITESPACE = re.compile(r"[ \t\r\n]+")
@@ -94,21 +94,6 @@ def sort_keys_of(subject: str, header_block: bytes) -> SortKeys:
                     _mailbox_key(to_values), _mailbox_key(cc_values))
 
 
-MEMO_VALUE_CHARS = 1000  # longer subjects and fields are read each time, not kept
-
-
-def _subject_key(subject: str) -> str:
-    if len(subject) <= MEMO_VALUE_CHARS:
-        return _subject_key_memo(subject)
-    return _subject_key_once(subject)
-
-
-def _mailbox_key(values: tuple[str, ...]) -> str:
-    if sum(len(value) for value in values) <= MEMO_VALUE_CHARS:
-        return _mailbox_key_memo(values)
-    return _mailbox_key_once(values)
-
-
 def _subject_key_once(subject: str) -> str:
     return ascii_upper(base_subject(subject))[:MAX_KEY]
 
@@ -117,8 +102,8 @@ def _mailbox_key_once(values: tuple[str, ...]) -> str:
     return ascii_upper(first_mailbox(list(values)))[:MAX_KEY]
 
 
-_subject_key_memo = lru_cache(maxsize=256)(_subject_key_once)
-_mailbox_key_memo = lru_cache(maxsize=1024)(_mailbox_key_once)
+_subject_key = kept_readings(_subject_key_once, size=len, entries=256)
+_mailbox_key = kept_readings(_mailbox_key_once, size=total_length)
 
 
 _FIELD = re.compile(rb"^(from|to|cc)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
